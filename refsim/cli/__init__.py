@@ -1,0 +1,63 @@
+"""The command line: ``refsim`` and ``python -m refsim`` (CLI.md is the contract).
+
+Each subcommand is a :class:`~refsim.cli.common.Command` in its own module; this module
+parses arguments, dispatches, and turns mistakes into exit status 2 with a plain message,
+never a traceback. Exit statuses: 0 agrees with the scenario's claims, 1 it does not,
+2 bad input or usage, 3 a budget ran out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from refsim import __version__
+from refsim.cli import files, run
+from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, UsageError, print_scenario_error
+from refsim.errors import ScenarioError
+
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS: tuple[Command, ...] = (run.COMMAND, files.VALIDATE, files.LIST, files.SCHEMA)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="refsim",
+        description="Simulate threads racing on CPython reference counts, and see why the "
+        "GIL exists. `refsim FILE` runs FILE (the same as `refsim run FILE`).",
+        epilog="Exit status: 0 agrees with the scenario's expect: claims, 1 an unexpected "
+        "anomaly, 2 bad input or usage, 3 a budget ran out.",
+    )
+    parser.add_argument("--version", action="version", version=f"refsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_arguments(sub.add_parser(command.name, help=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    names = {command.name for command in COMMANDS}
+    if words and words[0] not in names and not words[0].startswith("-"):
+        words.insert(0, "run")  # `refsim FILE` is `refsim run FILE` (for now)
+    parser = _parser()
+    args = parser.parse_args(words)
+    out, err = sys.stdout, sys.stderr
+    if args.command is None:
+        parser.print_help(out)
+        return EXIT_USAGE
+    command = next(c for c in COMMANDS if c.name == args.command)
+    try:
+        return command.execute(args, out, err)
+    except ScenarioError as error:
+        print_scenario_error(error, err)
+        return EXIT_USAGE
+    except UsageError as error:
+        err.write(f"error: {error}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:  # `refsim run ... | head`
+        sys.stderr.close()
+        return EXIT_OK

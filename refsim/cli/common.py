@@ -1,0 +1,108 @@
+"""What every command shares: exit statuses, the console, loading a scenario, errors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TextIO
+
+from rich.console import Console
+
+from refsim.bundled import resolve
+from refsim.errors import ScenarioError
+from refsim.loader import Limits, load_file
+from refsim.model import Runtime, Scenario, Schedule, ScheduleSyntaxError
+
+__all__ = [
+    "EXIT_BUDGET",
+    "EXIT_DISAGREES",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Command",
+    "UsageError",
+    "add_limits",
+    "add_runtime",
+    "console",
+    "load",
+    "parse_schedule",
+]
+
+EXIT_OK, EXIT_DISAGREES, EXIT_USAGE, EXIT_BUDGET = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad input found after argument parsing; printed as ``error: ...`` with status 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One subcommand: its name, help line, arguments and what it does.
+
+    ``execute(args, out, err)`` returns the exit status.
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    execute: Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def console(stream: TextIO) -> Console:
+    """A rich console on ``stream``: colour only on a terminal (and never with NO_COLOR)."""
+    # Off a terminal (pipes, tests, golden files) use a fixed width so output does not
+    # depend on the machine; COLUMNS still wins when set.
+    width = None if stream.isatty() or "COLUMNS" in os.environ else 120
+    return Console(file=stream, width=width, highlight=False, soft_wrap=True)
+
+
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    """The options that raise the loader's size limits."""
+    defaults = Limits()
+    parser.add_argument(
+        "--max-bytes", type=int, default=defaults.max_bytes, metavar="N",
+        help=f"largest scenario file accepted, in bytes (default {defaults.max_bytes:,})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-ops", type=int, default=defaults.max_ops, metavar="N",
+        help="most ops over all threads after expanding `repeat` and `count` "
+        f"(default {defaults.max_ops:,})",
+    )  # fmt: skip
+
+
+def add_runtime(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime", choices=[r.value for r in Runtime], help="override the file's runtime"
+    )
+
+
+def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:
+    """Load FILE (a path, or a bundled scenario's name) with the limits in ``args``."""
+    path, hint = resolve(file)
+    limits = Limits(max_bytes=args.max_bytes, max_ops=args.max_ops)
+    try:
+        return load_file(path, limits=limits), str(path)
+    except ScenarioError as error:
+        if hint and not path.exists():
+            raise ScenarioError([replace(d, hint=hint) for d in error.diagnostics]) from None
+        raise
+
+
+def parse_schedule(text: str) -> Schedule:
+    """``--schedule``'s text as a Schedule, or a UsageError pointing at the mistake."""
+    try:
+        return Schedule.parse(text)
+    except ScheduleSyntaxError as error:
+        caret = " " * (error.column - 1) + "^"
+        raise UsageError(
+            f"--schedule: {error.message}\n    {text}\n    {caret}\n"
+            '    a schedule is thread names with optional counts, e.g. "T1*3 T2 T1"'
+        ) from None
+
+
+def print_scenario_error(error: ScenarioError, err: TextIO) -> None:
+    for diagnostic in error.diagnostics:
+        err.write(f"{diagnostic}\n")
+    count = len(error.diagnostics)
+    err.write(f"{count} error{'s' if count != 1 else ''}\n")

@@ -1,0 +1,85 @@
+"""``refsim validate``, ``refsim list`` and ``refsim schema``: scenario files themselves."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from refsim.bundled import bundled_scenarios
+from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, add_limits, load, print_scenario_error
+from refsim.errors import ScenarioError
+from refsim.loader import json_schema, load_file
+
+__all__ = ["LIST", "SCHEMA", "VALIDATE"]
+
+
+def _validate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", metavar="FILE", nargs="+")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_limits(p)
+
+
+def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    status = EXIT_OK
+    report = []
+    for file in args.files:
+        try:
+            scenario, _ = load(file, args)
+        except ScenarioError as error:
+            status = EXIT_USAGE
+            errors = [str(d) for d in error.diagnostics]
+            report.append({"file": file, "ok": False, "errors": errors})
+            if not args.json:
+                print_scenario_error(error, err)
+            continue
+        report.append({"file": file, "ok": True, "errors": []})
+        if not args.json:
+            ops = sum(len(t.ops) for t in scenario.threads)
+            out.write(
+                f"{file}: ok ({scenario.name}: {len(scenario.threads)} threads, {ops} ops, "
+                f"runtime {scenario.runtime})\n"
+            )
+    if args.json:
+        json.dump(report, out)
+        out.write("\n")
+    return status
+
+
+def _first_sentence(text: str) -> str:
+    flat = " ".join(text.split())
+    end = flat.find(". ")
+    return flat if end < 0 else flat[: end + 1]
+
+
+def _list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    entries = []
+    for path in bundled_scenarios():
+        scenario = load_file(path)
+        entries.append((scenario.name, path, _first_sentence(scenario.description)))
+    if args.json:
+        rows = [{"name": n, "file": str(p), "description": d} for n, p, d in entries]
+        json.dump(rows, out)
+        out.write("\n")
+        return EXIT_OK
+    width = max((len(n) for n, _, _ in entries), default=0)
+    for name, _, description in entries:
+        out.write(f"{name:<{width}}  {description}\n")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    json.dump(json_schema(), out, indent=2)
+    out.write("\n")
+    return EXIT_OK
+
+
+VALIDATE = Command(
+    "validate", "check scenario files without running them", _validate_arguments, _validate
+)
+LIST = Command("list", "the bundled scenarios, one line each", _list_arguments, _list)
+SCHEMA = Command("schema", "print the JSON Schema of scenario files", lambda p: None, _schema)

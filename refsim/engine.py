@@ -1,0 +1,183 @@
+"""The engine: runs a scenario on SimPy, one process per thread (the only SimPy importer).
+
+Controlled mode (this module's :func:`run`): a chooser decides, at every micro-step, which
+enabled thread runs it; every micro-step takes one tick of simulated time. The threads
+pass a baton: the thread that just ran a micro-step asks the chooser who is next and
+either keeps going (one ``timeout``) or hands its turn to the chosen thread (one event
+scheduled one tick ahead) and sleeps until it is chosen again. Either way a micro-step
+costs exactly one SimPy event, the same as the bare loop the benchmark compares against.
+
+Semantics live in :class:`refsim.machine.Machine`; this module only decides *when* each
+thread steps and records what happened. Timed mode (micro-step costs, cores, the GIL's
+switch interval) will be a second driver beside this one, reusing the same machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from refsim.errors import ScheduleError
+from refsim.machine import Machine
+from refsim.model import Runtime, Scenario, Schedule
+from refsim.scheduling import Chooser, RandomChooser, ReplayChooser
+from refsim.trace import Anomaly, RunResult, TraceEvent
+
+__all__ = ["DEFAULT_MAX_STEPS", "run"]
+
+DEFAULT_MAX_STEPS = 10_000_000
+"""Step budget of one controlled run (``--max-steps``): protects against ``compute 10**12``."""
+
+_END = -1
+_BUDGET = -2
+
+
+class _Turn(simpy.Event):
+    """An event a sleeping thread waits on; given to it when the chooser picks it."""
+
+    def give_after(self, delay: int) -> None:
+        # Event.succeed() always fires at delay 0; a turn must fire one tick later so the
+        # hand-over itself is the micro-step's duration and costs a single event.
+        self._ok = True
+        self._value = None
+        self.env.schedule(self, delay=delay)
+
+
+class _ControlledRun:
+    """The mutable state of one controlled run; private to :func:`run`."""
+
+    def __init__(
+        self, machine: Machine, chooser: Chooser, keep_trace: bool, max_steps: int
+    ) -> None:
+        self.machine = machine
+        self.chooser = chooser
+        self.max_steps = max_steps
+        self.env = simpy.Environment()
+        self.state = machine.initial()
+        self.trace: list[TraceEvent] | None = [] if keep_trace else None
+        self.anomalies: list[Anomaly] = []
+        self.picks: list[int] = []
+        self.preemptions = 0
+        self.stopped = _END
+        self.error: ScheduleError | None = None
+        n = len(machine.programs)
+        self.turns = [_Turn(self.env) for _ in range(n)]
+        for t in range(n):
+            self.env.process(self._thread(t))
+
+    def execute(self) -> None:
+        first = self._pick(-1)
+        if first >= 0:
+            self.turns[first].give_after(0)
+        self.env.run()
+        if self.error is not None:
+            raise self.error
+
+    def _thread(self, t: int) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        machine = self.machine
+        while True:
+            yield self.turns[t]
+            while True:
+                self.state, event, anomalies = machine.step(self.state, t, int(env.now))
+                if self.trace is not None:
+                    self.trace.append(event)
+                if anomalies:
+                    self.anomalies.extend(anomalies)
+                nxt = self._pick(t)
+                if nxt != t:
+                    break
+                yield env.timeout(1)
+            if nxt < 0:
+                return
+            self.turns[t] = _Turn(env)
+            self.turns[nxt].give_after(1)
+            if machine.finished(self.state, t):
+                return
+
+    def _pick(self, last: int) -> int:
+        """Ask the chooser for the thread that runs the next step; _END or _BUDGET to stop."""
+        machine = self.machine
+        enabled = machine.enabled(self.state)
+        if not enabled:
+            self.stopped = _END
+            return _END
+        step = len(self.picks) + 1
+        if step > self.max_steps:
+            self.stopped = _BUDGET
+            return _BUDGET
+        chosen = self.chooser.choose(step, enabled, last)
+        if chosen not in enabled:
+            if 0 <= chosen < len(machine.programs):
+                reason = machine.why_not_enabled(self.state, chosen)
+                name = machine.thread_names[chosen]
+                self.error = ScheduleError(f"{name} cannot run: {reason}", step=step)
+            else:
+                self.error = ScheduleError(f"the chooser picked thread #{chosen}", step=step)
+            self.stopped = _END
+            return _END
+        if chosen != last and last in enabled:
+            self.preemptions += 1
+        self.picks.append(chosen)
+        return chosen
+
+    def result(self, runtime: Runtime, completed_from: int | None) -> RunResult:
+        machine = self.machine
+        finished = self.stopped == _END
+        anomalies = list(self.anomalies)
+        if finished:
+            anomalies.extend(machine.conclude(self.state))
+        names = machine.thread_names
+        return RunResult(
+            scenario=machine.scenario.name,
+            runtime=runtime,
+            schedule=Schedule.from_steps(names[t] for t in self.picks),
+            anomalies=tuple(anomalies),
+            final=machine.final(self.state),
+            true_refs=tuple(zip(machine.object_names, self.state.true_refs, strict=True)),
+            trace=None if self.trace is None else tuple(self.trace),
+            steps=len(self.picks),
+            preemptions=self.preemptions,
+            finished=finished,
+            completed_from=completed_from,
+        )
+
+
+def run(
+    scenario: Scenario,
+    *,
+    runtime: Runtime | None = None,
+    schedule: Schedule | None = None,
+    seed: int = 0,
+    chooser: Chooser | None = None,
+    keep_trace: bool = True,
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> RunResult:
+    """Run ``scenario`` once in controlled mode and return what happened.
+
+    The schedule comes from ``chooser`` if given, else the replay of ``schedule`` (which is
+    completed without preemptions if it runs out), else a fair random scheduler seeded
+    with ``seed``. ``runtime`` overrides the scenario's. With ``keep_trace=False`` no trace
+    is kept (memory stays flat for big runs). Raises :class:`ScheduleError` when the
+    schedule names an unknown thread, a thread that is not enabled at that step, or more
+    steps than the run has.
+    """
+    machine = Machine(scenario, runtime)
+    replay: ReplayChooser | None = None
+    if chooser is None:
+        if schedule is not None:
+            chooser = replay = ReplayChooser(schedule, machine.thread_names)
+        else:
+            chooser = RandomChooser(seed)
+    driver = _ControlledRun(machine, chooser, keep_trace, max_steps)
+    driver.execute()
+    steps = len(driver.picks)
+    if replay is not None and driver.stopped == _END and replay.leftover(steps):
+        raise ScheduleError(
+            f"the schedule has {steps + replay.leftover(steps)} steps but the run ends after "
+            f"{steps}: every thread has finished or is blocked",
+            step=steps + 1,
+        )
+    return driver.result(machine.runtime, None if replay is None else replay.completed_from)

@@ -1,0 +1,1134 @@
+"""Scenario files: YAML text in, a ``refsim.model.Scenario`` out, or a ``ScenarioError``
+that names every mistake in the file at once.
+
+Loading runs four passes, each collecting diagnostics instead of stopping at the first:
+
+1. bytes to text: the size limit, then UTF-8 (a bad byte is located by line and column);
+2. text to data: PyYAML's safe *parser* produces events and this module composes them
+   itself. No PyYAML composer or constructor ever runs, so tags, anchors and aliases are
+   refused before any Python object exists (nothing from the file can execute, and a
+   billion-laughs file never expands), duplicate keys are caught, nesting is bounded,
+   and each node's line and column are recorded under its document path;
+3. shape: the pydantic models of ``refsim.schema``; each error is located through those
+   paths and reworded to say what was expected and what was found;
+4. meaning: names, ops, lock discipline and limits, then the ``Scenario`` is built.
+
+Anything given to :func:`load_text` gives a ``Scenario`` or a ``ScenarioError``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from refsim.errors import Diagnostic, ScenarioError
+from refsim.model import (
+    AnomalyKind,
+    MicroKind,
+    Op,
+    OpKind,
+    Runtime,
+    Scenario,
+    ThreadSpec,
+    Timing,
+)
+from refsim.schema import (
+    ANOMALY_KINDS,
+    MAX_INT,
+    MICRO_KINDS,
+    OP_SUBJECTS,
+    RUNTIMES,
+    TAGS,
+    ObjectEntry,
+    OpSyntaxError,
+    RepeatBlock,
+    ScenarioFile,
+    ThreadEntry,
+    TimingEntry,
+    closest,
+    json_schema,
+    parse_op,
+    show_value,
+)
+
+__all__ = ["MAX_DEPTH", "MAX_REPEAT_DEPTH", "Limits", "json_schema", "load_file", "load_text"]
+
+MAX_DEPTH = 64
+"""How deeply YAML collections may nest (a file nesting deeper is refused)."""
+MAX_REPEAT_DEPTH = 16
+"""How deeply ``repeat`` blocks may nest."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How big a scenario may be; each limit has a command-line option that raises it."""
+
+    max_bytes: int = 1_048_576
+    """The file's size in bytes (``--max-bytes``)."""
+    max_ops: int = 1_000_000
+    """Ops over all threads once ``repeat`` and ``count`` are expanded (``--max-ops``)."""
+
+
+def load_file(path: str | os.PathLike[str], *, limits: Limits = Limits()) -> Scenario:
+    """Read and check the scenario file at ``path``."""
+    filename = str(path)
+    try:
+        with open(path, "rb") as f:
+            # Reading one byte past the limit tells "too big" without reading a huge file.
+            data = f.read(limits.max_bytes + 1)
+            size = max(len(data), os.fstat(f.fileno()).st_size)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        message = f"cannot read the file: {reason}"
+        raise ScenarioError([Diagnostic(filename, 1, 1, "", message)]) from None
+    if len(data) > limits.max_bytes:
+        raise ScenarioError([_too_big(filename, size, limits)])
+    return load_text(data, filename=filename, limits=limits)
+
+
+def load_text(
+    text: str | bytes, *, filename: str = "<string>", limits: Limits = Limits()
+) -> Scenario:
+    """Check the scenario in ``text`` (``filename`` names it in messages and ``source``)."""
+    if isinstance(text, bytes | bytearray | memoryview):
+        data = bytes(text)
+        if len(data) > limits.max_bytes:
+            raise ScenarioError([_too_big(filename, len(data), limits)])
+        text = _decode(data, filename)
+    elif len(text) > limits.max_bytes // 4:
+        # Only a text this long can be over the limit once encoded; skip the copy otherwise.
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > limits.max_bytes:
+            raise ScenarioError([_too_big(filename, size, limits)])
+    source = _Source(filename, text.removeprefix("\ufeff"))
+    doc = _Composer(source).compose()
+    if doc is not None:
+        _check_shape(source, doc)
+        plans = _Checker(source, doc, limits).check()
+        if not source.diagnostics:
+            return _build(doc, plans, filename)
+    raise ScenarioError(source.diagnostics)
+
+
+# --- pass 1: bytes to text ----------------------------------------------------------------
+
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+"""Line breaks as YAML (and so PyYAML's marks) count them."""
+
+
+def _too_big(filename: str, size: int, limits: Limits) -> Diagnostic:
+    return Diagnostic(
+        filename,
+        1,
+        1,
+        "",
+        f"the file is {size:,} bytes, over the limit of {limits.max_bytes:,} bytes; "
+        "raise it with --max-bytes",
+    )
+
+
+def _decode(data: bytes, filename: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = _BREAK.split(data[: e.start].decode("utf-8"))
+        rest = _BREAK.split(data[e.start :].decode("utf-8", "replace"), maxsplit=1)[0]
+        raise ScenarioError(
+            [
+                Diagnostic(
+                    filename,
+                    len(before),
+                    len(before[-1]) + 1,
+                    "",
+                    f"the file is not valid UTF-8: byte 0x{data[e.start]:02x} at offset "
+                    f"{e.start} ({e.reason})",
+                    before[-1] + rest,
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
+
+
+# --- pass 2: text to data -----------------------------------------------------------------
+
+DocPath = tuple[str | int, ...]
+"""Where a node is in the document: keys and list indices from the top."""
+Mark = tuple[int, int]
+"""A line and a column, both from 1."""
+
+
+_LONG_LINE = 160
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class _Source:
+    """The text being loaded and the diagnostics found in it so far."""
+
+    def __init__(self, filename: str, text: str) -> None:
+        self.filename = filename
+        self.text = text
+        self.lines = _BREAK.split(text)
+        self.diagnostics: list[Diagnostic] = []
+        self.quiet: list[DocPath] = []
+        """Nodes already reported as unusable (tags, aliases, bad numbers): any other
+        complaint about them or inside them would be noise."""
+
+    def error(
+        self,
+        mark: Mark,
+        path: DocPath,
+        message: str,
+        hint: str | None = None,
+        *,
+        always: bool = False,
+    ) -> None:
+        """Report a mistake at ``mark`` (unless it is about a node set aside as quiet)."""
+        if not always and any(path[: len(q)] == q for q in self.quiet):
+            return
+        line, column = mark
+        excerpt = self._excerpt(line, column)
+        self.diagnostics.append(
+            Diagnostic(self.filename, line, column, _format_path(path), message, excerpt, hint)
+        )
+
+    def _excerpt(self, line: int, column: int) -> str | None:
+        """The line to show under a message, or ``None`` if showing it would not help."""
+        if not 0 < line <= len(self.lines):
+            return None
+        text = self.lines[line - 1]
+        if len(text) > _LONG_LINE:
+            # A caret far along a huge line helps nobody; a cut line keeps the caret right.
+            if column > _LONG_LINE - 20:
+                return None
+            text = text[:_LONG_LINE] + " …"
+        if not text.strip():
+            return None
+        # Control characters would garble a terminal; one replacement each keeps columns.
+        return _CONTROL.sub("\ufffd", text)
+
+
+def _format_path(path: DocPath) -> str:
+    """``("threads", "T1", 0, "repeat")`` -> ``threads.T1[0].repeat``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[\w-]+", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{_clip(repr(part))}]"
+    return out
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Invalid:
+    """Stands for a node that was reported at composition (an alias, a number out of range)."""
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+_INVALID = _Invalid()
+
+
+@dataclass(slots=True)
+class _Document:
+    """The data of a file, and where each part of it was written."""
+
+    data: Any = None
+    marks: dict[DocPath, Mark] = field(default_factory=dict)
+    """The start of each node."""
+    key_marks: dict[DocPath, Mark] = field(default_factory=dict)
+    """The start of the key of each mapping entry."""
+    texts: dict[DocPath, str] = field(default_factory=dict)
+    """The text of plain scalars that YAML read as something other than a string."""
+
+    def locate(self, path: DocPath) -> Mark:
+        """Where ``path`` was written, or its nearest ancestor that was."""
+        while path not in self.marks and path:
+            path = path[:-1]
+        return self.marks.get(path, (1, 1))
+
+    def locate_key(self, path: DocPath) -> Mark:
+        return self.key_marks.get(path) or self.locate(path)
+
+    def shown(self, path: DocPath, value: object) -> str:
+        """``value`` for a message: as written, if YAML read it as a non-string scalar."""
+        text = self.texts.get(path)
+        return _clip(text) if text is not None else show_value(value)
+
+
+@dataclass(slots=True)
+class _Frame:
+    """An open collection while composing."""
+
+    value: dict[str, Any] | list[Any]
+    path: DocPath
+    keep: bool
+    """False inside a node that is not part of the data (a duplicate or non-name key)."""
+    is_key: bool = False
+    want_value: bool = False
+    """For a mapping: the next node is a value (else a key)."""
+    key: str = ""
+    skip_value: bool = False
+    seen: dict[str, int] = field(default_factory=dict)
+    """For a mapping: each key and the line it is first written on."""
+
+
+class _Abort(Exception):
+    """Composition cannot go on (nesting too deep); the reason is already reported."""
+
+
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+
+
+class _Composer:
+    """Builds plain data (dicts, lists, str, int, float, bool, None) from PyYAML's events."""
+
+    def __init__(self, source: _Source) -> None:
+        self.source = source
+        self.doc = _Document()
+        self.stack: list[_Frame] = []
+        self.has_root = False
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def compose(self) -> _Document | None:
+        """The document, or ``None`` if it could not be read to its end."""
+        try:
+            loader = yaml.SafeLoader(self.source.text)
+        except yaml.YAMLError as e:  # the reader refuses control characters up front
+            self._yaml_error(e)
+            return None
+        try:
+            self._run(loader)
+        except yaml.YAMLError as e:
+            self._yaml_error(e)
+            return None
+        except RecursionError:  # belt and braces: composing is iterative, nesting bounded
+            self.source.error((1, 1), (), "the YAML nests too deeply", always=True)
+            return None
+        except _Abort:
+            return None
+        finally:
+            loader.dispose()
+        if () in self.source.quiet:
+            return None  # the whole document is an alias or tagged: reported already
+        if not self.has_root or self.doc.data is None:
+            self.source.error(
+                (1, 1),
+                (),
+                "the file holds no YAML content; a scenario is a mapping with at least "
+                "a `threads:` key",
+                always=True,
+            )
+            return None
+        if not isinstance(self.doc.data, dict):
+            self.source.error(
+                self.doc.marks[()],
+                (),
+                "a scenario must be a YAML mapping with keys such as `threads:` and "
+                f"`objects:`, got {self.doc.shown((), self.doc.data)}",
+                always=True,
+            )
+            return None
+        return self.doc
+
+    def _run(self, loader: Any) -> None:
+        # ``loader`` is a yaml.SafeLoader, typed Any because PyYAML's parser is untyped.
+        documents = 0
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    self.source.error(
+                        _mark(event.start_mark),
+                        (),
+                        "a scenario file holds one YAML document; a second one starts here",
+                        "remove this `---` and what follows it, or split the file in two",
+                        always=True,
+                    )
+                    return
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                self._end()
+            elif isinstance(event, yaml.NodeEvent):
+                self._node(event, loader)
+
+    def _slot(self) -> tuple[str, DocPath, bool]:
+        """Where the next node goes: its role (root, item, key or value), path and keep."""
+        if not self.stack:
+            return "root", (), True
+        top = self.stack[-1]
+        if isinstance(top.value, list):
+            return "item", (*top.path, len(top.value)), top.keep
+        if not top.want_value:
+            return "key", top.path, False
+        return "value", (*top.path, top.key), top.keep and not top.skip_value
+
+    def _node(self, event: yaml.NodeEvent, loader: Any) -> None:
+        role, path, keep = self._slot()
+        mark = _mark(event.start_mark)
+        if keep and role != "key":
+            self.doc.marks[path] = mark
+        self._refuse_yaml_features(event, role, path, mark)
+        collection = isinstance(event, yaml.CollectionStartEvent)
+        if collection and len(self.stack) >= MAX_DEPTH:
+            self.source.error(
+                mark, (), f"the YAML nests more than {MAX_DEPTH} levels deep here", always=True
+            )
+            raise _Abort
+        if role == "key":
+            self._key(event, mark, collection)
+            return
+        if isinstance(event, yaml.ScalarEvent):
+            self._attach(self._scalar(event, loader, path, keep, mark))
+        elif isinstance(event, yaml.SequenceStartEvent):
+            self.stack.append(_Frame([], path, keep))
+        elif isinstance(event, yaml.MappingStartEvent):
+            self.stack.append(_Frame({}, path, keep))
+        else:
+            self._attach(_INVALID)  # an alias, already reported
+
+    def _refuse_yaml_features(
+        self, event: yaml.NodeEvent, role: str, path: DocPath, mark: Mark
+    ) -> None:
+        # Tags could construct Python objects, anchors and aliases could expand a small
+        # file into a huge one (billion laughs): scenario files are plain data. Only a
+        # value is set aside as quiet: a key's path is its whole mapping's.
+        if isinstance(event, yaml.AliasEvent):
+            self.source.error(
+                mark,
+                path,
+                f"YAML aliases are not allowed, found *{event.anchor}",
+                "write the value out; use {repeat: n, ops: [...]} to repeat ops",
+                always=True,
+            )
+            if role != "key":
+                self.source.quiet.append(path)
+            return
+        if event.anchor is not None:
+            self.source.error(
+                mark,
+                path,
+                f"YAML anchors are not allowed, found &{event.anchor}",
+                "remove the anchor; scenario files hold plain data",
+                always=True,
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            self.source.error(
+                mark,
+                path,
+                f"YAML tags are not allowed, found {_short_tag(tag)}",
+                "remove the tag; scenario files hold plain data",
+                always=True,
+            )
+            if role != "key":
+                self.source.quiet.append(path)
+
+    def _key(self, event: yaml.NodeEvent, mark: Mark, collection: bool) -> None:
+        top = self.stack[-1]
+        top.want_value = True
+        top.skip_value = True
+        if collection:
+            self.source.error(
+                mark,
+                top.path,
+                "a mapping key must be a name, got a "
+                + ("list" if isinstance(event, yaml.SequenceStartEvent) else "mapping"),
+                always=True,
+            )
+            frame_value: dict[str, Any] | list[Any] = (
+                [] if isinstance(event, yaml.SequenceStartEvent) else {}
+            )
+            self.stack.append(_Frame(frame_value, top.path, False, is_key=True))
+            return
+        if not isinstance(event, yaml.ScalarEvent):
+            return  # an alias key, already reported; its value is dropped with it
+        text = event.value
+        if not top.keep:
+            return
+        if text in top.seen:
+            self.source.error(
+                mark,
+                top.path,
+                f"duplicate key {_clip(repr(text))} (first on line {top.seen[text]})",
+                "each key may appear once in a mapping; merge the two entries",
+                always=True,
+            )
+            return
+        top.seen[text] = mark[0]
+        top.key = text
+        top.skip_value = False
+        self.doc.key_marks[(*top.path, text)] = mark
+
+    def _end(self) -> None:
+        frame = self.stack.pop()
+        if not frame.is_key:
+            self._attach(frame.value)
+
+    def _attach(self, value: Any) -> None:
+        if not self.stack:
+            self.doc.data = value
+            self.has_root = True
+            return
+        top = self.stack[-1]
+        if isinstance(top.value, list):
+            top.value.append(value)
+        else:
+            if not top.skip_value:
+                top.value[top.key] = value
+            top.want_value = False
+
+    def _scalar(
+        self,
+        event: yaml.ScalarEvent,
+        loader: Any,
+        path: DocPath,
+        keep: bool,
+        mark: Mark,
+    ) -> Any:
+        # A tagged scalar (already refused) is read as if untagged.
+        plain = event.style is None
+        tag = loader.resolve(yaml.ScalarNode, event.value, (plain, not plain))
+        if tag == _NULL:
+            value: Any = None
+            if not event.value:
+                return value  # shown as "null", not as the empty text it was written as
+        elif tag == _BOOL:
+            value = self.constructor.bool_values[event.value.lower()]
+        elif tag == _INT:
+            value = self._int(event.value, path, mark)
+        elif tag == _FLOAT:
+            value = self._float(event.value)
+        else:
+            return event.value  # strings, and timestamps kept as written
+        if keep:
+            self.doc.texts[path] = event.value
+        return value
+
+    def _float(self, text: str) -> Any:
+        try:
+            return self.constructor.construct_yaml_float(yaml.ScalarNode(_FLOAT, text))
+        except ValueError:
+            return text  # YAML 1.1's pattern admits a few texts that are no number
+
+    def _int(self, text: str, path: DocPath, mark: Mark) -> Any:
+        # A length check first: int() of a huge digit string is slow or refused outright.
+        if len(text) > 70:
+            value = None
+        else:
+            try:
+                value = self.constructor.construct_yaml_int(yaml.ScalarNode(_INT, text))
+            except ValueError:
+                return text  # "0b_" matches YAML 1.1's int pattern but has no digits
+        if value is None or not -MAX_INT - 1 <= value <= MAX_INT:
+            self.source.error(
+                mark,
+                path,
+                f"number {_clip(text)} is out of range: numbers must fit in 64 bits",
+                always=True,
+            )
+            self.source.quiet.append(path)
+            return _INVALID
+        return value
+
+    def _yaml_error(self, error: yaml.YAMLError) -> None:
+        if isinstance(error, yaml.MarkedYAMLError):
+            mark = error.problem_mark or error.context_mark
+            problem = error.problem or error.context or "the text is not valid YAML"
+            message = f"invalid YAML: {problem}"
+            if error.context and error.problem and error.context_mark is not None:
+                message += f" ({error.context} on line {error.context_mark.line + 1})"
+            hint = None
+            if "\\t" in problem:
+                hint = "indent with spaces: YAML does not allow tabs for indentation"
+            where = _mark(mark) if mark is not None else (1, 1)
+            self.source.error(where, (), message, hint, always=True)
+        elif isinstance(error, yaml.reader.ReaderError):
+            char = chr(error.character) if isinstance(error.character, int) else "?"
+            before = _BREAK.split(self.source.text[: error.position])
+            self.source.error(
+                (len(before), len(before[-1]) + 1),
+                (),
+                f"the file holds a character YAML does not allow: {char!r} (U+{ord(char):04X})",
+                "remove it: YAML text may not contain control characters",
+                always=True,
+            )
+        else:
+            self.source.error((1, 1), (), f"invalid YAML: {error}", always=True)
+
+
+def _mark(mark: Any) -> Mark:
+    return (mark.line + 1, mark.column + 1)
+
+
+def _short_tag(tag: str) -> str:
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
+
+
+# --- pass 3: shape ------------------------------------------------------------------------
+
+_TAG_MODELS: dict[str, type[Any]] = {
+    "<object>": ObjectEntry,
+    "<thread>": ThreadEntry,
+    "<repeat>": RepeatBlock,
+}
+
+
+def _check_shape(source: _Source, doc: _Document) -> None:
+    """Run the pydantic models over the data; report each error where it was written."""
+    try:
+        ScenarioFile.model_validate(doc.data)
+    except ValidationError as e:
+        errors = e.errors(include_url=False)
+        # `{refcont: 1}` is one mistake, not two: an unknown key that is close to a missing
+        # one explains the missing one.
+        meant = {
+            (tuple(error["loc"][:-1]), closest(str(error["loc"][-1]), _keys_at(error["loc"])))
+            for error in errors
+            if error["type"] == "extra_forbidden"
+        }
+        for error in errors:
+            loc = tuple(error["loc"])
+            if error["type"] == "missing" and (loc[:-1], loc[-1]) in meant:
+                continue
+            _report_shape_error(source, doc, error)
+
+
+def _report_shape_error(source: _Source, doc: _Document, error: Any) -> None:
+    loc = tuple(error["loc"])
+    path, rest = _split_loc(doc.data, loc)
+    kind = error["type"]
+    value = error["input"]
+    if kind == "missing":
+        source.error(doc.locate(path), path, f"missing required key {rest[0]!r}")
+    elif kind == "extra_forbidden":
+        key = str(path[-1])
+        known = _keys_at(loc)
+        close = closest(key, known)
+        hint = f"did you mean {close!r}?" if close else f"the keys here are {_one_of(known)}"
+        source.error(doc.locate_key(path), path[:-1], f"unknown key {_clip(repr(key))}", hint)
+    elif rest == ("[key]",):
+        message, advice = _key_message(path, value)
+        source.error(doc.locate_key(path), path[:-1], message, advice)
+    else:
+        message, advice = _value_message(doc, path, kind, value, error.get("ctx") or {})
+        source.error(doc.locate(path), path, message, advice)
+
+
+def _split_loc(data: Any, loc: tuple[Any, ...]) -> tuple[DocPath, tuple[Any, ...]]:
+    """Split pydantic's ``loc`` into the document path it reaches and what is left over.
+
+    Union alternatives (``TAGS``) are dropped: they are not in the document.
+    """
+    path: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif part in TAGS:
+            continue
+        else:
+            return tuple(path), loc[i:]
+        path.append(part)
+    return tuple(path), ()
+
+
+def _keys_at(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """The keys allowed in the mapping that holds the key at pydantic's ``loc``."""
+    parent = loc[:-1]
+    if parent and parent[-1] in _TAG_MODELS:
+        model = _TAG_MODELS[parent[-1]]
+    elif parent == ("timing",):
+        model = TimingEntry
+    else:
+        model = ScenarioFile
+    return tuple(model.model_fields)
+
+
+def _key_message(path: DocPath, key: Any) -> tuple[str, str | None]:
+    section = path[0]
+    if section == "expect":
+        return _unknown_choice("runtime", key, RUNTIMES)
+    if section == "timing":
+        return _unknown_choice("micro-step kind", key, MICRO_KINDS)
+    return _bad_name(key)
+
+
+def _bad_name(name: Any) -> tuple[str, str | None]:
+    message = (
+        f"{show_value(name)} is not a valid name: names are letters, digits and _, "
+        "not starting with a digit"
+    )
+    if not isinstance(name, str) or not name:
+        return message, None
+    fixed = re.sub(r"\W", "_", name, flags=re.ASCII)
+    fixed = "_" + fixed if fixed[0].isdigit() else fixed
+    return message, f"did you mean {fixed!r}?"
+
+
+def _unknown_choice(what: str, value: str, choices: Sequence[str]) -> tuple[str, str | None]:
+    close = closest(value, choices)
+    hint = f"did you mean {close!r}?" if close else f"expected {_one_of(choices)}"
+    return f"unknown {what} {show_value(value)}", hint
+
+
+def _value_message(
+    doc: _Document, path: DocPath, kind: str, value: Any, ctx: dict[str, Any]
+) -> tuple[str, str | None]:
+    if kind == "refsim":
+        return str(ctx["message"]), None
+    choice = _CHOICES.get(_section(path))
+    if kind == "literal_error" and isinstance(value, str) and choice is not None:
+        return _unknown_choice(choice[0], value, choice[1])
+    if kind == "string_pattern_mismatch":
+        return _bad_name(value)
+    if kind == "too_short":
+        short = _too_short(path)
+        if short is not None:
+            return short, None
+    shown = doc.shown(path, value)
+    message = f"expected {_expected(path)}, got {shown}"
+    if isinstance(value, bool) and kind in ("string_type", "literal_error"):
+        return message, f"YAML reads {shown} as a boolean; write '{shown}' in quotes for text"
+    if kind == "list_type" and isinstance(value, str) and _section(path) == "thread":
+        return message, f"write the ops as a list: {path[-1]}: [{value}]"
+    return message, None
+
+
+_CHOICES: dict[str, tuple[str, Sequence[str]]] = {
+    "runtime": ("runtime", RUNTIMES),
+    "anomaly": ("anomaly kind", ANOMALY_KINDS),
+}
+
+
+def _section(path: DocPath) -> str:
+    """What kind of node is at ``path``: a key of ``_EXPECTED``."""
+    if not path:
+        return ""
+    head, n, last = str(path[0]), len(path), path[-1]
+    if head == "threads" and n >= 2:
+        if n == 2:
+            return "thread"
+        if isinstance(last, int):
+            return "op"
+        return "count" if n == 3 and last == "count" else str(last)
+    if head in ("objects", "variables", "locks"):
+        return head if n == 1 else head[:-1]
+    if head == "expect":
+        return ("expect", "anomalies", "anomaly")[min(n, 3) - 1]
+    if head == "timing" and n >= 2:
+        return f"timing.{path[1]}"
+    return head
+
+
+_EXPECTED = {
+    "": "a mapping",
+    "name": "a non-empty string",
+    "description": "a string",
+    "runtime": "a runtime (unsafe, gil or atomic)",
+    "objects": "a mapping of object names to refcounts",
+    "object": "a non-negative integer refcount",
+    "variables": "a mapping of variable names to integers",
+    "variable": "an integer",
+    "locks": "a list of lock names",
+    "lock": "a lock name",
+    "threads": "a mapping of thread names to lists of ops",
+    "thread": "a list of ops, or {ops: [...], count: n}",
+    "ops": "a list of ops",
+    "op": "an op like 'incref obj', or a {repeat: n, ops: [...]} block",
+    "repeat": "a positive integer repeat count",
+    "count": "a positive integer count",
+    "timing": "a mapping of timing settings (cores, costs, jitter, switch_interval)",
+    "timing.cores": "a positive integer number of cores",
+    "timing.costs": "a mapping of micro-step kinds to durations",
+    "timing.jitter": "a number from 0 to 1",
+    "expect": "a mapping of runtimes to lists of anomaly kinds",
+    "anomalies": "a list of anomaly kinds",
+    "anomaly": "an anomaly kind",
+}
+
+
+def _expected(path: DocPath) -> str:
+    """What belongs at ``path``, in words, for "expected ..., got ..." messages."""
+    # Every path pydantic can complain about has an entry; the default is belt and braces
+    # for the promise that loading raises nothing but ScenarioError.
+    return _EXPECTED.get(_section(path), "a different value")
+
+
+def _too_short(path: DocPath) -> str | None:
+    section = _section(path)
+    if section == "threads":
+        return "a scenario needs at least one thread, got threads: {}"
+    if section in ("thread", "ops") and len(path) <= 3:
+        return f"thread {path[1]!r} has no ops"
+    if section == "ops":
+        return "a repeat block needs at least one op, got ops: []"
+    return None
+
+
+def _one_of(choices: Sequence[str]) -> str:
+    items = list(choices)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+# --- pass 4: meaning ----------------------------------------------------------------------
+
+_SECTIONS = {"object": "objects", "variable": "variables", "lock": "locks"}
+
+
+@dataclass(frozen=True, slots=True)
+class _OpNode:
+    """An op as written (``op`` is ``None`` if it could not be read)."""
+
+    op: Op | None
+    path: DocPath
+
+
+@dataclass(frozen=True, slots=True)
+class _RepeatNode:
+    """A ``repeat`` block, not yet expanded."""
+
+    times: int
+    body: tuple[_OpNode | _RepeatNode, ...]
+    path: DocPath
+
+
+_Block = tuple[_OpNode | _RepeatNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _ThreadPlan:
+    """A thread as written: its ops not expanded, its copies not made."""
+
+    name: str
+    count: int | None
+    """``None`` without ``count:`` (one thread named ``name``)."""
+    body: _Block
+    path: DocPath
+
+
+class _Checker:
+    """The checks a shape cannot express; reads the data defensively, since it may be
+    malformed (pass 3 has reported that already)."""
+
+    def __init__(self, source: _Source, doc: _Document, limits: Limits) -> None:
+        self.source = source
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+        self.limits = limits
+        self.known: dict[str, tuple[str, int]] = {}
+        """Each declared name: its kind (object, variable or lock) and line."""
+        self.suggestions: dict[tuple[str, str], str | None] = {}
+
+    def check(self) -> tuple[_ThreadPlan, ...]:
+        """Report what is wrong; return the threads, ready to expand if nothing is."""
+        self._declarations()
+        plans = tuple(self._plans())
+        if self._within_op_limit(plans):
+            for plan in plans:
+                self._check_locks(plan, plan.body, set(), set(), again=False)
+            self._check_thread_names(plans)
+        self._check_expect()
+        return plans
+
+    def error(self, path: DocPath, message: str, hint: str | None = None) -> None:
+        self.source.error(self.doc.locate(path), path, message, hint)
+
+    def _declarations(self) -> None:
+        found: list[tuple[Mark, str, str, DocPath]] = []
+        for section, kind in (("objects", "object"), ("variables", "variable")):
+            entries = self.data.get(section)
+            if isinstance(entries, dict):
+                for name in entries:
+                    where: DocPath = (section, name)
+                    found.append((self.doc.locate_key(where), name, kind, where))
+        locks = self.data.get("locks")
+        if isinstance(locks, list):
+            for i, name in enumerate(locks):
+                if isinstance(name, str):
+                    found.append((self.doc.locate(("locks", i)), name, "lock", ("locks", i)))
+        found.sort(key=lambda entry: entry[0])
+        for mark, name, kind, path in found:
+            if name in self.known:
+                first, line = self.known[name]
+                self.source.error(
+                    mark,
+                    path,
+                    f"name {name!r} is already declared as {_article(first)} {first} on "
+                    f"line {line}",
+                    "objects, variables and locks share one set of names",
+                )
+            else:
+                self.known[name] = (kind, mark[0])
+
+    def _plans(self) -> list[_ThreadPlan]:
+        threads = self.data.get("threads")
+        if not isinstance(threads, dict):
+            return []
+        plans = []
+        for name, value in threads.items():
+            path: DocPath = ("threads", name)
+            count = None
+            items, items_path = value, path
+            if isinstance(value, dict):
+                items, items_path = value.get("ops"), (*path, "ops")
+                if "count" in value:
+                    count = _count_or_one(value["count"])
+            body = self._block(items, items_path, 0) if isinstance(items, list) else ()
+            plans.append(_ThreadPlan(name, count, body, path))
+        return plans
+
+    def _block(self, items: list[Any], path: DocPath, depth: int) -> _Block:
+        out: list[_OpNode | _RepeatNode] = []
+        for i, item in enumerate(items):
+            here = (*path, i)
+            if isinstance(item, str):
+                out.append(_OpNode(self._op(item, here), here))
+            elif isinstance(item, dict):
+                if depth == MAX_REPEAT_DEPTH:
+                    self.error(
+                        here,
+                        f"repeat blocks nest more than {MAX_REPEAT_DEPTH} deep here",
+                        "flatten the inner blocks: repeat counts multiply",
+                    )
+                    out.append(_OpNode(None, here))
+                    continue
+                ops = item.get("ops")
+                body = self._block(ops, (*here, "ops"), depth + 1) if isinstance(ops, list) else ()
+                out.append(_RepeatNode(_count_or_one(item.get("repeat")), body, here))
+            else:
+                out.append(_OpNode(None, here))
+        return tuple(out)
+
+    def _op(self, text: str, path: DocPath) -> Op | None:
+        """Read one op, reporting what is wrong with it."""
+        try:
+            op = parse_op(text)
+        except OpSyntaxError as e:
+            self.error(path, e.message, e.hint)
+            return None
+        return op if op.subject is None else self._named(op, path)
+
+    def _named(self, op: Op, path: DocPath) -> Op | None:
+        """``op`` if the name it takes is declared with the right kind, else report it."""
+        name = op.subject
+        assert name is not None
+        want = OP_SUBJECTS[op.kind]
+        declared = self.known.get(name)
+        if declared is not None and declared[0] == want:
+            return op
+        close = self._closest(name, want)
+        hint = f"did you mean {close!r}?" if close else None
+        if declared is None:
+            hint = hint or f"declare it under {_SECTIONS[want]}:"
+            self.error(path, f"{str(op)!r} names an undeclared {want} {name!r}", hint)
+        else:
+            kind = declared[0]
+            message = f"{name} is {_article(kind)} {kind}; {op.kind.value} takes {_article(want)}"
+            self.error(path, f"{message} {want}", hint)
+        return None
+
+    def _closest(self, name: str, kind: str) -> str | None:
+        """The declared name of ``kind`` closest to ``name``; remembered, since a misspelt
+        name tends to be misspelt the same way many times."""
+        key = (name, kind)
+        if key not in self.suggestions:
+            names = [n for n, (k, _) in self.known.items() if k == kind]
+            self.suggestions[key] = closest(name, names)
+        return self.suggestions[key]
+
+    def _within_op_limit(self, plans: Sequence[_ThreadPlan]) -> bool:
+        # Counted, never expanded: `count: 1000000000` must fail fast, not fill memory.
+        sizes = [(plan.count or 1) * _size(plan.body) for plan in plans]
+        total = sum(sizes)
+        if total <= self.limits.max_ops:
+            return True
+        biggest = max(range(len(plans)), key=lambda i: sizes[i])
+        hint = f"thread {plans[biggest].name!r} has {sizes[biggest]:,} of them"
+        self.error(
+            plans[biggest].path,
+            f"the program has {total:,} ops after expanding repeat and count, over the "
+            f"limit of {self.limits.max_ops:,}; raise it with --max-ops",
+            hint if len(plans) > 1 else None,
+        )
+        return False
+
+    def _check_locks(
+        self,
+        plan: _ThreadPlan,
+        body: _Block,
+        held: set[str],
+        reported: set[DocPath],
+        *,
+        again: bool,
+    ) -> None:
+        """Walk the thread's ops in order: each ``release L`` must find L held.
+
+        A repeat body runs at most twice here: the locks held after one pass are those the
+        body last acquired plus those it never touched, so the third pass and later start
+        exactly like the second and find nothing new.
+        """
+        for item in body:
+            if isinstance(item, _RepeatNode):
+                for i in range(min(item.times, 2)):
+                    self._check_locks(plan, item.body, held, reported, again=again or i > 0)
+                continue
+            op = item.op
+            if op is None or op.subject is None:
+                continue
+            if op.kind is OpKind.ACQUIRE:
+                held.add(op.subject)
+            elif op.kind is OpKind.RELEASE:
+                if op.subject in held:
+                    held.discard(op.subject)
+                elif item.path not in reported:
+                    reported.add(item.path)
+                    when = " the second time through its repeat block" if again else ""
+                    self.error(
+                        item.path,
+                        f"thread {plan.name!r} releases lock {op.subject!r}{when} without "
+                        "holding it",
+                        f"acquire {op.subject} earlier in the same thread: a thread may "
+                        "release only a lock it holds",
+                    )
+
+    def _check_thread_names(self, plans: Sequence[_ThreadPlan]) -> None:
+        if sum(plan.count or 1 for plan in plans) > self.limits.max_ops:
+            return  # only threads without ops can get here: already reported
+        taken: dict[str, str] = {}
+        for plan in plans:
+            line = self.doc.locate_key(plan.path)[0]
+            if plan.count is None:
+                names = [(plan.name, f"thread {plan.name!r} (line {line})", "")]
+            else:
+                names = [
+                    (
+                        f"{plan.name}{i}",
+                        f"copy {i} of thread {plan.name!r} (count: {plan.count}, line {line})",
+                        f"copy {i} of thread {plan.name!r} is named",
+                    )
+                    for i in range(1, plan.count + 1)
+                ]
+            for name, owner, copy in names:
+                if name in taken:
+                    subject = f"{copy} {name!r}, but that" if copy else f"thread name {name!r}"
+                    self.source.error(
+                        self.doc.locate_key(plan.path),
+                        plan.path,
+                        f"{subject} is already taken by {taken[name]}",
+                        "thread names must be unique once count: makes its copies",
+                    )
+                    break
+                taken[name] = owner
+
+    def _check_expect(self) -> None:
+        expect = self.data.get("expect")
+        if not isinstance(expect, dict):
+            return
+        for runtime, kinds in expect.items():
+            if not isinstance(kinds, list):
+                continue
+            seen: dict[str, int] = {}
+            for j, kind in enumerate(kinds):
+                if not isinstance(kind, str):
+                    continue
+                path = ("expect", runtime, j)
+                if kind in seen:
+                    self.error(
+                        path,
+                        f"anomaly kind {kind!r} is listed twice for {runtime} "
+                        f"(first on line {seen[kind]})",
+                    )
+                else:
+                    seen[kind] = self.doc.locate(path)[0]
+
+
+def _count_or_one(value: Any) -> int:
+    """A valid count, or 1 for an invalid one (already reported) so counting can go on."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return value if ok else 1
+
+
+def _size(body: _Block) -> int:
+    """How many ops ``body`` expands to, computed without expanding it."""
+    return sum(1 if isinstance(item, _OpNode) else item.times * _size(item.body) for item in body)
+
+
+# --- building the scenario ----------------------------------------------------------------
+
+
+def _build(doc: _Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenario:
+    """The ``Scenario`` of a file that passed every check."""
+    model = ScenarioFile.model_validate(doc.data)
+    objects = tuple(
+        (name, value if isinstance(value, int) else value.refcount)
+        for name, value in model.objects.items()
+    )
+    threads: list[ThreadSpec] = []
+    for plan in plans:
+        ops = _expand(plan.body)
+        if plan.count is None:
+            threads.append(ThreadSpec(plan.name, ops))
+        else:
+            threads.extend(ThreadSpec(f"{plan.name}{i}", ops) for i in range(1, plan.count + 1))
+    return Scenario(
+        name=model.name if model.name is not None else Path(filename).stem,
+        threads=tuple(threads),
+        objects=objects,
+        variables=tuple(model.variables.items()),
+        locks=tuple(model.locks),
+        runtime=Runtime(model.runtime),
+        description=model.description if model.description is not None else "",
+        timing=_timing(model.timing),
+        expect=tuple(
+            (Runtime(runtime), tuple(AnomalyKind(kind) for kind in kinds))
+            for runtime, kinds in model.expect.items()
+        ),
+        source=filename,
+    )
+
+
+def _timing(timing: TimingEntry | None) -> Timing | None:
+    if timing is None:
+        return None
+    return Timing(
+        cores=timing.cores,
+        costs=tuple((MicroKind(kind), ns) for kind, ns in timing.costs.items()),
+        jitter=float(timing.jitter),
+        switch_interval=timing.switch_interval,
+    )
+
+
+def _expand(body: _Block) -> tuple[Op, ...]:
+    ops: list[Op] = []
+    for item in body:
+        if isinstance(item, _OpNode):
+            assert item.op is not None
+            ops.append(item.op)
+        else:
+            ops.extend(_expand(item.body) * item.times)
+    return tuple(ops)

@@ -1,0 +1,487 @@
+"""The machine: one pure transition, ``state + thread -> state' + trace event + anomalies``.
+
+This is the only place where micro-steps have effects (MODEL.md, "Effects of
+micro-steps"). The SimPy engine, the explorer and the search all drive
+:meth:`Machine.step`, so they cannot disagree about semantics.
+
+A :class:`Machine` is built once per (scenario, runtime): it lowers every thread's ops to
+a flat tuple of :class:`Instr` and keeps the name tables. States are immutable tuples, so
+a driver may keep, compare or hash them (the explorer memoises on them).
+
+Speed matters here: this runs once per micro-step. States are ``NamedTuple``s of tuples;
+a step rebuilds only the parts it changes, and the instructions carry every label a
+trace event needs, precomputed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from refsim.lowering import lower
+from refsim.model import AnomalyKind, MicroKind, Op, OpKind, Runtime, Scenario
+from refsim.runtimes import traits
+from refsim.trace import Anomaly, FinalValue, TraceEvent
+
+__all__ = ["Instr", "Machine", "State", "ThreadState"]
+
+# Instruction codes: small ints compare faster than enum members on the hot path.
+LOAD, ARITH, STORE, DEALLOC, RMW, READ = 0, 1, 2, 3, 4, 5
+LOAD_GLOBAL, BINARY_OP, STORE_GLOBAL, COMPUTE, IO, ACQUIRE, RELEASE = 6, 7, 8, 9, 10, 11, 12
+
+_CODES = {
+    MicroKind.LOAD: LOAD,
+    MicroKind.ADD: ARITH,
+    MicroKind.SUB: ARITH,
+    MicroKind.STORE: STORE,
+    MicroKind.DEALLOC: DEALLOC,
+    MicroKind.RMW: RMW,
+    MicroKind.READ: READ,
+    MicroKind.LOAD_GLOBAL: LOAD_GLOBAL,
+    MicroKind.BINARY_OP: BINARY_OP,
+    MicroKind.STORE_GLOBAL: STORE_GLOBAL,
+    MicroKind.COMPUTE: COMPUTE,
+    MicroKind.IO: IO,
+    MicroKind.ACQUIRE: ACQUIRE,
+    MicroKind.RELEASE: RELEASE,
+}
+
+_BIT = {kind: 1 << i for i, kind in enumerate(AnomalyKind)}
+_new = tuple.__new__
+
+
+class Instr(NamedTuple):
+    """One compiled micro-step of one thread's program."""
+
+    code: int
+    micro: str
+    """The micro-step kind's name (``LOAD``), as trace events show it."""
+    word: int
+    """Index of the word (objects first, then variables) or lock it touches; -1 if none."""
+    delta: int
+    """+1/-1 for refcount ops, the signed n of ``V += n``; the duration of IO."""
+    first: bool
+    """True when this micro-step starts a bytecode."""
+    times: int
+    """How many times this (one-micro-step) bytecode repeats: ``compute n``."""
+    op_index: int
+    op: str
+    """The op's text, for trace events and messages (``decref obj``)."""
+    subject: str | None
+
+
+class ThreadState(NamedTuple):
+    pc: int
+    """Index of the next instruction; ``len(program)`` once the thread has finished."""
+    reg: int
+    loaded: int
+    """Version of the word this thread last loaded and has not stored yet; -1 if none."""
+    reps: int
+    """Repetitions of the current ``compute`` instruction already done."""
+
+
+class State(NamedTuple):
+    """Everything a run's future depends on. ``step``,
+    ``last_store``, ``freed_by``, ``live`` and ``inside`` only feed messages or are derived
+    from the rest (the explorer leaves them out of its memo key)."""
+
+    threads: tuple[ThreadState, ...]
+    values: tuple[int, ...]
+    """The words: each object's refcount, then each variable's value."""
+    versions: tuple[int, ...]
+    """How many stores each word has seen."""
+    freed: tuple[bool, ...]
+    true_refs: tuple[int, ...]
+    holders: tuple[int, ...]
+    """Per lock, the index of the thread holding it, or -1."""
+    kinds: int
+    """Bit set of the anomaly kinds recorded so far."""
+    step: int
+    last_store: tuple[tuple[int, int, str], ...]
+    """Per word, the latest store as (thread, value, op); (-1, 0, "") before any."""
+    freed_by: tuple[tuple[int, int], ...]
+    """Per object, (thread, step) of the DEALLOC that freed it; (-1, 0) if live."""
+    live: tuple[int, ...]
+    """The threads that have not finished (derived from the program counters; kept so
+    that finding the enabled threads costs no loop in the common case)."""
+    inside: int
+    """The thread that ran last if it stopped inside a bytecode, else -1 (derived too).
+    Under ``gil`` only this thread can be inside a bytecode."""
+
+
+_KIND_OF_SUBJECT = {
+    OpKind.INCREF: "object",
+    OpKind.DECREF: "object",
+    OpKind.USE: "object",
+    OpKind.ADD: "variable",
+    OpKind.SUB: "variable",
+    OpKind.ACQUIRE: "lock",
+    OpKind.RELEASE: "lock",
+}
+
+
+def _check(scenario: Scenario) -> None:
+    """Reject a hand-built scenario the loader would have refused (ValueError).
+
+    The loader reports these with file locations; this catches scenarios built in code.
+    """
+    declared: dict[str, str] = {}
+    for kind, names in (
+        ("object", [n for n, _ in scenario.objects]),
+        ("variable", [n for n, _ in scenario.variables]),
+        ("lock", list(scenario.locks)),
+    ):
+        for name in names:
+            if name in declared:
+                raise ValueError(f"{name!r} is declared twice (as {declared[name]} and {kind})")
+            declared[name] = kind
+    threads = [t.name for t in scenario.threads]
+    if len(set(threads)) != len(threads):
+        raise ValueError(f"thread names must be unique: {threads}")
+    for thread in scenario.threads:
+        for op in thread.ops:
+            wanted = _KIND_OF_SUBJECT.get(op.kind)
+            if wanted is not None and declared.get(op.subject or "") != wanted:
+                raise ValueError(f"{thread.name}: `{op}` needs a declared {wanted} {op.subject!r}")
+
+
+class Machine:
+    """The compiled program of one scenario under one runtime, and its transition."""
+
+    def __init__(self, scenario: Scenario, runtime: Runtime | None = None) -> None:
+        self.scenario = scenario
+        self.runtime = scenario.runtime if runtime is None else runtime
+        self.gil = traits(self.runtime).bytecode_atomic
+        self.thread_names = scenario.thread_names
+        self.object_names = tuple(name for name, _ in scenario.objects)
+        self.variable_names = tuple(name for name, _ in scenario.variables)
+        self.word_names = self.object_names + self.variable_names
+        self.lock_names = scenario.locks
+        self.n_objects = len(self.object_names)
+        _check(scenario)
+        words = {name: i for i, name in enumerate(self.word_names)}
+        locks = {name: i for i, name in enumerate(self.lock_names)}
+        compiled: dict[tuple[Op, ...], tuple[Instr, ...]] = {}
+        for t in scenario.threads:
+            # Copies made by `count: n` share one ops tuple; compile each program once.
+            if t.ops not in compiled:
+                compiled[t.ops] = self._compile(t.ops, words, locks)
+        self.programs = tuple(compiled[t.ops] for t in scenario.threads)
+        self.has_locks = bool(self.lock_names)
+
+    def _compile(
+        self, ops: tuple[Op, ...], words: dict[str, int], locks: dict[str, int]
+    ) -> tuple[Instr, ...]:
+        program: list[Instr] = []
+        for index, op in enumerate(ops):
+            text = str(op)
+            for bytecode in lower(op, self.runtime):
+                for position, micro in enumerate(bytecode.steps):
+                    code = _CODES[micro.kind]
+                    table = locks if code in (ACQUIRE, RELEASE) else words
+                    word = -1 if micro.subject is None else table[micro.subject]
+                    program.append(
+                        Instr(
+                            code,
+                            micro.kind.value,
+                            word,
+                            micro.amount,
+                            position == 0,
+                            bytecode.times,
+                            index,
+                            text,
+                            micro.subject,
+                        )
+                    )
+        return tuple(program)
+
+    # -- states ---------------------------------------------------------------------
+
+    def initial(self) -> State:
+        """The state before any micro-step has run."""
+        s = self.scenario
+        values = tuple(v for _, v in s.objects) + tuple(v for _, v in s.variables)
+        return State(
+            threads=tuple(ThreadState(0, 0, -1, 0) for _ in s.threads),
+            values=values,
+            versions=(0,) * len(values),
+            freed=(False,) * self.n_objects,
+            true_refs=tuple(v for _, v in s.objects),
+            holders=(-1,) * len(s.locks),
+            kinds=0,
+            step=0,
+            last_store=((-1, 0, ""),) * len(values),
+            freed_by=((-1, 0),) * self.n_objects,
+            live=tuple(t for t, program in enumerate(self.programs) if program),
+            inside=-1,
+        )
+
+    def finished(self, state: State, thread: int) -> bool:
+        return state.threads[thread].pc >= len(self.programs[thread])
+
+    def next_instr(self, state: State, thread: int) -> Instr | None:
+        """The instruction ``thread`` runs next, or ``None`` if it has finished."""
+        pc = state.threads[thread].pc
+        program = self.programs[thread]
+        return program[pc] if pc < len(program) else None
+
+    def enabled(self, state: State) -> tuple[int, ...]:
+        """The threads that may run the next micro-step (MODEL.md, "Runtimes").
+
+        An unfinished thread is enabled unless its next micro-step is an ``acquire`` of a
+        held lock. Under ``gil`` a thread inside a bytecode is the only one enabled.
+        """
+        if self.gil and state.inside >= 0:
+            return (state.inside,)
+        if not self.has_locks:
+            return state.live
+        holders = state.holders
+        programs = self.programs
+        threads = state.threads
+        result = []
+        for t in state.live:
+            instr = programs[t][threads[t].pc]
+            if instr.code != ACQUIRE or holders[instr.word] < 0:
+                result.append(t)
+        return tuple(result)
+
+    def why_not_enabled(self, state: State, thread: int) -> str:
+        """A plain reason why ``thread`` may not run the next micro-step."""
+        name = self.thread_names[thread]
+        instr = self.next_instr(state, thread)
+        if instr is None:
+            return "it has finished"
+        if instr.code == ACQUIRE and state.holders[instr.word] >= 0:
+            holder = self.thread_names[state.holders[instr.word]]
+            return f"it is waiting for lock {instr.subject}, which {holder} holds"
+        if self.gil:
+            for t in range(len(self.programs)):
+                other = self.next_instr(state, t)
+                if other is not None and not other.first:
+                    return (
+                        f"{self.thread_names[t]} is inside a bytecode ({other.op}) and holds "
+                        f"the GIL until it ends"
+                    )
+        raise AssertionError(f"{name} is enabled")
+
+    # -- the transition -------------------------------------------------------------
+
+    def step(
+        self, state: State, thread: int, time: int = 0
+    ) -> tuple[State, TraceEvent, tuple[Anomaly, ...]]:
+        """Run ``thread``'s next micro-step. ``thread`` must be enabled.
+
+        ``time`` is only copied into the trace event; it has no effect on the state.
+        """
+        t = thread
+        (threads, values, versions, freed, true_refs, holders, kinds, stepno, last_store,
+         freed_by, live, inside) = state  # fmt: skip
+        pc, reg, loaded, reps = threads[t]
+        program = self.programs[t]
+        instr = program[pc]
+        code, micro, w, delta, first, times, op_index, op, subject = instr
+        stepno += 1
+        anomalies: tuple[Anomaly, ...] = ()
+        register: int | None = None
+        value: int | None = None
+        shown_true: int | None = None
+        pc += 1
+
+        if code == LOAD:
+            if freed[w]:
+                anomalies = (self._use_after_free(state, t, w, "loaded the refcount of", stepno),)
+            register = value = reg = values[w]
+            loaded = versions[w]
+            shown_true = true_refs[w]
+        elif code in (ARITH, BINARY_OP):
+            register = reg = reg + delta
+            value = values[w]
+            if w < self.n_objects:
+                shown_true = true_refs[w]
+        elif code in (STORE, STORE_GLOBAL):
+            if versions[w] != loaded:
+                anomalies = (self._lost_update(state, t, w, reg, loaded, stepno),)
+            if code == STORE:
+                if freed[w]:
+                    uaf = self._use_after_free(state, t, w, "stored into the refcount of", stepno)
+                    anomalies += (uaf,)
+                shown_true = true_refs[w] + delta
+                true_refs = true_refs[:w] + (shown_true,) + true_refs[w + 1 :]
+                if delta < 0 and reg != 0:
+                    pc += 1  # the DEALLOC runs only when the stored value is 0
+            values = values[:w] + (reg,) + values[w + 1 :]
+            versions = versions[:w] + (versions[w] + 1,) + versions[w + 1 :]
+            last_store = last_store[:w] + ((t, reg, op),) + last_store[w + 1 :]
+            loaded = -1
+            register = value = reg
+        elif code == RMW:
+            if freed[w]:
+                anomalies = (self._use_after_free(state, t, w, "updated the refcount of", stepno),)
+            register = value = reg = values[w] + delta
+            shown_true = true_refs[w] + delta
+            values = values[:w] + (reg,) + values[w + 1 :]
+            versions = versions[:w] + (versions[w] + 1,) + versions[w + 1 :]
+            true_refs = true_refs[:w] + (shown_true,) + true_refs[w + 1 :]
+            last_store = last_store[:w] + ((t, reg, op),) + last_store[w + 1 :]
+            if delta < 0 and reg != 0:
+                pc += 1
+        elif code == DEALLOC:
+            if freed[w]:
+                anomalies = (self._double_free(state, t, w, stepno),)
+            else:
+                if true_refs[w] > 0:
+                    anomalies = (self._premature_free(state, t, w, stepno),)
+                freed = freed[:w] + (True,) + freed[w + 1 :]
+                freed_by = freed_by[:w] + ((t, stepno),) + freed_by[w + 1 :]
+            value = values[w]
+            shown_true = true_refs[w]
+        elif code == READ:
+            if freed[w]:
+                anomalies = (self._use_after_free(state, t, w, "used", stepno),)
+            value = values[w]
+            shown_true = true_refs[w]
+        elif code == LOAD_GLOBAL:
+            register = value = reg = values[w]
+            loaded = versions[w]
+        elif code == COMPUTE:
+            reps += 1
+            if reps < times:
+                pc -= 1
+            else:
+                reps = 0
+        elif code == ACQUIRE:
+            holders = holders[:w] + (t,) + holders[w + 1 :]
+        elif code == RELEASE:
+            holders = holders[:w] + (-1,) + holders[w + 1 :]
+        # IO has no effect in controlled mode: it is one micro-step like any other.
+
+        for anomaly in anomalies:
+            kinds |= _BIT[anomaly.kind]
+        inside = -1
+        if pc >= len(program):
+            live = tuple(x for x in live if x != t)
+        elif not program[pc].first:
+            inside = t
+        # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a step's cost.
+        new = _new(
+            State,
+            (threads[:t] + (_new(ThreadState, (pc, reg, loaded, reps)),) + threads[t + 1 :],
+             values, versions, freed, true_refs, holders, kinds, stepno, last_store, freed_by,
+             live, inside),
+        )  # fmt: skip
+        event = _new(
+            TraceEvent,
+            (stepno, time, self.thread_names[t], op, micro, subject, register, value,
+             shown_true, op_index, first),
+        )  # fmt: skip
+        return new, event, anomalies
+
+    # -- the end of a run -----------------------------------------------------------
+
+    def conclude(self, state: State) -> tuple[Anomaly, ...]:
+        """What is judged once no thread is enabled: leaks if all finished, else deadlock."""
+        blocked = [t for t in range(len(self.programs)) if not self.finished(state, t)]
+        if blocked:
+            return (self._deadlock(state, blocked),)
+        leaks = []
+        for w, name in enumerate(self.object_names):
+            if not state.freed[w] and state.true_refs[w] == 0:
+                leaks.append(
+                    Anomaly(
+                        AnomalyKind.LEAK,
+                        name,
+                        None,
+                        (),
+                        f"{name} is never freed: its refcount is {state.values[w]} but no "
+                        f"reference to it remains (true refs 0): a leak",
+                    )
+                )
+        return tuple(leaks)
+
+    def final(self, state: State) -> tuple[tuple[str, FinalValue], ...]:
+        """Each object's refcount (or ``"freed"``), then each variable's value."""
+        objects: list[tuple[str, FinalValue]] = [
+            (name, "freed" if state.freed[w] else state.values[w])
+            for w, name in enumerate(self.object_names)
+        ]
+        variables: list[tuple[str, FinalValue]] = [
+            (name, state.values[self.n_objects + i]) for i, name in enumerate(self.variable_names)
+        ]
+        return tuple(objects + variables)
+
+    # -- messages -------------------------------------------------------------------
+
+    def _lost_update(
+        self, state: State, t: int, w: int, reg: int, loaded: int, step: int
+    ) -> Anomaly:
+        me = self.thread_names[t]
+        missed = state.versions[w] - loaded
+        last_thread, last_value, last_op = state.last_store[w]
+        last = self.thread_names[last_thread]
+        if missed == 1:
+            what = self._update_name(last_op, w)
+            message = (
+                f"{me} stored {reg} over {last}'s store of {last_value}: {last}'s {what} is lost"
+            )
+        else:
+            message = (
+                f"{me} stored {reg} over {missed} stores made since it loaded "
+                f"(the last, {last}'s, of {last_value}): {missed} updates are lost"
+            )
+        return Anomaly(AnomalyKind.LOST_UPDATE, self.word_names[w], step, (me, last), message)
+
+    def _update_name(self, op: str, w: int) -> str:
+        return op.split()[0] if w < self.n_objects else op
+
+    def _use_after_free(self, state: State, t: int, w: int, verb: str, step: int) -> Anomaly:
+        me = self.thread_names[t]
+        name = self.object_names[w]
+        by, when = state.freed_by[w]
+        return Anomaly(
+            AnomalyKind.USE_AFTER_FREE,
+            name,
+            step,
+            (me, self.thread_names[by]),
+            f"{me} {verb} {name} after {self._freer(by, t)} it at step {when}: a use-after-free",
+        )
+
+    def _double_free(self, state: State, t: int, w: int, step: int) -> Anomaly:
+        me = self.thread_names[t]
+        name = self.object_names[w]
+        by, when = state.freed_by[w]
+        return Anomaly(
+            AnomalyKind.DOUBLE_FREE,
+            name,
+            step,
+            (me, self.thread_names[by]),
+            f"{me} freed {name} again, after {self._freer(by, t)} it at step {when}: a double free",
+        )
+
+    def _premature_free(self, state: State, t: int, w: int, step: int) -> Anomaly:
+        me = self.thread_names[t]
+        name = self.object_names[w]
+        alive = state.true_refs[w]
+        refs = "reference to it still exists" if alive == 1 else "references to it still exist"
+        return Anomaly(
+            AnomalyKind.PREMATURE_FREE,
+            name,
+            step,
+            (me,),
+            f"{me} freed {name} while {alive} {refs} (true refs {alive}): a premature free",
+        )
+
+    def _deadlock(self, state: State, blocked: list[int]) -> Anomaly:
+        parts = []
+        for t in blocked:
+            instr = self.next_instr(state, t)
+            assert instr is not None and instr.code == ACQUIRE, "only acquire can block"
+            holder = state.holders[instr.word]
+            done = ", which has finished" if self.finished(state, holder) else ""
+            owner = "itself" if holder == t else self.thread_names[holder]
+            parts.append(
+                f"{self.thread_names[t]} waits for {instr.subject} (held by {owner}{done})"
+            )
+        names = tuple(self.thread_names[t] for t in blocked)
+        return Anomaly(AnomalyKind.DEADLOCK, None, None, names, "deadlock: " + ", ".join(parts))
+
+    def _freer(self, by: int, me: int) -> str:
+        return "freeing" if by == me else f"{self.thread_names[by]} freed"

@@ -1,0 +1,286 @@
+"""The program a scenario describes: runtimes, ops, threads, micro-steps and schedules.
+
+These are plain values (frozen, slotted dataclasses, enums and tuples). They are built by
+the loader (``refsim.loader``) or by hand, and read by every other layer. Parsing lives in
+named constructors such as :meth:`Schedule.parse`; ``__init__`` only stores its fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+__all__ = [
+    "AnomalyKind",
+    "MicroKind",
+    "Op",
+    "OpKind",
+    "Runtime",
+    "Scenario",
+    "Schedule",
+    "ScheduleSyntaxError",
+    "ThreadSpec",
+    "Timing",
+    "format_duration",
+]
+
+
+class Runtime(Enum):
+    """How the interpreter runs threads; MODEL.md "Runtimes" defines each."""
+
+    UNSAFE = "unsafe"
+    """Free-threaded with non-atomic refcounts: what removing the GIL naively gives."""
+    GIL = "gil"
+    """One global interpreter lock: a bytecode, once started, runs to its end."""
+    ATOMIC = "atomic"
+    """No GIL, but refcount updates are atomic read-modify-writes."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AnomalyKind(Enum):
+    """The six things that can go wrong. Their order here is their sorted (alphabetical) order."""
+
+    DEADLOCK = "deadlock"
+    DOUBLE_FREE = "double-free"
+    LEAK = "leak"
+    LOST_UPDATE = "lost-update"
+    PREMATURE_FREE = "premature-free"
+    USE_AFTER_FREE = "use-after-free"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class OpKind(Enum):
+    """What a line of a thread's program does."""
+
+    INCREF = "incref"
+    DECREF = "decref"
+    USE = "use"
+    ADD = "+="
+    SUB = "-="
+    COMPUTE = "compute"
+    IO = "io"
+    ACQUIRE = "acquire"
+    RELEASE = "release"
+
+
+class MicroKind(Enum):
+    """The unit of atomicity: nothing interleaves inside one micro-step."""
+
+    LOAD = "LOAD"
+    ADD = "ADD"
+    SUB = "SUB"
+    STORE = "STORE"
+    DEALLOC = "DEALLOC"
+    RMW = "RMW"
+    READ = "READ"
+    LOAD_GLOBAL = "LOAD_GLOBAL"
+    BINARY_OP = "BINARY_OP"
+    STORE_GLOBAL = "STORE_GLOBAL"
+    COMPUTE = "COMPUTE"
+    IO = "IO"
+    ACQUIRE = "ACQUIRE"
+    RELEASE = "RELEASE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_UNITS = (("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1))
+
+
+def format_duration(ns: int) -> str:
+    """``5000000`` -> ``"5ms"``: the largest unit that divides the duration exactly."""
+    for unit, size in _UNITS:
+        if ns and ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One line of a thread's program, e.g. ``decref obj`` or ``counter += 1``.
+
+    ``subject`` names the object, variable or lock the op touches (``None`` for
+    ``compute`` and ``io``); ``amount`` is the ``n`` of ``V += n`` and ``compute n``, or the
+    duration of ``io`` in nanoseconds.
+    """
+
+    kind: OpKind
+    subject: str | None = None
+    amount: int = 0
+
+    def __str__(self) -> str:
+        kind = self.kind
+        if kind in (OpKind.ADD, OpKind.SUB):
+            return f"{self.subject} {kind.value} {self.amount}"
+        if kind is OpKind.COMPUTE:
+            return f"compute {self.amount}"
+        if kind is OpKind.IO:
+            return f"io {format_duration(self.amount)}"
+        return f"{kind.value} {self.subject}"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSpec:
+    """A thread: its name and the ops it runs, in order (``repeat`` blocks already expanded)."""
+
+    name: str
+    ops: tuple[Op, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The ``timing:`` section, as written; the timed engine supplies defaults for what is absent.
+
+    Durations are in nanoseconds; ``costs`` maps micro-step kinds to durations.
+    """
+
+    cores: int | None = None
+    costs: tuple[tuple[MicroKind, int], ...] = ()
+    jitter: float = 0.0
+    switch_interval: int | None = None
+
+    def cost(self, kind: MicroKind) -> int | None:
+        """The cost the file gives for ``kind``, or ``None``."""
+        for k, ns in self.costs:
+            if k is kind:
+                return ns
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A whole scenario file: the program, the runtime to run it under and its claims.
+
+    Mappings are tuples of ``(name, value)`` pairs in the order the file gives them, so a
+    scenario is hashable and iteration order never depends on hashing.
+    """
+
+    name: str
+    threads: tuple[ThreadSpec, ...]
+    objects: tuple[tuple[str, int], ...] = ()
+    variables: tuple[tuple[str, int], ...] = ()
+    locks: tuple[str, ...] = ()
+    runtime: Runtime = Runtime.UNSAFE
+    description: str = ""
+    timing: Timing | None = None
+    expect: tuple[tuple[Runtime, tuple[AnomalyKind, ...]], ...] = ()
+    source: str | None = field(default=None, compare=False)
+    """The path the scenario was loaded from, for messages and replay commands."""
+
+    @property
+    def thread_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.threads)
+
+    def expected(self, runtime: Runtime) -> frozenset[AnomalyKind] | None:
+        """The anomaly kinds the file claims for ``runtime``, or ``None`` without a claim."""
+        for r, kinds in self.expect:
+            if r is runtime:
+                return frozenset(kinds)
+        return None
+
+    def with_runtime(self, runtime: Runtime) -> Scenario:
+        """The same scenario run under ``runtime`` (what ``--runtime`` does)."""
+        return replace(self, runtime=runtime)
+
+
+class ScheduleSyntaxError(ValueError):
+    """A schedule's text could not be read; ``column`` (1-based) points at the problem."""
+
+    def __init__(self, text: str, column: int, message: str) -> None:
+        super().__init__(f"column {column}: {message}")
+        self.text = text
+        self.column = column
+        self.message = message
+
+
+_RUN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\s*(\*)\s*([0-9]*))?")
+_SEP = re.compile(r"[\s,]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The threads picked, one per micro-step, stored as runs: ``T1*3 T2*4 T1``.
+
+    Adjacent runs of the same thread are always merged, so two schedules are equal exactly
+    when they pick the same threads in the same order.
+    """
+
+    runs: tuple[tuple[str, int], ...]
+
+    def __post_init__(self) -> None:
+        for i, (name, count) in enumerate(self.runs):
+            if count < 1:
+                raise ValueError(f"run {name}*{count}: a count must be at least 1")
+            if i and self.runs[i - 1][0] == name:
+                raise ValueError(f"runs {i} and {i + 1} are both {name}: use Schedule.from_runs")
+
+    @classmethod
+    def parse(cls, text: str) -> Schedule:
+        """Read ``"T1*3 T2 T1*2"`` (runs separated by spaces or commas)."""
+        runs: list[tuple[str, int]] = []
+        pos = _SEP.match(text, 0).end()  # type: ignore[union-attr]
+        while pos < len(text):
+            m = _RUN.match(text, pos)
+            if m is None:
+                raise ScheduleSyntaxError(
+                    text,
+                    pos + 1,
+                    f"expected a thread name (optionally `NAME*COUNT`), found {text[pos:]!r}",
+                )
+            if m.group(2) is not None and not m.group(3):
+                rest = text[m.end() :]
+                found = repr(rest) if rest else "the end of the schedule"
+                raise ScheduleSyntaxError(
+                    text, m.end() + 1, f"expected a count after `*`, found {found}"
+                )
+            count = 1 if m.group(3) is None else int(m.group(3))
+            if count < 1:
+                raise ScheduleSyntaxError(
+                    text, m.start(3) + 1, f"a run count must be at least 1, not {count}"
+                )
+            runs.append((m.group(1), count))
+            end = m.end()
+            if end < len(text) and not (text[end].isspace() or text[end] == ","):
+                raise ScheduleSyntaxError(
+                    text, end + 1, f"expected a space between runs, found {text[end]!r}"
+                )
+            pos = _SEP.match(text, end).end()  # type: ignore[union-attr]
+        return cls.from_runs(runs)
+
+    @classmethod
+    def from_runs(cls, runs: Iterable[tuple[str, int]]) -> Schedule:
+        merged: list[tuple[str, int]] = []
+        for name, count in runs:
+            if merged and merged[-1][0] == name:
+                merged[-1] = (name, merged[-1][1] + count)
+            else:
+                merged.append((name, count))
+        return cls(tuple(merged))
+
+    @classmethod
+    def from_steps(cls, threads: Iterable[str]) -> Schedule:
+        """One thread name per micro-step."""
+        return cls.from_runs((name, 1) for name in threads)
+
+    def __iter__(self) -> Iterator[str]:
+        for name, count in self.runs:
+            for _ in range(count):
+                yield name
+
+    def __len__(self) -> int:
+        return sum(count for _, count in self.runs)
+
+    def __str__(self) -> str:
+        return " ".join(name if count == 1 else f"{name}*{count}" for name, count in self.runs)
+
+    @property
+    def switches(self) -> int:
+        """How many times the schedule changes thread (preemptions are a subset of these)."""
+        return max(len(self.runs) - 1, 0)

@@ -1,0 +1,156 @@
+"""What a run produced: trace events, anomalies, outcomes and the run result.
+
+``TraceEvent`` is a ``NamedTuple`` rather than a frozen dataclass: one is made per
+micro-step on the engine's hot path, and a tuple is several times cheaper to build than a
+frozen dataclass while being just as immutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import NamedTuple
+
+from refsim.model import AnomalyKind, Runtime, Schedule
+
+__all__ = [
+    "Anomaly",
+    "Exploration",
+    "FinalValue",
+    "Outcome",
+    "OutcomeStats",
+    "RunResult",
+    "TraceEvent",
+]
+
+FinalValue = int | str
+"""An object's final refcount or ``"freed"``, or a variable's final value."""
+
+
+class TraceEvent(NamedTuple):
+    """One executed micro-step, with the values it left behind."""
+
+    step: int
+    """Global index of the micro-step, from 1."""
+    time: int
+    """When it ran: logical ticks (one per micro-step) in controlled mode, ns in timed mode."""
+    thread: str
+    op: str
+    """The op it belongs to, as written (``decref obj``)."""
+    micro: str
+    """The micro-step kind (``LOAD``)."""
+    subject: str | None
+    """The object, variable or lock it touched."""
+    register: int | None
+    """The thread's register after the micro-step (``None`` if it does not use it)."""
+    value: int | None
+    """The subject's word after the micro-step: a refcount or a variable's value."""
+    true_refs: int | None
+    """The subject object's true refs after the micro-step (``None`` for non-objects)."""
+    op_index: int
+    """Index of the op in its thread's program, from 0."""
+    bytecode_start: bool
+    """True when this micro-step begins a bytecode (the GIL may switch only before these)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """A finding: something that went wrong, where, and one sentence saying so."""
+
+    kind: AnomalyKind
+    subject: str | None
+    step: int | None
+    """The step at which it happened; ``None`` for what is judged at the end (leak, deadlock)."""
+    threads: tuple[str, ...]
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where an interleaving ends: the anomaly kinds recorded plus the final state.
+
+    ``final`` lists each object (refcount or ``"freed"``) then each variable, in the
+    scenario's order. Two interleavings reach the same outcome when these are equal.
+    """
+
+    anomalies: tuple[AnomalyKind, ...]
+    final: tuple[tuple[str, FinalValue], ...]
+
+    def __str__(self) -> str:
+        state = ", ".join(
+            f"{name} freed" if value == "freed" else f"{name} = {value}"
+            for name, value in self.final
+        )
+        what = ", ".join(k.value for k in self.anomalies) or "no anomaly"
+        return f"{what}; {state}" if state else what
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Everything one run produced. ``trace`` is ``None`` when the run was asked not to keep it."""
+
+    scenario: str
+    runtime: Runtime
+    schedule: Schedule
+    anomalies: tuple[Anomaly, ...]
+    final: tuple[tuple[str, FinalValue], ...]
+    true_refs: tuple[tuple[str, int], ...]
+    """Each object's true refs at the end."""
+    trace: tuple[TraceEvent, ...] | None
+    steps: int
+    preemptions: int
+    finished: bool
+    """False when a step budget ended the run before every thread finished or blocked."""
+    completed_from: int | None = None
+    """When a replayed schedule ran out early: the first step the run chose by itself
+    (continuing without preemptions)."""
+
+    @property
+    def outcome(self) -> Outcome:
+        kinds = sorted({a.kind for a in self.anomalies}, key=lambda k: k.value)
+        return Outcome(tuple(kinds), self.final)
+
+    @property
+    def anomaly_kinds(self) -> frozenset[AnomalyKind]:
+        return frozenset(a.kind for a in self.anomalies)
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeStats:
+    """How often one outcome is reached, and the easiest way to reach it."""
+
+    outcome: Outcome
+    count: int
+    """Interleavings reaching it: exact when the exploration is exhaustive, else the
+    number of sampled runs that reached it."""
+    share: Fraction
+    """``count`` over all interleavings (or all samples): the uniform-over-interleavings
+    measure."""
+    probability: Fraction | None
+    """Probability under the fair random scheduler (each enabled thread equally likely at
+    each step), exact; ``None`` for a sampled table."""
+    witness: Schedule
+    """A schedule reaching the outcome with the fewest preemptions (then the fewest steps)."""
+    preemptions: int
+    """Preemptions in ``witness``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exploration:
+    """The outcome table of one scenario under one runtime (``refsim explore``)."""
+
+    scenario: str
+    runtime: Runtime
+    exhaustive: bool
+    """True: every interleaving was counted. False: a seeded random sample."""
+    interleavings: int
+    """All interleavings (exhaustive), or the number of samples."""
+    outcomes: tuple[OutcomeStats, ...]
+    """Most frequent first."""
+    preemption_bound: int | None = None
+    """Only interleavings with at most this many preemptions were counted."""
+    states: int = 0
+    """Distinct states visited (exhaustive)."""

@@ -1,0 +1,191 @@
+"""Hypothesis strategies for refsim's own values: schedules and small scenarios.
+
+Every strategy for a refsim type lives in this one file (ARCHITECTURE.md), so property
+tests share one idea of what a "small random program" is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from hypothesis import strategies as st
+
+from refsim.model import Op, OpKind, Runtime, Scenario, Schedule, ThreadSpec
+
+# -- schedules ----------------------------------------------------------------------------
+
+identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True)
+"""Names as scenario files allow them (`[A-Za-z_][A-Za-z0-9_]*`), kept short."""
+
+
+def schedules(
+    names: st.SearchStrategy[str] | None = None, *, max_runs: int = 8, max_count: int = 50
+) -> st.SearchStrategy[Schedule]:
+    """Any schedule over ``names`` (default: arbitrary identifiers), built from runs."""
+    name = identifiers if names is None else names
+    run = st.tuples(name, st.integers(1, max_count))
+    return st.lists(run, max_size=max_runs).map(Schedule.from_runs)
+
+
+# -- scenarios ----------------------------------------------------------------------------
+
+THREAD_NAMES = ("T1", "T2", "T3", "T4")
+OBJECT_NAMES = ("obj", "other")
+VARIABLE_NAME = "counter"
+LOCK_NAMES = ("L", "M")
+DURATIONS = (1, 30, 2_000, 5_000_000)
+
+seeds = st.integers(0, 2**32 - 1)
+
+_PickOp = Callable[[st.DrawFn], Op]
+
+
+def _program(draw: st.DrawFn, pick: _PickOp, locks: Sequence[str], budget: int) -> list[Op]:
+    """A thread's ops, at most ``budget`` of them and at least one.
+
+    Locks only appear in balanced ``acquire L ... release L`` blocks; a block may nest one
+    block of a *different* lock, so opposite nesting orders in two threads can deadlock.
+    """
+    return _items(draw, pick, locks, budget, held=(), at_least_one=True)
+
+
+def _items(
+    draw: st.DrawFn,
+    pick: _PickOp,
+    locks: Sequence[str],
+    budget: int,
+    held: tuple[str, ...],
+    at_least_one: bool,
+) -> list[Op]:
+    ops: list[Op] = []
+    n_items = draw(st.integers(1 if at_least_one else 0, budget))
+    for _ in range(n_items):
+        room = budget - len(ops)
+        if room <= 0:
+            break
+        free = [lock for lock in locks if lock not in held]
+        if room >= 2 and free and draw(st.booleans()):
+            lock = draw(st.sampled_from(free))
+            inner = _items(draw, pick, locks, room - 2, held + (lock,), at_least_one=False)
+            ops += [Op(OpKind.ACQUIRE, lock), *inner, Op(OpKind.RELEASE, lock)]
+        else:
+            ops.append(pick(draw))
+    return ops
+
+
+def _other_op(draw: st.DrawFn, variables: Sequence[str]) -> Op:
+    """An op that touches no object: ``V += n``, ``V -= n``, ``compute n`` or ``io D``."""
+    choices = ["compute", "io"] + (["add", "sub"] if variables else [])
+    kind = draw(st.sampled_from(choices))
+    if kind == "compute":
+        return Op(OpKind.COMPUTE, None, draw(st.integers(1, 3)))
+    if kind == "io":
+        return Op(OpKind.IO, None, draw(st.sampled_from(DURATIONS)))
+    subject = draw(st.sampled_from(variables))
+    return Op(OpKind.ADD if kind == "add" else OpKind.SUB, subject, draw(st.integers(1, 3)))
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn,
+    *,
+    runtimes: Sequence[Runtime] = tuple(Runtime),
+    variables: bool = True,
+    locks: bool = True,
+    max_threads: int = 4,
+    max_ops: int = 5,
+) -> Scenario:
+    """A small random scenario: 1-4 threads of 1-5 ops over 1-2 objects (initial refcount
+    0-3), 0-1 variables (unless ``variables=False``: then only refcount ops, ``compute``,
+    ``io`` and locks), and optionally locks in balanced acquire/release blocks.
+
+    Nothing here keeps the refcounts honest: threads may decref references they never
+    took, so every anomaly is reachable. See :func:`well_formed_scenarios` for programs
+    that only drop references they own.
+    """
+    objects = tuple(
+        (name, draw(st.integers(0, 3)))
+        for name in OBJECT_NAMES[: draw(st.integers(1, len(OBJECT_NAMES)))]
+    )
+    object_names = [name for name, _ in objects]
+    var_names = [VARIABLE_NAME] if variables and draw(st.booleans()) else []
+    lock_names = list(LOCK_NAMES[: draw(st.integers(0, len(LOCK_NAMES)))]) if locks else []
+
+    def pick(d: st.DrawFn) -> Op:
+        kind = d(st.sampled_from(("incref", "decref", "use", "other")))
+        if kind == "other":
+            return _other_op(d, var_names)
+        return Op(OpKind(kind), d(st.sampled_from(object_names)))
+
+    n_threads = draw(st.integers(1, max_threads))
+    threads = tuple(
+        ThreadSpec(THREAD_NAMES[i], tuple(_program(draw, pick, lock_names, max_ops)))
+        for i in range(n_threads)
+    )
+    return Scenario(
+        name="random",
+        threads=threads,
+        objects=objects,
+        variables=tuple((name, draw(st.integers(-2, 5))) for name in var_names),
+        locks=tuple(lock_names),
+        runtime=draw(st.sampled_from(tuple(runtimes))),
+    )
+
+
+@st.composite
+def well_formed_scenarios(
+    draw: st.DrawFn,
+    *,
+    runtimes: Sequence[Runtime] = tuple(Runtime),
+    max_threads: int = 4,
+    max_ops: int = 5,
+) -> Scenario:
+    """A small random scenario in which every thread only drops references it owns.
+
+    Well-formed means: each object's initial references are handed out to the threads
+    (each thread owns some of them, in total at most the initial refcount), and a thread
+    may ``decref X`` only while it holds a reference to X, one it was given or one its
+    own earlier ``incref X`` took. Then, were every update atomic, no count could go
+    below zero: ``true_refs`` never goes negative, whatever the schedule.
+    """
+    objects = tuple(
+        (name, draw(st.integers(0, 3)))
+        for name in OBJECT_NAMES[: draw(st.integers(1, len(OBJECT_NAMES)))]
+    )
+    var_names = [VARIABLE_NAME] if draw(st.booleans()) else []
+    lock_names = list(LOCK_NAMES[: draw(st.integers(0, len(LOCK_NAMES)))])
+    n_threads = draw(st.integers(1, max_threads))
+
+    unowned = dict(objects)
+    threads = []
+    for i in range(n_threads):
+        held: dict[str, int] = {}
+        for name, _ in objects:
+            held[name] = draw(st.integers(0, unowned[name]))
+            unowned[name] -= held[name]
+
+        def pick(d: st.DrawFn, held: dict[str, int] = held) -> Op:
+            droppable = [name for name, n in held.items() if n > 0]
+            kinds = ["incref", "use", "other"] + (["decref"] if droppable else [])
+            kind = d(st.sampled_from(kinds))
+            if kind == "other":
+                return _other_op(d, var_names)
+            if kind == "decref":
+                name = d(st.sampled_from(droppable))
+                held[name] -= 1
+            else:
+                name = d(st.sampled_from(list(held)))
+                if kind == "incref":
+                    held[name] += 1
+            return Op(OpKind(kind), name)
+
+        ops = tuple(_program(draw, pick, lock_names, max_ops))
+        threads.append(ThreadSpec(THREAD_NAMES[i], ops))
+    return Scenario(
+        name="well_formed",
+        threads=tuple(threads),
+        objects=objects,
+        variables=tuple((name, 0) for name in var_names),
+        locks=tuple(lock_names),
+        runtime=draw(st.sampled_from(tuple(runtimes))),
+    )

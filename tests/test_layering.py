@@ -1,0 +1,296 @@
+"""The layering of ARCHITECTURE.md, enforced: every module in refsim/ is parsed with ``ast``
+and its imports are checked against its layer.
+
+Modules are classified by name. A module this file does not know is an *adapter* until
+someone says otherwise here, so a new module is covered the day it appears (and a core
+module cannot start importing it without a decision).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "refsim"
+
+# Layer ranks: imports point down (to a lower or equal rank) only.
+VALUES, CORE, DRIVER, ADAPTER, ENTRY = 0, 1, 2, 3, 4
+LAYER_NAMES = {VALUES: "values", CORE: "core", DRIVER: "driver", ADAPTER: "adapter", ENTRY: "entry"}
+
+LAYERS = {
+    "model": VALUES,
+    "trace": VALUES,
+    "errors": VALUES,
+    "runtimes": CORE,
+    "lowering": CORE,
+    "machine": CORE,
+    "scheduling": CORE,
+    "engine": DRIVER,
+    "explore": DRIVER,
+    "search": DRIVER,
+    "loader": ADAPTER,
+    "schema": ADAPTER,
+    "report": ADAPTER,
+    "plot": ADAPTER,
+    "bundled": ADAPTER,
+    "cli": ENTRY,
+    "__main__": ENTRY,
+    "__init__": ENTRY,  # the package: re-exports from every layer
+}
+"""Modules by name (a subpackage's modules go by their first component)."""
+
+CORE_MODULES = {name for name, rank in LAYERS.items() if rank <= CORE}
+
+HEAVY = {
+    "simpy",
+    "yaml",
+    "_yaml",
+    "argparse",
+    "rich",
+    "matplotlib",
+    "hypothesis",
+    "pydantic",
+    "pydantic_core",
+}
+"""Libraries the core (values included) never imports."""
+
+ONLY_IMPORTER = {"simpy": "engine", "hypothesis": "search"}
+"""Libraries that exactly one module of refsim/ may import."""
+
+
+def layer(module: str) -> int:
+    return LAYERS.get(module.split(".")[0], ADAPTER)
+
+
+def module_name(path: Path, root: Path) -> str:
+    """``refsim/machine.py`` -> ``machine``; ``refsim/sub/x.py`` -> ``sub.x``;
+    ``refsim/sub/__init__.py`` -> ``sub.__init__``."""
+    return ".".join(path.relative_to(root).with_suffix("").parts)
+
+
+def imports(module: str, source: str, siblings: set[str]) -> list[tuple[int, str]]:
+    """Every import in ``source`` as (line, target). A target is ``"refsim:NAME"`` for a
+    module of the package (``NAME`` as :func:`module_name` gives it) and the top-level name
+    otherwise (``"simpy"``). Imports inside functions and ``if TYPE_CHECKING:`` count too.
+    """
+    package = module.split(".")[:-1]
+
+    def resolve(parts: list[str]) -> str:
+        if parts[0] != "refsim":
+            return parts[0]
+        name = ".".join(parts[1:])
+        if not name or f"{name}.__init__" in siblings:
+            name = f"{name}.__init__".lstrip(".")
+        return f"refsim:{name}"
+
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, resolve(alias.name.split("."))) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ["refsim", *package[: len(package) - (node.level - 1)]]
+                base += node.module.split(".") if node.module else []
+            else:
+                base = (node.module or "").split(".")
+            for alias in node.names:
+                # `from refsim import machine` imports a module; `from refsim import run`
+                # a name re-exported by the package.
+                sub = [*base, alias.name]
+                is_module = base[0] == "refsim" and (
+                    ".".join(sub[1:]) in siblings or ".".join([*sub[1:], "__init__"]) in siblings
+                )
+                found.append((node.lineno, resolve(sub if is_module else base)))
+    return found
+
+
+def violations(sources: dict[str, str]) -> list[str]:
+    """The layering rules, broken: one line per offending import. ``sources`` maps module
+    names (as :func:`module_name` gives them) to their text."""
+    siblings = set(sources)
+    problems: list[str] = []
+    for module, source in sorted(sources.items()):
+        rank = layer(module)
+        for line, target in imports(module, source, siblings):
+            where = f"refsim/{module.replace('.', '/')}.py:{line}"
+            if target.startswith("refsim:"):
+                other = target.removeprefix("refsim:")
+                if other == module:
+                    continue
+                if layer(other) > rank:
+                    problems.append(
+                        f"{where}: {module} ({LAYER_NAMES[rank]}) imports {other} "
+                        f"({LAYER_NAMES[layer(other)]}): imports must point down; if {other} "
+                        f"belongs lower, classify it in tests/test_layering.py LAYERS"
+                    )
+                continue
+            if rank <= CORE and target in HEAVY:
+                problems.append(f"{where}: core module {module} imports {target}")
+            owner = ONLY_IMPORTER.get(target)
+            if owner is not None and module != owner:
+                problems.append(
+                    f"{where}: only refsim/{owner}.py may import {target}, not {module}"
+                )
+    return problems
+
+
+def package_sources(root: Path = PACKAGE) -> dict[str, str]:
+    return {
+        module_name(path, root): path.read_text(encoding="utf-8")
+        for path in sorted(root.rglob("*.py"))
+    }
+
+
+# -- the package itself -----------------------------------------------------------------------
+
+
+def test_refsim_keeps_its_layers() -> None:
+    sources = package_sources()
+    assert CORE_MODULES <= set(sources), "core modules missing: wrong PACKAGE?"
+    assert [] == violations(sources)
+
+
+def test_the_core_is_what_the_brief_says() -> None:
+    expected = {"model", "trace", "errors", "runtimes", "lowering", "machine", "scheduling"}
+    assert expected == CORE_MODULES
+
+
+# -- the checker, on made-up packages (so the test above can fail) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "lib", ["simpy", "yaml", "argparse", "rich", "matplotlib", "hypothesis", "pydantic"]
+)
+@pytest.mark.parametrize("core", sorted(CORE_MODULES))
+def test_core_may_not_import_heavy_libraries(core: str, lib: str) -> None:
+    for source in [f"import {lib}\n", f"from {lib} import x\n", f"import {lib}.sub as s\n"]:
+        found = violations({core: source})
+        assert any(f"core module {core} imports {lib}" in p for p in found), (source, found)
+
+
+def test_imports_inside_functions_and_type_checking_blocks_count() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    import rich\n"
+        "def f():\n"
+        "    from matplotlib import pyplot\n"
+    )
+    expected = [
+        "refsim/machine.py:3: core module machine imports rich",
+        "refsim/machine.py:5: core module machine imports matplotlib",
+    ]
+    assert expected == violations({"machine": source})
+
+
+def test_only_the_engine_imports_simpy_and_only_search_imports_hypothesis() -> None:
+    sources = {
+        "engine": "import simpy\n",
+        "search": "from hypothesis import given\n",
+        "report": "import simpy\nimport hypothesis.strategies\n",
+        "timed": "import simpy\n",  # a new module: must be allowed explicitly
+    }
+    expected = [
+        "refsim/report.py:1: only refsim/engine.py may import simpy, not report",
+        "refsim/report.py:2: only refsim/search.py may import hypothesis, not report",
+        "refsim/timed.py:1: only refsim/engine.py may import simpy, not timed",
+    ]
+    assert expected == violations(sources)
+
+
+@pytest.mark.parametrize(
+    "upper",
+    [
+        "engine",
+        "explore",
+        "search",
+        "loader",
+        "schema",
+        "report",
+        "plot",
+        "cli",
+        "__main__",
+        "bundled",
+        "brand_new",
+    ],
+)
+@pytest.mark.parametrize("core", sorted(CORE_MODULES))
+def test_core_may_not_import_drivers_adapters_or_entry_modules(core: str, upper: str) -> None:
+    sources = {core: f"from refsim.{upper} import thing\n", upper: ""}
+    [problem] = violations(sources)
+    assert problem.startswith(f"refsim/{core}.py:1: {core} ")
+    assert f"imports {upper} (" in problem
+
+
+def test_relative_and_package_imports_are_resolved() -> None:
+    sources = {
+        "machine": (
+            "from . import engine\n"
+            "from .report import x\n"
+            "from refsim import run\n"
+            "import refsim.cli\n"
+        ),
+        "engine": "",
+        "report": "",
+        "cli": "",
+        "__init__": "from refsim.engine import run\n",
+    }
+    found = violations(sources)
+    expected = [
+        "refsim/machine.py:1: machine (core) imports engine (driver)",
+        "refsim/machine.py:2: machine (core) imports report (adapter)",
+        "refsim/machine.py:3: machine (core) imports __init__ (entry)",
+        "refsim/machine.py:4: machine (core) imports cli (entry)",
+    ]
+    assert expected == [p.split(": imports must")[0] for p in found]
+
+
+def test_downward_imports_are_fine() -> None:
+    sources = {
+        "model": "import re\n",
+        "trace": "from refsim.model import Schedule\n",
+        "machine": "from refsim.lowering import lower\nfrom .trace import Anomaly\n",
+        "engine": "import simpy\nfrom refsim.machine import Machine\n",
+        "report": "import rich\nfrom refsim.engine import run\n",
+        "cli": "import argparse\nfrom refsim import report\n",
+        "__init__": "from refsim.engine import run\nfrom refsim.loader import load_file\n",
+    }
+    assert [] == violations(sources)
+
+
+def test_values_may_not_import_the_rest_of_the_core() -> None:
+    assert ["refsim/trace.py:1: trace (values) imports machine (core)"] == [
+        p.split(": imports must")[0] for p in violations({"trace": "import refsim.machine\n"})
+    ]
+
+
+def test_unknown_modules_are_adapters() -> None:
+    assert ADAPTER == layer("brand_new")
+    assert ADAPTER == layer("sub.pkg")
+    assert CORE == layer("machine")
+
+
+def test_module_names(tmp_path: Path) -> None:
+    root = tmp_path / "refsim"
+    (root / "sub").mkdir(parents=True)
+    for rel in ["__init__.py", "machine.py", "sub/__init__.py", "sub/x.py"]:
+        (root / rel).write_text("")
+    assert {"__init__", "machine", "sub.__init__", "sub.x"} == set(package_sources(root))
+
+
+def test_subpackage_imports_are_resolved() -> None:
+    sources = {
+        "sub.__init__": "from . import x\nfrom .. import cli\n",
+        "sub.x": "from ..machine import Machine\nfrom . import y\n",
+        "sub.y": "",
+        "machine": "from refsim.sub import x\nimport refsim.sub\n",
+        "cli": "",
+    }
+    expected = [
+        "refsim/machine.py:1: machine (core) imports sub.x (adapter)",
+        "refsim/machine.py:2: machine (core) imports sub.__init__ (adapter)",
+        "refsim/sub/__init__.py:2: sub.__init__ (adapter) imports cli (entry)",
+    ]
+    assert expected == [p.split(": imports must")[0] for p in violations(sources)]

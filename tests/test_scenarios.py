@@ -1,0 +1,155 @@
+"""The bundled scenarios: each loads, and a hand-checked schedule reaches each anomaly
+it claims, with the final state worked out by hand (see the comments)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from refsim import AnomalyKind, Runtime, Schedule, load_file, run
+from refsim.bundled import bundled_scenarios
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+K = AnomalyKind
+
+# (file, runtime, schedule, anomaly kinds reached, final state)
+HAND_CHECKED = [
+    # Both LOAD 2 (steps 1-2), both store 1: T2's decref is lost, obj is never freed.
+    ("leak", Runtime.UNSAFE, "T1 T2*3 T1*2", {K.LEAK, K.LOST_UPDATE}, (("obj", 1),)),
+    # Serial: T1 stores 1, T2 stores 0 and frees.
+    ("leak", Runtime.GIL, "T1*3 T2*4", set(), (("obj", "freed"),)),
+    # Both LOAD 1, both store 2: one of three references is not counted.
+    ("lost_update", Runtime.UNSAFE, "T1 T2*3 T1*2", {K.LOST_UPDATE}, (("obj", 2),)),
+    # The increfs race (count 2, true 3); T1's decref: 2 -> 1; T2's decref: 1 -> 0 and
+    # DEALLOC while the list's reference lives (premature); T2's use reads freed memory.
+    (
+        "premature_free",
+        Runtime.UNSAFE,
+        "T1 T2*3 T1*5 T2*5",
+        {K.LOST_UPDATE, K.PREMATURE_FREE, K.USE_AFTER_FREE},
+        (("obj", "freed"),),
+    ),
+    # Increfs race (count 3, true 4); first decrefs serial (3 -> 2 -> 1); last decrefs
+    # both LOAD 1: T1 stores 0 and frees early (true refs 1), T2 stores 0 into freed memory
+    # over T1's store, then frees it again.
+    (
+        "double_free",
+        Runtime.UNSAFE,
+        "T1 T2*3 T1*5 T2*3 T1 T2 T1*3 T2*3",
+        {K.DOUBLE_FREE, K.LOST_UPDATE, K.PREMATURE_FREE, K.USE_AFTER_FREE},
+        (("obj", "freed"),),
+    ),
+    # Serial increfs (2 -> 4); the first decrefs race (T1 stores 3 over T2's 3): count 3
+    # but true refs 2; the last decrefs are serial and the count ends at 1 with no
+    # reference left.
+    (
+        "double_free",
+        Runtime.UNSAFE,
+        "T1*3 T2*3 T1 T2*3 T1*5 T2*3",
+        {K.LEAK, K.LOST_UPDATE},
+        (("obj", 1),),
+    ),
+    # counter += 1 is three bytecodes: the GIL switches between them.
+    ("counter", Runtime.GIL, "T1 T2*3 T1*2", {K.LOST_UPDATE}, (("counter", 1),)),
+    ("counter", Runtime.UNSAFE, "T1 T2*3 T1*2", {K.LOST_UPDATE}, (("counter", 1),)),
+    ("counter", Runtime.ATOMIC, "T1 T2*3 T1*2", {K.LOST_UPDATE}, (("counter", 1),)),
+    # T2 is blocked at `acquire L` until T1 releases it.
+    ("counter_locked", Runtime.UNSAFE, "T1*5 T2*5", set(), (("counter", 2),)),
+    # T1 increfs, uses and loads 2 for its decref; T2's decref stores 1; T1 stores 1 over
+    # it: a reference-free object with count 1.
+    ("borrowed", Runtime.UNSAFE, "T1*6 T2*3 T1", {K.LEAK, K.LOST_UPDATE}, (("obj", 1),)),
+    # T2 loads 1; T1 increfs (1 -> 2), uses, loads 2; T2 stores 0 over T1's incref and
+    # frees obj while T1's reference lives; T1 then stores 1 into freed memory.
+    (
+        "borrowed",
+        Runtime.UNSAFE,
+        "T2 T1*6 T2*3 T1",
+        {K.LOST_UPDATE, K.PREMATURE_FREE, K.USE_AFTER_FREE},
+        (("obj", "freed"),),
+    ),
+    (
+        "borrowed",
+        Runtime.UNSAFE,
+        "T2*4 T1*8",
+        {K.USE_AFTER_FREE, K.DOUBLE_FREE},
+        (("obj", "freed"),),
+    ),
+    # T2 drops the only reference and frees obj; T1's incref, use and decref all touch
+    # freed memory, and its decref stores 0 and frees obj again.
+    ("borrowed", Runtime.GIL, "T2*4 T1*8", {K.USE_AFTER_FREE, K.DOUBLE_FREE}, (("obj", "freed"),)),
+    (
+        "borrowed",
+        Runtime.ATOMIC,
+        "T2*2 T1*4",
+        {K.USE_AFTER_FREE, K.DOUBLE_FREE},
+        (("obj", "freed"),),
+    ),
+    # T2's RMW takes the count to 0; T1 increfs it back to 1 before T2's DEALLOC, which
+    # then frees obj under T1's live reference.
+    (
+        "borrowed",
+        Runtime.ATOMIC,
+        "T2 T1*2 T2 T1*2",
+        {K.USE_AFTER_FREE, K.PREMATURE_FREE, K.DOUBLE_FREE},
+        (("obj", "freed"),),
+    ),
+    # Each takes its first lock; neither can take its second.
+    ("deadlock", Runtime.GIL, "T1 T2", {K.DEADLOCK}, ()),
+    ("deadlock", Runtime.UNSAFE, "T1 T2", {K.DEADLOCK}, ()),
+    ("deadlock", Runtime.ATOMIC, "T2 T1", {K.DEADLOCK}, ()),
+    # One after the other, no deadlock.
+    ("deadlock", Runtime.UNSAFE, "T1*4 T2*4", set(), ()),
+]
+
+
+@pytest.mark.parametrize(("name", "runtime", "schedule", "kinds", "final"), HAND_CHECKED)
+def test_hand_checked_run(
+    name: str,
+    runtime: Runtime,
+    schedule: str,
+    kinds: set[AnomalyKind],
+    final: tuple[tuple[str, object], ...],
+) -> None:
+    scenario = load_file(SCENARIOS / f"{name}.yaml")
+    result = run(scenario, runtime=runtime, schedule=Schedule.parse(schedule))
+    assert kinds == set(result.anomaly_kinds)
+    assert final == result.final
+    assert result.completed_from is None, "the hand-checked schedule is complete"
+    assert Schedule.parse(schedule) == result.schedule
+
+
+def test_every_claimed_anomaly_has_a_hand_checked_run() -> None:
+    covered = {
+        (name, runtime, kind) for name, runtime, _, kinds, _ in HAND_CHECKED for kind in kinds
+    }
+    missing = []
+    for path in bundled_scenarios():
+        scenario = load_file(path)
+        for runtime, claimed in scenario.expect:
+            for kind in claimed:
+                if (path.stem, runtime, kind) not in covered:
+                    missing.append((path.stem, runtime.value, kind.value))
+    assert [] == missing
+
+
+def test_bundled_scenarios_are_the_documented_set() -> None:
+    expected = [
+        "borrowed",
+        "counter",
+        "counter_locked",
+        "deadlock",
+        "double_free",
+        "leak",
+        "lost_update",
+        "premature_free",
+    ]
+    assert expected == [p.stem for p in bundled_scenarios()]
+
+
+@pytest.mark.parametrize("path", bundled_scenarios(), ids=lambda p: p.stem)
+def test_bundled_scenario_is_documented_and_claims_every_runtime(path: Path) -> None:
+    scenario = load_file(path)
+    assert path.stem == scenario.name
+    assert len(scenario.description.split()) >= 30, "a description a student can learn from"
+    assert {r for r, _ in scenario.expect} == set(Runtime)

@@ -1,0 +1,185 @@
+"""Unit tests for refsim.scheduling: the choosers (seeded random, replay, non-preemptive)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from refsim.engine import run
+from refsim.errors import ScheduleError
+from refsim.model import Op, OpKind, Scenario, Schedule, ThreadSpec
+from refsim.scheduling import Chooser, NonPreemptiveChooser, RandomChooser, ReplayChooser
+from tests.strategies import seeds
+
+LEAK = Scenario(
+    name="leak",
+    objects=(("obj", 2),),
+    threads=(
+        ThreadSpec("T1", (Op(OpKind.DECREF, "obj"),)),
+        ThreadSpec("T2", (Op(OpKind.DECREF, "obj"),)),
+    ),
+)
+
+enabled_sets = st.lists(st.integers(0, 7), min_size=1, max_size=8, unique=True).map(
+    lambda xs: tuple(sorted(xs))
+)
+
+
+def picks(chooser: Chooser, calls: list[tuple[int, ...]]) -> list[int]:
+    """Ask ``chooser`` once per entry of ``calls`` (the enabled threads at that step)."""
+    out: list[int] = []
+    last = -1
+    for step, enabled in enumerate(calls, start=1):
+        last = chooser.choose(step, enabled, last)
+        out.append(last)
+    return out
+
+
+# -- RandomChooser -------------------------------------------------------------------------
+
+
+@given(seeds, st.lists(enabled_sets, min_size=1, max_size=40))
+def test_random_chooser_is_deterministic_per_seed(seed: int, calls: list[tuple[int, ...]]) -> None:
+    assert picks(RandomChooser(seed), calls) == picks(RandomChooser(seed), calls)
+
+
+@given(seeds, st.lists(enabled_sets, min_size=1, max_size=40))
+def test_random_chooser_only_returns_an_enabled_thread(
+    seed: int, calls: list[tuple[int, ...]]
+) -> None:
+    for enabled, chosen in zip(calls, picks(RandomChooser(seed), calls), strict=True):
+        assert chosen in enabled
+
+
+def test_random_choosers_with_different_seeds_make_different_choices() -> None:
+    calls = [(0, 1, 2)] * 40
+    sequences = {tuple(picks(RandomChooser(seed), calls)) for seed in range(5)}
+    assert 5 == len(sequences)
+
+
+def test_random_chooser_is_roughly_fair() -> None:
+    chosen = picks(RandomChooser(1), [(0, 1, 2)] * 3000)
+    for t in (0, 1, 2):
+        assert 900 < chosen.count(t) < 1100, (t, chosen.count(t))
+
+
+def test_random_chooser_draws_nothing_when_one_thread_is_enabled() -> None:
+    # docs/model.md: "when only one thread is enabled it draws nothing", so forced steps
+    # do not shift the choices made at the steps that are real choices.
+    free = picks(RandomChooser(7), [(0, 1, 2)] * 20)
+    interleaved = picks(RandomChooser(7), [(0, 1, 2), (5,)] * 20)
+    assert free == interleaved[0::2]
+    assert [5] * 20 == interleaved[1::2]
+
+
+def test_random_chooser_default_seed_is_0() -> None:
+    calls = [(0, 1, 2, 3)] * 30
+    assert picks(RandomChooser(0), calls) == picks(RandomChooser(), calls)
+
+
+def test_runs_with_the_same_seed_pick_the_same_schedule() -> None:
+    schedules = {str(run(LEAK, seed=seed).schedule) for seed in range(30)}
+    assert str(run(LEAK, seed=11).schedule) == str(run(LEAK, seed=11).schedule)
+    assert 1 < len(schedules)
+
+
+# -- ReplayChooser -------------------------------------------------------------------------
+
+
+def test_replay_chooser_replays_the_schedule() -> None:
+    chooser = ReplayChooser(Schedule.parse("T1*2 T2 T3 T1"), ["T1", "T2", "T3"])
+    assert [0, 0, 1, 2, 0] == picks(chooser, [(0, 1, 2)] * 5)
+    assert chooser.completed_from is None
+
+
+def test_replay_chooser_continues_without_preemption_when_the_schedule_runs_out() -> None:
+    chooser = ReplayChooser(Schedule.parse("T1 T2"), ["T1", "T2", "T3"])
+    # Step 3: the last thread (T2) keeps running; step 5: it has finished, so the first
+    # enabled thread in file order runs.
+    assert [0, 1, 1, 1, 0, 0] == picks(
+        chooser, [(0, 1, 2), (0, 1, 2), (0, 1, 2), (0, 1), (0, 2), (0, 2)]
+    )
+    assert 3 == chooser.completed_from
+
+
+def test_replay_of_a_short_prefix_completes_the_run_without_preemptions() -> None:
+    result = run(LEAK, schedule=Schedule.parse("T1 T2"))
+    assert "T1 T2*3 T1*2" == str(result.schedule)
+    assert 3 == result.completed_from
+    assert 1 == result.preemptions  # only the one the prefix asked for
+
+
+def test_replay_of_a_complete_schedule_sets_no_completion_point() -> None:
+    result = run(LEAK, schedule=Schedule.parse("T1 T2*3 T1*2"))
+    assert result.completed_from is None
+
+
+def test_replay_of_the_empty_schedule_runs_the_threads_one_after_another() -> None:
+    result = run(LEAK, schedule=Schedule(()))
+    assert ("T1*3 T2*4", 1, 0) == (str(result.schedule), result.completed_from, result.preemptions)
+
+
+def test_replay_chooser_rejects_an_unknown_thread_with_a_did_you_mean() -> None:
+    with pytest.raises(ScheduleError) as info:
+        ReplayChooser(Schedule.parse("reader*2 writer reder"), ["reader", "writer"])
+    assert 4 == info.value.step
+    expected = (
+        "the schedule names 'reder', which is not a thread of this scenario "
+        "(did you mean reader?); its threads are reader, writer"
+    )
+    assert expected == info.value.message
+    assert f"step 4: {expected}" == str(info.value)
+
+
+def test_replay_chooser_names_the_threads_when_nothing_is_close() -> None:
+    with pytest.raises(ScheduleError) as info:
+        ReplayChooser(Schedule.parse("T1 Zed"), ["T1", "T2"])
+    expected = (
+        "the schedule names 'Zed', which is not a thread of this scenario; its threads are T1, T2"
+    )
+    assert (2, expected) == (info.value.step, info.value.message)
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("t1", "T1"), ("t2", "T2"), ("T22", "T2")])
+def test_did_you_mean_ignores_case(typo: str, meant: str) -> None:
+    with pytest.raises(ScheduleError, match=rf"\(did you mean {meant}\?\)"):
+        ReplayChooser(Schedule.parse(typo), ["T1", "T2"])
+
+
+def test_run_rejects_an_unknown_thread_before_running() -> None:
+    with pytest.raises(ScheduleError, match=r"step 1: the schedule names 'T11'.*did you mean T1\?"):
+        run(LEAK, schedule=Schedule.parse("T11"))
+
+
+# -- NonPreemptiveChooser --------------------------------------------------------------------
+
+
+def test_non_preemptive_chooser_keeps_the_last_thread_while_it_is_enabled() -> None:
+    chooser = NonPreemptiveChooser()
+    assert 0 == chooser.choose(1, (0, 1), -1)
+    assert 1 == chooser.choose(2, (0, 1, 2), 1)
+    assert 0 == chooser.choose(3, (0, 2), 1)
+    assert 2 == chooser.choose(4, (2,), 0)
+
+
+def test_non_preemptive_runs_threads_in_file_order_and_never_preempts() -> None:
+    result = run(LEAK, chooser=NonPreemptiveChooser())
+    assert ("T1*3 T2*4", 0, ()) == (str(result.schedule), result.preemptions, result.anomalies)
+
+
+def test_non_preemptive_yields_when_the_thread_blocks() -> None:
+    sc = Scenario(
+        name="blocked",
+        locks=("L",),
+        threads=(
+            ThreadSpec("T1", (Op(OpKind.COMPUTE, None, 1), Op(OpKind.ACQUIRE, "L"))),
+            ThreadSpec("T2", (Op(OpKind.ACQUIRE, "L"), Op(OpKind.RELEASE, "L"))),
+        ),
+    )
+    # After the prefix T1 is blocked on L, so the completion runs T2, then T1.
+    result = run(sc, schedule=Schedule.parse("T2 T1"))
+    assert "T2 T1 T2 T1" == str(result.schedule)
+    # T2 -> T1 preempted T2; T1 -> T2 did not preempt T1 (it blocked on L), and
+    # T2 -> T1 at the end did not either (T2 had finished).
+    assert 1 == result.preemptions
