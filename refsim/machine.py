@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from refsim.lowering import lower
-from refsim.model import AnomalyKind, MicroKind, Op, OpKind, Runtime, Scenario
+from refsim.model import AnomalyKind, MicroKind, Op, Runtime, Scenario
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, TraceEvent
 
@@ -108,17 +108,6 @@ class State(NamedTuple):
     Under ``gil`` only this thread can be inside a bytecode."""
 
 
-_KIND_OF_SUBJECT = {
-    OpKind.INCREF: "object",
-    OpKind.DECREF: "object",
-    OpKind.USE: "object",
-    OpKind.ADD: "variable",
-    OpKind.SUB: "variable",
-    OpKind.ACQUIRE: "lock",
-    OpKind.RELEASE: "lock",
-}
-
-
 def _check(scenario: Scenario) -> None:
     """Reject a hand-built scenario the loader would have refused (ValueError).
 
@@ -139,7 +128,7 @@ def _check(scenario: Scenario) -> None:
         raise ValueError(f"thread names must be unique: {threads}")
     for thread in scenario.threads:
         for op in thread.ops:
-            wanted = _KIND_OF_SUBJECT.get(op.kind)
+            wanted = op.kind.subject_kind
             if wanted is not None and declared.get(op.subject or "") != wanted:
                 raise ValueError(f"{thread.name}: `{op}` needs a declared {wanted} {op.subject!r}")
 
@@ -432,28 +421,27 @@ class Machine:
     def _update_name(self, op: str, w: int) -> str:
         return op.split()[0] if w < self.n_objects else op
 
-    def _use_after_free(self, state: State, t: int, w: int, verb: str, step: int) -> Anomaly:
-        me = self.thread_names[t]
-        name = self.object_names[w]
-        by, when = state.freed_by[w]
-        return Anomaly(
-            AnomalyKind.USE_AFTER_FREE,
-            name,
-            step,
-            (me, self.thread_names[by]),
-            f"{me} {verb} {name} after {self._freer(by, t)} it at step {when}: a use-after-free",
-        )
+    def _use_after_free(self, state: State, t: int, w: int, did: str, step: int) -> Anomaly:
+        return self._after_free(AnomalyKind.USE_AFTER_FREE, state, t, w, did, step)
 
     def _double_free(self, state: State, t: int, w: int, step: int) -> Anomaly:
+        return self._after_free(AnomalyKind.DOUBLE_FREE, state, t, w, "freed", step)
+
+    def _after_free(
+        self, kind: AnomalyKind, state: State, t: int, w: int, did: str, step: int
+    ) -> Anomaly:
+        """``T2 used obj after T1 freed it at step 13: a use-after-free``."""
         me = self.thread_names[t]
         name = self.object_names[w]
         by, when = state.freed_by[w]
+        freer = "freeing" if by == t else f"{self.thread_names[by]} freed"
+        label = "a double free" if kind is AnomalyKind.DOUBLE_FREE else "a use-after-free"
         return Anomaly(
-            AnomalyKind.DOUBLE_FREE,
+            kind,
             name,
             step,
             (me, self.thread_names[by]),
-            f"{me} freed {name} again, after {self._freer(by, t)} it at step {when}: a double free",
+            f"{me} {did} {name} after {freer} it at step {when}: {label}",
         )
 
     def _premature_free(self, state: State, t: int, w: int, step: int) -> Anomaly:
@@ -482,6 +470,3 @@ class Machine:
             )
         names = tuple(self.thread_names[t] for t in blocked)
         return Anomaly(AnomalyKind.DEADLOCK, None, None, names, "deadlock: " + ", ".join(parts))
-
-    def _freer(self, by: int, me: int) -> str:
-        return "freeing" if by == me else f"{self.thread_names[by]} freed"

@@ -68,6 +68,23 @@ class OpKind(Enum):
     ACQUIRE = "acquire"
     RELEASE = "release"
 
+    @property
+    def subject_kind(self) -> str | None:
+        """What the op names: ``"object"``, ``"variable"`` or ``"lock"``; ``None`` for
+        ``compute`` and ``io``."""
+        return _SUBJECT_KINDS.get(self)
+
+
+_SUBJECT_KINDS = {
+    OpKind.INCREF: "object",
+    OpKind.DECREF: "object",
+    OpKind.USE: "object",
+    OpKind.ADD: "variable",
+    OpKind.SUB: "variable",
+    OpKind.ACQUIRE: "lock",
+    OpKind.RELEASE: "lock",
+}
+
 
 class MicroKind(Enum):
     """The unit of atomicity: nothing interleaves inside one micro-step."""

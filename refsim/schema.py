@@ -178,15 +178,7 @@ def _parse_duration_text(text: str) -> int:
 
 # --- ops ----------------------------------------------------------------------------------
 
-OP_SUBJECTS = {
-    OpKind.INCREF: "object",
-    OpKind.DECREF: "object",
-    OpKind.USE: "object",
-    OpKind.ADD: "variable",
-    OpKind.SUB: "variable",
-    OpKind.ACQUIRE: "lock",
-    OpKind.RELEASE: "lock",
-}
+OP_SUBJECTS = {kind: kind.subject_kind for kind in OpKind if kind.subject_kind is not None}
 """What each op names: an object, a variable or a lock (``compute`` and ``io`` name none)."""
 
 _NAME = re.compile(NAME_PATTERN)

@@ -463,7 +463,7 @@ def test_two_stores_of_0_free_twice() -> None:
             "obj",
             8,
             ("T2", "T1"),
-            "T2 freed obj again, after T1 freed it at step 6: a double free",
+            "T2 freed obj after T1 freed it at step 6: a double free",
         ),
     ]
     key = lambda a: (a.step, a.kind.value)  # noqa: E731
