@@ -24,6 +24,7 @@ from refsim.model import (
     ThreadSpec,
 )
 from refsim.scheduling import Chooser, NonPreemptiveChooser, RandomChooser, ReplayChooser
+from refsim.search import SearchReport, search, search_report
 from refsim.trace import Anomaly, Outcome, RunResult, TraceEvent
 
 __all__ = [
@@ -44,10 +45,13 @@ __all__ = [
     "ScenarioError",
     "Schedule",
     "ScheduleError",
+    "SearchReport",
     "ThreadSpec",
     "TraceEvent",
     "__version__",
     "load_file",
     "load_text",
     "run",
+    "search",
+    "search_report",
 ]

@@ -60,6 +60,7 @@ class _ControlledRun:
         self.anomalies: list[Anomaly] = []
         self.picks: list[int] = []
         self.preemptions = 0
+        self.preempted: list[int] = []
         self.stopped = _END
         self.error: ScheduleError | None = None
         n = len(machine.programs)
@@ -120,6 +121,7 @@ class _ControlledRun:
             return _END
         if chosen != last and last in enabled:
             self.preemptions += 1
+            self.preempted.append(step)
         self.picks.append(chosen)
         return chosen
 
@@ -140,6 +142,7 @@ class _ControlledRun:
             trace=None if self.trace is None else tuple(self.trace),
             steps=len(self.picks),
             preemptions=self.preemptions,
+            preempted=tuple(self.preempted),
             finished=finished,
             completed_from=completed_from,
         )

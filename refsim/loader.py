@@ -738,6 +738,8 @@ def _section(path: DocPath) -> str:
         return ("expect", "anomalies", "anomaly")[min(n, 3) - 1]
     if head == "timing" and n >= 2:
         return f"timing.{path[1]}"
+    if head == "processes" and n >= 2:
+        return "process" if n == 2 else "process thread"
     return head
 
 
@@ -758,6 +760,9 @@ _EXPECTED = {
     "op": "an op like 'incref obj', or a {repeat: n, ops: [...]} block",
     "repeat": "a positive integer repeat count",
     "count": "a positive integer count",
+    "processes": "a mapping of process names to lists of thread names",
+    "process": "a list of thread names",
+    "process thread": "a thread name",
     "timing": "a mapping of timing settings (cores, costs, jitter, switch_interval)",
     "timing.cores": "a positive integer number of cores",
     "timing.costs": "a mapping of micro-step kinds to durations",
@@ -783,6 +788,8 @@ def _too_short(path: DocPath) -> str | None:
         return f"thread {path[1]!r} has no ops"
     if section == "ops":
         return "a repeat block needs at least one op, got ops: []"
+    if section == "process":
+        return f"process {path[1]!r} runs no threads: list at least one"
     return None
 
 
@@ -852,6 +859,7 @@ class _Checker:
             for plan in plans:
                 self._check_locks(plan, plan.body, set(), set(), again=False)
             self._check_thread_names(plans)
+            self._check_processes(plans)
         self._check_expect()
         return plans
 
@@ -1045,6 +1053,59 @@ class _Checker:
                     break
                 taken[name] = owner
 
+    def _check_processes(self, plans: Sequence[_ThreadPlan]) -> None:
+        """Each thread in exactly one process; a counted thread's name stands for all its
+        copies."""
+        processes = self.data.get("processes")
+        if not isinstance(processes, dict) or not processes:
+            return
+        copies = {
+            plan.name: [plan.name]
+            if plan.count is None
+            else [f"{plan.name}{i}" for i in range(1, plan.count + 1)]
+            for plan in plans
+        }
+        threads = [name for names in copies.values() for name in names]
+        known = set(threads)
+        placed: dict[str, str] = {}
+        for process, names in processes.items():
+            if not isinstance(names, list):
+                continue
+            for j, name in enumerate(names):
+                if not isinstance(name, str):
+                    continue
+                path: DocPath = ("processes", process, j)
+                if name in copies:
+                    members = copies[name]
+                elif name in known:
+                    members = [name]
+                else:
+                    close = closest(name, [*copies, *threads])
+                    hint = f"did you mean {close!r}?" if close else None
+                    self.error(
+                        path, f"process {process!r} names {name!r}, which is not a thread",
+                        hint or f"the threads are {', '.join(threads)}",
+                    )  # fmt: skip
+                    continue
+                for member in members:
+                    if member in placed and placed[member] != process:
+                        self.error(
+                            path,
+                            f"thread {member!r} is already in process {placed[member]!r}: "
+                            "a thread runs in exactly one process",
+                        )
+                        break
+                    placed[member] = process
+        missing = [name for name in threads if name not in placed]
+        if missing:
+            self.source.error(
+                self.doc.locate_key(("processes",)),
+                ("processes",),
+                f"thread{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                f"{'are' if len(missing) > 1 else 'is'} in no process",
+                "list every thread under one process (or leave out processes: for one)",
+            )
+
     def _check_expect(self) -> None:
         expect = self.data.get("expect")
         if not isinstance(expect, dict):
@@ -1104,12 +1165,31 @@ def _build(doc: _Document, plans: Sequence[_ThreadPlan], filename: str) -> Scena
         runtime=Runtime(model.runtime),
         description=model.description if model.description is not None else "",
         timing=_timing(model.timing),
+        processes=_processes(model.processes, plans),
         expect=tuple(
             (Runtime(runtime), tuple(AnomalyKind(kind) for kind in kinds))
             for runtime, kinds in model.expect.items()
         ),
         source=filename,
     )
+
+
+def _processes(
+    processes: dict[str, list[str]], plans: Sequence[_ThreadPlan]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The ``processes:`` section with each counted thread's name expanded to its copies."""
+    copies = {
+        plan.name: [f"{plan.name}{i}" for i in range(1, plan.count + 1)]
+        for plan in plans
+        if plan.count is not None
+    }
+    out = []
+    for process, names in processes.items():
+        members: list[str] = []
+        for name in names:
+            members += copies.get(name, [name])
+        out.append((process, tuple(members)))
+    return tuple(out)
 
 
 def _timing(timing: TimingEntry | None) -> Timing | None:

@@ -188,6 +188,9 @@ class Scenario:
     description: str = ""
     timing: Timing | None = None
     expect: tuple[tuple[Runtime, tuple[AnomalyKind, ...]], ...] = ()
+    processes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Threads grouped into processes, as ``(process, thread names)`` pairs; empty: one
+    process holding every thread. Only timed mode runs processes apart."""
     source: str | None = field(default=None, compare=False)
     """The path the scenario was loaded from, for messages and replay commands."""
 
@@ -201,6 +204,10 @@ class Scenario:
             if r is runtime:
                 return frozenset(kinds)
         return None
+
+    def process_groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The processes and their threads; one process named ``main`` by default."""
+        return self.processes or (("main", self.thread_names),)
 
     def with_runtime(self, runtime: Runtime) -> Scenario:
         """The same scenario run under ``runtime`` (what ``--runtime`` does)."""

@@ -16,7 +16,18 @@ from rich.text import Text
 from refsim.model import Runtime, Scenario
 from refsim.trace import Anomaly, RunResult, TraceEvent
 
-__all__ = ["agrees", "print_run", "replay_command", "run_json", "verdict"]
+__all__ = [
+    "TRACE_ROWS",
+    "agrees",
+    "format_ns",
+    "print_run",
+    "print_timed_run",
+    "replay_command",
+    "run_json",
+    "timed_json",
+    "timed_summary",
+    "verdict",
+]
 
 _COLUMNS = ("step", "thread", "op", "micro-step", "register", "{value}", "true refs")
 
@@ -191,6 +202,13 @@ def print_run(
             f"[bold yellow]stopped:[/] the step budget ran out after {result.steps} steps "
             f"before every thread finished (raise it with --max-steps)"
         )
+    _print_findings(console, scenario, result)
+    console.print()
+    console.print(Text("replay: ", style="bold") + Text(replay_command(file, result, scenario)))
+
+
+def _print_findings(console: Console, scenario: Scenario, result: RunResult) -> None:
+    """The final state, every anomaly with its step, and the verdict against ``expect:``."""
     console.print(Text("final state: ", style="bold") + Text(_final_line(result)))
     if result.anomalies:
         console.print(Text(f"anomalies ({len(result.anomalies)}):", style="bold"))
@@ -203,8 +221,6 @@ def print_run(
     else:
         console.print(Text("anomalies: ", style="bold") + Text("none"))
     console.print(verdict(scenario, result))
-    console.print()
-    console.print(Text("replay: ", style="bold") + Text(replay_command(file, result, scenario)))
 
 
 def _anomaly_json(anomaly: Anomaly) -> dict[str, Any]:
@@ -251,3 +267,195 @@ def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict
 
 def runtime_choices() -> list[str]:
     return [r.value for r in Runtime]
+
+
+# -- timed runs ----------------------------------------------------------------------------
+
+TRACE_ROWS = 200
+"""A timed run prints its trace table only up to this many rows unless asked (``--trace``)."""
+
+_LONG_SCHEDULE = 40
+"""Schedules of more runs than this are summarised in text (``--json`` has them whole)."""
+
+
+def format_ns(ns: int) -> str:
+    """A duration for people: ``0``, ``850ns``, ``12.3µs``, ``5.01ms``, ``1.23s``."""
+    if ns == 0:
+        return "0"
+    for size, unit in ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs")):
+        if ns >= size:
+            value = ns / size
+            digits = 0 if value >= 100 else 1 if value >= 10 else 2
+            text = f"{value:.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return text + unit
+    return f"{ns}ns"
+
+
+def _timed_rows(result: RunResult) -> list[tuple[str, ...]]:
+    assert result.trace is not None and result.metrics is not None
+    rows: list[tuple[str, ...]] = []
+    counts, durations = result.metrics.counts, result.metrics.durations
+    for event, count, duration in zip(result.trace, counts, durations, strict=True):
+        step = str(event.step) if count == 1 else f"{event.step - count + 1}-{event.step}"
+        micro = event.micro if count == 1 else f"{event.micro} ×{count:,}"
+        rows.append(
+            (
+                step,
+                format_ns(event.time),
+                event.thread,
+                event.op,
+                micro,
+                format_ns(duration),
+                _cell(event.register),
+                _cell(event.value),
+                _cell(event.true_refs),
+            )
+        )
+    return rows
+
+
+def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) -> None:
+    headers = ["step", "time", "thread", "op", "micro-step", "took", "register"]
+    headers += [_value_header(scenario), "true refs"]
+    rows = _timed_rows(result)
+    keep = [i for i in range(len(headers)) if i < 6 or any(r[i] for r in rows)]
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for i in keep:
+        right = i in (0, 1, 5, 6, 7, 8)
+        table.add_column(headers[i], justify="right" if right else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
+    console.print(table)
+
+
+def timed_summary(result: RunResult) -> Table:
+    """Per thread: time running, waiting for the GIL, on I/O, ready, on locks; ops done."""
+    assert result.metrics is not None
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    columns = ("thread", "running", "GIL wait", "I/O wait", "ready", "lock wait", "ops", "done at")
+    for name in columns:
+        table.add_column(name, justify="left" if name == "thread" else "right", no_wrap=True)
+    for name, m in result.metrics.threads:
+        done = "never" if m.finished_ns is None else format_ns(m.finished_ns)
+        table.add_row(
+            name, format_ns(m.running_ns), format_ns(m.gil_wait_ns), format_ns(m.io_wait_ns),
+            format_ns(m.ready_ns), format_ns(m.lock_wait_ns), f"{m.ops:,}", done,
+        )  # fmt: skip
+    return table
+
+
+def print_timed_run(
+    console: Console,
+    scenario: Scenario,
+    result: RunResult,
+    *,
+    file: str,
+    seed: int,
+    switch_interval: int,
+    trace: bool | None = None,
+) -> None:
+    """Print one timed run: header, the trace table (when small, or when ``trace`` is
+    true), where each thread's time went, the GIL's figures, final state, anomalies, the
+    verdict and how to replay the schedule in controlled mode."""
+    metrics = result.metrics
+    assert metrics is not None
+    head = Text()
+    head.append(scenario.name, style="bold")
+    processes = len(scenario.process_groups())
+    where = f"{processes} processes, " if processes > 1 else ""
+    head.append(
+        f"  runtime {result.runtime}  ·  timed, seed {seed}  ·  {where}{metrics.cores} "
+        f"core{'s' if metrics.cores != 1 else ''}  ·  {result.steps:,} steps"
+    )
+    console.print(head)
+    runs = len(result.schedule.runs)
+    if runs <= _LONG_SCHEDULE:
+        console.print(f"schedule: {result.schedule}")
+    else:
+        first = " ".join(str(result.schedule).split()[:8])
+        console.print(f"schedule: {first} … ({runs:,} runs; --json prints it whole)")
+    console.print()
+    if result.trace is not None:
+        rows = len(result.trace)
+        if trace or (trace is None and rows <= TRACE_ROWS):
+            _print_timed_trace(console, scenario, result)
+        else:
+            console.print(
+                f"(the trace has {rows:,} rows, more than {TRACE_ROWS}: not printed; "
+                f"--trace prints it, --json includes it)"
+            )
+        console.print()
+    console.print(
+        Text("makespan ", style="bold")
+        + Text(
+            f"{format_ns(metrics.makespan_ns)}  ·  CPU utilisation "
+            f"{metrics.utilisation:.0%} of {metrics.cores} core"
+            f"{'s' if metrics.cores != 1 else ''}"
+        )
+    )
+    console.print(timed_summary(result))
+    if result.runtime is Runtime.GIL:
+        console.print(
+            f"GIL: {metrics.switches:,} switch{'es' if metrics.switches != 1 else ''} between "
+            f"threads, {metrics.drop_requests:,} drop request"
+            f"{'s' if metrics.drop_requests != 1 else ''} "
+            f"(switch interval {format_ns(switch_interval)})"
+        )
+    console.print()
+    _print_findings(console, scenario, result)
+    console.print()
+    if processes > 1:
+        console.print(
+            "replay: each process's part of the schedule replays that process in controlled "
+            "mode (processes share no memory)"
+        )
+    elif runs <= _LONG_SCHEDULE:
+        console.print(
+            Text("replay (controlled mode): ", style="bold")
+            + Text(replay_command(file, result, scenario))
+        )
+    else:
+        console.print(
+            "replay: the schedule in --json's schedule field replays this run in controlled "
+            "mode (refsim run FILE --schedule ...)"
+        )
+
+
+def timed_json(scenario: Scenario, result: RunResult, *, seed: int) -> dict[str, Any]:
+    """``run --timed --json``: the ``run --json`` document with ``"mode": "timed"``, each
+    trace event's ``time`` in ns plus its ``duration`` (ns) and ``count`` (micro-steps it
+    stands for), and ``metrics``: ``makespan_ns``, ``cores``, ``utilisation``, ``threads``
+    (name -> ``running_ns``, ``gil_wait_ns``, ``io_wait_ns``, ``ready_ns``,
+    ``lock_wait_ns``, ``ops``, ``finished_ns``) and ``gil`` (``switches``,
+    ``drop_requests``)."""
+    metrics = result.metrics
+    assert metrics is not None
+    document = run_json(scenario, result, seed=seed)
+    document["mode"] = "timed"
+    if document["trace"] is not None:
+        for event, count, duration in zip(
+            document["trace"], metrics.counts, metrics.durations, strict=True
+        ):
+            event["duration"] = duration
+            event["count"] = count
+    document["metrics"] = {
+        "makespan_ns": metrics.makespan_ns,
+        "cores": metrics.cores,
+        "utilisation": round(metrics.utilisation, 6),
+        "threads": {
+            name: {
+                "running_ns": m.running_ns,
+                "gil_wait_ns": m.gil_wait_ns,
+                "io_wait_ns": m.io_wait_ns,
+                "ready_ns": m.ready_ns,
+                "lock_wait_ns": m.lock_wait_ns,
+                "ops": m.ops,
+                "finished_ns": m.finished_ns,
+            }
+            for name, m in metrics.threads
+        },
+        "gil": {"switches": metrics.switches, "drop_requests": metrics.drop_requests},
+    }
+    return document

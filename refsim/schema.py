@@ -465,6 +465,11 @@ class ScenarioFile(_Strict):
     threads: Annotated[dict[Name, ThreadValue], Field(min_length=1)] = Field(
         description="name -> list of ops, or {ops: [...], count: n} for n copies NAME1..NAMEn"
     )
+    processes: dict[Name, Annotated[list[Name], Field(min_length=1), _UNIQUE]] = Field(
+        default_factory=dict,
+        description="process name -> the threads it runs; each process has its own GIL and "
+        "its own copies of the objects (timed mode); default: one process",
+    )
     timing: TimingEntry = _optional("settings for timed mode")
     expect: dict[RuntimeName, Annotated[list[AnomalyName], _UNIQUE]] = Field(
         default_factory=dict,

@@ -7,7 +7,7 @@ frozen dataclass while being just as immutable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -20,6 +20,8 @@ __all__ = [
     "Outcome",
     "OutcomeStats",
     "RunResult",
+    "ThreadMetrics",
+    "TimedMetrics",
     "TraceEvent",
 ]
 
@@ -89,6 +91,57 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadMetrics:
+    """Where one thread's simulated time went in a timed run (all in ns)."""
+
+    running_ns: int
+    """On a core, running micro-steps."""
+    gil_wait_ns: int
+    """Waiting for its process's GIL (including the hand-off to it)."""
+    io_wait_ns: int
+    """Blocked in ``io D``, using no core."""
+    ready_ns: int
+    """Able to run but waiting for a free core."""
+    lock_wait_ns: int
+    """Blocked on ``acquire L`` while another thread holds L."""
+    ops: int
+    """Ops it completed."""
+    finished_ns: int | None
+    """When its last op ended; ``None`` if it never finished (deadlock)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimedMetrics:
+    """What a timed run measured: the figures a GIL load monitor shows."""
+
+    makespan_ns: int
+    """From the start until the last thread finished (or blocked for good)."""
+    cores: int
+    threads: tuple[tuple[str, ThreadMetrics], ...]
+    """Per thread, in the scenario's order."""
+    switches: int
+    """Times a GIL passed from one thread to another (all processes)."""
+    drop_requests: int
+    """Times a waiter that had waited ``switch_interval`` asked the holder to drop the GIL."""
+    counts: tuple[int, ...] = ()
+    """Per trace event, how many micro-steps it stands for: a ``compute`` stretch of k
+    bytecodes run in one go is one event (its last micro-step) standing for k."""
+    durations: tuple[int, ...] = ()
+    """Per trace event, how long it took, in ns."""
+
+    @property
+    def busy_ns(self) -> int:
+        """Core time used by all threads together."""
+        return sum(m.running_ns for _, m in self.threads)
+
+    @property
+    def utilisation(self) -> float:
+        """Share of the cores' time spent running threads, from 0 to 1."""
+        total = self.makespan_ns * self.cores
+        return self.busy_ns / total if total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class RunResult:
     """Everything one run produced. ``trace`` is ``None`` when the run was asked not to keep it."""
 
@@ -107,6 +160,12 @@ class RunResult:
     completed_from: int | None = None
     """When a replayed schedule ran out early: the first step the run chose by itself
     (continuing without preemptions)."""
+    metrics: TimedMetrics | None = None
+    """Timed runs only: where the simulated time went (``None`` in controlled mode)."""
+    preempted: tuple[int, ...] = field(default=(), compare=False)
+    """The steps that preempted a thread (ran another while the last one was still
+    enabled), one per preemption, for figures; derived from the schedule like
+    ``preemptions``, so equality ignores it. Empty when the driver does not record it."""
 
     @property
     def outcome(self) -> Outcome:
@@ -154,3 +213,8 @@ class Exploration:
     """Only interleavings with at most this many preemptions were counted."""
     states: int = 0
     """Distinct states visited (exhaustive)."""
+    bound_probability: Fraction | None = None
+    """With a preemption bound: the probability that a fair random run stays within it
+    (each outcome's ``probability`` is then conditional on that)."""
+    seed: int | None = None
+    """A sampled table: the seed of its first run (run ``i`` used ``seed + i``)."""

@@ -7,9 +7,12 @@ tests share one idea of what a "small random program" is.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from math import factorial
 
 from hypothesis import strategies as st
 
+from refsim.machine import Machine
 from refsim.model import Op, OpKind, Runtime, Scenario, Schedule, ThreadSpec
 
 # -- schedules ----------------------------------------------------------------------------
@@ -189,3 +192,53 @@ def well_formed_scenarios(
         locks=tuple(lock_names),
         runtime=draw(st.sampled_from(tuple(runtimes))),
     )
+
+
+# -- scenarios small enough to enumerate ----------------------------------------------------
+
+
+def micro_steps(scenario: Scenario) -> list[int]:
+    """Each thread's micro-steps under the scenario's runtime, DEALLOCs included."""
+    return [sum(i.times for i in p) for p in Machine(scenario).programs]
+
+
+def interleaving_bound(scenario: Scenario) -> int:
+    """An upper bound on the scenario's interleavings under its runtime: the multinomial
+    of the threads' micro-step counts (locks, the GIL and skipped DEALLOCs only remove
+    interleavings)."""
+    lengths = micro_steps(scenario)
+    bound = factorial(sum(lengths))
+    for length in lengths:
+        bound //= factorial(length)
+    return bound
+
+
+@st.composite
+def enumerable_scenarios(
+    draw: st.DrawFn,
+    *,
+    max_interleavings: int = 10_000,
+    runtimes: Sequence[Runtime] = tuple(Runtime),
+    max_threads: int = 3,
+    max_ops: int = 3,
+) -> Scenario:
+    """A scenario from :func:`scenarios` (or, half the time, :func:`well_formed_scenarios`)
+    with at most ``max_interleavings`` interleavings, so that brute force can run every
+    one: while the bound is too big, the thread with the most micro-steps loses its last op.
+
+    Half the time the first thread is copied with a new name, so that threads with the
+    same program (interchangeable threads) are common.
+    """
+    base = scenarios if draw(st.booleans()) else well_formed_scenarios
+    scenario = draw(base(runtimes=runtimes, max_threads=max_threads, max_ops=max_ops))
+    threads = list(scenario.threads)
+    if len(threads) < len(THREAD_NAMES) and draw(st.booleans()):
+        threads.append(ThreadSpec(THREAD_NAMES[len(threads)], threads[0].ops))
+    while True:
+        scenario = replace(scenario, threads=tuple(threads))
+        if interleaving_bound(scenario) <= max_interleavings:
+            return scenario
+        lengths = micro_steps(scenario)
+        longest = lengths.index(max(lengths))
+        ops = threads[longest].ops
+        threads[longest] = ThreadSpec(threads[longest].name, ops[:-1])

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 from test_scenarios import HAND_CHECKED
 
@@ -19,17 +20,7 @@ from refsim.cli import main
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run from the repository root, with a fixed terminal width, as the docs do."""
-    monkeypatch.chdir(ROOT)
-    monkeypatch.delenv("COLUMNS", raising=False)
-
-
-def refsim(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+pytestmark = pytest.mark.usefixtures("repo_root")
 
 
 # One golden run per bundled scenario: its first hand-checked schedule.
@@ -282,7 +273,7 @@ def test_validate_every_bundled_scenario(capsys: pytest.CaptureFixture[str]) -> 
 def test_list_golden(capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest) -> None:
     status, out, _ = refsim(capsys, "list")
     assert 0 == status
-    assert 8 == len(out.splitlines())
+    assert 12 == len(out.splitlines())
     check_golden(request, "list.txt", out)
 
 
@@ -290,7 +281,7 @@ def test_schema_is_json_naming_every_key(capsys: pytest.CaptureFixture[str]) -> 
     status, out, _ = refsim(capsys, "schema")
     schema = json.loads(out)
     expected = {"name", "description", "runtime", "objects", "variables", "locks", "threads",
-                "timing", "expect"}  # fmt: skip
+                "processes", "timing", "expect"}  # fmt: skip
     assert 0 == status
     assert expected == set(schema["properties"])
 

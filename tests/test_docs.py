@@ -15,6 +15,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from cli_runner import repo_root  # noqa: F401 (a fixture)
 
 from refsim.cli import main
 
@@ -47,10 +48,7 @@ def examples() -> list[tuple[Path, str]]:
     return found
 
 
-@pytest.fixture(autouse=True)
-def _repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.delenv("COLUMNS", raising=False)
+pytestmark = pytest.mark.usefixtures("repo_root")
 
 
 def test_there_are_examples() -> None:

@@ -1163,7 +1163,7 @@ def test_the_examples_of_the_format_page_are_what_refsim_prints() -> None:
 def test_the_json_schema_is_json_and_names_every_top_level_key() -> None:
     schema = json.loads(json.dumps(json_schema()))
     keys = ["name", "description", "runtime", "objects", "variables", "locks", "threads"]
-    assert keys + ["timing", "expect"] == list(schema["properties"])
+    assert keys + ["processes", "timing", "expect"] == list(schema["properties"])
     assert ["threads"] == schema["required"]
     assert "https://json-schema.org/draft/2020-12/schema" == schema["$schema"]
     assert all(prop.get("description") for prop in schema["properties"].values())

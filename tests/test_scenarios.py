@@ -136,10 +136,14 @@ def test_every_claimed_anomaly_has_a_hand_checked_run() -> None:
 def test_bundled_scenarios_are_the_documented_set() -> None:
     expected = [
         "borrowed",
+        "convoy",
         "counter",
         "counter_locked",
+        "cpu_bound",
         "deadlock",
         "double_free",
+        "io_bound",
+        "io_then_transform",
         "leak",
         "lost_update",
         "premature_free",

@@ -13,13 +13,23 @@ import sys
 from collections.abc import Sequence
 
 from refsim import __version__
-from refsim.cli import files, run
+from refsim.cli import compare, explore, files, plot, run, search
 from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, UsageError, print_scenario_error
 from refsim.errors import ScenarioError
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: tuple[Command, ...] = (run.COMMAND, files.VALIDATE, files.LIST, files.SCHEMA)
+COMMANDS: tuple[Command, ...] = (
+    run.COMMAND,
+    explore.EXPLORE,
+    explore.CHECK,
+    plot.COMMAND,
+    search.COMMAND,
+    compare.COMMAND,
+    files.VALIDATE,
+    files.LIST,
+    files.SCHEMA,
+)
 
 
 def _parser() -> argparse.ArgumentParser:

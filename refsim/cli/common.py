@@ -24,6 +24,7 @@ __all__ = [
     "UsageError",
     "add_limits",
     "add_runtime",
+    "add_schedule",
     "console",
     "load",
     "parse_schedule",
@@ -75,6 +76,20 @@ def add_runtime(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runtime", choices=[r.value for r in Runtime], help="override the file's runtime"
     )
+
+
+def add_schedule(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--schedule S`` or ``--seed N``: which run ``what`` (e.g. "replay", "draw the run of")."""
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument(
+        "--schedule", metavar="S",
+        help=f'{what} this schedule, e.g. "T1 T2*3 T1*2" (a short prefix is completed '
+        "without preemptions)",
+    )  # fmt: skip
+    how.add_argument(
+        "--seed", type=int, default=None, metavar="N",
+        help=f"{what} the run the fair random scheduler makes with seed N (default 0)",
+    )  # fmt: skip
 
 
 def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:

@@ -1,4 +1,5 @@
-"""``refsim run FILE``: one controlled run, printed as a trace table or as JSON."""
+"""``refsim run FILE``: one run, controlled (a chooser picks each micro-step) or timed
+(``--timed``: simulated time decides), printed as a trace table or as JSON."""
 
 from __future__ import annotations
 
@@ -14,30 +15,26 @@ from refsim.cli.common import (
     UsageError,
     add_limits,
     add_runtime,
+    add_schedule,
     console,
     load,
     parse_schedule,
 )
+from refsim.cli.plot import check_output, write_chrome_trace
+from refsim.costs import settings
 from refsim.engine import DEFAULT_MAX_STEPS, run
 from refsim.errors import ScheduleError
-from refsim.model import Runtime, Schedule
-from refsim.report import agrees, print_run, run_json
+from refsim.model import Runtime, Scenario, Schedule
+from refsim.report import TRACE_ROWS, agrees, print_run, print_timed_run, run_json, timed_json
+from refsim.schema import parse_duration
+from refsim.timed import run_timed
 
 __all__ = ["COMMAND"]
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
-    how = p.add_mutually_exclusive_group()
-    how.add_argument(
-        "--schedule", metavar="S",
-        help='replay this schedule, e.g. "T1 T2*3 T1*2" (a short prefix is completed '
-        "without preemptions)",
-    )  # fmt: skip
-    how.add_argument(
-        "--seed", type=int, default=None, metavar="N",
-        help="seed of the fair random scheduler (default 0)",
-    )  # fmt: skip
+    add_schedule(p, what="replay")
     add_runtime(p)
     p.add_argument("--json", action="store_true", help="print one JSON document (CLI.md)")
     p.add_argument(
@@ -48,12 +45,47 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
         help=f"stop after N micro-steps, exit status 3 (default {DEFAULT_MAX_STEPS:,})",
     )  # fmt: skip
+    p.add_argument(
+        "--timed", action="store_true",
+        help="run in simulated time (costs, cores, the GIL's switch interval); --seed "
+        "seeds the jitter",
+    )  # fmt: skip
+    p.add_argument(
+        "--cores", type=_positive, default=None, metavar="N",
+        help="with --timed: CPUs that run threads (overrides the file's timing.cores)",
+    )  # fmt: skip
+    p.add_argument(
+        "--switch-interval", type=_duration, default=None, metavar="D",
+        help="with --timed: the GIL's switch interval, e.g. 1ms (default: the file's, or 5ms)",
+    )  # fmt: skip
+    p.add_argument(
+        "--trace", action="store_true",
+        help=f"with --timed: print the trace table even past {TRACE_ROWS} rows",
+    )  # fmt: skip
+    p.add_argument(
+        "--trace-out", metavar="FILE",
+        help="also write the run as Chrome Trace Event JSON (ui.perfetto.dev, chrome://tracing)",
+    )  # fmt: skip
+    p.add_argument("--force", action="store_true", help="let --trace-out overwrite FILE")
     add_limits(p)
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
+    if args.trace_out is not None:
+        if args.timed or args.no_trace:
+            flag = "--timed" if args.timed else "--no-trace"
+            raise UsageError(f"--trace-out exports the trace of a controlled run: drop {flag}")
+        check_output(args.trace_out, force=args.force, option="--trace-out")
+    if args.timed:
+        return _execute_timed(args, scenario, runtime, out)
+    processes = len(scenario.process_groups())
+    if processes > 1:
+        raise UsageError(
+            f"{file}: its threads run in {processes} processes (processes:), which share no "
+            "memory; only timed mode models them: add --timed"
+        )
     seed: int | None = None
     schedule: Schedule | None = None
     if args.schedule is not None:
@@ -74,8 +106,51 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
     else:
         print_run(console(out), scenario, result, file=args.file, source=source)
+    if args.trace_out is not None:
+        write_chrome_trace(args.trace_out, result, scenario, force=args.force,
+                           option="--trace-out")  # fmt: skip
+        err.write(f"wrote {args.trace_out}: open it in ui.perfetto.dev or chrome://tracing\n")
     if not result.finished:
         return EXIT_BUDGET
+    return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _duration(text: str) -> int:
+    try:
+        ns = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if ns == 0:
+        raise argparse.ArgumentTypeError("the switch interval must be greater than zero")
+    return ns
+
+
+def _execute_timed(
+    args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO
+) -> int:
+    if args.schedule is not None:
+        raise UsageError("--schedule replays a controlled run; a timed run's schedule comes "
+                         "from time: drop --timed to replay it")  # fmt: skip
+    seed = 0 if args.seed is None else args.seed
+    result = run_timed(
+        scenario, runtime=runtime, seed=seed, keep_trace=not args.no_trace, cores=args.cores,
+        switch_interval=args.switch_interval,
+    )  # fmt: skip
+    if args.json:
+        json.dump(timed_json(scenario, result, seed=seed), out)
+        out.write("\n")
+    else:
+        interval = args.switch_interval or settings(scenario.timing).switch_interval
+        print_timed_run(
+            console(out), scenario, result, file=args.file, seed=seed,
+            switch_interval=interval, trace=True if args.trace else None,
+        )  # fmt: skip
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
 
 

@@ -1,0 +1,127 @@
+"""Benchmark: timed runs on SimPy against a bare SimPy loop (the floor).
+
+Two runs, each timed in this process next to its floor, a bare SimPy loop doing one
+``timeout`` per event (the least any SimPy simulation of that many events can cost):
+
+* 64 threads x 1,000 refcount ops (incref/decref alternating) under each runtime, trace
+  kept: a micro-step is about one SimPy event, so the ratio to the floor is refsim's
+  overhead per micro-step;
+* the convoy (``scenarios/convoy.yaml``: a server thread beside a CPU-bound thread,
+  about 1.2 simulated seconds, 60 million micro-steps) under ``gil``: a ``compute``
+  stretch is one event however many bytecodes it holds, so simulated micro-steps per
+  real second is far above the floor's events per second.
+
+Prints events and micro-steps per second and the ratios.
+
+    python benchmarks/bench_timed.py [--threads 64] [--ops 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from collections.abc import Callable, Generator
+from pathlib import Path
+
+import simpy
+
+from refsim.engine import run
+from refsim.loader import load_file
+from refsim.model import Op, OpKind, Runtime, Scenario, ThreadSpec, Timing
+from refsim.timed import run_timed
+from refsim.trace import RunResult
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def big_scenario(threads: int, ops: int) -> Scenario:
+    body = tuple(Op(OpKind.INCREF if i % 2 == 0 else OpKind.DECREF, "obj") for i in range(ops))
+    return Scenario(
+        name=f"bench_{threads}x{ops}",
+        threads=tuple(ThreadSpec(f"T{i + 1}", body) for i in range(threads)),
+        objects=(("obj", threads + 1),),
+        timing=Timing(cores=8),
+    )
+
+
+def bare_simpy(events: int) -> float:
+    """Seconds for one SimPy process doing ``events`` timeouts: the floor."""
+    env = simpy.Environment()
+
+    def proc() -> Generator[simpy.Event, None, None]:
+        for _ in range(events):
+            yield env.timeout(1)
+
+    env.process(proc())
+    start = time.perf_counter()
+    env.run()
+    return time.perf_counter() - start
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def events_of(result: RunResult) -> int:
+    """SimPy events the run needed, about: one per trace row (a micro-step, or a compute
+    stretch) plus one per GIL drop request and hand-off."""
+    assert result.trace is not None and result.metrics is not None
+    return len(result.trace) + result.metrics.drop_requests + result.metrics.switches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=64)
+    parser.add_argument("--ops", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    scenario = big_scenario(args.threads, args.ops)
+    print(f"{args.threads} threads x {args.ops:,} refcount ops, 8 cores, trace kept")
+    for runtime in Runtime:
+        result = run_timed(scenario, runtime=runtime)
+        events = events_of(result)
+        took = best(lambda: run_timed(scenario, runtime=runtime), args.repeat)  # noqa: B023
+        floor = best(lambda: bare_simpy(events), args.repeat)  # noqa: B023
+        assert result.metrics is not None
+        print(
+            f"  {runtime.value:<7} {result.steps:>9,} micro-steps  {events:>9,} events  "
+            f"simulated {result.metrics.makespan_ns / 1e3:>9,.1f} µs  real {took:6.3f} s  "
+            f"{events / took:>10,.0f} events/s  floor {events / floor:>10,.0f} events/s  "
+            f"ratio {took / floor:.2f}x the floor's time"
+        )
+
+    # The same machine driven by the controlled engine: what a micro-step costs before
+    # any timing (Machine.step copies per-thread tuples, so it grows with the threads).
+    controlled = best(lambda: run(scenario, seed=1), args.repeat)
+    steps = run(scenario, seed=1, keep_trace=False).steps
+    print(
+        f"  controlled engine, unsafe, same scenario: real {controlled:.3f} s, "
+        f"ratio {controlled / best(lambda: bare_simpy(steps), args.repeat):.2f}x the floor's time"
+    )
+
+    convoy = load_file(ROOT / "scenarios" / "convoy.yaml")
+    result = run_timed(convoy)
+    assert result.metrics is not None
+    events = events_of(result)
+    took = best(lambda: run_timed(convoy), args.repeat)
+    floor = best(lambda: bare_simpy(events), args.repeat)
+    simulated = result.metrics.makespan_ns / 1e9
+    print(f"\nconvoy under gil: {simulated:.2f} simulated s, {result.steps:,} micro-steps")
+    print(
+        f"  real {took:.3f} s ({simulated / took:,.0f} simulated s per real s), "
+        f"{events:,} events: {events / took:,.0f} events/s, floor {events / floor:,.0f} "
+        f"events/s, ratio {took / floor:.2f}x the floor's time; "
+        f"{result.steps / took:,.0f} simulated micro-steps per real second"
+    )
+
+
+if __name__ == "__main__":
+    main()

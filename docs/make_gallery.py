@@ -1,0 +1,103 @@
+"""Generate the figures of docs/gallery.md: one run of each bundled scenario, drawn by
+``refsim plot``, and the outcome shares of the leak.
+
+    python docs/make_gallery.py [--out docs/gallery] [--dpi 100]
+
+Each scenario is drawn with a hand-picked schedule that shows its lesson (the
+hand-checked runs of tests/test_scenarios.py). Scenarios about timing (a ``timing:``
+section: the GIL's convoy effect, CPU- and I/O-bound threads) are drawn by the timed
+figure, which is not part of the gallery yet; tests/test_plot.py holds this list to the
+bundled set, so a new scenario needs a decision here. The output is deterministic: run it
+twice and the files do not change.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from refsim.bundled import bundled_scenarios
+from refsim.engine import run
+from refsim.explore import explore
+from refsim.loader import load_file
+from refsim.model import Runtime, Schedule
+from refsim.plot import plot_outcomes, plot_run
+
+GALLERY = Path(__file__).parent / "gallery"
+
+RUNS: dict[str, tuple[Runtime, str]] = {
+    # Both LOAD 2, both store 1: a decref is lost and obj is never freed.
+    "leak": (Runtime.UNSAFE, "T1 T2*3 T1*2"),
+    # Both LOAD 1, both store 2: three references, a count of 2.
+    "lost_update": (Runtime.UNSAFE, "T1 T2*3 T1*2"),
+    # The increfs race; the decrefs then free obj while the list still refers to it.
+    "premature_free": (Runtime.UNSAFE, "T1 T2*3 T1*5 T2*5"),
+    # The increfs race, the last decrefs race too: both threads store 0 and free obj.
+    "double_free": (Runtime.UNSAFE, "T1 T2*3 T1*5 T2*3 T1 T2 T1*3 T2*3"),
+    # The GIL switches between the three bytecodes of `counter += 1`.
+    "counter": (Runtime.GIL, "T1 T2*3 T1*2"),
+    # With the lock, T2 cannot start its increment until T1 releases L.
+    "counter_locked": (Runtime.GIL, "T1*5 T2*5"),
+    # Each thread takes its first lock; neither can take its second.
+    "deadlock": (Runtime.GIL, "T1 T2"),
+    # Atomic refcounts: T2 frees obj before T1's (atomic, but late) incref.
+    "borrowed": (Runtime.ATOMIC, "T2*2 T1*4"),
+}
+"""Scenario -> the runtime and schedule its figure shows."""
+
+OUTCOMES: dict[str, Runtime] = {"leak": Runtime.UNSAFE, "double_free": Runtime.UNSAFE}
+"""Scenarios whose outcome shares get a figure too (``<name>_outcomes.png``)."""
+
+
+def timed_only(name: str) -> bool:
+    """A bundled scenario left to the timed figure (it has a ``timing:`` section)."""
+    scenario = load_file(next(p for p in bundled_scenarios() if p.stem == name))
+    return scenario.timing is not None and name not in RUNS
+
+
+def shrink(path: Path) -> None:
+    """Re-save a PNG with 64 colours: a third of the size, no visible change (the figures
+    are flat colours and text). Deterministic, like the figure itself."""
+    from PIL import Image  # Pillow comes with matplotlib
+
+    with Image.open(path) as image:
+        flat = image.convert("RGB").quantize(
+            colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+    flat.save(path, optimize=True)
+
+
+def make_gallery(out: Path, *, dpi: float = 100) -> list[Path]:
+    """Write every gallery figure into ``out`` (created if needed); return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for path in bundled_scenarios():
+        if path.stem not in RUNS:
+            continue
+        scenario = load_file(path)
+        runtime, schedule = RUNS[path.stem]
+        result = run(scenario, runtime=runtime, schedule=Schedule.parse(schedule))
+        target = out / f"{path.stem}.png"
+        plot_run(result, target, threads=scenario.thread_names, dpi=dpi)
+        written.append(target)
+        if path.stem in OUTCOMES:
+            exploration = explore(scenario, runtime=OUTCOMES[path.stem])
+            target = out / f"{path.stem}_outcomes.png"
+            plot_outcomes(exploration, target, dpi=dpi)
+            written.append(target)
+    for path in written:
+        shrink(path)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=GALLERY, help="folder (default docs/gallery)")
+    parser.add_argument("--dpi", type=float, default=100, help="resolution (default 100)")
+    args = parser.parse_args()
+    for path in make_gallery(args.out, dpi=args.dpi):
+        print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""``refsim compare FILE``: the same scenario under each runtime, safety and speed side by
+side.
+
+Each row runs the scenario one way: under ``unsafe``, ``gil`` and ``atomic`` with every
+thread in one process; under ``gil`` with one process per thread; and, when the file
+groups its threads into processes, under ``gil`` as the file says. For each row:
+
+* **anomalies possible**: the anomaly kinds some interleaving reaches, by exploring every
+  interleaving (:func:`refsim.explore.explore`), process by process, since processes
+  share no memory. ``compute n`` is explored as ``compute 1``: its bytecodes touch
+  nothing shared, so the reachable outcomes are the same and the state space stays
+  small. Past the state budget, a seeded sample of controlled runs stands in, and the
+  row says "sampled" (a sample can miss an anomaly; it never invents one).
+* **makespan**: one timed run (:func:`refsim.timed.run_timed`) with the given seed;
+* **speedup**: the time the threads take one after another (each run alone, timed,
+  under the same runtime, without process starts), divided by the makespan;
+* **CPU utilisation**: the cores' time spent running threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, replace
+from typing import Any, TextIO
+
+from rich.table import Table
+from rich.text import Text
+
+from refsim.cli.common import EXIT_DISAGREES, EXIT_OK, Command, add_limits, console, load
+from refsim.costs import settings
+from refsim.explore import explore
+from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario
+from refsim.report import format_ns
+from refsim.timed import process_scenarios, run_timed
+
+__all__ = ["COMMAND", "Row", "compare"]
+
+MAX_STATES = 200_000
+"""States the exploration of one process may use before sampling instead."""
+SAMPLES = 500
+"""Seeded controlled runs when exploring would need more states."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One way of running the scenario, and what it gives."""
+
+    label: str
+    runtime: Runtime
+    processes: str
+    """``"one"``, ``"per thread"`` or ``"as the file says"``."""
+    anomalies: tuple[AnomalyKind, ...]
+    exhaustive: bool
+    """False when a sample, not an exploration, found ``anomalies``."""
+    makespan_ns: int
+    sequential_ns: int
+    utilisation: float
+
+    @property
+    def speedup(self) -> float:
+        return self.sequential_ns / self.makespan_ns if self.makespan_ns else 1.0
+
+
+def _explorable(scenario: Scenario) -> Scenario:
+    """``scenario`` with each ``compute n`` cut to ``compute 1`` (same outcomes)."""
+    threads = tuple(
+        replace(
+            t,
+            ops=tuple(
+                Op(OpKind.COMPUTE, None, 1) if op.kind is OpKind.COMPUTE else op for op in t.ops
+            ),
+        )
+        for t in scenario.threads
+    )
+    return replace(scenario, threads=threads)
+
+
+def _possible(scenario: Scenario, runtime: Runtime, seed: int) -> tuple[set[AnomalyKind], bool]:
+    kinds: set[AnomalyKind] = set()
+    exhaustive = True
+    for sub in process_scenarios(_explorable(scenario)):
+        table = explore(sub, runtime=runtime, max_states=MAX_STATES, sample=SAMPLES, seed=seed)
+        exhaustive &= table.exhaustive
+        for stats in table.outcomes:
+            kinds.update(stats.outcome.anomalies)
+    return kinds, exhaustive
+
+
+def _sequential(scenario: Scenario, runtime: Runtime) -> int:
+    """The threads one after another: each alone, timed, in one process."""
+    total = 0
+    for thread in scenario.threads:
+        alone = replace(scenario, threads=(thread,), processes=())
+        metrics = run_timed(alone, runtime=runtime, keep_trace=False).metrics
+        assert metrics is not None
+        total += metrics.makespan_ns
+    return total
+
+
+def compare(scenario: Scenario, *, seed: int = 0) -> tuple[Row, ...]:
+    """Every row of the comparison (see the module docstring)."""
+    one = replace(scenario, processes=())
+    per_thread = replace(
+        scenario, processes=tuple((f"P_{name}", (name,)) for name in scenario.thread_names)
+    )
+    ways = [
+        (str(runtime), runtime, "one", one)
+        for runtime in (Runtime.UNSAFE, Runtime.GIL, Runtime.ATOMIC)
+    ]
+    ways.append(("gil, a process per thread", Runtime.GIL, "per thread", per_thread))
+    if len(scenario.process_groups()) > 1:
+        ways.append(("gil, the file's processes", Runtime.GIL, "as the file says", scenario))
+    sequential = {runtime: _sequential(one, runtime) for _, runtime, _, _ in ways}
+    rows = []
+    for label, runtime, processes, variant in ways:
+        kinds, exhaustive = _possible(variant, runtime, seed)
+        metrics = run_timed(variant, runtime=runtime, seed=seed, keep_trace=False).metrics
+        assert metrics is not None
+        rows.append(
+            Row(
+                label=label,
+                runtime=runtime,
+                processes=processes,
+                anomalies=tuple(sorted(kinds, key=lambda k: k.value)),
+                exhaustive=exhaustive,
+                makespan_ns=metrics.makespan_ns,
+                sequential_ns=sequential[runtime],
+                utilisation=metrics.utilisation,
+            )
+        )
+    return tuple(rows)
+
+
+def _agrees(scenario: Scenario, row: Row) -> bool:
+    """Whether a one-process row's anomalies are all claimed by ``expect:``."""
+    claimed = scenario.expected(row.runtime)
+    if row.processes != "one" or claimed is None:
+        return True
+    return set(row.anomalies) <= claimed
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N",
+        help="seed of the timed runs' jitter and of any sampling (default 0)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_limits(p)
+
+
+def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    scenario, _ = load(args.file, args)
+    rows = compare(scenario, seed=args.seed)
+    if args.json:
+        json.dump(_json(scenario, rows, args.seed), out)
+        out.write("\n")
+    else:
+        _print(scenario, rows, args.seed, out)
+    return EXIT_OK if all(_agrees(scenario, row) for row in rows) else EXIT_DISAGREES
+
+
+def _print(scenario: Scenario, rows: tuple[Row, ...], seed: int, out: TextIO) -> None:
+    con = console(out)
+    cores = settings(scenario.timing).cores
+    head = Text()
+    head.append(scenario.name, style="bold")
+    head.append(
+        f"  ·  {len(scenario.threads)} thread{'s' if len(scenario.threads) != 1 else ''} "
+        f"under each runtime  ·  timed, seed {seed}  ·  {cores} core{'s' if cores != 1 else ''}"
+    )
+    con.print(head)
+    con.print()
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("runs as", "anomalies possible", "makespan", "speedup", "CPU utilisation"):
+        right = name in ("makespan", "speedup", "CPU utilisation")
+        table.add_column(name, justify="right" if right else "left", no_wrap=True)
+    for row in rows:
+        found = ", ".join(k.value for k in row.anomalies) or "none"
+        if not row.exhaustive:
+            found += " (sampled)"
+        table.add_row(
+            row.label, found, format_ns(row.makespan_ns), f"{row.speedup:.2f}×",
+            f"{row.utilisation:.0%}",
+        )  # fmt: skip
+    con.print(table)
+    con.print()
+    sequential = format_ns(rows[1].sequential_ns)
+    con.print(
+        "speedup: over running the threads one after another under the same runtime "
+        f"(under gil: {sequential}); CPU utilisation: of {cores} core{'s' if cores != 1 else ''}; "
+        "anomalies possible: every interleaving explored"
+        + (", or a seeded sample where marked" if not all(r.exhaustive for r in rows) else "")
+        + "."
+    )
+    for row in rows:
+        if not _agrees(scenario, row):
+            claimed = ", ".join(sorted(k.value for k in scenario.expected(row.runtime) or ()))
+            claim = f"only {claimed}" if claimed else "no anomaly"
+            found = ", ".join(k.value for k in row.anomalies)
+            con.print(
+                f"unexpected: the scenario claims {claim} under {row.runtime}, but {found} "
+                "can happen."
+            )
+
+
+def _json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[str, Any]:
+    return {
+        "scenario": scenario.name,
+        "seed": seed,
+        "cores": settings(scenario.timing).cores,
+        "rows": [
+            {
+                "runs_as": row.label,
+                "runtime": row.runtime.value,
+                "processes": row.processes,
+                "anomalies": [k.value for k in row.anomalies],
+                "exhaustive": row.exhaustive,
+                "makespan_ns": row.makespan_ns,
+                "sequential_ns": row.sequential_ns,
+                "speedup": round(row.speedup, 6),
+                "utilisation": round(row.utilisation, 6),
+                "agrees": _agrees(scenario, row),
+            }
+            for row in rows
+        ],
+    }
+
+
+COMMAND = Command(
+    "compare",
+    "the same scenario under each runtime: safety and speed side by side",
+    _arguments,
+    _execute,
+)

@@ -1,0 +1,670 @@
+"""``refsim explore FILE`` (the outcome table) and ``refsim check FILE...`` (the claims).
+
+Both drive :func:`refsim.explore.explore`; this module only parses options, prints, and
+turns the findings into exit statuses. The claims semantics of ``check`` (docs/explore.md):
+for each runtime listed under ``expect:``, the set of anomaly kinds that *some*
+interleaving reaches must equal the listed set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from refsim.cli.common import (
+    EXIT_BUDGET,
+    EXIT_DISAGREES,
+    EXIT_OK,
+    EXIT_USAGE,
+    Command,
+    UsageError,
+    add_limits,
+    add_runtime,
+    console,
+    load,
+    print_scenario_error,
+)
+from refsim.errors import ScenarioError
+from refsim.explore import (
+    DEFAULT_MAX_STATES,
+    Reachability,
+    StateBudgetExceeded,
+    explore,
+    reachable,
+)
+from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
+from refsim.trace import Exploration, Outcome
+
+__all__ = ["CHECK", "EXPLORE", "exploration_json"]
+
+PROGRESS_DELAY = 1.0
+"""Seconds an exploration runs before a progress bar appears (on a terminal only)."""
+
+
+# -- options ------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _natural(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+
+
+def _add_budget(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-states", type=_positive, default=DEFAULT_MAX_STATES, metavar="N",
+        help=f"the most distinct states the exact count may visit (default "
+        f"{DEFAULT_MAX_STATES:,}); beyond it: exit status 3, or a sample with --sample",
+    )  # fmt: skip
+
+
+def _explore_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
+    add_runtime(p)
+    p.add_argument(
+        "--preemption-bound", type=_natural, default=None, metavar="K",
+        help="count only the interleavings with at most K preemptions",
+    )  # fmt: skip
+    _add_budget(p)
+    p.add_argument(
+        "--sample", type=_positive, default=None, metavar="N",
+        help="if the state budget runs out, show a table sampled from N seeded runs of "
+        "the fair random scheduler instead (clearly marked: not exact)",
+    )  # fmt: skip
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N",
+        help="with --sample: run i uses seed N+i (default 0), as `refsim run --seed` does",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON document (CLI.md)")
+    add_limits(p)
+
+
+def _check_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "files", metavar="FILE", nargs="+", help="scenario files, or bundled scenarios' names"
+    )
+    _add_budget(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_limits(p)
+
+
+# -- progress -------------------------------------------------------------------------------
+
+
+class _ProgressBar:
+    """The ``progress`` callback of an exploration: a spinner with the states counted so
+    far, on ``err`` only when it is a terminal and only once the exploration has run for
+    ``delay`` seconds (short ones show nothing). Use as a context manager."""
+
+    def __init__(self, err: TextIO, what: str, *, delay: float = PROGRESS_DELAY) -> None:
+        self.err = err
+        self.what = what
+        self.delay = delay
+        self.start = time.monotonic()
+        self.bar: Progress | None = None
+        self.task: Any = None
+        self.enabled = err.isatty()
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < self.delay:
+                return
+            self.bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TextColumn("{task.completed:,} {task.fields[unit]}"),
+                TimeElapsedColumn(),
+                console=Console(file=self.err),
+                transient=True,
+            )
+            self.task = self.bar.add_task(self.what, total=None, unit="states")
+            self.bar.start()
+        self.bar.update(self.task, completed=done)
+
+    def sampling(self) -> None:
+        """The exact count gave up: from now on ``done`` counts sampled runs."""
+        if self.bar is not None:
+            self.bar.update(self.task, completed=0, unit="runs sampled")
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+# -- words ----------------------------------------------------------------------------------
+
+
+def outcome_words(outcome: Outcome) -> str:
+    """``leak, lost-update · obj = 1`` / ``no anomaly · obj freed``."""
+    what = ", ".join(k.value for k in outcome.anomalies) or "no anomaly"
+    state = ", ".join(
+        f"{name} freed" if value == "freed" else f"{name} = {value}"
+        for name, value in outcome.final
+    )
+    return f"{what} · {state}" if state else what
+
+
+def percent(value: Fraction) -> str:
+    """A share as a percentage with one decimal, never rounding a possible outcome to 0%
+    or an uncertain one to 100%."""
+    if value == 0 or value == 1:
+        return f"{int(value * 100)}%"
+    if value < Fraction(1, 1000):
+        return "<0.1%"
+    if value > Fraction(999, 1000):
+        return ">99.9%"
+    return f"{float(value) * 100:.1f}%"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _kinds_words(kinds: frozenset[AnomalyKind]) -> str:
+    names = sorted(k.value for k in kinds)
+    if not names:
+        return "no anomaly"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _replay(file: str, schedule: str, runtime: Runtime, scenario: Scenario, always: bool) -> str:
+    command = f'refsim run {shlex.quote(file)} --schedule "{schedule}"'
+    if always or runtime is not scenario.runtime:
+        command += f" --runtime {runtime.value}"
+    return command
+
+
+# -- claims ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """A claim about one runtime, held against an exploration."""
+
+    runtime: Runtime
+    claimed: frozenset[AnomalyKind]
+    implicit: bool
+    """True when the file has no ``expect:``: the claim is "no anomaly" for its runtime."""
+    reachable: frozenset[AnomalyKind]
+    complete: bool
+    """True when every interleaving was counted, so an unreachable kind is a finding."""
+    witnesses: tuple[tuple[AnomalyKind, Schedule, int | None], ...]
+    """For each reachable kind the claim does not list: a schedule reaching it and its
+    preemptions (``None``: found by the reachability search, not the fewest)."""
+
+    @property
+    def missing(self) -> frozenset[AnomalyKind]:
+        return self.claimed - self.reachable if self.complete else frozenset()
+
+    @property
+    def holds(self) -> bool:
+        return not self.witnesses and not self.missing
+
+
+def _claims(scenario: Scenario) -> list[tuple[Runtime, frozenset[AnomalyKind], bool]]:
+    """The runtimes claimed by ``expect:``, in file order; without any claim, "no anomaly"
+    under the scenario's own runtime (what `refsim run` assumes)."""
+    if not scenario.expect:
+        return [(scenario.runtime, frozenset(), True)]
+    return [(runtime, frozenset(kinds), False) for runtime, kinds in scenario.expect]
+
+
+def _verdict(
+    scenario: Scenario, exploration: Exploration, claimed: frozenset[AnomalyKind] | None
+) -> _Verdict:
+    implicit = claimed is None
+    claimed = frozenset() if claimed is None else claimed
+    reachable = frozenset(k for s in exploration.outcomes for k in s.outcome.anomalies)
+    witnesses = []
+    for kind in sorted(reachable - claimed, key=lambda k: k.value):
+        showing = [s for s in exploration.outcomes if kind in s.outcome.anomalies]
+        best = min(showing, key=lambda s: (s.preemptions, len(s.witness)))
+        witnesses.append((kind, best.witness, best.preemptions))
+    complete = exploration.exhaustive and exploration.preemption_bound is None
+    return _Verdict(exploration.runtime, claimed, implicit, reachable, complete, tuple(witnesses))
+
+
+def _verdict_line(v: _Verdict) -> Text:
+    """One sentence: does the exploration agree with the scenario's claim for its runtime?"""
+    runtime = v.runtime
+    line = Text()
+    if v.holds and not v.complete:
+        line.append(
+            f"nothing beyond the scenario's claims for {runtime} was found (only a complete "
+            f"exploration can show that each claimed kind happens)."
+        )
+    elif v.holds and v.implicit:
+        line.append(f"no anomaly can happen under {runtime} (the scenario makes no claim for it).")
+    elif v.holds and not v.claimed:
+        line.append(f"as the scenario claims, no anomaly can happen under {runtime}.")
+    elif v.holds:
+        line.append(
+            f"as the scenario claims, {_kinds_words(v.claimed)} can happen under {runtime}, "
+            f"and nothing else can."
+        )
+    if v.holds:
+        return line
+    line.append("unexpected: ", style="bold red")
+    sentences = []
+    if v.witnesses:
+        found = frozenset(kind for kind, _, _ in v.witnesses)
+        if v.implicit:
+            claim = f"makes no claim for {runtime}"
+        elif v.claimed:
+            claim = f"claims only {_kinds_words(v.claimed)} for {runtime}"
+        else:
+            claim = f"claims no anomaly can happen under {runtime}"
+        verb = "is" if len(found) == 1 else "are"
+        sentences.append(f"the scenario {claim}, but {_kinds_words(found)} {verb} reachable")
+    if v.missing:
+        them = "it" if len(v.missing) == 1 else "them"
+        sentences.append(
+            f"the scenario claims {_kinds_words(v.missing)} can happen under {runtime}, but "
+            f"no interleaving reaches {them}"
+        )
+    line.append("; and ".join(sentences) + ".")
+    return line
+
+
+# -- explore --------------------------------------------------------------------------------
+
+
+def _exact(value: Fraction | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def exploration_json(exploration: Exploration) -> dict[str, Any]:
+    """The ``explore --json`` document: CLI.md's shape plus, per outcome, ``share``,
+    ``probability`` (floats, and exact as ``"3/4"`` in ``share_exact`` and
+    ``probability_exact``) and ``preemptions``; and ``preemption_bound``, ``states``,
+    ``bound_probability`` and ``seed`` (sampled tables)."""
+    return {
+        "scenario": exploration.scenario,
+        "runtime": exploration.runtime.value,
+        "exhaustive": exploration.exhaustive,
+        "interleavings": exploration.interleavings,
+        "preemption_bound": exploration.preemption_bound,
+        "bound_probability": _float(exploration.bound_probability),
+        "bound_probability_exact": _exact(exploration.bound_probability),
+        "states": exploration.states,
+        "seed": exploration.seed,
+        "outcomes": [
+            {
+                "anomalies": [k.value for k in s.outcome.anomalies],
+                "final": dict(s.outcome.final),
+                "count": s.count,
+                "share": float(s.share),
+                "share_exact": str(s.share),
+                "probability": _float(s.probability),
+                "probability_exact": _exact(s.probability),
+                "witness": str(s.witness),
+                "preemptions": s.preemptions,
+            }
+            for s in exploration.outcomes
+        ],
+    }
+
+
+def _headline(exploration: Exploration) -> str:
+    bound = exploration.preemption_bound
+    if not exploration.exhaustive:
+        seed = exploration.seed or 0
+        runs = exploration.interleavings
+        return (
+            f"SAMPLED, not exact: {runs:,} runs of the fair random scheduler "
+            f"(seeds {seed} to {seed + runs - 1})"
+        )
+    if bound is not None:
+        return f"exact, but only interleavings with at most {_plural(bound, 'preemption')}"
+    return "exact: every interleaving counted"
+
+
+def _table(exploration: Exploration) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    exact = exploration.exhaustive
+    # Numbers never shrink; a long outcome or witness wraps instead (at 120 columns).
+    table.add_column("outcome", ratio=3)
+    for name in ("interleavings" if exact else "runs", "share") + (("fair random",) * exact):
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    table.add_column("witness", ratio=2)
+    table.add_column("preemptions", justify="right", no_wrap=True, min_width=11)
+    for s in exploration.outcomes:
+        cells = [outcome_words(s.outcome), f"{s.count:,}", percent(s.share)]
+        if exact:
+            assert s.probability is not None
+            cells.append(percent(s.probability))
+        cells += [str(s.witness), str(s.preemptions)]
+        table.add_row(*cells)
+    return table
+
+
+def _footer(exploration: Exploration) -> list[str]:
+    n = exploration.interleavings
+    runtime = exploration.runtime
+    bound = exploration.preemption_bound
+    if not exploration.exhaustive:
+        return [
+            f"{n:,} sampled runs under runtime {runtime}. The state budget (--max-states) ran "
+            f"out before every interleaving could be counted, so this is a sample: an "
+            f"outcome may be missing, and each share only estimates the fair random "
+            f"scheduler's probability (not the share of interleavings). Raise "
+            f"--max-states for the exact table.",
+            "witness: the sampled run reaching the outcome with the fewest preemptions.",
+        ]
+    states = _plural(exploration.states, "distinct state")
+    if bound is None:
+        lines = [f"{n:,} interleavings in all, through {states}, under runtime {runtime}."]
+    else:
+        within = exploration.bound_probability
+        assert within is not None
+        lines = [
+            f"{n:,} interleavings with at most {_plural(bound, 'preemption')}, through "
+            f"{states}, under runtime {runtime}; interleavings with more are not counted "
+            f"(raise --preemption-bound, or leave it out, to count them).",
+            f"A fair random run stays within the bound with probability {percent(within)}; "
+            f"the fair random column is conditional on that.",
+        ]
+    lines += [
+        "share counts every interleaving once; fair random is the probability that a "
+        "scheduler picking each enabled thread with equal chance at each step ends there. "
+        "They measure different things, so they differ; real timing differs again.",
+        "witness: a schedule reaching the outcome with the fewest preemptions (then the "
+        "fewest steps).",
+    ]
+    return lines
+
+
+def print_exploration(
+    out: Console, scenario: Scenario, exploration: Exploration, *, file: str
+) -> _Verdict:
+    """The outcome table with its headline, footnotes, verdict and a replay command."""
+    head = Text()
+    head.append(scenario.name, style="bold")
+    head.append(f"  runtime {exploration.runtime}  ·  {_headline(exploration)}")
+    out.print(head)
+    out.print()
+    out.print(_table(exploration))
+    out.print()
+    for line in _footer(exploration):
+        out.print(line)
+    verdict = _verdict(scenario, exploration, scenario.expected(exploration.runtime))
+    out.print()
+    out.print(_verdict_line(verdict))
+    # The witness worth replaying: one that breaks a claim, else the cheapest anomaly.
+    if verdict.witnesses:
+        worst = verdict.witnesses[0][1]
+    else:
+        worst = min(
+            exploration.outcomes,
+            key=lambda s: (not s.outcome.anomalies, s.preemptions, len(s.witness)),
+        ).witness
+    out.print()
+    replay = _replay(file, str(worst), exploration.runtime, scenario, always=False)
+    out.print(Text("replay a witness: ", style="bold") + Text(replay))
+    return verdict
+
+
+def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    scenario, _ = load(args.file, args)
+    runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
+    if args.sample is not None and args.preemption_bound is not None:
+        raise UsageError(
+            "--sample cannot be combined with --preemption-bound: the fair random "
+            "scheduler's runs preempt freely, so a sample cannot respect the bound"
+        )
+    with _ProgressBar(err, f"exploring {scenario.name} under {runtime}") as bar:
+        try:
+            exploration = explore(
+                scenario,
+                runtime=runtime,
+                preemption_bound=args.preemption_bound,
+                max_states=args.max_states,
+                sample=args.sample,
+                seed=args.seed,
+                progress=bar,
+            )
+        except StateBudgetExceeded as error:
+            err.write(
+                f"error: {args.file}: under {error.runtime}, the exact count needs more than "
+                f"{error.max_states:,} distinct states (the state budget, --max-states).\n"
+                f"    Raise --max-states (each state costs about 2 KB of memory), bound "
+                f"the preemptions with --preemption-bound K, or pass "
+                f"--sample N for a table sampled from N random runs (not exact).\n"
+            )
+            return EXIT_BUDGET
+    if args.json:
+        document = exploration_json(exploration)
+        claimed = scenario.expected(runtime)
+        document["agrees"] = _verdict(scenario, exploration, claimed).holds
+        json.dump(document, out)
+        out.write("\n")
+        return EXIT_OK if document["agrees"] else EXIT_DISAGREES
+    verdict = print_exploration(console(out), scenario, exploration, file=args.file)
+    return EXIT_OK if verdict.holds else EXIT_DISAGREES
+
+
+# -- check ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """One claim of one file: its verdict, or the budget that stopped it."""
+
+    runtime: Runtime
+    claimed: frozenset[AnomalyKind]
+    implicit: bool
+    found: Exploration | Reachability | None
+    """The exact exploration; or, when there are too many states to count, the
+    reachability search; ``None`` when even that ran out of states."""
+    verdict: _Verdict | None
+
+
+def _reach_verdict(
+    reach: Reachability, claimed: frozenset[AnomalyKind], implicit: bool
+) -> _Verdict:
+    witnesses = tuple((k, w, None) for k, w in reach.witnesses if k not in claimed)
+    return _Verdict(reach.runtime, claimed, implicit, reach.kinds, True, witnesses)
+
+
+def _check_file(
+    scenario: Scenario, max_states: int, progress: Callable[[int], None] | None
+) -> list[_Checked]:
+    """Each claim, checked by the exact exploration, or by the reachability search when
+    the exact count needs more than ``max_states`` states (it answers the same question:
+    which kinds some interleaving reaches)."""
+    checked = []
+    for runtime, claimed, implicit in _claims(scenario):
+        try:
+            exploration = explore(
+                scenario, runtime=runtime, max_states=max_states, progress=progress
+            )
+        except StateBudgetExceeded:
+            try:
+                reach = reachable(
+                    scenario, runtime=runtime, max_states=max_states, progress=progress
+                )
+            except StateBudgetExceeded:
+                checked.append(_Checked(runtime, claimed, implicit, None, None))
+                continue
+            verdict = _reach_verdict(reach, claimed, implicit)
+            checked.append(_Checked(runtime, claimed, implicit, reach, verdict))
+            continue
+        verdict = _verdict(scenario, exploration, None if implicit else claimed)
+        checked.append(_Checked(runtime, claimed, implicit, exploration, verdict))
+    return checked
+
+
+def _claim_words(c: _Checked) -> str:
+    kinds = ", ".join(sorted(k.value for k in c.claimed)) or "no anomaly"
+    return f"{kinds} (no expect:, so no anomaly)" if c.implicit else kinds
+
+
+def _how(found: Exploration | Reachability) -> str:
+    if isinstance(found, Exploration):
+        return _plural(found.interleavings, "interleaving")
+    return f"too many interleavings to count; all reachable states searched: {found.states:,}"
+
+
+def _print_checked(
+    out: Console, file: str, scenario: Scenario, checked: list[_Checked], max_states: int
+) -> None:
+    head = Text(file, style="bold")
+    head.append(f"  ({scenario.name})" if scenario.name != file else "")
+    out.print(head)
+    width = max(len(_claim_words(c)) for c in checked)
+    for c in checked:
+        line = Text(f"  {c.runtime.value:<7} claims {_claim_words(c):<{width}}  ")
+        if c.verdict is None or c.found is None:
+            line.append("unknown", style="bold yellow")
+            line.append(f": more than {max_states:,} distinct states (raise --max-states)")
+            out.print(line)
+            continue
+        if c.verdict.holds:
+            line.append("holds", style="bold green")
+            line.append(f"  ({_how(c.found)})")
+            out.print(line)
+            continue
+        line.append("FAILS", style="bold red")
+        out.print(line)
+        indent = " " * 4
+        for kind, witness, preemptions in c.verdict.witnesses:
+            how = "" if preemptions is None else f" ({_plural(preemptions, 'preemption')})"
+            out.print(f"{indent}{kind.value} is reachable, e.g. by {witness}{how}:")
+            out.print(f"{indent}  " + _replay(file, str(witness), c.runtime, scenario, always=True))
+        for kind in sorted(c.verdict.missing, key=lambda k: k.value):
+            out.print(f"{indent}{kind.value} is claimed, but no interleaving reaches it")
+
+
+def _checked_json(file: str, checked: list[_Checked], scenario: Scenario) -> list[Any]:
+    claims = []
+    for c in checked:
+        entry: dict[str, Any] = {
+            "runtime": c.runtime.value,
+            "claimed": sorted(k.value for k in c.claimed),
+            "implicit": c.implicit,
+        }
+        if c.verdict is None or c.found is None:
+            entry.update(holds=None, budget_exceeded=True)
+        else:
+            v = c.verdict
+            exact = isinstance(c.found, Exploration)
+            entry.update(
+                holds=v.holds,
+                budget_exceeded=False,
+                reachable=sorted(k.value for k in v.reachable),
+                missing=sorted(k.value for k in v.missing),
+                unexpected=[
+                    {
+                        "kind": kind.value,
+                        "witness": str(witness),
+                        "preemptions": preemptions,
+                        "replay": _replay(file, str(witness), c.runtime, scenario, always=True),
+                    }
+                    for kind, witness, preemptions in v.witnesses
+                ],
+                interleavings=c.found.interleavings if isinstance(c.found, Exploration) else None,
+                states=c.found.states,
+                counted=exact,
+            )
+        claims.append(entry)
+    return claims
+
+
+def _execute_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    rich_out = console(out)
+    bad = failed = unknown = total = 0
+    files: list[dict[str, Any]] = []
+    for index, name in enumerate(args.files):
+        try:
+            scenario, _ = load(name, args)
+        except ScenarioError as error:
+            bad += 1
+            print_scenario_error(error, err)
+            files.append({"file": name, "scenario": None, "error": str(error), "claims": []})
+            continue
+        with _ProgressBar(err, f"checking {scenario.name}") as bar:
+            checked = _check_file(scenario, args.max_states, bar)
+        total += len(checked)
+        failed += sum(1 for c in checked if c.verdict is not None and not c.verdict.holds)
+        unknown += sum(1 for c in checked if c.verdict is None)
+        if args.json:
+            claims = _checked_json(name, checked, scenario)
+            files.append({"file": name, "scenario": scenario.name, "error": None, "claims": claims})
+        else:
+            if index:
+                rich_out.print()
+            _print_checked(rich_out, name, scenario, checked, args.max_states)
+    status = (
+        EXIT_USAGE if bad else EXIT_DISAGREES if failed else EXIT_BUDGET if unknown else EXIT_OK
+    )
+    if args.json:
+        json.dump({"ok": status == EXIT_OK, "files": files}, out)
+        out.write("\n")
+        return status
+    n_files = len(args.files) - bad
+    summary = f"{_plural(total, 'claim')} in {_plural(n_files, 'file')}: "
+    if status == EXIT_OK:
+        summary += "all hold." if total != 1 else "it holds."
+    else:
+        parts = []
+        if failed:
+            parts.append(f"{failed} {'fails' if failed == 1 else 'fail'}")
+        if unknown:
+            parts.append(f"{unknown} unknown (the state budget ran out)")
+        held = total - failed - unknown
+        parts.append(f"{held} {'holds' if held == 1 else 'hold'}")
+        summary += ", ".join(parts) + "."
+        if bad:
+            summary += f" {_plural(bad, 'file')} could not be read."
+    rich_out.print()
+    rich_out.print(summary)
+    return status
+
+
+EXPLORE = Command(
+    "explore",
+    "count every interleaving exactly: the outcome table, with a witness for each outcome",
+    _explore_arguments,
+    _execute_explore,
+)
+CHECK = Command(
+    "check",
+    "verify each scenario's expect: claims by exploring every interleaving",
+    _check_arguments,
+    _execute_check,
+)

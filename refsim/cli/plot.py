@@ -1,0 +1,270 @@
+"""``refsim plot FILE -o OUT``: the figure of one run (PNG, SVG or PDF by OUT's suffix), its
+Chrome trace (``.json``), or with ``--outcomes`` the exploration's outcome shares.
+
+Output files are never clobbered by accident: an existing OUT is refused unless
+``--force``, and a figure is written beside OUT and moved into place only when complete,
+so a failure never leaves half a file (nor destroys the user's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from refsim.cli.common import (
+    EXIT_BUDGET,
+    EXIT_DISAGREES,
+    EXIT_OK,
+    Command,
+    UsageError,
+    add_limits,
+    add_runtime,
+    add_schedule,
+    load,
+    parse_schedule,
+)
+from refsim.engine import run
+from refsim.errors import ScheduleError
+from refsim.model import Runtime, Scenario, Schedule
+from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
+from refsim.report import agrees
+from refsim.trace import RunResult
+
+__all__ = ["COMMAND", "check_output", "write_output"]
+
+DEFAULT_PLOT_STEPS = 5_000
+"""A figure of more micro-steps than this shows nothing a reader can follow."""
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT",
+        help=f"the file to write: a figure ({', '.join(FORMATS)}) or, for .json, the run's "
+        "Chrome trace (Perfetto, chrome://tracing)",
+    )  # fmt: skip
+    add_schedule(p, what="draw")
+    p.add_argument(
+        "--outcomes", action="store_true",
+        help="draw the exploration's outcome shares instead of one run",
+    )  # fmt: skip
+    add_runtime(p)
+    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    p.add_argument(
+        "--dpi", type=float, default=100, metavar="N",
+        help="resolution of a PNG (default 100; 200 for print)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-steps", type=int, default=DEFAULT_PLOT_STEPS, metavar="N",
+        help=f"draw at most N micro-steps; a longer run is cut there, exit status 3 "
+        f"(default {DEFAULT_PLOT_STEPS:,})",
+    )  # fmt: skip
+    p.add_argument(
+        "--preemption-bound", type=int, default=None, metavar="K",
+        help="with --outcomes: count only interleavings with at most K preemptions",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-states", type=int, default=None, metavar="N",
+        help="with --outcomes: the exploration's state budget (exit status 3 beyond it)",
+    )  # fmt: skip
+    p.add_argument(
+        "--sample", type=int, default=None, metavar="N",
+        help="with --outcomes: estimate from N seeded random runs when exact counting "
+        "would exceed the budget",
+    )  # fmt: skip
+    add_limits(p)
+
+
+def check_output(path: str, *, force: bool, option: str) -> Path:
+    """Refuse (UsageError) an OUT that exists without ``force``, or whose folder does not."""
+    out = Path(path)
+    if out.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; give a file name")
+    if out.exists() and not force:
+        raise UsageError(f"{option} {path}: the file exists; pass --force to overwrite it")
+    if not out.parent.is_dir():
+        raise UsageError(f"{option} {path}: the folder {str(out.parent)!r} does not exist")
+    return out
+
+
+@contextlib.contextmanager
+def _replacing(out: Path) -> Iterator[Path]:
+    """A temporary path beside ``out``; moved onto ``out`` when the block succeeds, deleted
+    when it fails (``out`` is then untouched)."""
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_output(
+    path: str, write: Callable[[Path], None], *, force: bool, option: str = "-o"
+) -> Path:
+    """Write a file through ``write(tmp_path)`` and move it to ``path``, refusing to replace
+    an existing file without ``force`` (UsageError). Never leaves half a file."""
+    out = check_output(path, force=force, option=option)
+    try:
+        if not force:
+            # Claim the name first: a file created meanwhile is refused, never replaced.
+            os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            claimed = True
+        else:
+            claimed = False
+    except FileExistsError:
+        raise UsageError(
+            f"{option} {path}: the file exists; pass --force to overwrite it"
+        ) from None
+    except OSError as error:
+        raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
+    try:
+        with _replacing(out) as tmp:
+            write(tmp)
+    except OSError as error:
+        if claimed:
+            out.unlink(missing_ok=True)
+        raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
+    except BaseException:
+        if claimed:
+            out.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def write_chrome_trace(path: str, result: RunResult, scenario: Scenario, *, force: bool,
+                       option: str = "-o") -> None:  # fmt: skip
+    """Write ``result``'s Chrome trace to ``path`` (see :func:`write_output`)."""
+    from refsim.chrome_trace import dumps
+
+    text = dumps(result, threads=scenario.thread_names)
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    write_output(path, write, force=force, option=option)
+
+
+def _require_matplotlib() -> None:
+    if not matplotlib_available():
+        raise UsageError(
+            f"refsim plot draws figures with matplotlib, which is not installed: "
+            f"{INSTALL_HINT} (a .json output, the Chrome trace, needs nothing more)"
+        )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in (*FORMATS, ".json"):
+        raise UsageError(
+            f"-o {args.output}: the suffix says what to write: {', '.join(FORMATS)} for a "
+            "figure, .json for the run's Chrome trace"
+        )
+    if args.outcomes and suffix == ".json":
+        raise UsageError("--outcomes draws a figure: use a .png, .svg or .pdf output "
+                         "(`refsim explore --json` prints the outcome table as JSON)")  # fmt: skip
+    if args.outcomes and (args.schedule is not None):
+        raise UsageError("--outcomes counts every interleaving: it takes no --schedule")
+    for option in ("preemption_bound", "max_states", "sample"):
+        if getattr(args, option) is not None and not args.outcomes:
+            raise UsageError(f"--{option.replace('_', '-')} goes with --outcomes")
+    check_output(args.output, force=args.force, option="-o")
+    if suffix != ".json":
+        _require_matplotlib()
+    scenario, file = load(args.file, args)
+    runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
+    processes = len(scenario.process_groups())
+    if processes > 1:
+        raise UsageError(
+            f"{file}: its threads run in {processes} processes (processes:), which share no "
+            "memory; only timed mode models them, and its figure is not drawn yet"
+        )
+    if args.outcomes:
+        return _plot_outcomes(args, scenario, runtime, out, err)
+    if args.max_steps < 1:
+        raise UsageError(f"--max-steps must be at least 1, not {args.max_steps}")
+    schedule: Schedule | None = None
+    if args.schedule is not None:
+        schedule = parse_schedule(args.schedule)
+    seed = 0 if args.seed is None else args.seed
+    try:
+        result = run(
+            scenario, runtime=runtime, schedule=schedule, seed=seed, max_steps=args.max_steps
+        )
+    except ScheduleError as error:
+        raise UsageError(f"{file}: --schedule: {error}") from None
+    what = (
+        f"{result.scenario} under {result.runtime}, schedule {_short(str(result.schedule))} "
+        f"({_count(result.steps, 'step')}, {_count(result.preemptions, 'preemption')}; "
+        f"anomalies: {', '.join(k.value for k in result.outcome.anomalies) or 'none'})"
+    )
+    if suffix == ".json":
+        write_chrome_trace(args.output, result, scenario, force=args.force)
+        out.write(f"wrote {args.output}: the Chrome trace of {what}; open it in "
+                  "ui.perfetto.dev or chrome://tracing\n")  # fmt: skip
+    else:
+        from refsim.plot import draw_run, save_figure
+
+        fig = draw_run(result, threads=scenario.thread_names, dpi=args.dpi)
+        write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
+        out.write(f"wrote {args.output}: {what}\n")
+    if not result.finished:
+        err.write(
+            f"the run was cut after {result.steps:,} steps (--max-steps); the figure shows them\n"
+        )
+        return EXIT_BUDGET
+    return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
+
+
+def _short(schedule: str, limit: int = 60) -> str:
+    return schedule if len(schedule) <= limit else schedule[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _plot_outcomes(
+    args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO, err: TextIO
+) -> int:
+    from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
+    from refsim.plot import draw_outcomes, save_figure
+
+    try:
+        exploration = explore(
+            scenario, runtime=runtime, preemption_bound=args.preemption_bound,
+            max_states=args.max_states or DEFAULT_MAX_STATES, sample=args.sample,
+            seed=args.seed or 0,
+        )  # fmt: skip
+    except StateBudgetExceeded as error:
+        err.write(
+            f"{error}\nno figure written: raise --max-states, bound the preemptions with "
+            "--preemption-bound K, or estimate with --sample N\n"
+        )
+        return EXIT_BUDGET
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    fig = draw_outcomes(exploration, dpi=args.dpi)
+    write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
+    how = "interleavings" if exploration.exhaustive else "sampled runs"
+    out.write(
+        f"wrote {args.output}: the outcomes of {exploration.scenario} under "
+        f"{exploration.runtime} ({_count(len(exploration.outcomes), 'outcome')} over "
+        f"{exploration.interleavings:,} {how})\n"
+    )
+    return EXIT_OK
+
+
+COMMAND = Command(
+    "plot",
+    "draw a run (or the outcome shares) as a figure, or export its Chrome trace",
+    _arguments,
+    _execute,
+)

@@ -1,0 +1,212 @@
+"""``refsim search FILE``: Hypothesis searches for a schedule that reaches an anomaly and
+shrinks it; the minimal failing run is printed as ``refsim run`` prints it.
+
+Exit status (CLI.md): found, 0 when the run's anomalies are all claimed by the scenario's
+``expect:`` for that runtime, else 1 (an anomaly nothing expected). Nothing found: 0 when
+nothing was to be found (the claims for that runtime are ``[]``, or absent, or do not
+include the kind asked for), else 3: the claims say it can happen, and the budget ran
+out before the search could show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from refsim.cli.common import (
+    EXIT_BUDGET,
+    EXIT_DISAGREES,
+    EXIT_OK,
+    Command,
+    add_limits,
+    add_runtime,
+    console,
+    load,
+)
+from refsim.engine import DEFAULT_MAX_STEPS
+from refsim.model import AnomalyKind, Runtime, Scenario
+from refsim.report import agrees, print_run, replay_command, run_json
+from refsim.search import DEFAULT_MAX_EXAMPLES, SearchReport, search_report
+
+__all__ = ["COMMAND"]
+
+_KINDS = [k.value for k in AnomalyKind]
+
+
+def _kind(text: str) -> AnomalyKind:
+    """``--want``'s value: an anomaly kind (``double_free`` is read as ``double-free``)."""
+    folded = text.strip().lower().replace("_", "-")
+    for kind in AnomalyKind:
+        if kind.value == folded:
+            return kind
+    close = difflib.get_close_matches(folded, _KINDS, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise argparse.ArgumentTypeError(
+        f"unknown anomaly kind {text!r}{hint}; the kinds are {', '.join(_KINDS)}"
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
+    p.add_argument(
+        "--want", type=_kind, metavar="KIND",
+        help=f"search for this anomaly kind ({', '.join(_KINDS)}); default: any anomaly",
+    )  # fmt: skip
+    add_runtime(p)
+    p.add_argument(
+        "--max-examples", type=_positive, default=DEFAULT_MAX_EXAMPLES, metavar="N",
+        help=f"try at most N schedules before giving up (default {DEFAULT_MAX_EXAMPLES:,})",
+    )  # fmt: skip
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N",
+        help="seed of the search: the same seed finds the same run (default 0)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON document (CLI.md)")
+    p.add_argument(
+        "--max-steps", type=_positive, default=DEFAULT_MAX_STEPS, metavar="N",
+        help=f"micro-step budget of each run (default {DEFAULT_MAX_STEPS:,})",
+    )  # fmt: skip
+    add_limits(p)
+
+
+def _what(report: SearchReport) -> str:
+    return "an anomaly" if report.want is None else report.want.value
+
+
+def expected_nothing(scenario: Scenario, report: SearchReport) -> bool:
+    """True when the scenario's claims say there was nothing for this search to find."""
+    claimed = scenario.expected(report.runtime)
+    if not claimed:  # no claim, or `[]`: no anomaly is expected
+        return True
+    return report.want is not None and report.want not in claimed
+
+
+def _summary(report: SearchReport) -> str:
+    examples = "example" if report.examples == 1 else "examples"
+    preemptions = "preemption" if report.run and report.run.preemptions == 1 else "preemptions"
+    if report.run is not None:
+        fewest = " (the fewest possible)" if report.minimal else ""
+        return (
+            f"search (seed {report.seed}): reached {_what(report)} in {report.examples:,} "
+            f"{examples}, then shrank it in {report.shrink_runs:,} runs to "
+            f"{report.run.preemptions} {preemptions}{fewest}."
+        )
+    return (
+        f"search (seed {report.seed}): no schedule reached {_what(report)} in "
+        f"{report.examples:,} {examples} (budget {report.max_examples:,}; raise it with "
+        f"--max-examples)."
+    )
+
+
+def _nothing_verdict(scenario: Scenario, report: SearchReport) -> str:
+    runtime = report.runtime
+    claimed = scenario.expected(runtime)
+    if claimed is None:
+        return f"no anomaly found (the scenario makes no claim for {runtime})."
+    if not claimed:
+        return (
+            f"consistent with the scenario's claim that no anomaly can happen under {runtime} "
+            f"(a search can show an anomaly, not prove there is none)."
+        )
+    possible = ", ".join(sorted(k.value for k in claimed))
+    if report.want is not None and report.want not in claimed:
+        return (
+            f"as the scenario claims, {report.want} cannot happen under {runtime} (only "
+            f"{possible} can)."
+        )
+    what = possible if report.want is None else report.want.value
+    return (
+        f"not shown: the scenario claims {what} can happen under {runtime}; a bigger "
+        f"--max-examples or another --seed may find it."
+    )
+
+
+def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "scenario": report.scenario,
+        "runtime": report.runtime.value,
+        "want": None if report.want is None else report.want.value,
+        "seed": report.seed,
+        "max_examples": report.max_examples,
+        "found": report.found,
+        "examples": report.examples,
+        "shrink_runs": report.shrink_runs,
+        "schedule": None,
+        "steps": None,
+        "preemptions": None,
+        "minimal": report.minimal,
+        "anomalies": [],
+        "final": None,
+        "agrees": expected_nothing(scenario, report),
+        "replay": None,
+    }
+    if report.run is not None:
+        run = run_json(scenario, report.run, seed=None)
+        document.update(
+            schedule=run["schedule"], steps=run["steps"], preemptions=run["preemptions"],
+            anomalies=run["anomalies"], final=run["final"], agrees=run["agrees"],
+            replay=replay_command(file, report.run, scenario),
+        )  # fmt: skip
+    return document
+
+
+@contextlib.contextmanager
+def _progress(err: TextIO, budget: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr, only on a terminal (CLI.md: long work shows one)."""
+    if not err.isatty():
+        yield None
+        return
+    columns = (TextColumn("searching"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"))
+    with Progress(*columns, console=console(err), transient=True) as bar:
+        task = bar.add_task("search", total=budget)
+        # Shrinking runs past the budget: the bar then just stays full.
+        yield lambda runs: bar.update(task, completed=min(runs, budget))
+
+
+def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    scenario, _ = load(args.file, args)
+    runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
+    with _progress(err, args.max_examples) as tick:
+        report = search_report(
+            scenario, want=args.want, runtime=runtime, max_examples=args.max_examples,
+            seed=args.seed, max_steps=args.max_steps, progress=tick,
+        )  # fmt: skip
+    if args.json:
+        json.dump(_json(scenario, report, args.file), out)
+        out.write("\n")
+    else:
+        screen = console(out)
+        screen.print(_summary(report))
+        screen.print()
+        if report.run is not None:
+            source = f"search, seed {report.seed}"
+            print_run(screen, scenario, report.run, file=args.file, source=source)
+        else:
+            screen.print(_nothing_verdict(scenario, report))
+    if report.run is not None:
+        return EXIT_OK if agrees(scenario, report.run) else EXIT_DISAGREES
+    return EXIT_OK if expected_nothing(scenario, report) else EXIT_BUDGET
+
+
+COMMAND = Command(
+    "search",
+    "search for a schedule that reaches an anomaly, shrunk to the fewest preemptions",
+    _arguments,
+    _execute,
+)

@@ -1,0 +1,121 @@
+"""Default costs of timed mode: how long each micro-step kind takes, and the GIL's and the
+operating system's own costs, in nanoseconds.
+
+A scenario's ``timing:`` section overrides any micro-step kind's cost, the number of
+cores, the jitter and the switch interval; the rest come from here. Each figure is an
+order of magnitude measured on real machines, with its source; none is meant to be exact
+(docs/timed.md, "model vs reality", holds them against this machine).
+
+Sources, cited below by their short names:
+
+* **Fog**: Agner Fog, *Instruction tables* (2022), latencies of ``mov``, ``add`` and
+  ``lock xadd`` on Intel Skylake and AMD Zen 3.
+* **Dean**: Jeff Dean, *Latency numbers every programmer should know* (2012): mutex
+  lock/unlock 25 ns, main memory reference 100 ns.
+* **pyperformance**: CPython 3.11's specialising interpreter runs simple bytecodes
+  (``LOAD_FAST``, ``BINARY_OP`` on small ints, ``LOAD_GLOBAL`` with its cache hit) in
+  roughly 5-30 ns each; ``benchmarks/real_threads.py`` measures a ``for`` loop of
+  ``x += 1`` on the machine it runs on (two or three bytecodes per iteration).
+* **Beazley**: David Beazley, *Understanding the Python GIL* (PyCon 2010) and *Inside
+  the new GIL*: a GIL hand-off between threads takes a condition variable signal and a
+  thread wake-up, a few microseconds to tens of microseconds depending on the OS.
+* **CPython**: ``sys.getswitchinterval()`` is 0.005 s (5 ms) by default
+  (``Python/ceval_gil.c``, ``DEFAULT_INTERVAL``).
+* **fork**: ``multiprocessing`` starting a child with ``fork`` on Linux takes about
+  1-2 ms; with ``spawn`` (macOS, Windows) a fresh interpreter, tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from refsim.model import MicroKind, Timing
+
+__all__ = [
+    "BYTECODE",
+    "DEFAULT_CORES",
+    "DEFAULT_COSTS",
+    "DEFAULT_SWITCH_INTERVAL",
+    "GIL_HANDOFF",
+    "PROCESS_START",
+    "TimingSettings",
+    "settings",
+]
+
+BYTECODE = 20
+"""One simple bytecode of thread-local work (``compute``), and each bytecode of
+``V += n`` (pyperformance; real_threads.py measures it on this machine)."""
+
+PLAIN_WORD = 1
+"""A plain load, add or store of a word already in the L1 cache: one cycle or a few at
+3-4 GHz, about a nanosecond (Fog: ``mov``/``add`` latency 1-5 cycles)."""
+
+ATOMIC_RMW = 6
+"""An atomic read-modify-write (``lock xadd``) on an uncontended, cached line: about 18-20
+cycles, several times a plain access (Fog). Contended, the line moves between cores and
+it costs 50-100 ns more; the model does not charge that (docs/timed.md)."""
+
+DEALLOC = 50
+"""Freeing a small object: ``tp_dealloc`` and pymalloc's free list (pyperformance)."""
+
+LOCK_OP = 25
+"""``threading.Lock`` acquire or release, uncontended (Dean: mutex lock/unlock 25 ns)."""
+
+IO_CALL = 1_000
+"""The CPU part of a blocking call: entering the kernel and being switched out, about a
+microsecond (lmbench's syscall and context-switch figures); the wait itself is ``D``."""
+
+GIL_HANDOFF = 5_000
+"""From the GIL's release to the next holder running: a condition variable signal and a
+thread wake-up, 5 µs (Beazley)."""
+
+PROCESS_START = 2_000_000
+"""Starting one more process (``multiprocessing`` with ``fork`` on Linux), 2 ms (fork).
+Processes start one after another; the first process is the one already running."""
+
+DEFAULT_SWITCH_INTERVAL = 5_000_000
+"""How long a GIL waiter waits before it asks the holder to drop the GIL (CPython)."""
+
+DEFAULT_CORES = 4
+"""CPUs when the scenario does not say: a small laptop."""
+
+DEFAULT_COSTS: dict[MicroKind, int] = {
+    MicroKind.LOAD: PLAIN_WORD,
+    MicroKind.ADD: PLAIN_WORD,
+    MicroKind.SUB: PLAIN_WORD,
+    MicroKind.STORE: PLAIN_WORD,
+    MicroKind.DEALLOC: DEALLOC,
+    MicroKind.RMW: ATOMIC_RMW,
+    MicroKind.READ: PLAIN_WORD,
+    MicroKind.LOAD_GLOBAL: BYTECODE,
+    MicroKind.BINARY_OP: BYTECODE,
+    MicroKind.STORE_GLOBAL: BYTECODE,
+    MicroKind.COMPUTE: BYTECODE,
+    MicroKind.IO: IO_CALL,
+    MicroKind.ACQUIRE: LOCK_OP,
+    MicroKind.RELEASE: LOCK_OP,
+}
+"""Each micro-step kind's cost in ns (``io D`` waits ``D`` on top of its ``IO`` cost)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimingSettings:
+    """The timing of one run: the scenario's ``timing:`` with the defaults filled in."""
+
+    cores: int
+    costs: dict[MicroKind, int]
+    jitter: float
+    switch_interval: int
+
+
+def settings(timing: Timing | None) -> TimingSettings:
+    """``timing`` (a scenario's ``timing:``, maybe absent) with every default filled in."""
+    timing = timing or Timing()
+    costs = dict(DEFAULT_COSTS)
+    costs.update(timing.costs)
+    return TimingSettings(
+        cores=timing.cores or DEFAULT_CORES,
+        costs=costs,
+        jitter=timing.jitter,
+        switch_interval=timing.switch_interval or DEFAULT_SWITCH_INTERVAL,
+    )

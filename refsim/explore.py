@@ -1,0 +1,832 @@
+"""The explorer: every interleaving of a scenario, counted exactly (``refsim explore``).
+
+It counts paths instead of enumerating them. The number of interleavings grows like
+``(n·k)! / (k!)^n``, but the number of distinct *states* they pass through is small, and
+the future of a run depends only on its state. So the explorer walks the state graph
+depth first, driving the same pure :meth:`refsim.machine.Machine.step` as the SimPy
+engine, and memoises, for every state, a table of the outcomes reachable from it:
+
+* how many interleavings reach each one from there (an exact integer),
+* the probability that the fair random scheduler reaches it from there (exact),
+* the cost (preemptions, then steps) of the cheapest way to reach it, which later
+  guides the search for each outcome's witness.
+
+A parent's table is the sum of its children's, so each state is expanded once.
+
+**What makes two states equal** (the memo key, :meth:`_Space.canon`): everything the
+future depends on and nothing else.
+
+* Message-only fields are dropped: ``step``, ``last_store``, ``freed_by``; and the
+  derived ``live`` and ``inside``.
+* Store versions are dropped too: the future only asks "has someone stored to this word
+  since my LOAD?" (a ``lost-update`` if so), so each thread with a pending load keeps
+  just a *stale* flag.
+* A register that the thread's next micro-step does not read is dead (every later read
+  is preceded by a LOAD that overwrites it), so it is left out.
+* Lock holders are kept as, per thread, the set of locks it holds.
+* The anomalies recorded so far are factored out: a table holds the anomaly kinds
+  recorded *from that state on*, and a parent adds the kinds its step recorded. An
+  outcome's kinds are the union of the past's and the future's, so this is exact, and
+  states that differ only in their history share one table.
+* Symmetry: threads that run the same program (the same ops tuple, e.g. ``count: 3``
+  copies) are interchangeable, because an outcome names no thread. Within each such
+  class the threads' local states are sorted, so permuted states share one table. When
+  several enabled threads of one class are in the same local state, stepping any of
+  them gives permuted (equal) children: the explorer steps one and counts it that many
+  times. Every interleaving is still counted exactly once; the differential test
+  (``tests/test_explore.py``) holds this against brute force through the SimPy engine.
+
+**Probabilities** are exact rationals computed with integers: every state's probability
+numerators share one denominator ``L**e``, with ``L`` the least common multiple of
+1..n (n threads) and ``e`` the most multi-way choices left on any path, so adding
+children costs integer arithmetic instead of a Fraction (and a gcd) per addition.
+
+**Witnesses.** A witness is a schedule reaching the outcome with the fewest preemptions,
+then the fewest steps, then the earliest switches (at each step a switch comes before
+continuing the same thread, and among switches the thread listed first wins). The cost of
+the rest of a run depends on the thread that ran last (switching away from it is a
+preemption only while it could continue), so each table entry keeps the cheapest cost
+for every "last thread" as well as for a free first choice. After the count, the witness
+is rebuilt forwards from the initial state, at each step taking the first thread in the
+order above whose child can still reach the outcome at the optimal cost.
+
+**Preemption bounds** (``preemption_bound=K``) count only interleavings with at most K
+preemptions. The future then depends on the last thread and the preemptions left, so
+both join the memo key (the last thread as a flag on its local state, so symmetry still
+applies).
+
+**Budget.** ``max_states`` caps the memo: exceeding it raises
+:class:`StateBudgetExceeded`, or, with ``sample=N``, falls back to N seeded runs of the
+fair random scheduler, reported as a sample (``exhaustive=False``), never as exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from refsim.machine import (
+    ARITH,
+    BINARY_OP,
+    COMPUTE,
+    IO,
+    STORE,
+    STORE_GLOBAL,
+    Machine,
+    State,
+)
+from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
+from refsim.scheduling import RandomChooser
+from refsim.trace import Anomaly, Exploration, FinalValue, Outcome, OutcomeStats
+
+__all__ = ["DEFAULT_MAX_STATES", "Reachability", "StateBudgetExceeded", "explore", "reachable"]
+
+DEFAULT_MAX_STATES = 1_000_000
+"""Distinct states the exact count may memoise (``--max-states``). A state costs about
+2 KB with three threads (its key and its outcome table), so this is about 2 GB at most."""
+
+PROGRESS_EVERY = 1 << 14
+"""Call the progress callback every this many new states (or sampled runs)."""
+
+_BIT = {kind: 1 << i for i, kind in enumerate(AnomalyKind)}
+_KINDS = tuple(AnomalyKind)
+
+# A witness cost packs (preemptions, steps) into one int so that comparing costs is one
+# int comparison: a preemption outweighs any number of steps.
+_PREEMPTION = 1 << 48
+_INFINITE = 1 << 200
+
+_Final = tuple[tuple[str, FinalValue], ...]
+_Key = tuple[Any, ...]
+_Local = tuple[int, int, bool, int, int, bool]
+"""A thread's part of a memo key: pc, live register (else 0), stale flag, compute
+repetitions, held locks (bit set), "ran last" (bounded exploration only)."""
+
+
+class StateBudgetExceeded(Exception):
+    """The exact count needed more distinct states than ``max_states`` allowed."""
+
+    def __init__(self, max_states: int, scenario: str, runtime: Runtime) -> None:
+        self.max_states = max_states
+        self.scenario = scenario
+        self.runtime = runtime
+        super().__init__(
+            f"{scenario} under {runtime}: the exact count needs more than {max_states:,} "
+            f"distinct states (the state budget, --max-states)"
+        )
+
+
+class _Budget(Exception):
+    """Raised inside the count when the memo is full; turned into the public error."""
+
+
+class _Space:
+    """The machine plus what the explorer precomputes about it, and the memo key."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        programs = machine.programs
+        self.n = len(programs)
+        # Per thread and pc: the word whose LOAD the register holds, if the next
+        # micro-step reads the register; else -1 (the register is dead).
+        self.live_word = tuple(
+            tuple(
+                instr.word if instr.code in (ARITH, BINARY_OP, STORE, STORE_GLOBAL) else -1
+                for instr in program
+            )
+            + (-1,)
+            for program in programs
+        )
+        by_program: dict[object, list[int]] = {}
+        for t, spec in enumerate(machine.scenario.threads):
+            by_program.setdefault(spec.ops, []).append(t)
+        self.classes = tuple(tuple(ts) for ts in by_program.values() if len(ts) > 1)
+        """Threads running the same program, in index order (only classes of 2 or more)."""
+        self.class_of = [-1] * self.n
+        for c, ts in enumerate(self.classes):
+            for t in ts:
+                self.class_of[t] = c
+        self.lcm = math.lcm(*range(1, self.n + 1)) if self.n else 1
+        self._powers = [1]
+        self.outcomes: list[tuple[int, _Final]] = []
+        """Interned future outcomes: (anomaly kind bits, final state)."""
+        self._ids: dict[tuple[int, _Final], int] = {}
+        self._unions: dict[tuple[int, int], int] = {}
+
+    def power(self, e: int) -> int:
+        """``lcm ** e``, cached."""
+        powers = self._powers
+        while len(powers) <= e:
+            powers.append(powers[-1] * self.lcm)
+        return powers[e]
+
+    def intern(self, bits: int, final: _Final) -> int:
+        key = (bits, final)
+        oid = self._ids.get(key)
+        if oid is None:
+            oid = self._ids[key] = len(self.outcomes)
+            self.outcomes.append(key)
+        return oid
+
+    def union(self, oid: int, bits: int) -> int:
+        """The outcome ``oid`` with the anomaly kinds ``bits`` added."""
+        key = (oid, bits)
+        found = self._unions.get(key)
+        if found is None:
+            kinds, final = self.outcomes[oid]
+            found = self._unions[key] = self.intern(kinds | bits, final)
+        return found
+
+    def locals(self, state: State, last: int) -> list[_Local]:
+        """Each thread's part of the memo key (see the module docstring)."""
+        versions = state.versions
+        live_word = self.live_word
+        held = [0] * self.n
+        for lock, holder in enumerate(state.holders):
+            if holder >= 0:
+                held[holder] |= 1 << lock
+        result: list[_Local] = []
+        for t, (pc, reg, loaded, reps) in enumerate(state.threads):
+            w = live_word[t][pc]
+            if w >= 0:
+                result.append((pc, reg, versions[w] != loaded, reps, held[t], t == last))
+            else:
+                result.append((pc, 0, False, reps, held[t], t == last))
+        return result
+
+    def canon(self, state: State, last: int = -1) -> tuple[_Key, list[int], list[_Local]]:
+        """The memo key of ``state`` (with ``last`` marked), each thread's slot in it, and
+        the threads' local states.
+
+        Threads of one symmetry class occupy the class's slots in sorted order of their
+        local states; any other thread keeps its own slot.
+        """
+        local = self.locals(state, last)
+        slots = list(range(self.n))
+        ordered = local
+        if self.classes:
+            ordered = list(local)
+            for members in self.classes:
+                by_local = sorted(members, key=local.__getitem__)
+                for slot, t in zip(members, by_local, strict=True):
+                    ordered[slot] = local[t]
+                    slots[t] = slot
+        key = (tuple(ordered), state.values, state.freed, state.true_refs)
+        return key, slots, local
+
+    def groups(self, enabled: Sequence[int], local: list[_Local]) -> list[list[int]]:
+        """The enabled threads, grouped so that stepping any thread of a group gives the
+        same canonical child: same symmetry class and same local state."""
+        groups: list[list[int]] = []
+        seen: dict[tuple[int, _Local], list[int]] = {}
+        class_of = self.class_of
+        for t in enabled:
+            c = class_of[t]
+            if c < 0:
+                groups.append([t])
+                continue
+            group = seen.get((c, local[t]))
+            if group is None:
+                group = seen[(c, local[t])] = [t]
+                groups.append(group)
+            else:
+                group.append(t)
+        return groups
+
+
+def _fewest_states(space: _Space) -> int:
+    """A lower bound on the distinct states the exact count visits, to give up at once
+    on programs like ``compute 2500000`` beside another thread.
+
+    Without locks every combination of the threads' bytecode boundaries is reachable
+    (run each thread up to its position in turn), and differs in its program counters;
+    interchangeable threads count as multisets. With locks: 0 (no bound)."""
+    machine = space.machine
+    if machine.has_locks:
+        return 0
+    positions = [1 + sum(i.times for i in program if i.first) for program in machine.programs]
+    bound = 1
+    in_class: set[int] = set()
+    for members in space.classes:
+        in_class.update(members)
+        bound *= math.comb(positions[members[0]] + len(members) - 1, len(members))
+    for t, p in enumerate(positions):
+        if t not in in_class:
+            bound *= p
+    return bound
+
+
+def _bits(anomalies: tuple[Anomaly, ...]) -> int:
+    bits = 0
+    for anomaly in anomalies:
+        bits |= _BIT[anomaly.kind]
+    return bits
+
+
+def _kinds(bits: int) -> tuple[AnomalyKind, ...]:
+    """Anomaly kinds of a bit set, sorted (AnomalyKind is declared in sorted order)."""
+    return tuple(kind for i, kind in enumerate(_KINDS) if bits >> i & 1)
+
+
+# -- the unbounded count --------------------------------------------------------------------
+
+_Entry = tuple[int, int, int, int, tuple[int, ...]]
+"""(outcome id, interleavings, probability numerator, cost with a free first choice,
+cost per last thread's slot)."""
+
+
+class _Exact:
+    """Counts every interleaving from the initial state (no preemption bound)."""
+
+    def __init__(
+        self, space: _Space, max_states: int, progress: Callable[[int], None] | None
+    ) -> None:
+        self.space = space
+        self.max_states = max_states
+        self.progress = progress
+        self.memo: dict[_Key, tuple[int, tuple[_Entry, ...]]] = {}
+        """Per canonical state: (probability exponent e, table)."""
+
+    def count(self) -> tuple[_Key, tuple[int, tuple[_Entry, ...]]]:
+        space = self.space
+        machine = space.machine
+        memo = self.memo
+        root = machine.initial()
+        root_key = space.canon(root)[0]
+        # Frames: [key, state, children or None]. A frame is expanded on its first visit
+        # (children computed, the unknown ones pushed) and combined on its second.
+        stack: list[list[Any]] = [[root_key, root, None]]
+        while stack:
+            frame = stack[-1]
+            key, state, children = frame
+            if key in memo:
+                stack.pop()
+                continue
+            if children is None:
+                children = frame[2] = self._expand(state)
+                for _, _, child_key, _, child in children[1]:
+                    if child_key not in memo:
+                        stack.append([child_key, child, None])
+                if stack[-1] is not frame:
+                    continue
+            stack.pop()
+            self._store(key, self._combine(state, children))
+        return root_key, memo[root_key]
+
+    def _expand(self, state: State) -> tuple[Any, list[Any]]:
+        """The groups of enabled threads and, per group, one representative's child."""
+        space = self.space
+        machine = space.machine
+        enabled = machine.enabled(state)
+        if not enabled:
+            return (None, [])
+        _, slots, local = space.canon(state)
+        groups = space.groups(enabled, local)
+        children = []
+        for group in groups:
+            t = group[0]
+            child, _, anomalies = machine.step(state, t)
+            child_key, child_slots, _ = space.canon(child)
+            children.append((group, t, child_key, (child_slots[t], _bits(anomalies)), child))
+        return ((len(enabled), slots, groups), children)
+
+    def _store(self, key: _Key, value: tuple[int, tuple[_Entry, ...]]) -> None:
+        memo = self.memo
+        if len(memo) >= self.max_states:
+            raise _Budget
+        memo[key] = value
+        if self.progress is not None and not len(memo) % PROGRESS_EVERY:
+            self.progress(len(memo))
+
+    def _combine(self, state: State, expanded: tuple[Any, list[Any]]) -> tuple[int, Any]:
+        space = self.space
+        memo = self.memo
+        info, children = expanded
+        if info is None:
+            machine = space.machine
+            oid = space.intern(_bits(machine.conclude(state)), machine.final(state))
+            return (0, ((oid, 1, 1, 0, (0,) * space.n),))
+        k, slots, groups = info
+        exponents = [memo[child_key][0] for _, _, child_key, _, _ in children]
+        e = max(exponents) + (k > 1)
+        share = space.lcm // k
+        n_groups = len(groups)
+        acc: dict[int, list[Any]] = {}
+        for g, (group, _, child_key, (slot, bits), _) in enumerate(children):
+            m = len(group)
+            scale = m * share * space.power(e - 1 - exponents[g]) if k > 1 else 1
+            for oid, count, numerator, _, costs in memo[child_key][1]:
+                if bits:
+                    oid = space.union(oid, bits)
+                cost = costs[slot] + 1
+                entry = acc.get(oid)
+                if entry is None:
+                    best = [_INFINITE] * n_groups
+                    best[g] = cost
+                    acc[oid] = [count * m, numerator * scale, best]
+                else:
+                    entry[0] += count * m
+                    entry[1] += numerator * scale
+                    best = entry[2]
+                    if cost < best[g]:
+                        best[g] = cost
+        table = []
+        for oid, (count, numerator, best) in acc.items():
+            free = min(best)
+            switch = free + _PREEMPTION
+            per_slot = [free] * space.n
+            for g, group in enumerate(groups):
+                cost = best[g] if best[g] < switch else switch
+                for t in group:
+                    per_slot[slots[t]] = cost
+            table.append((oid, count, numerator, free, tuple(per_slot)))
+        return (e, tuple(table))
+
+    def witness(self, target: int) -> Schedule:
+        """The fewest-preemption schedule reaching outcome ``target`` from the start."""
+        space = self.space
+        machine = space.machine
+        memo = self.memo
+        kinds, final = space.outcomes[target]
+        state = machine.initial()
+        root = memo[space.canon(state)[0]][1]
+        remaining = next(entry[3] for entry in root if entry[0] == target)
+        past, last, picks = 0, -1, []
+        while enabled := machine.enabled(state):
+            could_continue = last in enabled
+            for t in _switch_order(enabled, last):
+                step = 1 + (_PREEMPTION if could_continue and t != last else 0)
+                if step > remaining:
+                    continue
+                child, _, anomalies = machine.step(state, t)
+                so_far = past | _bits(anomalies)
+                child_key, slots, _ = space.canon(child)
+                slot = slots[t]
+                best = min(
+                    (
+                        costs[slot]
+                        for oid, _, _, _, costs in memo[child_key][1]
+                        if _reaches(space.outcomes[oid], so_far, kinds, final)
+                    ),
+                    default=_INFINITE,
+                )
+                if step + best == remaining:
+                    state, past, last, remaining = child, so_far, t, best
+                    picks.append(t)
+                    break
+            else:
+                raise AssertionError("no step continues the witness")
+        assert remaining == 0 and past | _bits(machine.conclude(state)) == kinds
+        return Schedule.from_steps(machine.thread_names[t] for t in picks)
+
+
+def _switch_order(enabled: tuple[int, ...], last: int) -> list[int]:
+    """The order in which witnesses prefer threads: a switch (to the thread listed first)
+    before continuing the thread that ran last, so switches come as early as possible."""
+    return [t for t in enabled if t != last] + ([last] if last in enabled else [])
+
+
+def _reaches(future: tuple[int, _Final], past: int, kinds: int, final: _Final) -> bool:
+    """True when a run whose past recorded ``past`` and whose future is ``future`` ends
+    in the outcome (``kinds``, ``final``)."""
+    return future[1] == final and future[0] | past == kinds
+
+
+# -- the bounded count ----------------------------------------------------------------------
+
+_BoundedEntry = tuple[int, int, int, int]
+"""(outcome id, interleavings, probability numerator, witness cost)."""
+
+
+class _Bounded:
+    """Counts the interleavings with at most ``bound`` preemptions.
+
+    The memo key adds the last thread (a flag on its local state, only while it could
+    continue: otherwise no switch is a preemption) and the preemptions left.
+    """
+
+    def __init__(
+        self,
+        space: _Space,
+        bound: int,
+        max_states: int,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.space = space
+        self.bound = bound
+        self.max_states = max_states
+        self.progress = progress
+        self.memo: dict[_Key, tuple[int, tuple[_BoundedEntry, ...]]] = {}
+
+    def key(self, state: State, last: int, left: int) -> tuple[_Key, list[_Local]]:
+        space = self.space
+        if last >= 0 and last not in space.machine.enabled(state):
+            last = -1
+        key, _, local = space.canon(state, last)
+        return (*key, left), local
+
+    def count(self) -> tuple[_Key, tuple[int, tuple[_BoundedEntry, ...]]]:
+        memo = self.memo
+        root = self.space.machine.initial()
+        root_key = self.key(root, -1, self.bound)[0]
+        stack: list[list[Any]] = [[root_key, root, -1, self.bound, None]]
+        while stack:
+            frame = stack[-1]
+            key, state, last, left, children = frame
+            if key in memo:
+                stack.pop()
+                continue
+            if children is None:
+                children = frame[4] = self._expand(state, key, last, left)
+                for _, _, child_key, child, t, child_left in children[1]:
+                    if child_key not in memo:
+                        stack.append([child_key, child, t, child_left, None])
+                if stack[-1] is not frame:
+                    continue
+            stack.pop()
+            value = self._combine(state, children)
+            if len(memo) >= self.max_states:
+                raise _Budget
+            memo[key] = value
+            if self.progress is not None and not len(memo) % PROGRESS_EVERY:
+                self.progress(len(memo))
+        return root_key, memo[root_key]
+
+    def _expand(self, state: State, key: _Key, last: int, left: int) -> tuple[int, list[Any]]:
+        space = self.space
+        machine = space.machine
+        enabled = machine.enabled(state)
+        if not enabled:
+            return (0, [])
+        could_continue = last in enabled
+        local = space.locals(state, last if could_continue else -1)
+        children = []
+        for group in space.groups(enabled, local):
+            t = group[0]
+            preempts = could_continue and t != last
+            if preempts and left == 0:
+                continue
+            child_left = left - preempts
+            child, _, anomalies = machine.step(state, t)
+            child_key = self.key(child, t, child_left)[0]
+            step = 1 + (_PREEMPTION if preempts else 0)
+            children.append((len(group), (step, _bits(anomalies)), child_key, child, t, child_left))
+        return (len(enabled), children)
+
+    def _combine(self, state: State, expanded: tuple[int, list[Any]]) -> tuple[int, Any]:
+        space = self.space
+        memo = self.memo
+        k, children = expanded
+        if not k:
+            machine = space.machine
+            oid = space.intern(_bits(machine.conclude(state)), machine.final(state))
+            return (0, ((oid, 1, 1, 0),))
+        exponents = [memo[child[2]][0] for child in children]
+        e = max(exponents) + (k > 1)
+        share = space.lcm // k
+        acc: dict[int, list[int]] = {}
+        for i, (m, (step, bits), child_key, _, _, _) in enumerate(children):
+            scale = m * share * space.power(e - 1 - exponents[i]) if k > 1 else 1
+            for oid, count, numerator, cost in memo[child_key][1]:
+                if bits:
+                    oid = space.union(oid, bits)
+                cost += step
+                entry = acc.get(oid)
+                if entry is None:
+                    acc[oid] = [count * m, numerator * scale, cost]
+                else:
+                    entry[0] += count * m
+                    entry[1] += numerator * scale
+                    if cost < entry[2]:
+                        entry[2] = cost
+        return (e, tuple((oid, c, p, w) for oid, (c, p, w) in acc.items()))
+
+    def witness(self, target: int) -> Schedule:
+        space = self.space
+        machine = space.machine
+        memo = self.memo
+        kinds, final = space.outcomes[target]
+        state = machine.initial()
+        left = self.bound
+        root = memo[self.key(state, -1, left)[0]][1]
+        remaining = next(entry[3] for entry in root if entry[0] == target)
+        past, last, picks = 0, -1, []
+        while enabled := machine.enabled(state):
+            could_continue = last in enabled
+            for t in _switch_order(enabled, last):
+                preempts = could_continue and t != last
+                step = 1 + (_PREEMPTION if preempts else 0)
+                if step > remaining or (preempts and left == 0):
+                    continue
+                child, _, anomalies = machine.step(state, t)
+                so_far = past | _bits(anomalies)
+                child_key = self.key(child, t, left - preempts)[0]
+                best = min(
+                    (
+                        cost
+                        for oid, _, _, cost in memo[child_key][1]
+                        if _reaches(space.outcomes[oid], so_far, kinds, final)
+                    ),
+                    default=_INFINITE,
+                )
+                if step + best == remaining:
+                    state, past, last, remaining = child, so_far, t, best
+                    left -= preempts
+                    picks.append(t)
+                    break
+            else:
+                raise AssertionError("no step continues the witness")
+        assert remaining == 0 and past | _bits(machine.conclude(state)) == kinds
+        return Schedule.from_steps(machine.thread_names[t] for t in picks)
+
+
+# -- sampling -------------------------------------------------------------------------------
+
+
+def _sample(
+    machine: Machine, runs: int, seed: int, progress: Callable[[int], None] | None
+) -> list[tuple[Outcome, int, Schedule, int]]:
+    """``runs`` runs of the fair random scheduler, run ``i`` seeded with ``seed + i`` (so
+    ``refsim run FILE --seed S`` replays any of them); per outcome: hits, and the sampled
+    schedule with the fewest preemptions, then steps (then the earliest run)."""
+    found: dict[tuple[int, _Final], list[Any]] = {}
+    for i in range(runs):
+        chooser = RandomChooser(seed + i)
+        state = machine.initial()
+        last, bits, preemptions = -1, 0, 0
+        picks: list[int] = []
+        while enabled := machine.enabled(state):
+            t = chooser.choose(len(picks) + 1, enabled, last)
+            if last in enabled and t != last:
+                preemptions += 1
+            state, _, anomalies = machine.step(state, t)
+            if anomalies:
+                bits |= _bits(anomalies)
+            picks.append(t)
+            last = t
+        key = (bits | _bits(machine.conclude(state)), machine.final(state))
+        entry = found.get(key)
+        cost = (preemptions, len(picks))
+        if entry is None:
+            found[key] = [1, cost, picks]
+        else:
+            entry[0] += 1
+            if cost < entry[1]:
+                entry[1], entry[2] = cost, picks
+        if progress is not None and not (i + 1) % PROGRESS_EVERY:
+            progress(i + 1)
+    names = machine.thread_names
+    return [
+        (
+            Outcome(_kinds(bits), final),
+            hits,
+            Schedule.from_steps(names[t] for t in picks),
+            cost[0],
+        )
+        for (bits, final), (hits, cost, picks) in found.items()
+    ]
+
+
+# -- the public entry point -----------------------------------------------------------------
+
+
+def _sort_key(stats: OutcomeStats) -> tuple[Any, ...]:
+    """Most frequent first; ties by probability, then by the outcome's text."""
+    probability = -stats.probability if stats.probability is not None else 0
+    return (-stats.count, probability, stats.preemptions, len(stats.witness), str(stats.outcome))
+
+
+def explore(
+    scenario: Scenario,
+    *,
+    runtime: Runtime | None = None,
+    preemption_bound: int | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    sample: int | None = None,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> Exploration:
+    """The outcome table of ``scenario`` under ``runtime`` (default: the scenario's).
+
+    Every interleaving is counted exactly; each outcome gets its count, its share of all
+    interleavings, its probability under the fair random scheduler and a witness with
+    the fewest preemptions. With ``preemption_bound=K`` only interleavings with at most
+    K preemptions are counted (probabilities are then conditional on staying within the
+    bound). When more than ``max_states`` distinct states would be needed, raises
+    :class:`StateBudgetExceeded`, unless ``sample=N``: then the table is built from N
+    runs of the fair random scheduler seeded ``seed``, ``seed + 1``, ... and is marked
+    not exhaustive. ``progress`` is called now and then with the number of distinct
+    states so far (or of sampled runs).
+    """
+    if max_states < 1:
+        raise ValueError(f"max_states must be at least 1, not {max_states}")
+    if preemption_bound is not None and preemption_bound < 0:
+        raise ValueError(f"the preemption bound must be at least 0, not {preemption_bound}")
+    if sample is not None and sample < 1:
+        raise ValueError(f"sample must be at least 1 run, not {sample}")
+    if sample is not None and preemption_bound is not None:
+        raise ValueError("sampling cannot respect a preemption bound: random runs preempt freely")
+    machine = Machine(scenario, runtime)
+    space = _Space(machine)
+    counter: _Exact | _Bounded = (
+        _Exact(space, max_states, progress)
+        if preemption_bound is None
+        else _Bounded(space, preemption_bound, max_states, progress)
+    )
+    try:
+        if _fewest_states(space) > max_states:
+            raise _Budget
+        _, (e, table) = counter.count()
+    except _Budget:
+        if sample is None:
+            raise StateBudgetExceeded(max_states, scenario.name, machine.runtime) from None
+        return _sampled(machine, sample, seed, progress)
+    total = sum(entry[1] for entry in table)
+    weight = sum(entry[2] for entry in table)
+    stats = []
+    for entry in table:
+        oid, count, numerator, cost = entry[0], entry[1], entry[2], entry[3]
+        bits, final = space.outcomes[oid]
+        stats.append(
+            OutcomeStats(
+                outcome=Outcome(_kinds(bits), final),
+                count=count,
+                share=Fraction(count, total),
+                probability=Fraction(numerator, weight),
+                witness=counter.witness(oid),
+                preemptions=cost // _PREEMPTION,
+            )
+        )
+    stats.sort(key=_sort_key)
+    return Exploration(
+        scenario=scenario.name,
+        runtime=machine.runtime,
+        exhaustive=True,
+        interleavings=total,
+        outcomes=tuple(stats),
+        preemption_bound=preemption_bound,
+        states=len(counter.memo),
+        bound_probability=(None if preemption_bound is None else Fraction(weight, space.power(e))),
+    )
+
+
+def _sampled(
+    machine: Machine, runs: int, seed: int, progress: Callable[[int], None] | None
+) -> Exploration:
+    stats = [
+        OutcomeStats(
+            outcome=outcome,
+            count=hits,
+            share=Fraction(hits, runs),
+            probability=None,
+            witness=witness,
+            preemptions=preemptions,
+        )
+        for outcome, hits, witness, preemptions in _sample(machine, runs, seed, progress)
+    ]
+    stats.sort(key=_sort_key)
+    return Exploration(
+        scenario=machine.scenario.name,
+        runtime=machine.runtime,
+        exhaustive=False,
+        interleavings=runs,
+        outcomes=tuple(stats),
+        states=0,
+        seed=seed,
+    )
+
+
+# -- reachability only ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reachability:
+    """Which anomaly kinds some interleaving reaches (``refsim check`` on programs too big
+    to count), with one schedule showing each."""
+
+    scenario: str
+    runtime: Runtime
+    kinds: frozenset[AnomalyKind]
+    witnesses: tuple[tuple[AnomalyKind, Schedule], ...]
+    """Per reachable kind, sorted: a complete schedule whose run records it (not
+    necessarily one with the fewest preemptions)."""
+    states: int
+
+
+def reachable(
+    scenario: Scenario,
+    *,
+    runtime: Runtime | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    progress: Callable[[int], None] | None = None,
+) -> Reachability:
+    """The anomaly kinds that some interleaving of ``scenario`` reaches, exactly, without
+    counting interleavings.
+
+    It explores a reduced state graph: when an enabled thread's next micro-step is
+    thread-local (``compute`` or ``io``: it touches nothing shared, records nothing and
+    cannot block or unblock anyone), only that thread moves, through its whole
+    ``compute`` at once. Every complete run must take that step some time, and it
+    commutes with everything, so moving it first loses no final state and no anomaly
+    (the ample-set argument of partial-order reduction). Raises
+    :class:`StateBudgetExceeded` beyond ``max_states`` distinct states.
+    """
+    machine = Machine(scenario, runtime)
+    space = _Space(machine)
+    programs = machine.programs
+    seen: set[tuple[_Key, int]] = set()
+    witnesses: dict[AnomalyKind, Schedule] = {}
+    # A path is a linked list of (thread, micro-steps, previous) so paths share prefixes.
+    stack: list[tuple[State, int, Any]] = [(machine.initial(), 0, None)]
+    while stack:
+        state, bits, path = stack.pop()
+        key = (space.canon(state)[0], bits)
+        if key in seen:
+            continue
+        if len(seen) >= max_states:
+            raise StateBudgetExceeded(max_states, scenario.name, machine.runtime)
+        seen.add(key)
+        if progress is not None and not len(seen) % PROGRESS_EVERY:
+            progress(len(seen))
+        enabled = machine.enabled(state)
+        if not enabled:
+            bits |= _bits(machine.conclude(state))
+            for kind in _kinds(bits):
+                if kind not in witnesses:
+                    witnesses[kind] = _path_schedule(machine, path)
+            continue
+        local = [t for t in enabled if programs[t][state.threads[t].pc].code in (COMPUTE, IO)]
+        for t in local[:1] or reversed(enabled):
+            instr = programs[t][state.threads[t].pc]
+            before, count = state, 1
+            if instr.code == COMPUTE and instr.times - state.threads[t].reps > 1:
+                # Run the rest of the compute at once: its repetitions only count (the
+                # timed engine does the same); the machine runs the last one.
+                ts = state.threads[t]
+                count = instr.times - ts.reps
+                skipped = ts._replace(reps=instr.times - 1)
+                before = state._replace(
+                    threads=state.threads[:t] + (skipped,) + state.threads[t + 1 :],
+                    step=state.step + count - 1,
+                )
+            child, _, anomalies = machine.step(before, t)
+            stack.append((child, bits | _bits(anomalies), (t, count, path)))
+    kinds = frozenset(witnesses)
+    return Reachability(
+        scenario=scenario.name,
+        runtime=machine.runtime,
+        kinds=kinds,
+        witnesses=tuple(sorted(witnesses.items(), key=lambda item: item[0].value)),
+        states=len(seen),
+    )
+
+
+def _path_schedule(machine: Machine, path: Any) -> Schedule:
+    runs: list[tuple[str, int]] = []
+    while path is not None:
+        t, count, path = path
+        runs.append((machine.thread_names[t], count))
+    return Schedule.from_runs(reversed(runs))

@@ -1,0 +1,159 @@
+"""The outcomes figure (``refsim plot --outcomes``): each outcome's share of all
+interleavings beside its probability under the fair random scheduler."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from refsim.plot.style import (
+    BLUE,
+    FONT,
+    FORMATS,
+    ORANGE,
+    VERMILLION,
+    new_figure,
+    save_figure,
+    style,
+)
+from refsim.trace import Exploration
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["OutcomesFigure", "draw_outcomes", "plot_outcomes", "summarize_outcomes"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomesFigure:
+    """What an outcomes figure contains."""
+
+    outcomes: tuple[str, ...]
+    """The outcome labels, top to bottom."""
+    shares: tuple[float, ...]
+    """Bar lengths, uniform over interleavings (or samples)."""
+    probabilities: tuple[float, ...]
+    """Bar lengths under the fair random scheduler (empty for a sampled table)."""
+
+
+def plot_outcomes(
+    exploration: Exploration, path: str | Path, *, dpi: float = 100
+) -> OutcomesFigure:
+    """Draw ``exploration``'s outcome shares and write them to ``path``."""
+    if Path(path).suffix.lower() not in FORMATS:
+        raise ValueError(f"{path}: a figure must end in {', '.join(FORMATS)}")
+    fig = draw_outcomes(exploration, dpi=dpi)
+    save_figure(fig, path)
+    return summarize_outcomes(fig)
+
+
+_MAX_OUTCOMES = 12
+
+
+def draw_outcomes(exploration: Exploration, *, dpi: float = 100) -> Figure:
+    """The outcome shares of ``exploration`` as bars: uniform over interleavings beside the
+    fair random scheduler's probability (when the table is exact)."""
+    with style():
+        return _draw_outcomes(exploration, dpi)
+
+
+def _outcome_label(stats: Any, width: int) -> str:
+    outcome = stats.outcome
+    mark = "✗" if outcome.anomalies else "✓"
+    head = textwrap.shorten(f"{mark} {outcome}", width, placeholder=" …")
+    p = stats.preemptions
+    witness = textwrap.shorten(str(stats.witness), width - 30, placeholder=" …")
+    return f"{head}\nwitness: {witness} ({p} preemption{'s' if p != 1 else ''})"
+
+
+def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import PercentFormatter
+
+    shown = list(exploration.outcomes[:_MAX_OUTCOMES])
+    rest = exploration.outcomes[_MAX_OUTCOMES:]
+    exact = exploration.exhaustive and all(s.probability is not None for s in shown)
+    rows = len(shown) + (1 if rest else 0)
+    per_row = 1.05 if exact else 0.75
+    width, left = 14.0, 6.2
+    height = 1.9 + rows * per_row + 0.5
+    fig = new_figure(width, height, dpi)
+    ax = fig.add_axes(
+        (left / width, 0.6 / height, (width - left - 0.5) / width, (rows * per_row) / height),
+        gid="outcomes",
+    )
+    labels = [_outcome_label(s, 58) for s in shown]
+    shares = [float(s.share) for s in shown]
+    probs = [float(s.probability) for s in shown if s.probability is not None] if exact else []
+    if rest:
+        labels.append(f"{len(rest)} other outcomes")
+        shares.append(float(sum(s.share for s in rest)))
+        if exact:
+            probs.append(float(sum(s.probability or 0 for s in rest)))
+    ys = [float(rows - 1 - i) for i in range(rows)]
+    bar = 0.38 if exact else 0.6
+    counts = [s.count for s in shown] + ([sum(s.count for s in rest)] if rest else [])
+    unit = "interleavings" if exploration.exhaustive else "runs"
+    top = [y + bar / 2 if exact else y for y in ys]
+    ax.barh(top, shares, height=bar, color=BLUE, gid="shares")
+    for y, share, count in zip(top, shares, counts, strict=True):
+        ax.text(share + 0.01, y, f"{share:.1%}  ({count:,} of {exploration.interleavings:,} "
+                f"{unit})", va="center", fontsize=FONT - 1, gid="share-label")  # fmt: skip
+    handles = [Patch(color=BLUE)]
+    names = [
+        "uniform over interleavings (each counts once)"
+        if exploration.exhaustive
+        else "share of the seeded random runs"
+    ]
+    if exact:
+        low = [y - bar / 2 for y in ys]
+        ax.barh(low, probs, height=bar, color=ORANGE, gid="probabilities")
+        for y, p in zip(low, probs, strict=True):
+            ax.text(p + 0.01, y, f"{p:.1%}", va="center", fontsize=FONT - 1,
+                    gid="probability-label")  # fmt: skip
+        handles.append(Patch(color=ORANGE))
+        names.append("fair random scheduler (each enabled thread equally likely)")
+    ax.set_yticks(ys, labels)
+    for tick, stats in zip(ax.get_yticklabels(), shown, strict=False):
+        if stats.outcome.anomalies:
+            tick.set_color(VERMILLION)
+    ax.tick_params(axis="y", length=0)
+    ax.set_xlim(0, 1.32)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(-0.6, rows - 0.4)
+    ax.grid(axis="x", color="#DDDDDD", zorder=0)
+    ax.set_axisbelow(True)
+    how = (
+        f"exact, over all {exploration.interleavings:,} interleavings"
+        if exploration.exhaustive
+        else f"sampled: {exploration.interleavings:,} seeded random runs"
+    )
+    if exploration.preemption_bound is not None:
+        how += f" with at most {exploration.preemption_bound} preemptions"
+    fig.text(0.4 / width, 1 - 0.16 / height,
+             f"{exploration.scenario}  ·  runtime {exploration.runtime}: how often each outcome "
+             "happens", fontsize=FONT + 5, fontweight="bold", va="top", gid="title")  # fmt: skip
+    fig.text(0.4 / width, 1 - 0.6 / height, how, fontsize=FONT, va="top", color="#333333")
+    fig.legend(handles, names, loc="upper left", frameon=False, ncols=2,
+               bbox_to_anchor=(0.35 / width, 1 - 0.95 / height), borderaxespad=0)  # fmt: skip
+    return fig
+
+
+def summarize_outcomes(fig: Figure) -> OutcomesFigure:
+    """What an outcomes figure (from :func:`draw_outcomes`) shows."""
+    from matplotlib.patches import Rectangle
+
+    ax = next(a for a in fig.axes if a.get_gid() == "outcomes")
+
+    def widths(gid: str) -> tuple[float, ...]:
+        return tuple(
+            float(p.get_width())
+            for p in ax.patches
+            if isinstance(p, Rectangle) and p.get_gid() == gid
+        )
+
+    labels = tuple(t.get_text().split("\n")[0] for t in ax.get_yticklabels())
+    return OutcomesFigure(labels, widths("shares"), widths("probabilities"))

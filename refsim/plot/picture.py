@@ -1,0 +1,286 @@
+"""What a run's figure shows, as plain values: :func:`describe_run` turns a
+:class:`~refsim.trace.RunResult` into a :class:`RunPicture` (boxes and their labels, race
+windows, preemptions, who holds the GIL and each lock, each word's values over the run,
+the anomalies). Standard library only: the Chrome trace export is built from it too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from refsim.model import AnomalyKind, Runtime
+from refsim.trace import RunResult, TraceEvent
+
+__all__ = [
+    "Holding",
+    "Mark",
+    "RunPicture",
+    "Series",
+    "Step",
+    "Window",
+    "describe_run",
+    "natural_order",
+    "short_label",
+    "step_label",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One micro-step's box: where it goes and what it says."""
+
+    step: int
+    thread: str
+    micro: str
+    label: str
+    """``LOAD 2``, ``SUB → 1``, ``STORE 1``, ``DEALLOC``... (:func:`step_label`)."""
+    bytecode_start: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A race window: one thread's LOAD of a word until its STORE (inclusive steps)."""
+
+    thread: str
+    subject: str
+    start: int
+    end: int
+    overlaps: bool
+    """True when another thread's window on the same word overlaps this one: a race."""
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A stretch of steps (inclusive) during which ``holder`` holds the GIL or a lock."""
+
+    lane: str
+    """``GIL`` or ``lock NAME``."""
+    holder: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A word over the run: ``(step, value)`` change points, the first at step 0."""
+
+    name: str
+    is_object: bool
+    values: tuple[tuple[int, int], ...]
+    true_refs: tuple[tuple[int, int], ...]
+    """Objects only (empty for variables)."""
+    freed_at: int | None
+    """The step of the DEALLOC that freed the object, if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """An anomaly to mark: at its step (``None``: judged at the end) in its subject's panel."""
+
+    kind: AnomalyKind
+    subject: str | None
+    step: int | None
+    threads: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunPicture:
+    """Everything a run's figure shows, computed from the run result alone."""
+
+    scenario: str
+    runtime: Runtime
+    schedule: str
+    steps: int
+    finished: bool
+    threads: tuple[str, ...]
+    boxes: tuple[Step, ...]
+    windows: tuple[Window, ...]
+    preemptions: tuple[tuple[int, str, str], ...]
+    """(step, the thread preempted, the thread that ran instead)."""
+    holder_lanes: tuple[str, ...]
+    holdings: tuple[Holding, ...]
+    series: tuple[Series, ...]
+    marks: tuple[Mark, ...]
+
+
+_READS = ("LOAD", "LOAD_GLOBAL")
+_WRITES = ("STORE", "STORE_GLOBAL")
+
+
+def step_label(event: TraceEvent) -> str:
+    """What a micro-step did, in a few characters: ``LOAD 2``, ``SUB → 1``, ``STORE 1``."""
+    micro, reg = event.micro, event.register
+    if micro in ("ADD", "SUB", "BINARY_OP", "RMW"):
+        return f"{micro} → {reg}"
+    if micro in _READS or micro in _WRITES:
+        return f"{micro} {reg}"
+    if micro in ("ACQUIRE", "RELEASE"):
+        return f"{micro} {event.subject}"
+    return micro
+
+
+_SHORT = {
+    AnomalyKind.LOST_UPDATE: "lost update",
+    AnomalyKind.USE_AFTER_FREE: "use after free",
+    AnomalyKind.DOUBLE_FREE: "double free",
+    AnomalyKind.PREMATURE_FREE: "premature free",
+    AnomalyKind.LEAK: "leak",
+    AnomalyKind.DEADLOCK: "deadlock",
+}
+
+
+def short_label(kind: AnomalyKind) -> str:
+    """The label of an anomaly's marker: ``lost update``."""
+    return _SHORT[kind]
+
+
+def natural_order(names: Sequence[str]) -> tuple[str, ...]:
+    """Thread names in the order a reader expects: ``T2`` before ``T10``."""
+
+    def key(name: str) -> list[tuple[int, int | str]]:
+        return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", name) if p]
+
+    return tuple(sorted(set(names), key=key))
+
+
+def describe_run(result: RunResult, *, threads: Sequence[str] | None = None) -> RunPicture:
+    """What the figure of ``result`` shows. ``threads`` gives the lanes' order (the
+    scenario's ``thread_names``; by default the threads that appear, in natural order).
+
+    Raises ``ValueError`` for a run without a trace, or one whose driver did not record
+    where its preemptions happened.
+    """
+    if result.trace is None:
+        raise ValueError("the run kept no trace (keep_trace=False): there is nothing to draw")
+    trace = result.trace
+    if len(result.preempted) != result.preemptions:
+        raise ValueError(
+            f"the run does not record where its {result.preemptions} preemptions happened "
+            "(RunResult.preempted); run it with refsim.engine.run"
+        )
+    seen = [e.thread for e in trace] + [t for a in result.anomalies for t in a.threads]
+    lanes = tuple(threads) if threads is not None else natural_order(seen)
+    missing = sorted(set(seen) - set(lanes))
+    if missing:
+        raise ValueError(f"threads {missing} ran but are not in threads={list(lanes)}")
+    boxes = tuple(Step(e.step, e.thread, e.micro, step_label(e), e.bytecode_start) for e in trace)
+    preemptions = tuple((s, trace[s - 2].thread, trace[s - 1].thread) for s in result.preempted)
+    holder_lanes, holdings = _holdings(result, trace)
+    return RunPicture(
+        scenario=result.scenario,
+        runtime=result.runtime,
+        schedule=str(result.schedule),
+        steps=len(trace),
+        finished=result.finished,
+        threads=lanes,
+        boxes=boxes,
+        windows=_windows(trace),
+        preemptions=preemptions,
+        holder_lanes=holder_lanes,
+        holdings=holdings,
+        series=_series(result, trace),
+        marks=tuple(
+            Mark(a.kind, a.subject, a.step, a.threads, a.message) for a in result.anomalies
+        ),
+    )
+
+
+def _windows(trace: Sequence[TraceEvent]) -> tuple[Window, ...]:
+    """Each thread's LOAD ... STORE of one word; a window still open at the end runs to it."""
+    open_: dict[str, tuple[str, int]] = {}
+    spans: list[tuple[str, str, int, int]] = []
+    for e in trace:
+        if e.micro in _READS and e.subject is not None:
+            open_[e.thread] = (e.subject, e.step)
+        elif e.micro in _WRITES and e.thread in open_:
+            subject, start = open_.pop(e.thread)
+            spans.append((e.thread, subject, start, e.step))
+    end = len(trace)
+    spans += [(t, subject, start, end) for t, (subject, start) in open_.items()]
+    spans.sort(key=lambda s: (s[2], s[3], s[0]))
+    windows = []
+    for thread, subject, start, stop in spans:
+        overlaps = any(
+            t != thread and w == subject and s <= stop and start <= e for t, w, s, e in spans
+        )
+        windows.append(Window(thread, subject, start, stop, overlaps))
+    return tuple(windows)
+
+
+def _holdings(
+    result: RunResult, trace: Sequence[TraceEvent]
+) -> tuple[tuple[str, ...], tuple[Holding, ...]]:
+    """Who holds the GIL (under ``gil``: in controlled mode, the thread that runs) and each
+    user lock (from its ACQUIRE to its RELEASE)."""
+    lanes: list[str] = []
+    holdings: list[Holding] = []
+    if result.runtime is Runtime.GIL:
+        lanes.append("GIL")
+        step = 1
+        for thread, count in result.schedule.runs:
+            end = min(step + count - 1, len(trace))
+            if step <= end:
+                holdings.append(Holding("GIL", thread, step, end))
+            step += count
+    held: dict[str, tuple[str, int]] = {}
+    locks: list[str] = []
+    for e in trace:
+        if e.micro == "ACQUIRE" and e.subject is not None:
+            if e.subject not in locks:
+                locks.append(e.subject)
+            held[e.subject] = (e.thread, e.step)
+        elif e.micro == "RELEASE" and e.subject in held:
+            thread, start = held.pop(e.subject)
+            holdings.append(Holding(f"lock {e.subject}", thread, start, e.step))
+    for lock, (thread, start) in held.items():
+        holdings.append(Holding(f"lock {lock}", thread, start, len(trace)))
+    lanes += [f"lock {lock}" for lock in sorted(locks)]
+    return tuple(lanes), tuple(sorted(holdings, key=lambda h: (h.lane, h.start)))
+
+
+def _series(result: RunResult, trace: Sequence[TraceEvent]) -> tuple[Series, ...]:
+    objects = [name for name, _ in result.true_refs]
+    final = dict(result.final)
+    final_true = dict(result.true_refs)
+    names = objects + [name for name, _ in result.final if name not in final_true]
+    values: dict[str, list[tuple[int, int]]] = {n: [] for n in names}
+    trues: dict[str, list[tuple[int, int]]] = {n: [] for n in objects}
+    freed: dict[str, int] = {}
+    for e in trace:
+        name = e.subject
+        if name is None or name not in values:
+            continue
+        if not values[name]:
+            # The word before the first micro-step that touched it: only RMW changes the
+            # word in the same micro-step that first touches it (a STORE follows a LOAD).
+            delta = (1 if e.op.startswith("incref") else -1) if e.micro == "RMW" else 0
+            if e.value is not None:
+                values[name].append((0, e.value - delta))
+            if e.true_refs is not None and name in trues:
+                trues[name].append((0, e.true_refs - delta))
+        if e.value is not None and values[name] and values[name][-1][1] != e.value:
+            values[name].append((e.step, e.value))
+        if e.true_refs is not None and name in trues and trues[name][-1][1] != e.true_refs:
+            trues[name].append((e.step, e.true_refs))
+        if e.micro == "DEALLOC" and name not in freed:
+            freed[name] = e.step
+    series = []
+    for name in names:
+        if not values[name]:  # never touched: constant
+            end = final[name]
+            values[name].append((0, end if isinstance(end, int) else 0))
+            if name in trues:
+                trues[name].append((0, final_true[name]))
+        series.append(
+            Series(
+                name,
+                name in final_true,
+                tuple(values[name]),
+                tuple(trues.get(name, ())),
+                freed.get(name),
+            )
+        )
+    return tuple(series)

@@ -1,0 +1,105 @@
+"""The look shared by refsim's figures: palette, fonts, the scoped matplotlib settings, a
+figure on the Agg canvas (never pyplot), and deterministic saving."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["FORMATS", "INSTALL_HINT", "matplotlib_available", "new_figure", "save_figure", "style"]
+
+FORMATS = (".png", ".svg", ".pdf")
+"""The figure formats, chosen by the output file's suffix."""
+
+INSTALL_HINT = "pip install 'refsim[plot]'"
+
+
+def matplotlib_available() -> bool:
+    """True when matplotlib (the ``plot`` extra) can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# Okabe & Ito's palette, safe for the common colour-vision deficiencies.
+SKY, ORANGE, GREEN, YELLOW = "#56B4E9", "#E69F00", "#009E73", "#F0E442"
+BLUE, VERMILLION, PURPLE, GREY = "#0072B2", "#D55E00", "#CC79A7", "#BBBBBB"
+# Paul Tol's "light" scheme for who holds the GIL or a lock: distinct from the kinds.
+HOLDERS = ("#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33")
+
+CATEGORIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("LOAD", "LOAD_GLOBAL"), SKY),
+    (("ADD", "SUB", "BINARY_OP"), "#DDDDDD"),
+    (("STORE", "STORE_GLOBAL", "RMW"), ORANGE),
+    (("DEALLOC",), PURPLE),
+    (("READ",), GREEN),
+    (("ACQUIRE", "RELEASE"), YELLOW),
+    (("COMPUTE",), "#EEEEEE"),
+    (("IO",), GREY),
+)
+COLOUR = {kind: colour for kinds, colour in CATEGORIES for kind in kinds}
+
+FONT = 13.0
+"""Base font size: large enough to read on a projector when the figure fills the screen."""
+BOX_FONT = 11.5
+CHAR = 0.63
+"""Width of an average DejaVu Sans character, in ems: for deciding whether a label fits."""
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """matplotlib settings for refsim's figures, scoped (never changed globally)."""
+    import matplotlib
+
+    with matplotlib.rc_context(
+        {
+            "font.size": FONT,
+            "axes.titlesize": FONT + 1,
+            "axes.titleweight": "bold",
+            "axes.titlelocation": "left",
+            "axes.labelsize": FONT,
+            "xtick.labelsize": FONT - 1,
+            "ytick.labelsize": FONT - 0.5,
+            "legend.fontsize": FONT - 1,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "svg.hashsalt": "refsim",
+            "svg.fonttype": "path",
+            "pdf.fonttype": 42,
+            "path.simplify": True,
+        }
+    ):
+        yield
+
+
+def new_figure(width: float, height: float, dpi: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path) -> None:
+    """Write ``fig`` to ``path`` (PNG, SVG or PDF by suffix) without dates or versions,
+    so the same figure gives the same bytes."""
+    suffix = Path(path).suffix.lower()
+    metadata: dict[str, Any]
+    if suffix == ".png":
+        metadata = {"Software": None}
+    elif suffix == ".svg":
+        metadata = {"Date": None, "Creator": None}
+    elif suffix == ".pdf":
+        metadata = {"Creator": None, "Producer": None, "CreationDate": None}
+    else:
+        raise ValueError(f"{path}: a figure must end in {', '.join(FORMATS)}")
+    with style():
+        fig.savefig(path, format=suffix[1:], metadata=metadata)

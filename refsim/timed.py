@@ -1,0 +1,474 @@
+"""Timed mode: a scenario run in simulated time on SimPy (MODEL.md, "Timed mode").
+
+The second driver beside :mod:`refsim.engine`'s controlled one. It drives the same
+:meth:`refsim.machine.Machine.step`, so semantics cannot differ; what it adds is *when*
+each thread may step:
+
+* every micro-step takes its kind's cost (:mod:`refsim.costs`, overridden by the
+  scenario's ``timing:``), spread by a seeded ``jitter``;
+* a thread runs only on one of ``cores`` CPUs; a thread that could run but finds every
+  core busy is *ready*; a core is kept until the thread blocks, finishes or (under
+  ``gil``) drops the GIL: the model has no operating-system time slice;
+* ``io D`` runs its IO micro-step on the CPU, then waits ``D`` using no core (and under
+  ``gil`` without the GIL);
+* under ``gil`` a thread must hold its process's GIL to run a micro-step. It drops the
+  GIL at an ``io``, at an ``acquire`` of a held lock, at its end, or when asked: a waiter
+  that has waited ``switch_interval`` without any switch happening sets the *drop
+  request*; the holder drops at its next bytecode boundary and hands the GIL straight to
+  the first waiter (``GIL_HANDOFF`` later), so it cannot take it back before a waiter has
+  had it (CPython's forced switching). Waiters are served first come, first served.
+* processes (``processes:``) each have their own GIL and their own copies of every
+  object, variable and lock: each is a :class:`~refsim.machine.Machine` of its own, and
+  process *k* (from 0) starts ``k × PROCESS_START`` after the first.
+
+Effects happen when a micro-step starts, except a ``compute`` stretch, which takes
+effect when it ends (it touches nothing shared, so only the order of the trace shows it:
+the stretch is listed when it ends, with the time it started). ``compute n`` is not n
+events: the holder runs as many bytecodes as fit before it is asked to drop the GIL (one
+SimPy event, two if a drop request cuts it), and the trace shows the stretch as one
+event standing for k micro-steps.
+
+Simultaneous events keep SimPy's first-in-first-out order and the only randomness is one
+``random.Random(seed)`` for the jitter, so a run is a pure function of (scenario, seed).
+The order in which micro-steps took effect is the run's schedule; replaying it in
+controlled mode (one process at a time: :func:`process_scenarios`) reaches the same final
+state and anomalies.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import simpy
+
+from refsim.costs import GIL_HANDOFF, PROCESS_START, TimingSettings, settings
+from refsim.machine import ACQUIRE, COMPUTE, IO, RELEASE, Instr, Machine, State
+from refsim.model import Runtime, Scenario, Schedule
+from refsim.runtimes import traits
+from refsim.trace import Anomaly, FinalValue, RunResult, ThreadMetrics, TimedMetrics, TraceEvent
+
+__all__ = ["Placement", "placement", "process_scenarios", "run_timed"]
+
+# Where a thread's time goes (indices into its accounts).
+_RUNNING, _GIL_WAIT, _IO_WAIT, _READY, _LOCK_WAIT = 0, 1, 2, 3, 4
+_STARTING, _DONE = 5, 6
+"""Not accounted: waiting for its process to start, and finished."""
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a thread lives: its process's index and its index inside that process."""
+
+    process: int
+    local: int
+
+
+def process_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
+    """One single-process scenario per process: its threads, with copies of every object,
+    variable and lock (processes share no memory). Controlled mode replays each one."""
+    groups = scenario.process_groups()
+    if len(groups) == 1:
+        return (replace(scenario, processes=()),)
+    specs = {t.name: t for t in scenario.threads}
+    return tuple(
+        replace(scenario, threads=tuple(specs[name] for name in names), processes=())
+        for _, names in groups
+    )
+
+
+def placement(scenario: Scenario) -> dict[str, Placement]:
+    """Each thread's process and index in it."""
+    return {
+        name: Placement(p, i)
+        for p, (_, names) in enumerate(scenario.process_groups())
+        for i, name in enumerate(names)
+    }
+
+
+class _Wake(simpy.Event):
+    """An event a waiting thread sleeps on; given to it (now or later) by another."""
+
+    def give_after(self, delay: int) -> None:
+        # succeed() always fires at once; a GIL hand-off takes time.
+        self._ok = True
+        self._value = None
+        self.env.schedule(self, delay=delay)
+
+
+class _Gil:
+    """One process's GIL."""
+
+    __slots__ = ("drop_event", "drop_request", "grants", "holder", "last", "ran", "waiters")
+
+    def __init__(self) -> None:
+        self.holder = -1
+        """The thread holding it (or handed it and about to run), -1 when free."""
+        self.last = -1
+        """The thread that held it last (a grant to another thread is a switch)."""
+        self.waiters: deque[int] = deque()
+        self.drop_request = False
+        self.grants = 0
+        """CPython's ``switch_number``: a waiter asks for a drop only if this has not
+        changed during its whole interval."""
+        self.drop_event: simpy.Event | None = None
+        """Set while the holder runs a ``compute`` stretch: a drop request cuts it."""
+        self.ran = False
+        """Whether the holder has run a micro-step since it took the GIL: it honours a drop
+        request only then, so every hand-off makes progress (a switch interval shorter
+        than a hand-off would otherwise pass the GIL around forever)."""
+
+
+class _TimedRun:
+    """The mutable state of one timed run; private to :func:`run_timed`."""
+
+    def __init__(
+        self, scenario: Scenario, runtime: Runtime, timing: TimingSettings, seed: int,
+        keep_trace: bool,
+    ) -> None:  # fmt: skip
+        self.env = simpy.Environment()
+        self.timing = timing
+        self.costs = {kind.value: ns for kind, ns in timing.costs.items()}
+        self.random = random.Random(seed).random
+        self.gil_on = traits(runtime).bytecode_atomic
+        self.machines = [Machine(sub, runtime) for sub in process_scenarios(scenario)]
+        self.states: list[State] = [m.initial() for m in self.machines]
+        places = placement(scenario)
+        self.names = scenario.thread_names
+        self.where = [places[name] for name in self.names]
+        self.gils = [_Gil() for _ in self.machines]
+        self.lock_events: list[dict[int, simpy.Event]] = [{} for _ in self.machines]
+        self.free_cores = timing.cores
+        self.ready: deque[int] = deque()
+        n = len(self.names)
+        self.has_core = [False] * n
+        self.wake: list[_Wake] = [_Wake(self.env) for _ in range(n)]
+        self.timer_gen = [0] * n
+        self.status = [_STARTING] * n
+        self.since = [0] * n
+        self.accounts = [[0] * 5 for _ in range(n)]
+        self.finished_at: list[int | None] = [None] * n
+        self.keep_trace = keep_trace
+        self.trace: list[TraceEvent] = []
+        self.counts: list[int] = []
+        self.durations: list[int] = []
+        self.runs: list[tuple[str, int]] = []
+        self.anomalies: list[Anomaly] = []
+        self.steps = 0
+        self.preemptions = 0
+        self.last = -1
+        self.drop_requests = 0
+        for g in range(n):
+            self.env.process(self._thread(g))
+
+    # -- accounting --------------------------------------------------------------------
+
+    def _set(self, g: int, status: int) -> None:
+        now = int(self.env.now)
+        old = self.status[g]
+        if old < _STARTING:
+            self.accounts[g][old] += now - self.since[g]
+        self.status[g] = status
+        self.since[g] = now
+
+    def _cost(self, instr: Instr) -> int:
+        ns = self.costs[instr.micro]
+        jitter = self.timing.jitter
+        if jitter and ns:
+            ns = max(0, round(ns * (1 + jitter * (2 * self.random() - 1))))
+        return ns
+
+    # -- one thread --------------------------------------------------------------------
+
+    def _thread(self, g: int) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        p, t = self.where[g].process, self.where[g].local
+        machine = self.machines[p]
+        gil = self.gils[p]
+        if p:
+            yield env.timeout(p * PROCESS_START)
+        while True:
+            instr = machine.next_instr(self.states[p], t)
+            if instr is None:
+                break
+            if instr.code == ACQUIRE and self.states[p].holders[instr.word] >= 0:
+                self._drop_gil(g, gil)
+                self._release_core(g)
+                self._set(g, _LOCK_WAIT)
+                yield self._lock_event(p, instr.word)
+                continue
+            if self.gil_on and gil.holder != g:
+                wait = self._want_gil(g, gil)
+                if wait is not None:
+                    yield wait
+                continue
+            if not self.has_core[g]:
+                wait = self._want_core(g)
+                if wait is not None:
+                    yield wait
+                continue
+            if self.gil_on and instr.first and gil.drop_request and gil.ran:
+                # Asked to drop at this bytecode boundary: hand over, then queue again.
+                self._drop_gil(g, gil)
+                self._release_core(g)
+                continue
+            self._set(g, _RUNNING)
+            if instr.code == COMPUTE:
+                yield from self._compute(g, p, t, gil, instr)
+                continue
+            start = int(env.now)
+            cost = self._cost(instr)
+            wait_io = instr.delta if instr.code == IO else 0
+            self._step(g, p, t, 1, start, cost + wait_io)
+            if instr.code == RELEASE:
+                event = self.lock_events[p].pop(instr.word, None)
+                if event is not None:
+                    event.succeed()
+            if cost:
+                yield env.timeout(cost)
+            if instr.code == IO:
+                self._drop_gil(g, gil)
+                self._release_core(g)
+                self._set(g, _IO_WAIT)
+                if wait_io:
+                    yield env.timeout(wait_io)
+        self._drop_gil(g, gil)
+        self._release_core(g)
+        self._set(g, _DONE)
+        self.finished_at[g] = int(env.now)
+
+    def _compute(
+        self, g: int, p: int, t: int, gil: _Gil, instr: Instr
+    ) -> Generator[simpy.Event, Any, None]:
+        """Run as many of the ``compute`` op's remaining bytecodes as fit before a drop
+        request, in one stretch, and apply them when it ends."""
+        env = self.env
+        left = instr.times - self.states[p].threads[t].reps
+        per = self._cost(instr)
+        start = int(env.now)
+        count = left
+        if per:
+            done = env.timeout(per * left)
+            if self.gil_on:
+                gil.drop_event = cut = env.event()
+                yield done | cut
+                gil.drop_event = None
+                if not done.processed and int(env.now) < start + per * left:
+                    # The drop request came mid-bytecode: finish that one, then stop.
+                    elapsed = int(env.now) - start
+                    count = min(left, max(1, -(-elapsed // per)))
+                    end = start + per * count
+                    if end > env.now:
+                        yield env.timeout(end - int(env.now))
+            else:
+                yield done
+        self._step(g, p, t, count, start, int(env.now) - start)
+
+    # -- applying micro-steps ----------------------------------------------------------
+
+    def _step(self, g: int, p: int, t: int, count: int, time: int, duration: int) -> None:
+        """Apply ``count`` micro-steps of thread ``g`` (more than one only for a compute
+        stretch) through the machine, and record them."""
+        last = self.last
+        if last >= 0 and last != g:
+            # A preemption exactly as controlled mode counts it: the thread that ran the
+            # previous micro-step could have run this one.
+            lp, lt = self.where[last].process, self.where[last].local
+            if lt in self.machines[lp].enabled(self.states[lp]):
+                self.preemptions += 1
+        self.last = g
+        state = self.states[p]
+        if count > 1:
+            # A compute bytecode only counts its repetitions; the machine runs the last.
+            ts = state.threads[t]
+            threads = state.threads
+            skipped = ts._replace(reps=ts.reps + count - 1)
+            state = state._replace(
+                threads=threads[:t] + (skipped,) + threads[t + 1 :], step=state.step + count - 1
+            )
+        self.states[p], event, anomalies = self.machines[p].step(state, t, time)
+        self.gils[p].ran = True
+        self.steps += count
+        name = self.names[g]
+        if self.runs and self.runs[-1][0] == name:
+            self.runs[-1] = (name, self.runs[-1][1] + count)
+        else:
+            self.runs.append((name, count))
+        if len(self.machines) > 1:
+            # Each process counts its own steps; the run counts them all.
+            event = event._replace(step=self.steps)
+            anomalies = tuple(replace(a, step=self.steps) for a in anomalies)
+        if self.keep_trace:
+            self.trace.append(event)
+            self.counts.append(count)
+            self.durations.append(duration)
+        self.anomalies.extend(anomalies)
+
+    def _lock_event(self, p: int, word: int) -> simpy.Event:
+        events = self.lock_events[p]
+        if word not in events:
+            events[word] = self.env.event()
+        return events[word]
+
+    # -- the GIL -----------------------------------------------------------------------
+
+    def _want_gil(self, g: int, gil: _Gil) -> simpy.Event | None:
+        """Take the GIL if it is free (``None``), else queue and return what to wait on."""
+        if gil.holder < 0:
+            self._grant(gil, g)
+            return None
+        gil.waiters.append(g)
+        self._set(g, _GIL_WAIT)
+        wake = self.wake[g] = _Wake(self.env)
+        self.timer_gen[g] += 1
+        self._start_timer(gil, g)
+        return wake
+
+    def _grant(self, gil: _Gil, g: int) -> None:
+        if gil.last != g and gil.last >= 0:
+            gil.grants += 1
+        gil.last = gil.holder = g
+        gil.drop_request = False
+        gil.ran = False
+
+    def _drop_gil(self, g: int, gil: _Gil) -> None:
+        """``g`` lets go of the GIL (if it holds it): straight to the first waiter."""
+        if not self.gil_on or gil.holder != g:
+            return
+        gil.holder = -1
+        if gil.waiters:
+            nxt = gil.waiters.popleft()
+            self._grant(gil, nxt)
+            self.wake[nxt].give_after(GIL_HANDOFF)
+
+    def _start_timer(self, gil: _Gil, g: int) -> None:
+        generation, grants = self.timer_gen[g], gil.grants
+        timer = self.env.timeout(self.timing.switch_interval)
+        timer.callbacks.append(lambda _: self._timer_fired(gil, g, generation, grants))
+
+    def _timer_fired(self, gil: _Gil, g: int, generation: int, grants: int) -> None:
+        if self.timer_gen[g] != generation or gil.holder == g or g not in gil.waiters:
+            return  # it got the GIL (or is waiting again, on a newer timer)
+        if gil.grants == grants and gil.holder >= 0 and not gil.drop_request:
+            gil.drop_request = True
+            self.drop_requests += 1
+            if gil.drop_event is not None and not gil.drop_event.triggered:
+                gil.drop_event.succeed()
+        self._start_timer(gil, g)
+
+    # -- cores -------------------------------------------------------------------------
+
+    def _want_core(self, g: int) -> simpy.Event | None:
+        if self.free_cores:
+            self.free_cores -= 1
+            self.has_core[g] = True
+            return None
+        self.ready.append(g)
+        self._set(g, _READY)
+        wake = self.wake[g] = _Wake(self.env)
+        return wake
+
+    def _release_core(self, g: int) -> None:
+        if not self.has_core[g]:
+            return
+        self.has_core[g] = False
+        if self.ready:
+            nxt = self.ready.popleft()
+            self.has_core[nxt] = True
+            self.wake[nxt].give_after(0)
+        else:
+            self.free_cores += 1
+
+    # -- the result --------------------------------------------------------------------
+
+    def result(self, scenario: Scenario, runtime: Runtime) -> RunResult:
+        self.env.run()
+        makespan = max(self.since, default=0)
+        anomalies = list(self.anomalies)
+        final: list[tuple[str, FinalValue]] = []
+        true_refs: list[tuple[str, int]] = []
+        groups = scenario.process_groups()
+        for (process, _), machine, state in zip(groups, self.machines, self.states, strict=True):
+            prefix = f"{process}." if len(groups) > 1 else ""
+            anomalies.extend(machine.conclude(state))
+            final += [(prefix + name, value) for name, value in machine.final(state)]
+            true_refs += [
+                (prefix + name, refs)
+                for name, refs in zip(machine.object_names, state.true_refs, strict=True)
+            ]
+        threads = []
+        for g, name in enumerate(self.names):
+            if self.status[g] < _STARTING:  # blocked for good: waiting until the end
+                self._close(g, makespan)
+            p, t = self.where[g].process, self.where[g].local
+            nxt = self.machines[p].next_instr(self.states[p], t)
+            ops = len(scenario.threads[g].ops) if nxt is None else nxt.op_index
+            acc = self.accounts[g]
+            threads.append(
+                (
+                    name,
+                    ThreadMetrics(
+                        running_ns=acc[_RUNNING],
+                        gil_wait_ns=acc[_GIL_WAIT],
+                        io_wait_ns=acc[_IO_WAIT],
+                        ready_ns=acc[_READY],
+                        lock_wait_ns=acc[_LOCK_WAIT],
+                        ops=ops,
+                        finished_ns=self.finished_at[g],
+                    ),
+                )
+            )
+        metrics = TimedMetrics(
+            makespan_ns=makespan,
+            cores=self.timing.cores,
+            threads=tuple(threads),
+            switches=sum(gil.grants for gil in self.gils),
+            drop_requests=self.drop_requests,
+            counts=tuple(self.counts),
+            durations=tuple(self.durations),
+        )
+        return RunResult(
+            scenario=scenario.name,
+            runtime=runtime,
+            schedule=Schedule(tuple(self.runs)),
+            anomalies=tuple(anomalies),
+            final=tuple(final),
+            true_refs=tuple(true_refs),
+            trace=tuple(self.trace) if self.keep_trace else None,
+            steps=self.steps,
+            preemptions=self.preemptions,
+            finished=True,
+            metrics=metrics,
+        )
+
+    def _close(self, g: int, until: int) -> None:
+        self.accounts[g][self.status[g]] += until - self.since[g]
+        self.since[g] = until
+
+
+def run_timed(
+    scenario: Scenario,
+    *,
+    runtime: Runtime | None = None,
+    seed: int = 0,
+    keep_trace: bool = True,
+    cores: int | None = None,
+    switch_interval: int | None = None,
+) -> RunResult:
+    """Run ``scenario`` once in timed mode; the result's ``metrics`` say where time went.
+
+    ``runtime`` overrides the scenario's; ``cores`` and ``switch_interval`` override its
+    ``timing:``; ``seed`` drives the jitter only (a run without jitter is the same for
+    every seed). With ``keep_trace=False`` no trace is kept.
+    """
+    runtime = scenario.runtime if runtime is None else runtime
+    timing = settings(scenario.timing)
+    if cores is not None:
+        timing = replace(timing, cores=cores)
+    if switch_interval is not None:
+        timing = replace(timing, switch_interval=switch_interval)
+    driver = _TimedRun(scenario, runtime, timing, seed, keep_trace)
+    return driver.result(scenario, runtime)

@@ -1,0 +1,86 @@
+"""``refsim compare``: safety and speed side by side (refsim/cli/compare.py)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
+from golden_files import check_golden
+
+from refsim.cli.compare import compare
+from refsim.loader import load_file
+from refsim.model import AnomalyKind
+
+ROOT = Path(__file__).parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+pytestmark = pytest.mark.usefixtures("repo_root")
+
+
+def test_cpu_bound_work_scales_without_the_gil_and_in_processes() -> None:
+    rows = {row.label: row for row in compare(load_file(SCENARIOS / "cpu_bound.yaml"))}
+    assert ["unsafe", "gil", "atomic", "gil, a process per thread"] == list(rows)
+    assert 1.0 == pytest.approx(rows["gil"].speedup, abs=0.01)
+    assert 2.0 == rows["unsafe"].speedup == rows["atomic"].speedup
+    assert 1.9 < rows["gil, a process per thread"].speedup < 2.0
+    assert 0.5 == pytest.approx(rows["gil"].utilisation, abs=0.01)
+    assert all(row.exhaustive and row.anomalies == () for row in rows.values())
+
+
+def test_anomalies_are_explored_per_runtime_and_processes_share_nothing() -> None:
+    rows = compare(load_file(SCENARIOS / "leak.yaml"))
+    expected = [
+        ("unsafe", (AnomalyKind.LEAK, AnomalyKind.LOST_UPDATE)),
+        ("gil", ()),
+        ("atomic", ()),
+        ("gil, a process per thread", ()),
+    ]
+    assert expected == [(row.label, row.anomalies) for row in rows]
+
+
+def test_the_files_own_processes_get_a_row() -> None:
+    rows = compare(load_file(SCENARIOS / "io_then_transform.yaml"))
+    labels = [row.label for row in rows]
+    assert "gil, the file's processes" == labels[-1]
+    by_label = {row.label: row for row in rows}
+    # Transforms in their own processes run side by side; in one process they share a GIL.
+    assert by_label["gil, the file's processes"].makespan_ns * 1.8 < by_label["gil"].makespan_ns
+
+
+@pytest.mark.parametrize("name", ["cpu_bound", "leak"])
+def test_compare_golden(
+    name: str, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> None:
+    argv = ["compare", f"scenarios/{name}.yaml"]
+    status, out, err = refsim(capsys, *argv)
+    assert (0, "") == (status, err)
+    check_golden(request, f"compare_{name}.txt", f"$ refsim {shlex.join(argv)}\n{out}")
+
+
+def test_compare_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = refsim(capsys, "compare", "cpu_bound", "--json")
+    document = json.loads(out)
+    assert 0 == status
+    assert ("cpu_bound", 2) == (document["scenario"], document["cores"])
+    gil = document["rows"][1]
+    assert {
+        "runs_as": "gil", "runtime": "gil", "processes": "one", "anomalies": [],
+        "exhaustive": True, "makespan_ns": 100_095_000, "sequential_ns": 100_000_000,
+        "speedup": round(100_000_000 / 100_095_000, 6), "utilisation": 0.499525,
+        "agrees": True,
+    } == gil  # fmt: skip
+
+
+def test_a_claim_that_exploration_refutes_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (SCENARIOS / "counter.yaml").read_text().replace("gil: [lost-update]", "gil: []")
+    path = tmp_path / "counter.yaml"
+    path.write_text(text)
+    status, out, _ = refsim(capsys, "compare", str(path))
+    assert 1 == status
+    assert "unexpected: the scenario claims no anomaly under gil, but lost-update can" in out

@@ -1,0 +1,484 @@
+"""Figures (refsim.plot, ``refsim plot``): what a run's picture contains, that every
+bundled scenario draws without a warning, that big runs thin their labels instead of
+smearing, that output is deterministic, the outcomes figure, the command line, and the
+docs gallery."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import warnings
+from fractions import Fraction
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from cli_runner import refsim
+
+from refsim.bundled import bundled_scenarios
+from refsim.engine import run
+from refsim.loader import load_file
+from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, Schedule, ThreadSpec
+from refsim.plot import (
+    Holding,
+    RunFigure,
+    Series,
+    Window,
+    describe_run,
+    natural_order,
+    short_label,
+    step_label,
+)
+from refsim.trace import Exploration, Outcome, OutcomeStats
+
+matplotlib = pytest.importorskip("matplotlib")
+
+from refsim.plot import (  # noqa: E402  (needs matplotlib)
+    draw_outcomes,
+    draw_run,
+    plot_outcomes,
+    plot_run,
+    save_figure,
+    summarize_outcomes,
+    summarize_run,
+)
+
+ROOT = Path(__file__).parent.parent
+SCENARIOS = ROOT / "scenarios"
+DPI = 30  # small figures: the content is the same, the tests are faster
+
+
+def scenario(name: str) -> Scenario:
+    return load_file(SCENARIOS / f"{name}.yaml")
+
+
+def figure(name: str, runtime: Runtime, schedule: str) -> RunFigure:
+    sc = scenario(name)
+    result = run(sc, runtime=runtime, schedule=Schedule.parse(schedule))
+    return summarize_run(draw_run(result, threads=sc.thread_names, dpi=DPI))
+
+
+# -- what a run's picture is made of (no drawing) -------------------------------------------
+
+
+def test_step_labels_say_what_each_micro_step_did() -> None:
+    result = run(scenario("leak"), schedule=Schedule.parse("T1 T2*3 T1*2"))
+    assert result.trace is not None
+    labels = [step_label(e) for e in result.trace]
+    assert ["LOAD 2", "LOAD 2", "SUB → 1", "STORE 1", "SUB → 1", "STORE 1"] == labels
+    locked = run(scenario("counter_locked"), schedule=Schedule.parse("T1*5 T2*5"))
+    assert locked.trace is not None
+    assert ["ACQUIRE L", "LOAD_GLOBAL 0", "BINARY_OP → 1", "STORE_GLOBAL 1", "RELEASE L"] == [
+        step_label(e) for e in locked.trace[:5]
+    ]
+    atomic = run(scenario("borrowed"), schedule=Schedule.parse("T2*2 T1*4"))
+    assert atomic.trace is not None
+    assert ["RMW → 0", "DEALLOC", "RMW → 1", "READ", "RMW → 0", "DEALLOC"] == [
+        step_label(e) for e in atomic.trace
+    ]
+
+
+def test_the_leak_picture() -> None:
+    result = run(scenario("leak"), schedule=Schedule.parse("T1 T2*3 T1*2"))
+    picture = describe_run(result, threads=("T1", "T2"))
+    assert ("T1", "T2") == picture.threads
+    # T1 loads at step 1 and stores at 6; T2 loads at 2 and stores at 4: they overlap.
+    assert (Window("T1", "obj", 1, 6, True), Window("T2", "obj", 2, 4, True)) == picture.windows
+    assert ((2, "T1", "T2"),) == picture.preemptions
+    assert (Series("obj", True, ((0, 2), (4, 1)), ((0, 2), (4, 1), (6, 0)), None),) == (
+        picture.series
+    )
+    assert [(AnomalyKind.LOST_UPDATE, 6), (AnomalyKind.LEAK, None)] == [
+        (m.kind, m.step) for m in picture.marks
+    ]
+    assert ((), ()) == (picture.holder_lanes, picture.holdings)
+
+
+def test_who_holds_the_gil_and_the_locks() -> None:
+    result = run(scenario("counter_locked"), schedule=Schedule.parse("T1*5 T2*5"))
+    picture = describe_run(result)
+    assert ("GIL", "lock L") == picture.holder_lanes
+    assert (
+        Holding("GIL", "T1", 1, 5),
+        Holding("GIL", "T2", 6, 10),
+        Holding("lock L", "T1", 1, 5),
+        Holding("lock L", "T2", 6, 10),
+    ) == picture.holdings
+
+
+def test_a_lock_still_held_at_the_end_is_held_to_the_end() -> None:
+    result = run(scenario("deadlock"), schedule=Schedule.parse("T1 T2"))
+    picture = describe_run(result)
+    assert (Holding("lock A", "T1", 1, 2), Holding("lock B", "T2", 2, 2)) == tuple(
+        h for h in picture.holdings if h.lane != "GIL"
+    )
+
+
+def test_an_object_first_touched_by_an_atomic_update_starts_where_it_was() -> None:
+    result = run(scenario("borrowed"), schedule=Schedule.parse("T2*2 T1*4"))
+    [obj] = describe_run(result).series
+    assert ((0, 1), (1, 0), (3, 1), (5, 0)) == obj.values
+    assert (2, ((0, 1), (1, 0), (3, 1), (5, 0))) == (obj.freed_at, obj.true_refs)
+
+
+def test_lanes_come_in_natural_order_by_default() -> None:
+    assert ("T1", "T2", "T10", "main", "w2") == natural_order(
+        ["T10", "w2", "T2", "main", "T1", "T2"]
+    )
+
+
+def test_short_labels() -> None:
+    assert [
+        "deadlock",
+        "double free",
+        "leak",
+        "lost update",
+        "premature free",
+        "use after free",
+    ] == [short_label(k) for k in AnomalyKind]
+
+
+def test_a_run_without_trace_or_preemption_steps_is_refused() -> None:
+    with pytest.raises(ValueError, match="kept no trace"):
+        describe_run(run(scenario("leak"), keep_trace=False))
+    from dataclasses import replace
+
+    result = replace(run(scenario("leak"), schedule=Schedule.parse("T1 T2")), preempted=())
+    with pytest.raises(ValueError, match="does not record where its 1 preemptions happened"):
+        describe_run(result)
+
+
+# -- the figures' content ----------------------------------------------------------------
+
+
+def test_the_leak_figure() -> None:
+    expected = RunFigure(
+        lanes=("T1", "T2"),
+        boxes=6,
+        box_labels=6,
+        bytecode_starts=2,
+        windows=2,
+        overlapping_windows=2,
+        preemptions=1,
+        holdings=0,
+        panels=("obj",),
+        freed=(),
+        # The lost update at its step; the leak, judged at the end, just after the last.
+        anomalies=(("obj", 6.0), ("obj", 7.0)),
+        anomaly_labels=("lost update", "leak"),
+    )
+    assert expected == figure("leak", Runtime.UNSAFE, "T1 T2*3 T1*2")
+
+
+def test_the_premature_free_figure_shades_the_freed_span() -> None:
+    fig = figure("premature_free", Runtime.UNSAFE, "T1 T2*3 T1*5 T2*5")
+    # T2's DEALLOC is step 13: obj is freed from the end of step 13 to the end of the run.
+    assert (("obj", 13.5, 14.5),) == fig.freed
+    assert (("obj", 6.0), ("obj", 13.0), ("obj", 14.0)) == fig.anomalies
+    assert ("lost update", "premature free", "use after free") == fig.anomaly_labels
+    assert (14, 14, 4, 2) == (fig.boxes, fig.box_labels, fig.windows, fig.overlapping_windows)
+
+
+def test_the_double_free_figure() -> None:
+    fig = figure("double_free", Runtime.UNSAFE, "T1 T2*3 T1*5 T2*3 T1 T2 T1*3 T2*3")
+    assert (("obj", 17.5, 20.5),) == fig.freed
+    assert [6.0, 17.0, 19.0, 19.0, 20.0] == [x for _, x in fig.anomalies]
+    assert 6 == fig.preemptions
+    assert {"lost update", "premature free", "use after free", "double free"} == set(
+        fig.anomaly_labels
+    )
+
+
+def test_an_object_freed_by_the_last_step_still_shows_its_freed_span() -> None:
+    fig = figure("leak", Runtime.GIL, "T1*3 T2*4")
+    assert ("T1", "T2", "GIL") == fig.lanes
+    assert 2 == fig.holdings
+    [(name, start, end)] = fig.freed
+    assert ("obj", 7.5) == (name, start) and end > start
+
+
+def test_the_counter_under_the_gil() -> None:
+    fig = figure("counter", Runtime.GIL, "T1 T2*3 T1*2")
+    assert ("T1", "T2", "GIL") == fig.lanes
+    assert (6, 6, 3, 2) == (fig.boxes, fig.bytecode_starts, fig.holdings, fig.overlapping_windows)
+    assert (("counter",), (("counter", 6.0),)) == (fig.panels, fig.anomalies)
+
+
+def test_the_locked_counter_has_a_lane_per_lock_and_no_overlap() -> None:
+    fig = figure("counter_locked", Runtime.GIL, "T1*5 T2*5")
+    assert ("T1", "T2", "GIL", "lock L") == fig.lanes
+    assert (2, 0, 4, ()) == (fig.windows, fig.overlapping_windows, fig.holdings, fig.anomalies)
+
+
+def test_a_deadlock_is_marked_in_the_lanes_of_the_blocked_threads() -> None:
+    fig = figure("deadlock", Runtime.GIL, "T1 T2")
+    assert ("T1", "T2", "GIL", "lock A", "lock B") == fig.lanes
+    assert ((), (("lanes", 3.0), ("lanes", 3.0))) == (fig.panels, fig.anomalies)
+    assert ("deadlock",) == fig.anomaly_labels  # one label for both markers
+
+
+@pytest.mark.parametrize("path", bundled_scenarios(), ids=lambda p: p.stem)
+def test_every_bundled_scenario_plots_without_warnings(path: Path, tmp_path: Path) -> None:
+    sc = load_file(path)
+    result = run(sc, seed=1, max_steps=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = draw_run(result, threads=sc.thread_names, dpi=DPI)
+        save_figure(fig, tmp_path / "figure.png")  # rendering is where glyph warnings come
+    summary = summarize_run(fig)
+    assert sc.thread_names == summary.lanes[: len(sc.thread_names)]
+    assert result.steps == summary.boxes
+    assert (tmp_path / "figure.png").read_bytes().startswith(b"\x89PNG")
+
+
+def many_threads(threads: int, ops: int, runtime: Runtime = Runtime.UNSAFE) -> Scenario:
+    body = tuple(Op(OpKind.INCREF if i % 2 == 0 else OpKind.DECREF, "obj") for i in range(ops))
+    return Scenario(
+        name=f"many_{threads}x{ops}",
+        threads=tuple(ThreadSpec(f"T{i + 1}", body) for i in range(threads)),
+        objects=(("obj", threads + 1),),
+        runtime=runtime,
+    )
+
+
+def test_sixteen_threads_and_hundreds_of_steps_thin_the_labels(tmp_path: Path) -> None:
+    sc = many_threads(16, 6)
+    result = run(sc, seed=1)
+    assert (288, 253) == (result.steps, result.preemptions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = draw_run(result, threads=sc.thread_names, dpi=DPI)
+        save_figure(fig, tmp_path / "many.png")
+    summary = summarize_run(fig)
+    assert sc.thread_names == summary.lanes
+    assert 288 == summary.boxes
+    # Boxes a few points wide: no text in them, no preemption marks (the title counts
+    # them), and one label per anomaly kind (with its count), not one per anomaly.
+    assert (0, 0) == (summary.box_labels, summary.preemptions)
+    assert len(result.anomalies) == len(summary.anomalies)
+    kinds = {short_label(a.kind) for a in result.anomalies}
+    assert len(kinds) == len(summary.anomaly_labels)
+
+
+@pytest.mark.slow
+def test_thousands_of_steps_draw(tmp_path: Path) -> None:
+    sc = many_threads(16, 60)
+    result = run(sc, seed=2)
+    assert result.steps > 2000
+    fig = draw_run(result, threads=sc.thread_names, dpi=DPI)
+    save_figure(fig, tmp_path / "big.png")
+    summary = summarize_run(fig)
+    assert (result.steps, 0, 0) == (summary.boxes, summary.box_labels, summary.bytecode_starts)
+
+
+def test_a_few_threads_keep_their_labels() -> None:
+    sc = many_threads(4, 4, Runtime.GIL)
+    result = run(sc, seed=1)
+    summary = summarize_run(draw_run(result, threads=sc.thread_names, dpi=DPI))
+    assert (48, 48) == (summary.boxes, summary.box_labels)
+    assert ("T1", "T2", "T3", "T4", "GIL") == summary.lanes
+
+
+# -- determinism ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf"])
+def test_the_same_run_gives_the_same_bytes(tmp_path: Path, suffix: str) -> None:
+    sc = scenario("double_free")
+    schedule = Schedule.parse("T1 T2*3 T1*5 T2*3 T1 T2 T1*3 T2*3")
+    for name in ("a", "b"):
+        plot_run(run(sc, schedule=schedule), tmp_path / f"{name}{suffix}", dpi=DPI)
+    first, second = ((tmp_path / f"{n}{suffix}").read_bytes() for n in "ab")
+    assert first == second
+    if suffix == ".svg":
+        assert b"<dc:date>" not in first and b"Matplotlib v" not in first
+    if suffix == ".png":
+        assert b"Software" not in first
+
+
+def test_an_unknown_figure_format_is_refused(tmp_path: Path) -> None:
+    result = run(scenario("leak"))
+    with pytest.raises(ValueError, match=r"a figure must end in \.png, \.svg, \.pdf"):
+        plot_run(result, tmp_path / "x.gif")
+
+
+def test_drawing_leaves_matplotlibs_global_settings_alone() -> None:
+    before = dict(matplotlib.rcParams)
+    draw_run(run(scenario("leak")), dpi=DPI)
+    assert before == dict(matplotlib.rcParams)
+
+
+# -- outcomes --------------------------------------------------------------------------------
+
+LEAKED = Outcome((AnomalyKind.LEAK, AnomalyKind.LOST_UPDATE), (("obj", 1),))
+FREED = Outcome((), (("obj", "freed"),))
+
+
+def exploration(exhaustive: bool = True) -> Exploration:
+    def stats(outcome: Outcome, count: int, p: Fraction | None, witness: str) -> OutcomeStats:
+        schedule = Schedule.parse(witness)
+        return OutcomeStats(outcome, count, Fraction(count, 20), p, schedule, 0)
+
+    return Exploration(
+        scenario="leak",
+        runtime=Runtime.UNSAFE,
+        exhaustive=exhaustive,
+        interleavings=20,
+        outcomes=(
+            stats(LEAKED, 18, Fraction(3, 4) if exhaustive else None, "T1 T2*3 T1*2"),
+            stats(FREED, 2, Fraction(1, 4) if exhaustive else None, "T1*3 T2*4"),
+        ),
+    )
+
+
+def test_the_outcomes_figure_has_both_measures_side_by_side(tmp_path: Path) -> None:
+    summary = plot_outcomes(exploration(), tmp_path / "outcomes.svg", dpi=DPI)
+    assert ("✗ leak, lost-update; obj = 1", "✓ no anomaly; obj freed") == summary.outcomes
+    assert ((0.9, 0.1), (0.75, 0.25)) == (summary.shares, summary.probabilities)
+
+
+def test_a_sampled_table_has_no_probabilities() -> None:
+    summary = summarize_outcomes(draw_outcomes(exploration(exhaustive=False), dpi=DPI))
+    assert ((0.9, 0.1), ()) == (summary.shares, summary.probabilities)
+
+
+def test_many_outcomes_are_grouped_after_the_twelfth() -> None:
+    outcomes = tuple(
+        OutcomeStats(Outcome((), (("counter", i),)), 1, Fraction(1, 15), Fraction(1, 15),
+                     Schedule.parse("T1"), 0)
+        for i in range(15)
+    )  # fmt: skip
+    table = Exploration("many", Runtime.GIL, True, 15, outcomes)
+    summary = summarize_outcomes(draw_outcomes(table, dpi=DPI))
+    assert 13 == len(summary.outcomes)
+    assert "3 other outcomes" == summary.outcomes[-1]
+    assert pytest.approx(3 / 15) == summary.shares[-1]
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+def test_plot_writes_a_figure_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "leak.png"
+    argv = ("plot", "leak", "--schedule", "T1 T2*3 T1*2", "-o", str(out), "--dpi", "30")
+    assert (0, f"wrote {out}: leak under unsafe, schedule T1 T2*3 T1*2 (6 steps, 1 preemption; "
+            "anomalies: leak, lost-update)\n", "") == refsim(capsys, *argv)  # fmt: skip
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert [out] == list(tmp_path.iterdir()), "no temporary file left behind"
+
+
+def test_plot_never_overwrites_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "mine.svg"
+    out.write_text("my drawing", encoding="utf-8")
+    argv = ("plot", "leak", "-o", str(out), "--dpi", "30")
+    status, stdout, err = refsim(capsys, *argv)
+    assert (2, "", f"error: -o {out}: the file exists; pass --force to overwrite it\n") == (
+        status, stdout, err,
+    )  # fmt: skip
+    assert "my drawing" == out.read_text(encoding="utf-8")
+    assert 0 == refsim(capsys, *argv, "--force")[0]
+    assert out.read_text(encoding="utf-8").startswith("<?xml")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["-o", "x.gif"],
+            "-o x.gif: the suffix says what to write: .png, .svg, .pdf for a "
+            "figure, .json for the run's Chrome trace",
+        ),
+        (
+            ["--outcomes", "-o", "x.json"],
+            "--outcomes draws a figure: use a .png, .svg or .pdf "
+            "output (`refsim explore --json` prints the outcome table as JSON)",
+        ),
+        (
+            ["--outcomes", "--schedule", "T1", "-o", "x.png"],
+            "--outcomes counts every interleaving: it takes no --schedule",
+        ),
+        (["--sample", "5", "-o", "x.png"], "--sample goes with --outcomes"),
+        (
+            ["--schedule", "T3", "-o", "x.png"],
+            "leak.yaml: --schedule: step 1: the schedule names 'T3', which is not a thread of "
+            "this scenario",
+        ),
+    ],
+)
+def test_plot_usage_errors(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    status, stdout, err = refsim(capsys, "plot", "leak", *argv)
+    assert (2, "") == (status, stdout)
+    assert message in err
+    assert [] == list(tmp_path.iterdir())
+
+
+def test_plot_outcomes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "outcomes.png"
+    status, stdout, _ = refsim(capsys, "plot", "leak", "--outcomes", "-o", str(out), "--dpi", "30")
+    assert (0, f"wrote {out}: the outcomes of leak under unsafe (2 outcomes over 20 "
+            "interleavings)\n") == (status, stdout)  # fmt: skip
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_cuts_a_long_run_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "long.png"
+    status, _, err = refsim(capsys, "plot", "cpu_bound", "--max-steps", "50", "-o", str(out),
+                            "--dpi", "30")  # fmt: skip
+    assert 3 == status
+    assert "the run was cut after 50 steps (--max-steps); the figure shows them\n" == err
+    assert out.exists()
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    status, stdout, err = refsim(capsys, "plot", "leak", "-o", str(tmp_path / "x.png"))
+    assert (2, "") == (status, stdout)
+    assert "pip install 'refsim[plot]'" in err and "Traceback" not in err
+    # The Chrome trace needs only the standard library.
+    assert 0 == refsim(capsys, "plot", "leak", "-o", str(tmp_path / "x.json"))[0]
+
+
+# -- the gallery ---------------------------------------------------------------------------------
+
+
+def gallery_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_gallery", ROOT / "docs" / "make_gallery.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gallery_decides_about_every_bundled_scenario() -> None:
+    gallery = gallery_module()
+    undecided = [
+        p.stem
+        for p in bundled_scenarios()
+        if p.stem not in gallery.RUNS and not gallery.timed_only(p.stem)
+    ]
+    assert [] == undecided
+    page = (ROOT / "docs" / "gallery.md").read_text(encoding="utf-8")
+    for name in [*gallery.RUNS, *(f"{n}_outcomes" for n in gallery.OUTCOMES)]:
+        assert f"gallery/{name}.png" in page
+        assert (ROOT / "docs" / "gallery" / f"{name}.png").exists(), "run docs/make_gallery.py"
+
+
+@pytest.mark.slow
+def test_the_gallery_script_draws_every_figure(tmp_path: Path) -> None:
+    gallery = gallery_module()
+    written = gallery.make_gallery(tmp_path, dpi=DPI)
+    expected = sorted([*gallery.RUNS, *(f"{n}_outcomes" for n in gallery.OUTCOMES)])
+    assert expected == sorted(p.stem for p in written)
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
