@@ -357,11 +357,12 @@ def _headline(exploration: Exploration) -> str:
 def _table(exploration: Exploration) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False)
     exact = exploration.exhaustive
-    # Numbers never shrink; a long outcome or witness wraps instead (at 120 columns).
-    table.add_column("outcome", ratio=3)
+    # Numbers and witnesses (compact schedules) never wrap; a long outcome wraps at its
+    # " · " or between anomaly kinds instead.
+    table.add_column("outcome")
     for name in ("interleavings" if exact else "runs", "share") + (("fair random",) * exact):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
-    table.add_column("witness", ratio=2)
+    table.add_column("witness", no_wrap=True)
     table.add_column("preemptions", justify="right", no_wrap=True, min_width=11)
     for s in exploration.outcomes:
         cells = [outcome_words(s.outcome), f"{s.count:,}", percent(s.share)]
