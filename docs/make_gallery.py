@@ -6,8 +6,9 @@
 Each scenario is drawn with a hand-picked schedule that shows its lesson (the
 hand-checked runs of tests/test_scenarios.py). Scenarios about timing (a ``timing:``
 section: the GIL's convoy effect, CPU- and I/O-bound threads) are drawn by the timed
-figure, which is not part of the gallery yet; tests/test_plot.py holds this list to the
-bundled set, so a new scenario needs a decision here. The output is deterministic: run it
+figure (``refsim plot --timed``), the ones in ``TIMED`` as ``<name>_timed.png``;
+tests/test_plot.py holds these lists to the bundled set, so a new scenario needs a
+decision here. The output is deterministic: run it
 twice and the files do not change.
 """
 
@@ -21,7 +22,8 @@ from refsim.engine import run
 from refsim.explore import explore
 from refsim.loader import load_file
 from refsim.model import Runtime, Schedule
-from refsim.plot import plot_outcomes, plot_run
+from refsim.plot import plot_outcomes, plot_run, plot_timed
+from refsim.timed import run_timed
 
 GALLERY = Path(__file__).parent / "gallery"
 
@@ -47,6 +49,10 @@ RUNS: dict[str, tuple[Runtime, str]] = {
 
 OUTCOMES: dict[str, Runtime] = {"leak": Runtime.UNSAFE, "double_free": Runtime.UNSAFE}
 """Scenarios whose outcome shares get a figure too (``<name>_outcomes.png``)."""
+
+
+TIMED = ("convoy", "cpu_bound")
+"""Timed scenarios drawn by the timed figure (``<name>_timed.png``), seed 0."""
 
 
 def timed_only(name: str) -> bool:
@@ -85,8 +91,24 @@ def make_gallery(out: Path, *, dpi: float = 100) -> list[Path]:
             target = out / f"{path.stem}_outcomes.png"
             plot_outcomes(exploration, target, dpi=dpi)
             written.append(target)
+    written += make_timed(out, dpi=dpi)
     for path in written:
         shrink(path)
+    return written
+
+
+def make_timed(out: Path, *, dpi: float) -> list[Path]:
+    """Draw the timed figure of each scenario in ``TIMED`` into ``out``."""
+    written = []
+    for path in bundled_scenarios():
+        if path.stem not in TIMED:
+            continue
+        scenario = load_file(path)
+        processes = [name for name, _ in scenario.process_groups()]
+        target = out / f"{path.stem}_timed.png"
+        plot_timed(run_timed(scenario), target, threads=scenario.thread_names,
+                   processes=processes, dpi=dpi)  # fmt: skip
+        written.append(target)
     return written
 
 

@@ -57,6 +57,8 @@ __all__ = ["Placement", "placement", "process_scenarios", "run_timed"]
 _RUNNING, _GIL_WAIT, _IO_WAIT, _READY, _LOCK_WAIT = 0, 1, 2, 3, 4
 _STARTING, _DONE = 5, 6
 """Not accounted: waiting for its process to start, and finished."""
+_STATE_NAMES = ("running", "gil_wait", "io_wait", "ready", "lock_wait")
+"""The accounts' names in :attr:`~refsim.trace.TimedMetrics.spans`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,13 @@ class _TimedRun:
         self.preemptions = 0
         self.last = -1
         self.drop_requests = 0
+        # Recorded with the trace, for the timed figure: [thread, state, start, end] per
+        # thread (adjacent equal states merged), [process, thread, start, end] per GIL
+        # holding, and (process, time) per drop request.
+        self.spans: list[list[list[int]]] = [[] for _ in range(n)]
+        self.holdings: list[list[int]] = []
+        self.gil_since = [0] * len(self.machines)
+        self.drops: list[tuple[int, int]] = []
         for g in range(n):
             self.env.process(self._thread(g))
 
@@ -171,8 +180,20 @@ class _TimedRun:
         old = self.status[g]
         if old < _STARTING:
             self.accounts[g][old] += now - self.since[g]
+            self._span(g, old, now)
         self.status[g] = status
         self.since[g] = now
+
+    def _span(self, g: int, status: int, now: int) -> None:
+        """Record that ``g`` was in ``status`` from ``since`` until ``now``."""
+        start = self.since[g]
+        if not self.keep_trace or now == start:
+            return
+        spans = self.spans[g]
+        if spans and spans[-1][1] == status and spans[-1][3] == start:
+            spans[-1][3] = now
+        else:
+            spans.append([g, status, start, now])
 
     def _cost(self, instr: Instr) -> int:
         ns = self.costs[instr.micro]
@@ -333,12 +354,14 @@ class _TimedRun:
         gil.last = gil.holder = g
         gil.drop_request = False
         gil.ran = False
+        self.gil_since[self.where[g].process] = int(self.env.now)
 
     def _drop_gil(self, g: int, gil: _Gil) -> None:
         """``g`` lets go of the GIL (if it holds it): straight to the first waiter."""
         if not self.gil_on or gil.holder != g:
             return
         gil.holder = -1
+        self._holding(g, int(self.env.now))
         if gil.waiters:
             nxt = gil.waiters.popleft()
             self._grant(gil, nxt)
@@ -355,9 +378,23 @@ class _TimedRun:
         if gil.grants == grants and gil.holder >= 0 and not gil.drop_request:
             gil.drop_request = True
             self.drop_requests += 1
+            if self.keep_trace:
+                self.drops.append((self.where[g].process, int(self.env.now)))
             if gil.drop_event is not None and not gil.drop_event.triggered:
                 gil.drop_event.succeed()
         self._start_timer(gil, g)
+
+    def _holding(self, g: int, now: int) -> None:
+        """Record that ``g`` held its process's GIL until ``now``."""
+        p = self.where[g].process
+        start = self.gil_since[p]
+        if not self.keep_trace or now == start:
+            return
+        last = self.holdings[-1] if self.holdings else None
+        if last is not None and last[0] == p and last[1] == g and last[3] == start:
+            last[3] = now
+        else:
+            self.holdings.append([p, g, start, now])
 
     # -- cores -------------------------------------------------------------------------
 
@@ -429,6 +466,15 @@ class _TimedRun:
             drop_requests=self.drop_requests,
             counts=tuple(self.counts),
             durations=tuple(self.durations),
+            spans=tuple(
+                (self.names[g], _STATE_NAMES[status], start, end)
+                for spans in self.spans
+                for g, status, start, end in spans
+            ),
+            gil_holdings=tuple(
+                (p, self.names[g], start, end) for p, g, start, end in self.holdings
+            ),
+            drop_request_times=tuple(self.drops),
         )
         return RunResult(
             scenario=scenario.name,
@@ -446,6 +492,7 @@ class _TimedRun:
 
     def _close(self, g: int, until: int) -> None:
         self.accounts[g][self.status[g]] += until - self.since[g]
+        self._span(g, self.status[g], until)
         self.since[g] = until
 
 

@@ -128,6 +128,16 @@ class TimedMetrics:
     bytecodes run in one go is one event (its last micro-step) standing for k."""
     durations: tuple[int, ...] = ()
     """Per trace event, how long it took, in ns."""
+    spans: tuple[tuple[str, str, int, int], ...] = ()
+    """Kept with the trace, for the timed figure: (thread, state, start ns, end ns), each
+    thread's in time order, adjacent spans of one state merged. The states are
+    ``running``, ``gil_wait``, ``io_wait``, ``ready`` and ``lock_wait``, the accounts of
+    :class:`ThreadMetrics`: a thread's spans of a state add up to its total."""
+    gil_holdings: tuple[tuple[int, str, int, int], ...] = ()
+    """Kept with the trace: (process, thread, start ns, end ns) per stretch a thread held
+    its process's GIL (from the grant, so including the hand-off), in order of release."""
+    drop_request_times: tuple[tuple[int, int], ...] = ()
+    """Kept with the trace: (process, ns) per drop request, in time order."""
 
     @property
     def busy_ns(self) -> int:

@@ -470,7 +470,11 @@ def test_the_gallery_decides_about_every_bundled_scenario() -> None:
     ]
     assert [] == undecided
     page = (ROOT / "docs" / "gallery.md").read_text(encoding="utf-8")
-    for name in [*gallery.RUNS, *(f"{n}_outcomes" for n in gallery.OUTCOMES)]:
+    assert set(gallery.TIMED) <= {p.stem for p in bundled_scenarios() if gallery.timed_only(p.stem)}
+    for name in [
+        *gallery.RUNS, *(f"{n}_outcomes" for n in gallery.OUTCOMES),
+        *(f"{n}_timed" for n in gallery.TIMED),
+    ]:  # fmt: skip
         assert f"gallery/{name}.png" in page
         assert (ROOT / "docs" / "gallery" / f"{name}.png").exists(), "run docs/make_gallery.py"
 
@@ -479,6 +483,9 @@ def test_the_gallery_decides_about_every_bundled_scenario() -> None:
 def test_the_gallery_script_draws_every_figure(tmp_path: Path) -> None:
     gallery = gallery_module()
     written = gallery.make_gallery(tmp_path, dpi=DPI)
-    expected = sorted([*gallery.RUNS, *(f"{n}_outcomes" for n in gallery.OUTCOMES)])
+    expected = sorted(
+        [*gallery.RUNS, *(f"{n}_outcomes" for n in gallery.OUTCOMES),
+         *(f"{n}_timed" for n in gallery.TIMED)]
+    )  # fmt: skip
     assert expected == sorted(p.stem for p in written)
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)

@@ -14,6 +14,7 @@ from refsim.bundled import resolve
 from refsim.errors import ScenarioError
 from refsim.loader import Limits, load_file
 from refsim.model import Runtime, Scenario, Schedule, ScheduleSyntaxError
+from refsim.schema import parse_duration
 
 __all__ = [
     "EXIT_BUDGET",
@@ -25,6 +26,7 @@ __all__ = [
     "add_limits",
     "add_runtime",
     "add_schedule",
+    "add_timing",
     "console",
     "load",
     "parse_schedule",
@@ -90,6 +92,34 @@ def add_schedule(parser: argparse.ArgumentParser, *, what: str) -> None:
         "--seed", type=int, default=None, metavar="N",
         help=f"{what} the run the fair random scheduler makes with seed N (default 0)",
     )  # fmt: skip
+
+
+def add_timing(parser: argparse.ArgumentParser) -> None:
+    """``--cores N`` and ``--switch-interval D``: a timed run's machine (with ``--timed``)."""
+    parser.add_argument(
+        "--cores", type=_positive, default=None, metavar="N",
+        help="with --timed: CPUs that run threads (overrides the file's timing.cores)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--switch-interval", type=_duration, default=None, metavar="D",
+        help="with --timed: the GIL's switch interval, e.g. 1ms (default: the file's, or 5ms)",
+    )  # fmt: skip
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _duration(text: str) -> int:
+    try:
+        ns = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if ns == 0:
+        raise argparse.ArgumentTypeError("the switch interval must be greater than zero")
+    return ns
 
 
 def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:

@@ -1,5 +1,6 @@
 """``refsim plot FILE -o OUT``: the figure of one run (PNG, SVG or PDF by OUT's suffix), its
-Chrome trace (``.json``), or with ``--outcomes`` the exploration's outcome shares.
+Chrome trace (``.json``), with ``--outcomes`` the exploration's outcome shares, or with
+``--timed`` the thread states of a run in simulated time.
 
 Output files are never clobbered by accident: an existing OUT is refused unless
 ``--force``, and a figure is written beside OUT and moved into place only when complete,
@@ -25,6 +26,7 @@ from refsim.cli.common import (
     add_limits,
     add_runtime,
     add_schedule,
+    add_timing,
     load,
     parse_schedule,
 )
@@ -53,6 +55,12 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "--outcomes", action="store_true",
         help="draw the exploration's outcome shares instead of one run",
     )  # fmt: skip
+    p.add_argument(
+        "--timed", action="store_true",
+        help="draw a run in simulated time: each thread's state over time and who holds "
+        "the GIL; --seed seeds the jitter",
+    )  # fmt: skip
+    add_timing(p)
     add_runtime(p)
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.add_argument(
@@ -179,16 +187,19 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for option in ("preemption_bound", "max_states", "sample"):
         if getattr(args, option) is not None and not args.outcomes:
             raise UsageError(f"--{option.replace('_', '-')} goes with --outcomes")
+    _check_timed(args, suffix)
     check_output(args.output, force=args.force, option="-o")
     if suffix != ".json":
         _require_matplotlib()
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
+    if args.timed:
+        return _plot_timed(args, scenario, runtime, out)
     processes = len(scenario.process_groups())
     if processes > 1:
         raise UsageError(
             f"{file}: its threads run in {processes} processes (processes:), which share no "
-            "memory; only timed mode models them, and its figure is not drawn yet"
+            "memory; only timed mode models them: add --timed"
         )
     if args.outcomes:
         return _plot_outcomes(args, scenario, runtime, out, err)
@@ -224,6 +235,45 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"the run was cut after {result.steps:,} steps (--max-steps); the figure shows them\n"
         )
         return EXIT_BUDGET
+    return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
+
+
+def _check_timed(args: argparse.Namespace, suffix: str) -> None:
+    """Refuse the options that do not go with (or without) ``--timed``."""
+    if not args.timed:
+        for option in ("cores", "switch_interval"):
+            if getattr(args, option) is not None:
+                raise UsageError(f"--{option.replace('_', '-')} goes with --timed")
+        return
+    if args.schedule is not None:
+        raise UsageError("--schedule replays a controlled run; a timed run's schedule comes "
+                         "from time: drop --timed to replay it")  # fmt: skip
+    if args.outcomes:
+        raise UsageError("--outcomes counts the interleavings of controlled runs: it does "
+                         "not go with --timed")  # fmt: skip
+    if suffix == ".json":
+        raise UsageError("--timed draws a figure: use a .png, .svg or .pdf output")
+
+
+def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO) -> int:
+    from refsim.plot import draw_timed, save_figure
+    from refsim.timed import run_timed
+
+    seed = 0 if args.seed is None else args.seed
+    result = run_timed(
+        scenario, runtime=runtime, seed=seed, cores=args.cores,
+        switch_interval=args.switch_interval,
+    )  # fmt: skip
+    processes = [name for name, _ in scenario.process_groups()]
+    fig = draw_timed(result, threads=scenario.thread_names, processes=processes, dpi=args.dpi)
+    write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
+    assert result.metrics is not None  # a timed run always measures
+    out.write(
+        f"wrote {args.output}: {result.scenario} under {result.runtime} in simulated time, "
+        f"seed {seed} ({result.metrics.makespan_ns / 1e6:,.3f} ms, "
+        f"{result.metrics.switches:,} GIL switches, "
+        f"{_count(result.metrics.drop_requests, 'drop request')})\n"
+    )
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
 
 

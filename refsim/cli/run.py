@@ -16,6 +16,7 @@ from refsim.cli.common import (
     add_limits,
     add_runtime,
     add_schedule,
+    add_timing,
     console,
     load,
     parse_schedule,
@@ -26,7 +27,6 @@ from refsim.engine import DEFAULT_MAX_STEPS, run
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.report import TRACE_ROWS, agrees, print_run, print_timed_run, run_json, timed_json
-from refsim.schema import parse_duration
 from refsim.timed import run_timed
 
 __all__ = ["COMMAND"]
@@ -50,14 +50,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="run in simulated time (costs, cores, the GIL's switch interval); --seed "
         "seeds the jitter",
     )  # fmt: skip
-    p.add_argument(
-        "--cores", type=_positive, default=None, metavar="N",
-        help="with --timed: CPUs that run threads (overrides the file's timing.cores)",
-    )  # fmt: skip
-    p.add_argument(
-        "--switch-interval", type=_duration, default=None, metavar="D",
-        help="with --timed: the GIL's switch interval, e.g. 1ms (default: the file's, or 5ms)",
-    )  # fmt: skip
+    add_timing(p)
     p.add_argument(
         "--trace", action="store_true",
         help=f"with --timed: print the trace table even past {TRACE_ROWS} rows",
@@ -113,22 +106,6 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not result.finished:
         return EXIT_BUDGET
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return int(text)
-
-
-def _duration(text: str) -> int:
-    try:
-        ns = parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if ns == 0:
-        raise argparse.ArgumentTypeError("the switch interval must be greater than zero")
-    return ns
 
 
 def _execute_timed(

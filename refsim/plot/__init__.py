@@ -10,6 +10,11 @@ every anomaly marked at its step. The outcomes figure sets each outcome's share 
 interleavings beside its probability under the fair random scheduler. docs/plots.md
 explains how to read both.
 
+The timed figure (``--timed``, :mod:`~refsim.plot.timed_figure`) draws a run in simulated
+time instead: one lane per thread coloured by its state (running, waiting for the GIL, on
+I/O, for a core, for a lock), a lane per process's GIL coloured by its holder, and each
+drop request marked.
+
 The package is split by concept: :mod:`~refsim.plot.picture` says what to draw (plain
 values, standard library only; the Chrome trace export uses it too),
 :mod:`~refsim.plot.run_figure` and :mod:`~refsim.plot.outcomes` draw, and
@@ -39,6 +44,7 @@ from refsim.plot.picture import (
 )
 from refsim.plot.run_figure import RunFigure, draw_run, plot_run, summarize_run
 from refsim.plot.style import FORMATS, INSTALL_HINT, matplotlib_available, save_figure
+from refsim.plot.timed_figure import TimedFigure, draw_timed, plot_timed, summarize_timed
 
 __all__ = [
     "FORMATS",
@@ -50,17 +56,21 @@ __all__ = [
     "RunPicture",
     "Series",
     "Step",
+    "TimedFigure",
     "Window",
     "describe_run",
     "draw_outcomes",
     "draw_run",
+    "draw_timed",
     "matplotlib_available",
     "natural_order",
     "plot_outcomes",
     "plot_run",
+    "plot_timed",
     "save_figure",
     "short_label",
     "step_label",
     "summarize_outcomes",
     "summarize_run",
+    "summarize_timed",
 ]
