@@ -107,10 +107,10 @@ def test_default_seed_is_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert 0 == json.loads(implicit)["seed"]
 
 
-def test_bare_file_means_run(capsys: pytest.CaptureFixture[str]) -> None:
-    _, via_run, _ = refsim(capsys, "run", "scenarios/leak.yaml")
+def test_bare_file_means_story(capsys: pytest.CaptureFixture[str]) -> None:
+    _, via_story, _ = refsim(capsys, "story", "scenarios/leak.yaml")
     _, bare, _ = refsim(capsys, "scenarios/leak.yaml")
-    assert via_run == bare
+    assert via_story == bare
 
 
 def test_runtime_override(capsys: pytest.CaptureFixture[str]) -> None:
@@ -290,7 +290,8 @@ def test_python_dash_m_is_the_same_program() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("COLUMNS", None)
     done = subprocess.run(
-        [sys.executable, "-m", "refsim", "scenarios/leak.yaml", "--schedule", "T1 T2*3 T1*2"],
+        [sys.executable, "-m", "refsim", "run", "scenarios/leak.yaml", "--schedule",
+         "T1 T2*3 T1*2"],
         cwd=ROOT, capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     golden = (Path(__file__).parent / "golden" / "run_leak.txt").read_text()

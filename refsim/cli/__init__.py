@@ -1,9 +1,10 @@
 """The command line: ``refsim`` and ``python -m refsim`` (CLI.md is the contract).
 
 Each subcommand is a :class:`~refsim.cli.common.Command` in its own module; this module
-parses arguments, dispatches, and turns mistakes into exit status 2 with a plain message,
-never a traceback. Exit statuses: 0 agrees with the scenario's claims, 1 it does not,
-2 bad input or usage, 3 a budget ran out.
+parses arguments, dispatches (a bare ``refsim FILE`` is ``refsim story FILE``, the lesson),
+and turns mistakes into exit status 2 with a plain message, never a traceback. Exit
+statuses: 0 agrees with the scenario's claims, 1 it does not, 2 bad input or usage, 3 a
+budget ran out.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import sys
 from collections.abc import Sequence
 
 from refsim import __version__
-from refsim.cli import compare, explore, files, plot, run, search
+from refsim.cli import compare, explore, files, plot, run, search, story
 from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, UsageError, print_scenario_error
 from refsim.errors import ScenarioError
 
 __all__ = ["COMMANDS", "main"]
 
 COMMANDS: tuple[Command, ...] = (
+    story.COMMAND,
     run.COMMAND,
     explore.EXPLORE,
     explore.CHECK,
@@ -36,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refsim",
         description="Simulate threads racing on CPython reference counts, and see why the "
-        "GIL exists. `refsim FILE` runs FILE (the same as `refsim run FILE`).",
+        "GIL exists. `refsim FILE` tells FILE's whole story (the same as `refsim story FILE`).",
         epilog="Exit status: 0 agrees with the scenario's expect: claims, 1 an unexpected "
         "anomaly, 2 bad input or usage, 3 a budget ran out.",
     )
@@ -52,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     names = {command.name for command in COMMANDS}
     if words and words[0] not in names and not words[0].startswith("-"):
-        words.insert(0, "run")  # `refsim FILE` is `refsim run FILE` (for now)
+        words.insert(0, "story")  # `refsim FILE` is `refsim story FILE`: the lesson
     parser = _parser()
     args = parser.parse_args(words)
     out, err = sys.stdout, sys.stderr

@@ -1,0 +1,312 @@
+"""A run told in plain sentences, for a reader who has never seen LOAD/ADD/STORE.
+
+Pure functions over a :class:`~refsim.trace.RunResult` and its scenario (no printing, no
+rich): :func:`narrate` tells the steps that matter, :func:`consequences` what each
+anomaly means in a real CPython process, and :func:`gil_lesson` what the GIL protects and
+what it does not. ``refsim FILE`` (refsim/cli/story.py) prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from refsim.model import AnomalyKind, Runtime, Scenario
+from refsim.trace import Anomaly, RunResult, TraceEvent
+
+__all__ = [
+    "RUNTIME_WORDS",
+    "Sentence",
+    "consequences",
+    "gil_lesson",
+    "narrate",
+]
+
+RUNTIME_WORDS = {
+    Runtime.UNSAFE: "no GIL, and each refcount update is three separate steps (LOAD, "
+    "ADD or SUB, STORE) that other threads can run between",
+    Runtime.GIL: "one global interpreter lock: a bytecode, once started, runs to its end "
+    "(a refcount update is one uninterruptible step)",
+    Runtime.ATOMIC: "no GIL, but each refcount update is one atomic read-modify-write "
+    "(free-threaded CPython, PEP 703)",
+}
+"""What each runtime means, in one phrase."""
+
+_LOADS = ("LOAD", "LOAD_GLOBAL")
+_STORES = ("STORE", "STORE_GLOBAL")
+
+_MEANING = {
+    AnomalyKind.PREMATURE_FREE: "a premature free: the object's memory goes back to the "
+    "allocator while a thread still points to it; whatever that thread does with it next is "
+    "a segfault, or silent corruption found much later",
+    AnomalyKind.USE_AFTER_FREE: "a use-after-free: a thread reads memory that may already "
+    "hold another object: a segfault, or a wrong result with no error at all",
+    AnomalyKind.DOUBLE_FREE: "a double free: the allocator gets the same block back twice "
+    "and may hand it to two objects at once: heap corruption, usually a crash far from the "
+    "bug",
+    AnomalyKind.LEAK: "a leak: the object's memory is never returned; a server that leaks "
+    "like this on every request grows until it runs out of memory",
+    AnomalyKind.DEADLOCK: "a deadlock: the threads wait for each other forever: a hung "
+    "program that uses no CPU and never finishes",
+}
+_ORDER = (
+    AnomalyKind.LOST_UPDATE,
+    AnomalyKind.PREMATURE_FREE,
+    AnomalyKind.USE_AFTER_FREE,
+    AnomalyKind.DOUBLE_FREE,
+    AnomalyKind.LEAK,
+    AnomalyKind.DEADLOCK,
+)
+
+
+class Sentence(NamedTuple):
+    """One step that matters, told in plain words; ``step`` is ``None`` for the end."""
+
+    step: int | None
+    text: str
+
+
+def narrate(scenario: Scenario, result: RunResult) -> tuple[Sentence, ...]:
+    """The steps of ``result`` that matter, one sentence each, then what is wrong at the end.
+
+    ``result`` must keep its trace. A LOAD matters when another thread touches the same
+    word before this thread stores back; a STORE when it overwrites another thread's update
+    or makes another thread's copy stale; every DEALLOC, lock operation and anomaly does.
+    """
+    assert result.trace is not None, "narrate needs a run that kept its trace"
+    trace = result.trace
+    by_step: dict[int, list[Anomaly]] = {}
+    for anomaly in result.anomalies:
+        if anomaly.step is not None:
+            by_step.setdefault(anomaly.step, []).append(anomaly)
+    objects = {name for name, _ in scenario.objects}
+    pending: dict[str, dict[str, int]] = {}
+    """Per word, the threads holding a loaded copy they have not stored back, and its value."""
+    sentences: list[Sentence] = []
+    for index, event in enumerate(trace):
+        told = by_step.get(event.step, [])
+        text = _tell(event, index, trace, pending, told, objects)
+        if text is not None:
+            sentences.append(Sentence(event.step, text))
+        handled = _handled(event)
+        for anomaly in told:
+            if anomaly.kind not in handled:
+                sentences.append(Sentence(event.step, _capital(anomaly.message) + "."))
+    for anomaly in result.anomalies:
+        if anomaly.step is None:
+            sentences.append(Sentence(None, f"At the end: {anomaly.message}."))
+    return tuple(sentences)
+
+
+def _handled(event: TraceEvent) -> frozenset[AnomalyKind]:
+    """The anomaly kinds the sentence of ``event`` already tells."""
+    if event.micro in _STORES:
+        return frozenset({AnomalyKind.LOST_UPDATE})
+    if event.micro == "DEALLOC":
+        return frozenset({AnomalyKind.PREMATURE_FREE, AnomalyKind.DOUBLE_FREE})
+    return frozenset()
+
+
+def _tell(
+    event: TraceEvent,
+    index: int,
+    trace: Sequence[TraceEvent],
+    pending: dict[str, dict[str, int]],
+    anomalies: Sequence[Anomaly],
+    objects: set[str],
+) -> str | None:
+    """The sentence of one step, or ``None`` when it does not matter; updates ``pending``."""
+    me, subject = event.thread, event.subject
+    if subject is None:
+        return None
+    word = f"{subject}'s refcount" if subject in objects else subject
+    if event.micro in _LOADS:
+        others = sorted(t for t in pending.get(subject, {}) if t != me)
+        pending.setdefault(subject, {})[me] = _int(event.register)
+        if others:
+            return (
+                f"{me} loads {word}, {event.register}, too, before {_names(others)} "
+                f"stores back: both threads now hold a copy that is about to go stale."
+            )
+        if _contested(index, trace):
+            return (
+                f"{me} loads {word}, {event.register}, into its register, to "
+                f"{_purpose(event, objects)}."
+            )
+        return None
+    if event.micro in _STORES:
+        return _tell_store(event, _previous_store(index, trace), pending, anomalies, word)
+    if event.micro == "DEALLOC":
+        return _tell_dealloc(event, anomalies)
+    if event.micro == "RMW" and not anomalies:
+        return f"{me} runs {event.op} in one atomic step: {word} is now {event.value}."
+    if event.micro == "ACQUIRE":
+        return f"{me} takes lock {subject}."
+    if event.micro == "RELEASE":
+        return f"{me} releases lock {subject}."
+    return None
+
+
+def _previous_store(index: int, trace: Sequence[TraceEvent]) -> int | None:
+    """The value last stored to the word that ``trace[index]`` stores to, if any."""
+    subject = trace[index].subject
+    for event in reversed(trace[:index]):
+        if event.subject == subject and event.micro in _STORES:
+            return event.value
+    return None
+
+
+def _tell_store(
+    event: TraceEvent,
+    previous: int | None,
+    pending: dict[str, dict[str, int]],
+    anomalies: Sequence[Anomaly],
+    word: str,
+) -> str | None:
+    me, subject = event.thread, event.subject
+    assert subject is not None
+    copies = pending.setdefault(subject, {})
+    copies.pop(me, None)
+    lost = [a for a in anomalies if a.kind is AnomalyKind.LOST_UPDATE]
+    if lost:
+        other = lost[0].threads[-1]
+        update = event.op.split()[0] if event.op.split()[0] in ("incref", "decref") else "update"
+        return (
+            f"{me} stores {event.value} into {word} over {other}'s {previous}: {other}'s "
+            f"{update} is lost."
+        )
+    stale = sorted(copies)
+    if stale:
+        held = ", ".join(f"{t}'s {copies[t]}" for t in stale)
+        return f"{me} stores {event.value} into {word}: {held} is now stale."
+    return None
+
+
+def _tell_dealloc(event: TraceEvent, anomalies: Sequence[Anomaly]) -> str:
+    me, subject = event.thread, event.subject
+    sentence = f"{me} sees the refcount at 0 and frees {subject}"
+    twice = [a for a in anomalies if a.kind is AnomalyKind.DOUBLE_FREE]
+    if twice:
+        by = twice[0].threads[-1]
+        return f"{sentence} a second time ({by} already freed it): a double free."
+    early = [a for a in anomalies if a.kind is AnomalyKind.PREMATURE_FREE]
+    if early:
+        refs = event.true_refs
+        holders = "a reference still exists" if refs == 1 else f"{refs} references still exist"
+        return f"{sentence}, but {holders} (true refs {refs}): a premature free."
+    return sentence + "."
+
+
+def _contested(index: int, trace: Sequence[TraceEvent]) -> bool:
+    """True when another thread touches the loaded word before this thread stores it back."""
+    load = trace[index]
+    for event in trace[index + 1 :]:
+        if event.subject != load.subject:
+            continue
+        if event.thread == load.thread and event.micro in _STORES:
+            return False
+        if event.thread != load.thread and event.micro in _LOADS + _STORES:
+            return True
+    return False
+
+
+def _purpose(event: TraceEvent, objects: set[str]) -> str:
+    verb = event.op.split()[0]
+    if event.subject in objects and verb in ("incref", "decref"):
+        return f"{verb} it ({'add' if verb == 'incref' else 'subtract'} 1, then store it back)"
+    return "compute the new value and store it back"
+
+
+def _int(value: int | None) -> int:
+    return 0 if value is None else value
+
+
+def _names(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def consequences(scenario: Scenario, result: RunResult) -> tuple[str, ...]:
+    """What each anomaly of ``result`` means in a real CPython process, causes first."""
+    kinds = result.anomaly_kinds
+    lines = []
+    for kind in _ORDER:
+        if kind not in kinds:
+            continue
+        if kind is AnomalyKind.LOST_UPDATE:
+            lines.append(_lost_update_meaning(scenario, result, kinds))
+        else:
+            lines.append(_MEANING[kind])
+    return tuple(lines)
+
+
+def _lost_update_meaning(
+    scenario: Scenario, result: RunResult, kinds: frozenset[AnomalyKind]
+) -> str:
+    objects = {name for name, _ in scenario.objects}
+    words = {a.subject for a in result.anomalies if a.kind is AnomalyKind.LOST_UPDATE}
+    if words and not words & objects:
+        return (
+            "a lost update: the program computes a wrong count, silently, with no error "
+            "and no crash"
+        )
+    if kinds & {AnomalyKind.LEAK, AnomalyKind.PREMATURE_FREE, AnomalyKind.DOUBLE_FREE}:
+        return (
+            "a lost refcount update: the object's count no longer matches the references to "
+            "it, which is what leads to the rest"
+        )
+    return (
+        "a lost refcount update: the count no longer matches the references, so the "
+        "object will be freed too early or never"
+    )
+
+
+def gil_lesson(
+    scenario: Scenario, reachable: Mapping[Runtime, frozenset[AnomalyKind] | None]
+) -> str:
+    """One sentence naming what the GIL protects in ``scenario`` and what it does not,
+    from the anomaly kinds each runtime can reach (``None``: not known)."""
+    unsafe = reachable.get(Runtime.UNSAFE)
+    gil = reachable.get(Runtime.GIL)
+    atomic = reachable.get(Runtime.ATOMIC)
+    if unsafe is None or gil is None or atomic is None:
+        return (
+            "Too many interleavings to count here: this scenario is about time, not races; "
+            "`refsim compare` shows what the GIL costs it."
+        )
+    if scenario.variables and AnomalyKind.LOST_UPDATE in gil:
+        return (
+            "The GIL makes each bytecode atomic, not each statement: `counter += 1` is three "
+            "bytecodes (LOAD_GLOBAL, BINARY_OP, STORE_GLOBAL), so a thread can be switched "
+            "out between its load and its store and the race survives the GIL; only a lock "
+            "around the statement prevents it (counter_locked.yaml)."
+        )
+    if AnomalyKind.DEADLOCK in gil:
+        return (
+            "The GIL protects the interpreter's own data, not the order your threads take "
+            "locks in: the deadlock happens under every runtime."
+        )
+    if gil and atomic:
+        return (
+            "Neither the GIL nor atomic refcounts fix a logic error in ownership: each "
+            "refcount update is safe, but a thread uses a reference it does not own, and "
+            "the object can be freed between the borrow and the incref."
+        )
+    if unsafe and not gil and not atomic:
+        return (
+            "The GIL makes each refcount update one bytecode that no other thread can "
+            "interrupt, so this race cannot happen under it; atomic refcounts (free-threaded "
+            "CPython, PEP 703) give the same safety without a global lock."
+        )
+    if not unsafe and not gil and not atomic:
+        return (
+            "No runtime lets this scenario go wrong: its threads share nothing unprotected, "
+            "so the GIL has nothing to protect here."
+        )
+    return (
+        "The GIL makes each bytecode atomic; what it cannot prevent is shown in the row "
+        "for gil above."
+    )

@@ -1,0 +1,158 @@
+"""``refsim FILE`` (``refsim story FILE``): golden output for every bundled scenario, the
+JSON document, --brief, --plot and the exit statuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
+from golden_files import check_golden
+
+ROOT = Path(__file__).parent.parent
+BUNDLED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+TIMED = {"convoy", "cpu_bound", "io_then_transform"}
+"""Bundled scenarios whose exact count runs out of states (and that cannot be sampled)."""
+
+pytestmark = pytest.mark.usefixtures("repo_root")
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_story_golden(
+    name: str, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> None:
+    status, out, err = refsim(capsys, f"scenarios/{name}.yaml")
+    expected_status = 3 if name in TIMED else 0
+    assert (expected_status, "") == (status, err)
+    check_golden(request, f"story_{name}.txt", f"$ refsim scenarios/{name}.yaml\n{out}")
+
+
+def test_story_command_is_the_bare_file(capsys: pytest.CaptureFixture[str]) -> None:
+    _, explicit, _ = refsim(capsys, "story", "scenarios/leak.yaml")
+    _, bare, _ = refsim(capsys, "scenarios/leak.yaml")
+    assert explicit == bare
+
+
+def test_story_sections_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = refsim(capsys, "scenarios/leak.yaml")
+    titles = [line for line in out.splitlines() if line[:2] in ("1.", "2.", "3.", "4.", "5.")]
+    expected = [
+        "1. The scenario: leak",
+        "2. How often each outcome happens (runtime unsafe)",
+        "3. The shortest way it goes wrong",
+        "4. What the GIL changes",
+        "5. Go further",
+    ]
+    assert expected == titles
+
+
+def test_story_brief_has_outcomes_and_gil_only(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = refsim(capsys, "scenarios/leak.yaml", "--brief")
+    titles = [line for line in out.splitlines() if line[:2] in ("1.", "2.", "3.")]
+    expected = ["1. How often each outcome happens (runtime unsafe)", "2. What the GIL changes"]
+    assert (0, expected) == (status, titles)
+    assert "Step by step" not in out
+
+
+def test_story_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = refsim(capsys, "scenarios/leak.yaml", "--json")
+    document = json.loads(out)
+    runtimes = {r["runtime"]: r["anomalies"] for r in document["gil"]["runtimes"]}
+    expected = (
+        0,
+        "leak",
+        "exact",
+        "T1 T2*3 T1*2",
+        {"unsafe": ["leak", "lost-update"], "gil": [], "atomic": []},
+    )
+    actual = (
+        status,
+        document["scenario"]["name"],
+        document["outcomes"]["table"],
+        document["failing"]["run"]["schedule"],
+        runtimes,
+    )
+    assert expected == actual
+    assert document["failing"]["story"][-1]["step"] is None
+
+
+def test_story_json_brief(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = refsim(capsys, "scenarios/leak.yaml", "--json", "--brief")
+    assert ["gil", "outcomes", "scenario"] == sorted(json.loads(out))
+
+
+def test_story_runtime_override(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = refsim(capsys, "scenarios/leak.yaml", "--runtime", "gil")
+    assert 0 == status
+    assert "No interleaving goes wrong under gil." in out
+    assert "runtime  gil (--runtime)" not in out
+    assert "gil (--runtime): one global interpreter lock" in out
+
+
+def test_story_timed_scenario_points_to_compare(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = refsim(capsys, "scenarios/cpu_bound.yaml")
+    assert 3 == status
+    assert "unavailable:" in out
+    assert "refsim compare scenarios/cpu_bound.yaml" in out
+    assert "refsim run scenarios/cpu_bound.yaml --timed" in out
+
+
+def test_story_unexpected_anomaly_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "scenarios/leak.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "leak.yaml"
+    path.write_text(text.replace("  unsafe: [leak, lost-update]\n", ""), encoding="utf-8")
+    status, _, _ = refsim(capsys, str(path))
+    assert 1 == status
+
+
+def test_story_bad_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = refsim(capsys, "story", "no/such/file.yaml")
+    assert (2, "") == (status, out)
+    assert "Traceback" not in err
+
+
+def test_story_plot_refuses_to_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "leak.png"
+    target.write_bytes(b"keep")
+    status, out, err = refsim(capsys, "scenarios/leak.yaml", "--plot", str(target))
+    assert (2, "", b"keep") == (status, out, target.read_bytes())
+    assert "--force" in err
+
+
+def test_story_plot_writes_the_failing_interleaving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "leak.png"
+    status, _, err = refsim(capsys, "scenarios/leak.yaml", "--plot", str(target))
+    assert (0, f"wrote {target}: the failing interleaving T1 T2*3 T1*2\n") == (status, err)
+    assert target.read_bytes().startswith(b"\x89PNG")
+
+
+def test_story_plot_without_failure_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "locked.png"
+    status, _, err = refsim(capsys, "scenarios/counter_locked.yaml", "--plot", str(target))
+    assert (2, False) == (status, target.exists())
+    assert "nothing to plot" in err
+
+
+def test_python_dash_m_file_tells_the_story() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("COLUMNS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "refsim", "scenarios/leak.yaml"],
+        cwd=ROOT, capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    golden = (Path(__file__).parent / "golden" / "story_leak.txt").read_text(encoding="utf-8")
+    assert (0, golden.split("\n", 1)[1]) == (done.returncode, done.stdout)
