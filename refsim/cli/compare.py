@@ -34,7 +34,7 @@ from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario
 from refsim.report import format_ns
 from refsim.timed import process_scenarios, run_timed
 
-__all__ = ["COMMAND", "Row", "compare"]
+__all__ = ["COMMAND", "Row", "compare", "compare_json", "compare_table"]
 
 MAX_STATES = 200_000
 """States the exploration of one process may use before sampling instead."""
@@ -154,11 +154,35 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     scenario, _ = load(args.file, args)
     rows = compare(scenario, seed=args.seed)
     if args.json:
-        json.dump(_json(scenario, rows, args.seed), out)
+        json.dump(compare_json(scenario, rows, args.seed), out)
         out.write("\n")
     else:
         _print(scenario, rows, args.seed, out)
     return EXIT_OK if all(_agrees(scenario, row) for row in rows) else EXIT_DISAGREES
+
+
+def _times(ratio: float) -> str:
+    """``2.00×``; a small ratio keeps two significant digits (``0.0012×``), not ``0.00×``."""
+    if ratio >= 0.1:
+        return f"{ratio:.2f}×"
+    return f"{ratio:.2g}×" if ratio >= 0.001 else "<0.001×"
+
+
+def compare_table(rows: tuple[Row, ...]) -> Table:
+    """The comparison as a table: a row per way of running, its safety and its speed."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("runs as", "anomalies possible", "makespan", "speedup", "CPU utilisation"):
+        right = name in ("makespan", "speedup", "CPU utilisation")
+        table.add_column(name, justify="right" if right else "left", no_wrap=True)
+    for row in rows:
+        found = ", ".join(k.value for k in row.anomalies) or "none"
+        if not row.exhaustive:
+            found += " (sampled)"
+        table.add_row(
+            row.label, found, format_ns(row.makespan_ns), _times(row.speedup),
+            f"{row.utilisation:.0%}",
+        )  # fmt: skip
+    return table
 
 
 def _print(scenario: Scenario, rows: tuple[Row, ...], seed: int, out: TextIO) -> None:
@@ -172,19 +196,7 @@ def _print(scenario: Scenario, rows: tuple[Row, ...], seed: int, out: TextIO) ->
     )
     con.print(head)
     con.print()
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("runs as", "anomalies possible", "makespan", "speedup", "CPU utilisation"):
-        right = name in ("makespan", "speedup", "CPU utilisation")
-        table.add_column(name, justify="right" if right else "left", no_wrap=True)
-    for row in rows:
-        found = ", ".join(k.value for k in row.anomalies) or "none"
-        if not row.exhaustive:
-            found += " (sampled)"
-        table.add_row(
-            row.label, found, format_ns(row.makespan_ns), f"{row.speedup:.2f}×",
-            f"{row.utilisation:.0%}",
-        )  # fmt: skip
-    con.print(table)
+    con.print(compare_table(rows))
     con.print()
     sequential = format_ns(rows[1].sequential_ns)
     con.print(
@@ -205,7 +217,7 @@ def _print(scenario: Scenario, rows: tuple[Row, ...], seed: int, out: TextIO) ->
             )
 
 
-def _json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[str, Any]:
+def compare_json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[str, Any]:
     return {
         "scenario": scenario.name,
         "seed": seed,

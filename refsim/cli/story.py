@@ -31,13 +31,16 @@ from refsim.cli.common import (
     console,
     load,
 )
+from refsim.cli.compare import Row, compare, compare_json, compare_table
 from refsim.cli.explore import exploration_json, outcome_words, percent
 from refsim.cli.plot import check_output, write_output
+from refsim.costs import settings
 from refsim.engine import run
-from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
+from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore, reachable
 from refsim.model import AnomalyKind, Op, Runtime, Scenario
 from refsim.narrate import RUNTIME_WORDS, Sentence, consequences, gil_lesson, narrate
-from refsim.report import _print_trace, replay_command, run_json
+from refsim.report import _print_trace, format_ns, replay_command, run_json, timed_summary
+from refsim.timed import run_timed
 from refsim.trace import Exploration, OutcomeStats, RunResult
 
 __all__ = ["COMMAND"]
@@ -76,16 +79,20 @@ class _Story:
     """Each runtime's outcome table; ``None`` when it could not be counted or sampled."""
     failing: RunResult | None
     """The failing interleaving under ``runtime``, run again with its trace."""
+    reach: dict[Runtime, frozenset[AnomalyKind] | None]
+    """Each runtime's reachable anomaly kinds: from its table, else from a reachability
+    search (exact, without counts); ``None`` when neither fits the state budget."""
+    timed: dict[Runtime, RunResult] | None
+    """For a scenario with ``timing:``, one timed run (seed 0) under each runtime."""
+    rows: tuple[Row, ...] | None
+    """For a scenario with ``timing:``, ``refsim compare``'s rows."""
 
     @property
     def table(self) -> Exploration | None:
         return self.tables[self.runtime]
 
     def reachable(self, runtime: Runtime) -> frozenset[AnomalyKind] | None:
-        table = self.tables[runtime]
-        if table is None:
-            return None
-        return frozenset(k for s in table.outcomes for k in s.outcome.anomalies)
+        return self.reach[runtime]
 
 
 def _explore(scenario: Scenario, runtime: Runtime) -> Exploration | None:
@@ -112,15 +119,31 @@ def _worst(table: Exploration) -> OutcomeStats | None:
     return min(failing, key=key)
 
 
+def _reachable(
+    scenario: Scenario, runtime: Runtime, table: Exploration | None
+) -> frozenset[AnomalyKind] | None:
+    if table is not None:
+        return frozenset(k for s in table.outcomes for k in s.outcome.anomalies)
+    try:
+        return reachable(scenario, runtime=runtime, max_states=DEFAULT_MAX_STATES).kinds
+    except StateBudgetExceeded:
+        return None
+
+
 def _gather(scenario: Scenario, file: str, runtime: Runtime) -> _Story:
     order = [runtime] + [r for r in Runtime if r is not runtime]
     tables = {r: _explore(scenario, r) for r in order}
+    reach = {r: _reachable(scenario, r, tables[r]) for r in order}
     table = tables[runtime]
     worst = None if table is None else _worst(table)
     failing = None
     if worst is not None:
         failing = run(scenario, runtime=runtime, schedule=worst.witness)
-    return _Story(scenario, file, runtime, tables, failing)
+    timed = rows = None
+    if scenario.timing is not None:
+        timed = {r: run_timed(scenario, runtime=r, keep_trace=False) for r in Runtime}
+        rows = compare(scenario)
+    return _Story(scenario, file, runtime, tables, failing, reach, timed, rows)
 
 
 # -- exit status ----------------------------------------------------------------------------
@@ -132,8 +155,8 @@ def _status(story: _Story) -> int:
     scenario = story.scenario
     unknown = False
     for runtime in Runtime:
-        table = story.tables[runtime]
-        if table is None:
+        found = story.reachable(runtime)
+        if found is None:
             unknown = True
             continue
         claimed = scenario.expected(runtime)
@@ -141,8 +164,8 @@ def _status(story: _Story) -> int:
             if runtime is not scenario.runtime:
                 continue
             claimed = frozenset()
-        found = story.reachable(runtime) or frozenset()
-        complete = table.exhaustive and table.preemption_bound is None
+        table = story.tables[runtime]
+        complete = table is None or table.exhaustive
         if found - claimed or (complete and claimed - found):
             return EXIT_DISAGREES
     return EXIT_BUDGET if unknown else EXIT_OK
@@ -175,11 +198,25 @@ def _ops(ops: tuple[Op, ...]) -> str:
     return ", ".join(parts)
 
 
-def _table_headline(table: Exploration | None, scenario: Scenario) -> str:
+def _table_headline(story: _Story) -> str:
+    table = story.table
     if table is None:
+        why = (
+            f"too many interleavings to count (more than {DEFAULT_MAX_STATES:,} distinct "
+            f"states: the long compute stretches), and too long to sample"
+        )
+        kinds = story.reachable(story.runtime)
+        if kinds is None:
+            return f"unavailable: {why}"
+        found = (
+            f"these anomalies can happen: {_and(sorted(k.value for k in kinds))}"
+            if kinds
+            else "no interleaving reaches any anomaly"
+        )
         return (
-            f"unavailable: the exact count needs more than {DEFAULT_MAX_STATES:,} distinct "
-            f"states, and its long compute stretches make sampled runs too slow"
+            f"{why}; but every reachable state was searched (a compute or I/O step touches "
+            f"nothing shared, so its place in the interleaving cannot change the outcome): "
+            f"{found}"
         )
     if not table.exhaustive:
         return (
@@ -208,13 +245,16 @@ def _runtime_table(story: _Story) -> Table:
     for runtime in Runtime:
         table = story.tables[runtime]
         kinds = story.reachable(runtime)
-        if table is None or kinds is None:
-            grid.add_row(runtime.value, "unknown (too many states to count)", "")
+        if kinds is None:
+            grid.add_row(runtime.value, "unknown (too many states to search)", "")
             continue
         answer = "yes: " + ", ".join(sorted(k.value for k in kinds)) if kinds else "no"
-        if not table.exhaustive:
+        if table is not None and not table.exhaustive:
             answer += " (sampled: maybe more)"
-        count = f"{table.interleavings:,}" if table.exhaustive else "sampled"
+        if table is None:
+            count = "too many to count"
+        else:
+            count = f"{table.interleavings:,}" if table.exhaustive else "sampled"
         grid.add_row(runtime.value, answer, count)
     return grid
 
@@ -260,6 +300,13 @@ def _print_scenario(c: Console, story: _Story) -> None:
     ]
     rows += [(f"variable {name}", f"{value} at the start") for name, value in scenario.variables]
     rows += [(f"lock {name}", "free at the start") for name in scenario.locks]
+    if len(scenario.process_groups()) > 1:
+        rows += [
+            (f"process {name}", f"{', '.join(threads)}: its own GIL and its own objects")
+            for name, threads in scenario.process_groups()
+        ]
+    if scenario.timing is not None:
+        rows.append(("timing", _timing_words(scenario)))
     runtime = story.runtime
     chosen = "" if runtime is scenario.runtime else " (--runtime)"
     rows.append(("runtime", f"{runtime}{chosen}: {RUNTIME_WORDS[runtime]}"))
@@ -268,10 +315,23 @@ def _print_scenario(c: Console, story: _Story) -> None:
         c.print(f"{label:<{width}}  {text}")
 
 
+def _timing_words(scenario: Scenario) -> str:
+    """``2 cores, COMPUTE costs 10µs, switch interval 5ms``: what the file sets."""
+    timing = scenario.timing
+    assert timing is not None
+    full = settings(timing)
+    parts = [_plural(full.cores, "core")]
+    parts += [f"{kind.value} costs {format_ns(ns)}" for kind, ns in timing.costs]
+    if timing.jitter:
+        parts.append(f"jitter {timing.jitter:g}")
+    parts.append(f"switch interval {format_ns(full.switch_interval)}")
+    return ", ".join(parts) + " (in simulated time: `refsim run --timed`)"
+
+
 def _print_outcomes(c: Console, story: _Story, number: int) -> None:
     _heading(c, number, f"How often each outcome happens (runtime {story.runtime})")
     table = story.table
-    c.print(_table_headline(table, story.scenario))
+    c.print(_table_headline(story))
     if table is not None:
         c.print(_outcome_table(table))
 
@@ -281,19 +341,22 @@ def _print_failing(c: Console, story: _Story) -> None:
     result = story.failing
     scenario = story.scenario
     if result is None:
-        if story.table is None:
+        kinds = story.reachable(story.runtime)
+        if kinds is None:
             c.print("Not known: there are too many interleavings to find one.")
+        elif kinds:
+            c.print(
+                f"{_and(sorted(k.value for k in kinds))} can happen, but there are too many "
+                f"interleavings to pick the shortest: `refsim search` finds and shrinks one."
+            )
         else:
             c.print(f"No interleaving goes wrong under {story.runtime}.")
-        if scenario.timing is not None:
-            c.print(
-                "This scenario is about time, not races: `refsim compare` and "
-                "`refsim run --timed` show where the time goes."
-            )
+        if story.timed is not None:
+            _print_time(c, story, story.timed[story.runtime])
         return
-    kinds = [k.value for k in result.outcome.anomalies]
+    names = [k.value for k in result.outcome.anomalies]
     c.print(
-        f"The fewest preemptions that end in {_and(kinds)}: schedule {result.schedule}, "
+        f"The fewest preemptions that end in {_and(names)}: schedule {result.schedule}, "
         f"{_plural(result.steps, 'step')}, {_plural(result.preemptions, 'preemption')} (a "
         f"preemption: the scheduler switches away from a thread that could have gone on)."
     )
@@ -312,6 +375,31 @@ def _print_failing(c: Console, story: _Story) -> None:
         c.print(f"  - {line}.")
 
 
+def _print_time(c: Console, story: _Story, result: RunResult) -> None:
+    """Where the time goes in one timed run: this scenario's lesson is about time."""
+    metrics = result.metrics
+    assert metrics is not None
+    timing = settings(story.scenario.timing)
+    c.print(
+        f"This scenario is about time, not races. In simulated time (seed 0, "
+        f"{_plural(metrics.cores, 'core')}) the run takes {format_ns(metrics.makespan_ns)}, "
+        f"with the cores busy {metrics.utilisation:.0%} of it; each thread's time went to:"
+    )
+    c.print()
+    c.print(timed_summary(result))
+    if result.runtime is Runtime.GIL:
+        switches = "switch" if metrics.switches == 1 else "switches"
+        c.print(
+            f"GIL: {metrics.switches:,} {switches} between threads, "
+            f"{_plural(metrics.drop_requests, 'drop request')} (switch interval "
+            f"{format_ns(timing.switch_interval)})"
+        )
+    c.print(
+        "(running: on a core; GIL wait: ready but another thread holds the GIL; I/O wait: "
+        "in a blocking call, the GIL released)"
+    )
+
+
 _LEGEND = (
     "(register: the thread's private copy of the value it is updating; refcount or value: "
     "the word in memory; true refs: the references that really exist)"
@@ -324,13 +412,92 @@ def _and(words: list[str]) -> str:
 
 def _print_gil(c: Console, story: _Story, number: int) -> None:
     _heading(c, number, "What the GIL changes")
-    c.print(_runtime_table(story))
+    if story.rows is None:
+        c.print(_runtime_table(story))
+    else:
+        c.print(compare_table(story.rows))
+        c.print(
+            "(speedup: over running the threads one after another; `refsim compare` has "
+            "the details)"
+        )
     c.print()
     c.print(_lesson(story))
 
 
 def _lesson(story: _Story) -> str:
-    return gil_lesson(story.scenario, {r: story.reachable(r) for r in Runtime})
+    words = gil_lesson(story.scenario, {r: story.reachable(r) for r in Runtime})
+    if story.rows is None or story.timed is None:
+        return words
+    lesson = f"{words} {_time_lesson(story.rows)}"
+    convoy = _convoy(story.timed[Runtime.GIL], story.timed[Runtime.ATOMIC])
+    return lesson if convoy is None else f"{lesson} {convoy}"
+
+
+CONVOY = 3.0
+"""How many times later a thread must finish under gil than under atomic for the story to
+call it a convoy."""
+
+
+def _convoy(gil: RunResult, atomic: RunResult) -> str | None:
+    """The thread the GIL delays most, when it is delayed far more than the run as a whole:
+    an I/O-bound thread that waits for the GIL after each blocking call (the convoy)."""
+    assert gil.metrics is not None and atomic.metrics is not None
+    worst = None
+    for (name, slow), (_, fast) in zip(gil.metrics.threads, atomic.metrics.threads, strict=True):
+        if slow.finished_ns is None or fast.finished_ns is None or not fast.finished_ns:
+            continue
+        ratio = slow.finished_ns / fast.finished_ns
+        if worst is None or ratio > worst[0]:
+            worst = (ratio, name, slow, fast)
+    overall = gil.metrics.makespan_ns / max(atomic.metrics.makespan_ns, 1)
+    if worst is None or worst[0] < CONVOY * overall:
+        return None
+    ratio, name, slow, fast = worst
+    return (
+        f"But look at {name}: it finishes at {format_ns(slow.finished_ns or 0)} under gil "
+        f"against {format_ns(fast.finished_ns or 0)} under atomic ({ratio:.0f} times later), "
+        f"because after each blocking call it must wait for the CPU-bound thread to be "
+        f"asked to drop the GIL ({format_ns(slow.gil_wait_ns)} of GIL wait in all): the "
+        f"convoy effect."
+    )
+
+
+def _time_lesson(rows: tuple[Row, ...]) -> str:
+    """What the GIL costs in time, from ``refsim compare``'s rows."""
+    by = {row.label: row for row in rows}
+    gil, atomic = by["gil"], by["atomic"]
+    processes = by["gil, a process per thread"]
+    if gil.speedup < 1.2 and atomic.speedup >= 1.5:
+        cost = (
+            f"In time, the GIL costs it its parallelism: under gil the threads take "
+            f"{format_ns(gil.makespan_ns)}, no faster than one after another "
+            f"({gil.speedup:.2f}×), because only the thread holding the GIL runs bytecodes; "
+            f"without it (atomic) they take {format_ns(atomic.makespan_ns)} "
+            f"({atomic.speedup:.2f}×)"
+        )
+    elif gil.speedup >= 1.5:
+        cost = (
+            f"In time, the threads overlap even under the GIL: {format_ns(gil.makespan_ns)} "
+            f"against {format_ns(gil.sequential_ns)} one after another "
+            f"({gil.speedup:.2f}×), because a thread waiting on I/O drops the GIL"
+        )
+    else:
+        cost = (
+            f"In time, the runtimes hardly differ: {format_ns(gil.makespan_ns)} under gil, "
+            f"{format_ns(atomic.makespan_ns)} under atomic"
+        )
+    grouped = by.get("gil, the file's processes")
+    files = (
+        ""
+        if grouped is None
+        else f", and the processes as the file groups them {format_ns(grouped.makespan_ns)} "
+        f"({grouped.speedup:.2f}×)"
+    )
+    return (
+        f"{cost}; a process per thread, each with its own GIL, takes "
+        f"{format_ns(processes.makespan_ns)} ({processes.speedup:.2f}×, process starts "
+        f"included){files}."
+    )
 
 
 def _print_commands(c: Console, story: _Story) -> None:
@@ -411,10 +578,11 @@ def _story_json(story: _Story, brief: bool) -> dict[str, Any]:
         },
         "failing": _failing_json(story),
         "gil": {"runtimes": _gil_json(story), "lesson": _lesson(story)},
+        "timed": None if story.rows is None else compare_json(story.scenario, story.rows, 0),
         "commands": [{"what": what, "command": command} for what, command in _commands(story)],
     }
     if brief:
-        document = {key: document[key] for key in ("outcomes", "gil")}
+        document = {key: document[key] for key in ("outcomes", "gil", "timed")}
         document["scenario"] = story.scenario.name
     return document
 
@@ -423,15 +591,25 @@ def _story_json(story: _Story, brief: bool) -> dict[str, Any]:
 
 
 def _write_plot(path: str, story: _Story, force: bool, err: TextIO) -> None:
-    from refsim.plot import INSTALL_HINT, draw_run, matplotlib_available, save_figure
+    """The failing interleaving's figure; for a timed scenario where nothing goes wrong,
+    the figure of its timed run (where the time goes) instead."""
+    from refsim.plot import INSTALL_HINT, draw_run, draw_timed, matplotlib_available, save_figure
 
     if not matplotlib_available():
         raise UsageError(f"--plot needs matplotlib: {INSTALL_HINT}")
-    if story.failing is None:
+    scenario = story.scenario
+    if story.failing is not None:
+        fig = draw_run(story.failing, threads=scenario.thread_names)
+        what = f"the failing interleaving {story.failing.schedule}"
+    elif story.timed is not None:
+        result = run_timed(scenario, runtime=story.runtime)
+        processes = [name for name, _ in scenario.process_groups()]
+        fig = draw_timed(result, threads=scenario.thread_names, processes=processes)
+        what = f"{scenario.name} under {story.runtime} in simulated time, seed 0"
+    else:
         raise UsageError(f"--plot {path}: no interleaving goes wrong, so there is nothing to plot")
-    fig = draw_run(story.failing, threads=story.scenario.thread_names)
     write_output(path, lambda tmp: save_figure(fig, tmp), force=force, option="--plot")
-    err.write(f"wrote {path}: the failing interleaving {story.failing.schedule}\n")
+    err.write(f"wrote {path}: {what}\n")
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
