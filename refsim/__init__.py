@@ -1,6 +1,7 @@
 """refsim: threads racing on CPython reference counts, simulated, and why the GIL exists.
 
-The public API is small: load a scenario, run it, read the result.
+The public API is small: load a scenario, run it (or explore every interleaving, or
+search for a failing one), read the result.
 
 >>> import refsim
 >>> scenario = refsim.load_file("scenarios/leak.yaml")          # doctest: +SKIP
@@ -13,6 +14,7 @@ __version__ = "0.1.0"
 
 from refsim.engine import run
 from refsim.errors import RefsimError, ScenarioError, ScheduleError
+from refsim.explore import Reachability, StateBudgetExceeded, explore, reachable
 from refsim.loader import Limits, load_file, load_text
 from refsim.model import (
     AnomalyKind,
@@ -25,18 +27,21 @@ from refsim.model import (
 )
 from refsim.scheduling import Chooser, NonPreemptiveChooser, RandomChooser, ReplayChooser
 from refsim.search import SearchReport, search, search_report
-from refsim.trace import Anomaly, Outcome, RunResult, TraceEvent
+from refsim.trace import Anomaly, Exploration, Outcome, OutcomeStats, RunResult, TraceEvent
 
 __all__ = [
     "Anomaly",
     "AnomalyKind",
     "Chooser",
+    "Exploration",
     "Limits",
     "NonPreemptiveChooser",
     "Op",
     "OpKind",
     "Outcome",
+    "OutcomeStats",
     "RandomChooser",
+    "Reachability",
     "RefsimError",
     "ReplayChooser",
     "RunResult",
@@ -46,11 +51,14 @@ __all__ = [
     "Schedule",
     "ScheduleError",
     "SearchReport",
+    "StateBudgetExceeded",
     "ThreadSpec",
     "TraceEvent",
     "__version__",
+    "explore",
     "load_file",
     "load_text",
+    "reachable",
     "run",
     "search",
     "search_report",

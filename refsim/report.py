@@ -24,6 +24,7 @@ __all__ = [
     "print_timed_run",
     "replay_command",
     "run_json",
+    "short_schedule",
     "timed_json",
     "timed_summary",
     "verdict",
@@ -276,6 +277,12 @@ TRACE_ROWS = 200
 
 _LONG_SCHEDULE = 40
 """Schedules of more runs than this are summarised in text (``--json`` has them whole)."""
+
+
+def short_schedule(schedule: str, limit: int) -> str:
+    """``schedule`` whole if it fits in ``limit`` characters, else cut at a run and ended
+    with `` …``."""
+    return schedule if len(schedule) <= limit else schedule[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def format_ns(ns: int) -> str:

@@ -262,6 +262,12 @@ def test_check_statuses_bad_input_beats_a_failure(tmp_path: Path) -> None:
     assert "bad.yaml" in err
 
 
+def test_check_with_no_readable_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("threads: 3\n")
+    status, out, _ = refsim("check", str(tmp_path / "bad.yaml"))
+    assert (2, "no claims checked: 1 file could not be read (see above).\n") == (status, out)
+
+
 def test_check_budget_exits_3(tmp_path: Path) -> None:
     # Locks defeat the quick lower bound, so both searches really run out of states.
     status, out, _ = refsim("check", "deadlock", "--max-states", "3")

@@ -137,6 +137,19 @@ def test_bundled_name_works_anywhere(
     assert (0, "leak") == (status, json.loads(out)["scenario"])
 
 
+def test_messages_name_a_bundled_scenario_as_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = refsim(capsys, "run", "leak", "--schedule", "T1 T2*5")
+    expected = (2, "", "error: leak: --schedule: step 5: T2 cannot run: it has finished\n")
+    assert expected == (status, out, err)
+
+
+def test_the_public_api_is_explicit() -> None:
+    import refsim
+
+    missing = [name for name in refsim.__all__ if not hasattr(refsim, name)]
+    assert ([], True) == (missing, callable(refsim.explore) and callable(refsim.search))
+
+
 def test_exit_1_for_an_unexpected_anomaly(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -3,7 +3,12 @@
 A page shows a command as a ```console block whose first line is ``$ refsim ...`` or
 ``$ python -m refsim ...``; the lines after it are the expected output (stdout, then
 stderr). ``pytest --update-goldens`` rewrites the blocks from the real output; review the
-diff before committing.
+diff before committing (``-k PAGE`` limits it to one page, e.g. ``-k 03-lost-updates``).
+
+Every ```python block runs too, in a fresh namespace, from a scratch folder that sees the
+repository's ``scenarios/`` and ``docs/`` (so an example may write files); each
+``test_*`` function it defines is then called. Code that is not meant to run goes in a
+```text (or ```c, ```console) block.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from refsim.cli import main
 ROOT = Path(__file__).parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 BLOCK = re.compile(r"```console\n\$ (?P<command>[^\n]*)\n(?P<output>.*?)```", re.DOTALL)
+PYTHON = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 PREFIXES = (("python", "-m", "refsim"), ("refsim",))
 
 
@@ -70,3 +76,30 @@ def test_example(page: Path, command: str, request: pytest.FixtureRequest) -> No
         return
     for match in blocks:
         assert match["output"] == actual, f"{page.name}: `{command}` prints something else now"
+
+
+def python_examples() -> list[tuple[Path, int, str]]:
+    found = []
+    for page in PAGES:
+        for number, match in enumerate(PYTHON.finditer(page.read_text(encoding="utf-8")), 1):
+            found.append((page, number, match["code"]))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("page", "number", "code"),
+    python_examples(),
+    ids=[f"{page.name}-{number}" for page, number, _ in python_examples()],
+)
+def test_python_example(
+    page: Path, number: int, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("scenarios", "docs"):
+        (tmp_path / name).symlink_to(ROOT / name, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": f"{page.stem}_example_{number}"}
+    exec(compile(code, f"{page.name} (python block {number})", "exec"), namespace)
+    tests = [value for name, value in namespace.items() if name.startswith("test_")]
+    for test in tests:
+        assert callable(test)
+        test()

@@ -404,7 +404,7 @@ def test_plot_never_overwrites_without_force(
         (["--sample", "5", "-o", "x.png"], "--sample goes with --outcomes"),
         (
             ["--schedule", "T3", "-o", "x.png"],
-            "leak.yaml: --schedule: step 1: the schedule names 'T3', which is not a thread of "
+            "error: leak: --schedule: step 1: the schedule names 'T3', which is not a thread of "
             "this scenario",
         ),
     ],

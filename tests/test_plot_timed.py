@@ -209,7 +209,7 @@ def test_plot_timed_writes_a_figure_and_refuses_to_overwrite_it(
     out = tmp_path / "cpu.svg"
     argv = ("plot", "cpu_bound", "--timed", "--dpi", "30", "-o", str(out))
     status, stdout, _ = refsim(capsys, *argv)
-    assert (0, f"wrote {out}: cpu_bound under gil in simulated time, seed 0 (100.095 ms, "
+    assert (0, f"wrote {out}: cpu_bound under gil in simulated time, seed 0 (100ms, "
             "19 GIL switches, 19 drop requests)\n") == (status, stdout)  # fmt: skip
     written = out.read_bytes()
     status, _, err = refsim(capsys, *argv)

@@ -123,11 +123,14 @@ def _duration(text: str) -> int:
 
 
 def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:
-    """Load FILE (a path, or a bundled scenario's name) with the limits in ``args``."""
+    """Load FILE (a path, or a bundled scenario's name) with the limits in ``args``.
+
+    Returns the scenario and the name to show in messages: FILE as the user wrote it, so a
+    bundled scenario reads ``leak``, not a path into the installed package."""
     path, hint = resolve(file)
     limits = Limits(max_bytes=args.max_bytes, max_ops=args.max_ops)
     try:
-        return load_file(path, limits=limits), str(path)
+        return load_file(path, limits=limits), file
     except ScenarioError as error:
         if hint and not path.exists():
             raise ScenarioError([replace(d, hint=hint) for d in error.diagnostics]) from None

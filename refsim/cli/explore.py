@@ -44,6 +44,7 @@ from refsim.explore import (
     reachable,
 )
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
+from refsim.report import short_schedule
 from refsim.trace import Exploration, Outcome
 
 __all__ = ["CHECK", "EXPLORE", "exploration_json"]
@@ -354,22 +355,30 @@ def _headline(exploration: Exploration) -> str:
     return "exact: every interleaving counted"
 
 
+WITNESS_WIDTH = 40
+"""The longest witness the table prints whole; longer ones end in " …"."""
+OUTCOME_WIDTH = 26
+"""The narrowest the outcome column gets (it wraps within it)."""
+
+
 def _table(exploration: Exploration) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False)
     exact = exploration.exhaustive
     # Numbers and witnesses (compact schedules) never wrap; a long outcome wraps at its
-    # " · " or between anomaly kinds instead.
-    table.add_column("outcome")
+    # " · " or between anomaly kinds instead. A witness longer than WITNESS_WIDTH is cut
+    # short (the JSON has it whole), so the outcome column always keeps room to be read.
+    words = [outcome_words(s.outcome) for s in exploration.outcomes]
+    table.add_column("outcome", min_width=min(OUTCOME_WIDTH, max(map(len, words), default=0)))
     for name in ("interleavings" if exact else "runs", "share") + (("fair random",) * exact):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("witness", no_wrap=True)
     table.add_column("preemptions", justify="right", no_wrap=True, min_width=11)
-    for s in exploration.outcomes:
-        cells = [outcome_words(s.outcome), f"{s.count:,}", percent(s.share)]
+    for i, s in enumerate(exploration.outcomes):
+        cells = [words[i], f"{s.count:,}", percent(s.share)]
         if exact:
             assert s.probability is not None
             cells.append(percent(s.probability))
-        cells += [str(s.witness), str(s.preemptions)]
+        cells += [short_schedule(str(s.witness), WITNESS_WIDTH), str(s.preemptions)]
         table.add_row(*cells)
     return table
 
@@ -638,6 +647,9 @@ def _execute_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         return status
     n_files = len(args.files) - bad
+    if not n_files:
+        rich_out.print(f"no claims checked: {_plural(bad, 'file')} could not be read (see above).")
+        return status
     summary = f"{_plural(total, 'claim')} in {_plural(n_files, 'file')}: "
     if status == EXIT_OK:
         summary += "all hold." if total != 1 else "it holds."

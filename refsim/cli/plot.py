@@ -34,7 +34,7 @@ from refsim.engine import run
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
-from refsim.report import agrees
+from refsim.report import agrees, format_ns, short_schedule
 from refsim.trace import RunResult
 
 __all__ = ["COMMAND", "check_output", "write_output"]
@@ -215,8 +215,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     except ScheduleError as error:
         raise UsageError(f"{file}: --schedule: {error}") from None
+    shown = short_schedule(str(result.schedule), 60)
     what = (
-        f"{result.scenario} under {result.runtime}, schedule {_short(str(result.schedule))} "
+        f"{result.scenario} under {result.runtime}, schedule {shown} "
         f"({_count(result.steps, 'step')}, {_count(result.preemptions, 'preemption')}; "
         f"anomalies: {', '.join(k.value for k in result.outcome.anomalies) or 'none'})"
     )
@@ -270,15 +271,11 @@ def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, 
     assert result.metrics is not None  # a timed run always measures
     out.write(
         f"wrote {args.output}: {result.scenario} under {result.runtime} in simulated time, "
-        f"seed {seed} ({result.metrics.makespan_ns / 1e6:,.3f} ms, "
+        f"seed {seed} ({format_ns(result.metrics.makespan_ns)}, "
         f"{result.metrics.switches:,} GIL switches, "
         f"{_count(result.metrics.drop_requests, 'drop request')})\n"
     )
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
-
-
-def _short(schedule: str, limit: int = 60) -> str:
-    return schedule if len(schedule) <= limit else schedule[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _plot_outcomes(
