@@ -103,3 +103,13 @@ def test_python_example(
     for test in tests:
         assert callable(test)
         test()
+
+
+def test_no_output_ends_a_line_with_spaces() -> None:
+    """Output (and so the goldens and the pages) survives editors that trim whitespace."""
+    texts = [(p.name, m["output"]) for p in PAGES for m in BLOCK.finditer(p.read_text("utf-8"))]
+    texts += [(p.name, p.read_text("utf-8")) for p in (ROOT / "tests" / "golden").glob("*.txt")]
+    padded = [
+        name for name, text in texts if any(line != line.rstrip() for line in text.splitlines())
+    ]
+    assert [] == padded

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TextIO
@@ -57,7 +59,35 @@ def console(stream: TextIO) -> Console:
     # Off a terminal (pipes, tests, golden files) use a fixed width so output does not
     # depend on the machine; COLUMNS still wins when set.
     width = None if stream.isatty() or "COLUMNS" in os.environ else 120
-    return Console(file=stream, width=width, highlight=False, soft_wrap=True)
+    return Console(file=_Trimmed(stream), width=width, highlight=False, soft_wrap=True)
+
+
+_TRAILING = re.compile(r"[ \t]+\n")
+
+
+class _Trimmed(io.TextIOBase):
+    """``stream`` without the spaces rich pads a table's last column with at the end of a
+    line: copied output and golden files then survive editors that trim whitespace."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        # Hold back an unfinished line: its padding may end it once the rest arrives.
+        lines, newline, self._partial = (self._partial + text).rpartition("\n")
+        if newline:
+            self._stream.write(_TRAILING.sub("\n", lines + newline))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._stream.write(self._partial)
+            self._partial = ""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
 
 
 def add_limits(parser: argparse.ArgumentParser) -> None:
