@@ -288,7 +288,7 @@ class Machine:
                 shown_true = true_refs[w]
         elif code in (STORE, STORE_GLOBAL):
             if versions[w] != loaded:
-                anomalies = (self._lost_update(state, t, w, reg, loaded, stepno),)
+                anomalies = (self._lost_update(state, t, w, reg, loaded, delta, stepno),)
             if code == STORE:
                 if freed[w]:
                     uaf = self._use_after_free(state, t, w, "stored into the refcount of", stepno)
@@ -400,7 +400,7 @@ class Machine:
     # -- messages -------------------------------------------------------------------
 
     def _lost_update(
-        self, state: State, t: int, w: int, reg: int, loaded: int, step: int
+        self, state: State, t: int, w: int, reg: int, loaded: int, delta: int, step: int
     ) -> Anomaly:
         me = self.thread_names[t]
         missed = state.versions[w] - loaded
@@ -412,10 +412,20 @@ class Machine:
                 f"{me} stored {reg} over {last}'s store of {last_value}: {last}'s {what} is lost"
             )
         else:
+            # Not "N updates are lost": some of those stores may have lost updates
+            # themselves, or cancel out (an incref and a decref); the count says how far off
+            # the word really is.
             message = (
-                f"{me} stored {reg} over {missed} stores made since it loaded "
-                f"(the last, {last}'s, of {last_value}): {missed} updates are lost"
+                f"{me} stored {reg} over the {missed} stores made since it loaded "
+                f"(the last, {last}'s, of {last_value}): their updates are lost"
             )
+            if w < self.n_objects:
+                truth = state.true_refs[w] + delta
+                message += (
+                    f", but they cancel out: the refcount, {reg}, is still right"
+                    if truth == reg
+                    else f", and the refcount is now {reg} where {truth} references exist"
+                )
         return Anomaly(AnomalyKind.LOST_UPDATE, self.word_names[w], step, (me, last), message)
 
     def _update_name(self, op: str, w: int) -> str:

@@ -55,7 +55,10 @@ def verdict(scenario: Scenario, result: RunResult) -> str:
     possible = ", ".join(sorted(k.value for k in claimed))
     if not claimed:
         if not found:
-            return f"as the scenario claims, no anomaly can happen under {runtime}."
+            return (
+                f"no anomaly, as the scenario claims for {runtime} (one run is one "
+                f"interleaving: `refsim check` covers them all)."
+            )
         return (
             f"unexpected: the scenario claims no anomaly can happen under {runtime}, but this "
             f"run found {', '.join(found)}."
@@ -66,7 +69,9 @@ def verdict(scenario: Scenario, result: RunResult) -> str:
             f"(try another --seed or --schedule)."
         )
     if agrees(scenario, result):
-        return f"as the scenario claims, {possible} can happen under {runtime}."
+        rest = ", ".join(sorted(k.value for k in claimed - result.anomaly_kinds))
+        also = f"; it claims {rest} can too" if rest else ""
+        return f"as the scenario claims, {', '.join(found)} can happen under {runtime}{also}."
     extra = ", ".join(sorted(k.value for k in result.anomaly_kinds - claimed))
     return (
         f"unexpected: the scenario claims only {possible} can happen under {runtime}, but "

@@ -349,8 +349,8 @@ def test_a_store_over_several_stores_records_one_lost_update_counting_them() -> 
             "obj",
             9,
             ("T1", "T3"),
-            "T1 stored 2 over 2 stores made since it loaded (the last, T3's, of 3): "
-            "2 updates are lost",
+            "T1 stored 2 over the 2 stores made since it loaded (the last, T3's, of 3): "
+            "their updates are lost, and the refcount is now 2 where 4 references exist",
         )
     ]
     assert expected == anomalies
