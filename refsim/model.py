@@ -193,6 +193,9 @@ class Scenario:
     process holding every thread. Only timed mode runs processes apart."""
     source: str | None = field(default=None, compare=False)
     """The path the scenario was loaded from, for messages and replay commands."""
+    part_of: str | None = None
+    """The process this scenario is, when :meth:`process` took it out of a file with
+    several (replay commands then say ``--process``)."""
 
     @property
     def thread_names(self) -> tuple[str, ...]:
@@ -208,6 +211,21 @@ class Scenario:
     def process_groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """The processes and their threads; one process named ``main`` by default."""
         return self.processes or (("main", self.thread_names),)
+
+    def process(self, name: str) -> Scenario:
+        """Process ``name`` alone: its threads, with copies of every object, variable and
+        lock of their own (processes share no memory). Controlled runs, exploration and
+        checks take a scenario one process at a time. Raises ``KeyError`` for an unknown
+        process."""
+        groups = dict(self.process_groups())
+        specs = {t.name: t for t in self.threads}
+        part_of = name if len(groups) > 1 else None
+        threads = tuple(specs[n] for n in groups[name])
+        return replace(self, threads=threads, processes=(), part_of=part_of)
+
+    def per_process(self) -> tuple[Scenario, ...]:
+        """:meth:`process` for every process, in file order."""
+        return tuple(self.process(name) for name, _ in self.process_groups())
 
     def with_runtime(self, runtime: Runtime) -> Scenario:
         """The same scenario run under ``runtime`` (what ``--runtime`` does)."""

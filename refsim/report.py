@@ -23,6 +23,7 @@ __all__ = [
     "print_run",
     "print_timed_run",
     "replay_command",
+    "replay_line",
     "run_json",
     "short_schedule",
     "timed_json",
@@ -83,11 +84,27 @@ def replay_command(
     file: str, result: RunResult, scenario: Scenario, *, program: str = "refsim"
 ) -> str:
     """The command that replays ``result`` exactly."""
+    return replay_line(file, str(result.schedule), result.runtime, scenario, program=program)
+
+
+def replay_line(
+    file: str,
+    schedule: str,
+    runtime: Runtime,
+    scenario: Scenario,
+    *,
+    always: bool = False,
+    program: str = "refsim",
+) -> str:
+    """``refsim run FILE --schedule "..."``, with ``--runtime`` when it is not the file's
+    (or ``always``) and ``--process`` when ``scenario`` is one process of the file."""
     # Schedules are names, stars, digits and spaces: double quotes read best and work in
     # every shell; the path gets whatever quoting it needs.
-    command = f'{program} run {shlex.quote(file)} --schedule "{result.schedule}"'
-    if result.runtime is not scenario.runtime:
-        command += f" --runtime {result.runtime.value}"
+    command = f'{program} run {shlex.quote(file)} --schedule "{schedule}"'
+    if scenario.part_of is not None:
+        command += f" --process {scenario.part_of}"
+    if always or runtime is not scenario.runtime:
+        command += f" --runtime {runtime.value}"
     return command
 
 
@@ -190,6 +207,8 @@ def print_run(
     preemptions = "preemption" if result.preemptions == 1 else "preemptions"
     head = Text()
     head.append(scenario.name, style="bold")
+    if scenario.part_of is not None:
+        head.append(f"  process {scenario.part_of}")
     head.append(f"  runtime {result.runtime}  ·  {result.steps} steps, ")
     head.append(f"{result.preemptions} {preemptions}")
     console.print(head)

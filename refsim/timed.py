@@ -31,8 +31,8 @@ event standing for k micro-steps.
 Simultaneous events keep SimPy's first-in-first-out order and the only randomness is one
 ``random.Random(seed)`` for the jitter, so a run is a pure function of (scenario, seed).
 The order in which micro-steps took effect is the run's schedule; replaying it in
-controlled mode (one process at a time: :func:`process_scenarios`) reaches the same final
-state and anomalies.
+controlled mode (one process at a time: :meth:`~refsim.model.Scenario.process`) reaches
+the same final state and anomalies.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from refsim.model import Runtime, Scenario, Schedule
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, RunResult, ThreadMetrics, TimedMetrics, TraceEvent
 
-__all__ = ["Placement", "placement", "process_scenarios", "run_timed"]
+__all__ = ["Placement", "placement", "run_timed"]
 
 # Where a thread's time goes (indices into its accounts).
 _RUNNING, _GIL_WAIT, _IO_WAIT, _READY, _LOCK_WAIT = 0, 1, 2, 3, 4
@@ -67,19 +67,6 @@ class Placement:
 
     process: int
     local: int
-
-
-def process_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
-    """One single-process scenario per process: its threads, with copies of every object,
-    variable and lock (processes share no memory). Controlled mode replays each one."""
-    groups = scenario.process_groups()
-    if len(groups) == 1:
-        return (replace(scenario, processes=()),)
-    specs = {t.name: t for t in scenario.threads}
-    return tuple(
-        replace(scenario, threads=tuple(specs[name] for name in names), processes=())
-        for _, names in groups
-    )
 
 
 def placement(scenario: Scenario) -> dict[str, Placement]:
@@ -136,7 +123,7 @@ class _TimedRun:
         self.costs = {kind.value: ns for kind, ns in timing.costs.items()}
         self.random = random.Random(seed).random
         self.gil_on = traits(runtime).bytecode_atomic
-        self.machines = [Machine(sub, runtime) for sub in process_scenarios(scenario)]
+        self.machines = [Machine(sub, runtime) for sub in scenario.per_process()]
         self.states: list[State] = [m.initial() for m in self.machines]
         places = placement(scenario)
         self.names = scenario.thread_names

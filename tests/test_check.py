@@ -305,3 +305,55 @@ def test_the_progress_bar_shows_only_on_a_terminal_after_a_delay() -> None:
         bar(16_384)
         bar.sampling()
     assert "exploring" in terminal.getvalue()
+
+
+# -- processes share no memory --------------------------------------------------------------
+
+PROCESSES = """\
+name: split
+runtime: gil
+variables: {done: 0}
+threads:
+  F1: [done += 1]
+  F2: [done += 1]
+  F3: [done += 1]
+processes:
+  main: [F1, F2]
+  P1: [F3]
+expect:
+  gil: [lost-update]
+"""
+
+
+def test_check_takes_processes_one_at_a_time(tmp_path: Path) -> None:
+    """F3 has its own copy of `done`: only F1 and F2 race, and the count is per process."""
+    path = tmp_path / "split.yaml"
+    path.write_text(PROCESSES)
+    status, out, _ = refsim("check", str(path), "--json")
+    [claim] = json.loads(out)["files"][0]["claims"]
+    expected = (0, ["lost-update"], [
+        {"process": "main", "interleavings": 20, "states": 13},
+        {"process": "P1", "interleavings": 1, "states": 4},
+    ])  # fmt: skip
+    assert expected == (status, claim["reachable"], claim["processes"])
+
+
+def test_a_process_alone_has_no_race(tmp_path: Path) -> None:
+    path = tmp_path / "split.yaml"
+    one_each = "  P1: [F1]\n  P2: [F2]\n  P3: [F3]"
+    path.write_text(PROCESSES.replace("  main: [F1, F2]\n  P1: [F3]", one_each))
+    status, out, _ = refsim("check", str(path))
+    assert 1 == status
+    assert "lost-update is claimed, but no interleaving reaches it" in out
+
+
+def test_explore_and_run_one_process(tmp_path: Path) -> None:
+    path = tmp_path / "split.yaml"
+    path.write_text(PROCESSES)
+    status, out, _ = refsim("explore", str(path), "--process", "main", "--json")
+    document = json.loads(out)
+    assert (0, 20) == (status, document["interleavings"])
+    status, out, _ = refsim("run", str(path), "--process", "main", "--schedule", "F1 F2*3 F1*2")
+    assert 0 == status
+    assert "split  process main  runtime gil" in out
+    assert f'replay: refsim run {path} --schedule "F1 F2*3 F1*2" --process main' in out

@@ -31,7 +31,7 @@ from refsim.model import (
     ThreadSpec,
     Timing,
 )
-from refsim.timed import process_scenarios, run_timed
+from refsim.timed import run_timed
 from refsim.trace import RunResult
 
 ROOT = Path(__file__).parent.parent
@@ -210,7 +210,7 @@ def test_time_accounts_add_up() -> None:
 def replays(s: Scenario, result: RunResult) -> None:
     """The timed run's schedule, replayed in controlled mode (process by process), reaches
     the same final state and anomalies."""
-    subs = process_scenarios(s)
+    subs = s.per_process()
     if len(subs) == 1:
         controlled = run(s, runtime=result.runtime, schedule=result.schedule)
         assert result.final == controlled.final
@@ -326,7 +326,7 @@ processes:
 def test_processes_group_threads_and_expand_counted_names() -> None:
     s = load_text(PROCESSES + "  P1: [T1, W]\n  P2: [T3]\n")
     assert (("P1", ("T1", "W1", "W2")), ("P2", ("T3",))) == s.processes
-    assert [("T1", "W1", "W2"), ("T3",)] == [sub.thread_names for sub in process_scenarios(s)]
+    assert [("T1", "W1", "W2"), ("T3",)] == [sub.thread_names for sub in s.per_process()]
 
 
 def test_without_processes_there_is_one() -> None:
@@ -432,7 +432,9 @@ def test_a_big_timed_trace_is_not_printed_unless_asked(capsys: pytest.CaptureFix
     ("argv", "message"),
     [
         (["run", "cpu_bound", "--timed", "--schedule", "T1"], "--schedule replays a controlled"),
-        (["run", "io_then_transform"], "only timed mode models them: add --timed"),
+        (["run", "io_then_transform"], "pick one with --process NAME (main, P1, P2)"),
+        (["run", "io_then_transform", "--process", "P9"], "--process P9: no such process"),
+        (["explore", "io_then_transform"], "explored one at a time: pick one with --process"),
     ],
 )
 def test_timed_usage_errors(

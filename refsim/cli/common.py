@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import io
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import TextIO, cast
 
 from rich.console import Console
 
@@ -26,11 +27,13 @@ __all__ = [
     "Command",
     "UsageError",
     "add_limits",
+    "add_process",
     "add_runtime",
     "add_schedule",
     "add_timing",
     "console",
     "load",
+    "one_process",
     "parse_schedule",
 ]
 
@@ -59,7 +62,9 @@ def console(stream: TextIO) -> Console:
     # Off a terminal (pipes, tests, golden files) use a fixed width so output does not
     # depend on the machine; COLUMNS still wins when set.
     width = None if stream.isatty() or "COLUMNS" in os.environ else 120
-    return Console(file=_Trimmed(stream), width=width, highlight=False, soft_wrap=True)
+    # rich types its file as IO[str]; it only ever writes, flushes and asks isatty().
+    trimmed = cast(TextIO, _Trimmed(stream))
+    return Console(file=trimmed, width=width, highlight=False, soft_wrap=True)
 
 
 _TRAILING = re.compile(r"[ \t]+\n")
@@ -108,6 +113,44 @@ def add_runtime(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runtime", choices=[r.value for r in Runtime], help="override the file's runtime"
     )
+
+
+def add_process(parser: argparse.ArgumentParser) -> None:
+    """``--process NAME``: one process of a file that groups its threads (``processes:``)."""
+    parser.add_argument(
+        "--process", metavar="NAME",
+        help="the file's process NAME alone (a file with processes: has one controlled run, "
+        "and one exploration, per process: they share no memory)",
+    )  # fmt: skip
+
+
+def one_process(
+    scenario: Scenario, args: argparse.Namespace, file: str, *, timed: bool = False
+) -> Scenario:
+    """The process ``--process`` names, or the scenario itself when it has one process.
+
+    Controlled mode runs one process at a time: a file with several gets a UsageError that
+    names them, rather than a run as if its processes shared memory (``timed``: the
+    command also has ``--timed``, which runs them all)."""
+    groups = [name for name, _ in scenario.process_groups()]
+    chosen: str | None = getattr(args, "process", None)
+    if chosen is None:
+        if len(groups) == 1:
+            return scenario
+        raise UsageError(
+            f"{file}: its threads run in {len(groups)} processes (processes:), which share no "
+            f"memory, so they are run and explored one at a time: pick one with --process "
+            f"NAME ({', '.join(groups)})"
+            + (", or run them all in simulated time with --timed" if timed else "")
+        )
+    if chosen not in groups:
+        close = difflib.get_close_matches(chosen, groups, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(
+            f"{file}: --process {chosen}: no such process{hint}; its processes are "
+            f"{', '.join(groups)}"
+        )
+    return scenario.process(chosen)
 
 
 def add_schedule(parser: argparse.ArgumentParser, *, what: str) -> None:

@@ -32,7 +32,7 @@ from refsim.costs import settings
 from refsim.explore import explore
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario
 from refsim.report import format_ns
-from refsim.timed import process_scenarios, run_timed
+from refsim.timed import run_timed
 
 __all__ = ["COMMAND", "Row", "compare", "compare_json", "compare_table"]
 
@@ -79,7 +79,7 @@ def _explorable(scenario: Scenario) -> Scenario:
 def _possible(scenario: Scenario, runtime: Runtime, seed: int) -> tuple[set[AnomalyKind], bool]:
     kinds: set[AnomalyKind] = set()
     exhaustive = True
-    for sub in process_scenarios(_explorable(scenario)):
+    for sub in _explorable(scenario).per_process():
         table = explore(sub, runtime=runtime, max_states=MAX_STATES, sample=SAMPLES, seed=seed)
         exhaustive &= table.exhaustive
         for stats in table.outcomes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +29,11 @@ from refsim.cli.common import (
     Command,
     UsageError,
     add_limits,
+    add_process,
     add_runtime,
     console,
     load,
+    one_process,
     print_scenario_error,
 )
 from refsim.errors import ScenarioError
@@ -44,7 +45,7 @@ from refsim.explore import (
     reachable,
 )
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
-from refsim.report import short_schedule
+from refsim.report import replay_line, short_schedule
 from refsim.trace import Exploration, Outcome
 
 __all__ = ["CHECK", "EXPLORE", "exploration_json"]
@@ -88,6 +89,7 @@ def _add_budget(p: argparse.ArgumentParser) -> None:
 def _explore_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
     add_runtime(p)
+    add_process(p)
     p.add_argument(
         "--preemption-bound", type=_natural, default=None, metavar="K",
         help="count only the interleavings with at most K preemptions",
@@ -199,13 +201,6 @@ def _kinds_words(kinds: frozenset[AnomalyKind]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _replay(file: str, schedule: str, runtime: Runtime, scenario: Scenario, always: bool) -> str:
-    command = f'refsim run {shlex.quote(file)} --schedule "{schedule}"'
-    if always or runtime is not scenario.runtime:
-        command += f" --runtime {runtime.value}"
-    return command
-
-
 # -- claims ---------------------------------------------------------------------------------
 
 
@@ -220,9 +215,10 @@ class _Verdict:
     reachable: frozenset[AnomalyKind]
     complete: bool
     """True when every interleaving was counted, so an unreachable kind is a finding."""
-    witnesses: tuple[tuple[AnomalyKind, Schedule, int | None], ...]
-    """For each reachable kind the claim does not list: a schedule reaching it and its
-    preemptions (``None``: found by the reachability search, not the fewest)."""
+    witnesses: tuple[tuple[AnomalyKind, Schedule, int | None, str | None], ...]
+    """For each reachable kind the claim does not list: a schedule reaching it, its
+    preemptions (``None``: found by the reachability search, not the fewest) and the
+    process it is a schedule of (``None`` in a file with one process)."""
 
     @property
     def missing(self) -> frozenset[AnomalyKind]:
@@ -251,7 +247,7 @@ def _verdict(
     for kind in sorted(reachable - claimed, key=lambda k: k.value):
         showing = [s for s in exploration.outcomes if kind in s.outcome.anomalies]
         best = min(showing, key=lambda s: (s.preemptions, len(s.witness)))
-        witnesses.append((kind, best.witness, best.preemptions))
+        witnesses.append((kind, best.witness, best.preemptions, scenario.part_of))
     complete = exploration.exhaustive and exploration.preemption_bound is None
     return _Verdict(exploration.runtime, claimed, implicit, reachable, complete, tuple(witnesses))
 
@@ -279,7 +275,7 @@ def _verdict_line(v: _Verdict) -> Text:
     line.append("unexpected: ", style="bold red")
     sentences = []
     if v.witnesses:
-        found = frozenset(kind for kind, _, _ in v.witnesses)
+        found = frozenset(kind for kind, _, _, _ in v.witnesses)
         if v.implicit:
             claim = f"makes no claim for {runtime}"
         elif v.claimed:
@@ -425,6 +421,8 @@ def print_exploration(
     """The outcome table with its headline, footnotes, verdict and a replay command."""
     head = Text()
     head.append(scenario.name, style="bold")
+    if scenario.part_of is not None:
+        head.append(f"  process {scenario.part_of}")
     head.append(f"  runtime {exploration.runtime}  ·  {_headline(exploration)}")
     out.print(head)
     out.print()
@@ -444,13 +442,14 @@ def print_exploration(
             key=lambda s: (not s.outcome.anomalies, s.preemptions, len(s.witness)),
         ).witness
     out.print()
-    replay = _replay(file, str(worst), exploration.runtime, scenario, always=False)
+    replay = replay_line(file, str(worst), exploration.runtime, scenario)
     out.print(Text("replay a witness: ", style="bold") + Text(replay))
     return verdict
 
 
 def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    scenario, _ = load(args.file, args)
+    scenario, file = load(args.file, args)
+    scenario = one_process(scenario, args, file)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     if args.sample is not None and args.preemption_bound is not None:
         raise UsageError(
@@ -498,44 +497,80 @@ class _Checked:
     runtime: Runtime
     claimed: frozenset[AnomalyKind]
     implicit: bool
-    found: Exploration | Reachability | None
-    """The exact exploration; or, when there are too many states to count, the
-    reachability search; ``None`` when even that ran out of states."""
+    found: tuple[Exploration | Reachability, ...] | None
+    """Per process (one, unless the file has ``processes:``): the exact exploration; or,
+    when there are too many states to count, the reachability search. ``None`` when even
+    that ran out of states."""
     verdict: _Verdict | None
 
 
 def _reach_verdict(
-    reach: Reachability, claimed: frozenset[AnomalyKind], implicit: bool
+    scenario: Scenario, reach: Reachability, claimed: frozenset[AnomalyKind], implicit: bool
 ) -> _Verdict:
-    witnesses = tuple((k, w, None) for k, w in reach.witnesses if k not in claimed)
+    witnesses = tuple(
+        (k, w, None, scenario.part_of) for k, w in reach.witnesses if k not in claimed
+    )
     return _Verdict(reach.runtime, claimed, implicit, reach.kinds, True, witnesses)
+
+
+def _merge(verdicts: list[_Verdict]) -> _Verdict:
+    """The claim held against a file's processes together: they share no memory, so a
+    kind is reachable when it is reachable in some process."""
+    first = verdicts[0]
+    reachable = frozenset().union(*(v.reachable for v in verdicts))
+    witnesses: dict[AnomalyKind, tuple[AnomalyKind, Schedule, int | None, str | None]] = {}
+    for v in verdicts:
+        for witness in v.witnesses:
+            witnesses.setdefault(witness[0], witness)
+    return _Verdict(
+        first.runtime,
+        first.claimed,
+        first.implicit,
+        reachable,
+        all(v.complete for v in verdicts),
+        tuple(witnesses[k] for k in sorted(witnesses, key=lambda k: k.value)),
+    )
+
+
+def _check_part(
+    scenario: Scenario,
+    runtime: Runtime,
+    claimed: frozenset[AnomalyKind],
+    implicit: bool,
+    max_states: int,
+    progress: Callable[[int], None] | None,
+) -> tuple[Exploration | Reachability, _Verdict] | None:
+    """One process's part of a claim: by the exact exploration, or by the reachability
+    search when the count needs more than ``max_states`` states (it answers the same
+    question: which kinds some interleaving reaches); ``None`` when both run out."""
+    try:
+        exploration = explore(scenario, runtime=runtime, max_states=max_states, progress=progress)
+    except StateBudgetExceeded:
+        try:
+            reach = reachable(scenario, runtime=runtime, max_states=max_states, progress=progress)
+        except StateBudgetExceeded:
+            return None
+        return reach, _reach_verdict(scenario, reach, claimed, implicit)
+    return exploration, _verdict(scenario, exploration, None if implicit else claimed)
 
 
 def _check_file(
     scenario: Scenario, max_states: int, progress: Callable[[int], None] | None
 ) -> list[_Checked]:
-    """Each claim, checked by the exact exploration, or by the reachability search when
-    the exact count needs more than ``max_states`` states (it answers the same question:
-    which kinds some interleaving reaches)."""
+    """Each claim, checked process by process (see :func:`_check_part`)."""
     checked = []
     for runtime, claimed, implicit in _claims(scenario):
-        try:
-            exploration = explore(
-                scenario, runtime=runtime, max_states=max_states, progress=progress
-            )
-        except StateBudgetExceeded:
-            try:
-                reach = reachable(
-                    scenario, runtime=runtime, max_states=max_states, progress=progress
-                )
-            except StateBudgetExceeded:
-                checked.append(_Checked(runtime, claimed, implicit, None, None))
-                continue
-            verdict = _reach_verdict(reach, claimed, implicit)
-            checked.append(_Checked(runtime, claimed, implicit, reach, verdict))
+        parts = [
+            _check_part(sub, runtime, claimed, implicit, max_states, progress)
+            for sub in scenario.per_process()
+        ]
+        if any(part is None for part in parts):
+            checked.append(_Checked(runtime, claimed, implicit, None, None))
             continue
-        verdict = _verdict(scenario, exploration, None if implicit else claimed)
-        checked.append(_Checked(runtime, claimed, implicit, exploration, verdict))
+        done = [part for part in parts if part is not None]
+        found = tuple(part[0] for part in done)
+        verdict = _merge([part[1] for part in done])
+        checked.append(_Checked(runtime, claimed, implicit, found, verdict))
     return checked
 
 
@@ -544,10 +579,18 @@ def _claim_words(c: _Checked) -> str:
     return f"{kinds} (no expect:, so no anomaly)" if c.implicit else kinds
 
 
-def _how(found: Exploration | Reachability) -> str:
-    if isinstance(found, Exploration):
-        return _plural(found.interleavings, "interleaving")
-    return f"too many interleavings to count; all reachable states searched: {found.states:,}"
+def _how(found: tuple[Exploration | Reachability, ...], scenario: Scenario) -> str:
+    def one(part: Exploration | Reachability) -> str:
+        if isinstance(part, Exploration):
+            return _plural(part.interleavings, "interleaving")
+        return f"too many interleavings to count; all reachable states searched: {part.states:,}"
+
+    if len(found) == 1:
+        return one(found[0])
+    names = [name for name, _ in scenario.process_groups()]
+    return "process by process: " + "; ".join(
+        f"{name}, {one(part)}" for name, part in zip(names, found, strict=True)
+    )
 
 
 def _print_checked(
@@ -566,18 +609,27 @@ def _print_checked(
             continue
         if c.verdict.holds:
             line.append("holds", style="bold green")
-            line.append(f"  ({_how(c.found)})")
+            line.append(f"  ({_how(c.found, scenario)})")
             out.print(line)
             continue
         line.append("FAILS", style="bold red")
         out.print(line)
         indent = " " * 4
-        for kind, witness, preemptions in c.verdict.witnesses:
+        for kind, witness, preemptions, process in c.verdict.witnesses:
             how = "" if preemptions is None else f" ({_plural(preemptions, 'preemption')})"
-            out.print(f"{indent}{kind.value} is reachable, e.g. by {witness}{how}:")
-            out.print(f"{indent}  " + _replay(file, str(witness), c.runtime, scenario, always=True))
+            where = "" if process is None else f" in process {process}"
+            out.print(f"{indent}{kind.value} is reachable{where}, e.g. by {witness}{how}:")
+            replay = _witness_replay(file, scenario, str(witness), c.runtime, process)
+            out.print(f"{indent}  {replay}")
         for kind in sorted(c.verdict.missing, key=lambda k: k.value):
             out.print(f"{indent}{kind.value} is claimed, but no interleaving reaches it")
+
+
+def _witness_replay(
+    file: str, scenario: Scenario, witness: str, runtime: Runtime, process: str | None
+) -> str:
+    part = scenario if process is None else scenario.process(process)
+    return replay_line(file, witness, runtime, part, always=True)
 
 
 def _checked_json(file: str, checked: list[_Checked], scenario: Scenario) -> list[Any]:
@@ -592,7 +644,10 @@ def _checked_json(file: str, checked: list[_Checked], scenario: Scenario) -> lis
             entry.update(holds=None, budget_exceeded=True)
         else:
             v = c.verdict
-            exact = isinstance(c.found, Exploration)
+            exact = all(isinstance(part, Exploration) for part in c.found)
+            interleavings = [
+                part.interleavings if isinstance(part, Exploration) else None for part in c.found
+            ]
             entry.update(
                 holds=v.holds,
                 budget_exceeded=False,
@@ -603,14 +658,21 @@ def _checked_json(file: str, checked: list[_Checked], scenario: Scenario) -> lis
                         "kind": kind.value,
                         "witness": str(witness),
                         "preemptions": preemptions,
-                        "replay": _replay(file, str(witness), c.runtime, scenario, always=True),
+                        "process": process,
+                        "replay": _witness_replay(file, scenario, str(witness), c.runtime, process),
                     }
-                    for kind, witness, preemptions in v.witnesses
+                    for kind, witness, preemptions, process in v.witnesses
                 ],
-                interleavings=c.found.interleavings if isinstance(c.found, Exploration) else None,
-                states=c.found.states,
+                interleavings=interleavings[0] if len(c.found) == 1 else None,
+                states=sum(part.states for part in c.found),
                 counted=exact,
             )
+            if len(c.found) > 1:
+                names = [name for name, _ in scenario.process_groups()]
+                entry["processes"] = [
+                    {"process": name, "interleavings": n, "states": part.states}
+                    for name, n, part in zip(names, interleavings, c.found, strict=True)
+                ]
         claims.append(entry)
     return claims
 

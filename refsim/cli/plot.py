@@ -24,10 +24,12 @@ from refsim.cli.common import (
     Command,
     UsageError,
     add_limits,
+    add_process,
     add_runtime,
     add_schedule,
     add_timing,
     load,
+    one_process,
     parse_schedule,
 )
 from refsim.engine import run
@@ -62,6 +64,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     add_timing(p)
     add_runtime(p)
+    add_process(p)
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.add_argument(
         "--dpi", type=float, default=100, metavar="N",
@@ -194,13 +197,10 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     if args.timed:
+        if args.process is not None:
+            scenario = one_process(scenario, args, file)
         return _plot_timed(args, scenario, runtime, out)
-    processes = len(scenario.process_groups())
-    if processes > 1:
-        raise UsageError(
-            f"{file}: its threads run in {processes} processes (processes:), which share no "
-            "memory; only timed mode models them: add --timed"
-        )
+    scenario = one_process(scenario, args, file, timed=True)
     if args.outcomes:
         return _plot_outcomes(args, scenario, runtime, out, err)
     if args.max_steps < 1:

@@ -14,11 +14,13 @@ from refsim.cli.common import (
     Command,
     UsageError,
     add_limits,
+    add_process,
     add_runtime,
     add_schedule,
     add_timing,
     console,
     load,
+    one_process,
     parse_schedule,
 )
 from refsim.cli.plot import check_output, write_chrome_trace
@@ -36,6 +38,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
     add_schedule(p, what="replay")
     add_runtime(p)
+    add_process(p)
     p.add_argument("--json", action="store_true", help="print one JSON document (CLI.md)")
     p.add_argument(
         "--no-trace", action="store_true",
@@ -72,13 +75,11 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"--trace-out exports the trace of a controlled run: drop {flag}")
         check_output(args.trace_out, force=args.force, option="--trace-out")
     if args.timed:
+        # Timed mode runs every process side by side; --process keeps one of them.
+        if args.process is not None:
+            scenario = one_process(scenario, args, file)
         return _execute_timed(args, scenario, runtime, out)
-    processes = len(scenario.process_groups())
-    if processes > 1:
-        raise UsageError(
-            f"{file}: its threads run in {processes} processes (processes:), which share no "
-            "memory; only timed mode models them: add --timed"
-        )
+    scenario = one_process(scenario, args, file, timed=True)
     seed: int | None = None
     schedule: Schedule | None = None
     if args.schedule is not None:

@@ -79,6 +79,8 @@ class _Story:
     """Each runtime's outcome table; ``None`` when it could not be counted or sampled."""
     failing: RunResult | None
     """The failing interleaving under ``runtime``, run again with its trace."""
+    failing_in: Scenario
+    """What ``failing`` is a run of: the scenario, or the process of it that fails."""
     reach: dict[Runtime, frozenset[AnomalyKind] | None]
     """Each runtime's reachable anomaly kinds: from its table, else from a reachability
     search (exact, without counts); ``None`` when neither fits the state budget."""
@@ -130,20 +132,34 @@ def _reachable(
         return None
 
 
+def _union(kinds: list[frozenset[AnomalyKind] | None]) -> frozenset[AnomalyKind] | None:
+    """The kinds some process reaches; ``None`` if some process could not be searched."""
+    known = [k for k in kinds if k is not None]
+    return frozenset().union(*known) if len(known) == len(kinds) else None
+
+
 def _gather(scenario: Scenario, file: str, runtime: Runtime) -> _Story:
     order = [runtime] + [r for r in Runtime if r is not runtime]
-    tables = {r: _explore(scenario, r) for r in order}
-    reach = {r: _reachable(scenario, r, tables[r]) for r in order}
-    table = tables[runtime]
-    worst = None if table is None else _worst(table)
-    failing = None
-    if worst is not None:
-        failing = run(scenario, runtime=runtime, schedule=worst.witness)
+    parts = scenario.per_process()
+    # Processes share no memory, so each is explored on its own; a file with several has
+    # no one table of its interleavings, and its story tells the first process that fails.
+    part_tables = {r: [_explore(part, r) for part in parts] for r in order}
+    tables = {r: part_tables[r][0] if len(parts) == 1 else None for r in order}
+    reach = {
+        r: _union([_reachable(part, r, t) for part, t in zip(parts, part_tables[r], strict=True)])
+        for r in order
+    }
+    failing, failing_in = None, scenario
+    for part, table in zip(parts, part_tables[runtime], strict=True):
+        worst = None if table is None else _worst(table)
+        if worst is not None:
+            failing, failing_in = run(part, runtime=runtime, schedule=worst.witness), part
+            break
     timed = rows = None
     if scenario.timing is not None:
         timed = {r: run_timed(scenario, runtime=r, keep_trace=False) for r in Runtime}
         rows = compare(scenario)
-    return _Story(scenario, file, runtime, tables, failing, reach, timed, rows)
+    return _Story(scenario, file, runtime, tables, failing, failing_in, reach, timed, rows)
 
 
 # -- exit status ----------------------------------------------------------------------------
@@ -200,6 +216,22 @@ def _ops(ops: tuple[Op, ...]) -> str:
 
 def _table_headline(story: _Story) -> str:
     table = story.table
+    groups = story.scenario.process_groups()
+    if len(groups) > 1:
+        kinds = story.reachable(story.runtime)
+        names = ", ".join(name for name, _ in groups)
+        found = (
+            "too many states to search"
+            if kinds is None
+            else f"these anomalies can happen: {_and(sorted(k.value for k in kinds))}"
+            if kinds
+            else "no interleaving reaches any anomaly"
+        )
+        return (
+            f"its threads run in {len(groups)} processes ({names}), which share no memory, so "
+            f"each is explored on its own (`refsim explore FILE --process NAME` counts one): "
+            f"{found}"
+        )
     if table is None:
         why = (
             f"too many interleavings to count (more than {DEFAULT_MAX_STATES:,} distinct "
@@ -251,7 +283,9 @@ def _runtime_table(story: _Story) -> Table:
         answer = "yes: " + ", ".join(sorted(k.value for k in kinds)) if kinds else "no"
         if table is not None and not table.exhaustive:
             answer += " (sampled: maybe more)"
-        if table is None:
+        if len(story.scenario.process_groups()) > 1:
+            count = "by process"
+        elif table is None:
             count = "too many to count"
         else:
             count = f"{table.interleavings:,}" if table.exhaustive else "sampled"
@@ -267,9 +301,11 @@ def _commands(story: _Story) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     if story.failing is not None:
         schedule = story.failing.schedule
-        lines.append(("replay it", replay_command(story.file, story.failing, story.scenario)))
+        part = story.failing_in.part_of
+        process = "" if part is None else f" --process {part}"
+        lines.append(("replay it", replay_command(story.file, story.failing, story.failing_in)))
         lines.append(
-            ("plot it", f'refsim plot {file} --schedule "{schedule}"{flag} -o '
+            ("plot it", f'refsim plot {file} --schedule "{schedule}"{process}{flag} -o '
                         f"{story.scenario.name}.png")
         )  # fmt: skip
     if story.table is not None:
@@ -355,8 +391,10 @@ def _print_failing(c: Console, story: _Story) -> None:
             _print_time(c, story, story.timed[story.runtime])
         return
     names = [k.value for k in result.outcome.anomalies]
+    scenario = story.failing_in
+    where = "" if scenario.part_of is None else f" (in process {scenario.part_of})"
     c.print(
-        f"The fewest preemptions that end in {_and(names)}: schedule {result.schedule}, "
+        f"The fewest preemptions that end in {_and(names)}{where}: schedule {result.schedule}, "
         f"{_plural(result.steps, 'step')}, {_plural(result.preemptions, 'preemption')} (a "
         f"preemption: the scheduler switches away from a thread that could have gone on)."
     )
@@ -543,11 +581,13 @@ def _failing_json(story: _Story) -> dict[str, Any] | None:
     result = story.failing
     if result is None:
         return None
+    scenario = story.failing_in
     return {
-        "run": run_json(story.scenario, result, seed=None),
+        "run": run_json(scenario, result, seed=None),
+        "process": scenario.part_of,
         "preemptions": result.preemptions,
-        "story": [_sentence_json(s) for s in narrate(story.scenario, result)],
-        "meaning": list(consequences(story.scenario, result)),
+        "story": [_sentence_json(s) for s in narrate(scenario, result)],
+        "meaning": list(consequences(scenario, result)),
     }
 
 
@@ -599,7 +639,7 @@ def _write_plot(path: str, story: _Story, force: bool, err: TextIO) -> None:
         raise UsageError(f"--plot needs matplotlib: {INSTALL_HINT}")
     scenario = story.scenario
     if story.failing is not None:
-        fig = draw_run(story.failing, threads=scenario.thread_names)
+        fig = draw_run(story.failing, threads=story.failing_in.thread_names)
         what = f"the failing interleaving {story.failing.schedule}"
     elif story.timed is not None:
         result = run_timed(scenario, runtime=story.runtime)
