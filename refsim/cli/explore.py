@@ -190,6 +190,19 @@ def percent(value: Fraction) -> str:
     return f"{float(value) * 100:.1f}%"
 
 
+COUNT_DIGITS = 16
+"""Counts with more digits are shown in a table as ``5.72 × 10^79`` (exact in the JSON)."""
+
+
+def count_cell(n: int) -> str:
+    """An exact count for a table cell: with separators, or rounded once it is too long to
+    read (or to fit beside the outcome it counts)."""
+    digits = len(str(n))
+    if digits <= COUNT_DIGITS:
+        return f"{n:,}"
+    return f"{n / 10 ** (digits - 1):.2f} × 10^{digits - 1}"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
@@ -355,26 +368,33 @@ WITNESS_WIDTH = 40
 """The longest witness the table prints whole; longer ones end in " …"."""
 OUTCOME_WIDTH = 26
 """The narrowest the outcome column gets (it wraps within it)."""
+SPACED_OVER = 44
+"""Outcomes longer than this may wrap at 120 columns: rows then get a blank line between."""
 
 
 def _table(exploration: Exploration) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
     exact = exploration.exhaustive
     # Numbers and witnesses (compact schedules) never wrap; a long outcome wraps at its
-    # " · " or between anomaly kinds instead. A witness longer than WITNESS_WIDTH is cut
-    # short (the JSON has it whole), so the outcome column always keeps room to be read.
+    # " · " or between anomaly kinds instead, and then a blank line between rows keeps a
+    # wrapped tail ("freed") from reading as an outcome of its own. A witness longer than
+    # WITNESS_WIDTH is cut short (the JSON has it whole), so the outcome column always
+    # keeps room to be read.
     words = [outcome_words(s.outcome) for s in exploration.outcomes]
+    spaced = max(map(len, words), default=0) > SPACED_OVER
+    table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("outcome", min_width=min(OUTCOME_WIDTH, max(map(len, words), default=0)))
     for name in ("interleavings" if exact else "runs", "share") + (("fair random",) * exact):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("witness", no_wrap=True)
     table.add_column("preemptions", justify="right", no_wrap=True, min_width=11)
     for i, s in enumerate(exploration.outcomes):
-        cells = [words[i], f"{s.count:,}", percent(s.share)]
+        cells = [words[i], count_cell(s.count), percent(s.share)]
         if exact:
             assert s.probability is not None
             cells.append(percent(s.probability))
         cells += [short_schedule(str(s.witness), WITNESS_WIDTH), str(s.preemptions)]
+        if spaced and i:
+            table.add_row()  # rich's `leading` needs a box; an empty row is the same
         table.add_row(*cells)
     return table
 

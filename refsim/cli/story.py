@@ -32,7 +32,7 @@ from refsim.cli.common import (
     load,
 )
 from refsim.cli.compare import Row, compare, compare_json, compare_table
-from refsim.cli.explore import exploration_json, outcome_words, percent
+from refsim.cli.explore import count_cell, exploration_json, outcome_words, percent
 from refsim.cli.plot import check_output, write_output
 from refsim.costs import settings
 from refsim.engine import run
@@ -265,7 +265,7 @@ def _outcome_table(table: Exploration) -> Table:
     grid.add_column(count, justify="right", no_wrap=True)
     grid.add_column("share", justify="right", no_wrap=True)
     for s in table.outcomes:
-        grid.add_row(outcome_words(s.outcome), f"{s.count:,}", percent(s.share))
+        grid.add_row(outcome_words(s.outcome), count_cell(s.count), percent(s.share))
     return grid
 
 
@@ -288,7 +288,7 @@ def _runtime_table(story: _Story) -> Table:
         elif table is None:
             count = "too many to count"
         else:
-            count = f"{table.interleavings:,}" if table.exhaustive else "sampled"
+            count = count_cell(table.interleavings) if table.exhaustive else "sampled"
         grid.add_row(runtime.value, answer, count)
     return grid
 
