@@ -287,6 +287,14 @@ def test_percentages_never_round_to_certainty() -> None:
     ]
 
 
+def test_counts_stay_exact_until_too_long_to_read() -> None:
+    from refsim.cli.explore import count_cell
+
+    counts = [20, 155_117_520, 10**16 - 1, 10**16, 4_705_360_871_073_570_227_520]
+    expected = ["20", "155,117,520", "9,999,999,999,999,999", "1.00 × 10^16", "4.71 × 10^21"]
+    assert expected == [count_cell(n) for n in counts]
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
