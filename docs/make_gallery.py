@@ -1,5 +1,5 @@
 """Generate the figures of docs/gallery.md: one run of each bundled scenario, drawn by
-``refsim plot``, and the outcome shares of the leak.
+``refsim plot``, some outcome shares, and the extra runs the course shows.
 
     python docs/make_gallery.py [--out docs/gallery] [--dpi 100]
 
@@ -47,8 +47,20 @@ RUNS: dict[str, tuple[Runtime, str]] = {
 }
 """Scenario -> the runtime and schedule its figure shows."""
 
-OUTCOMES: dict[str, Runtime] = {"leak": Runtime.UNSAFE, "double_free": Runtime.UNSAFE}
+OUTCOMES: dict[str, Runtime] = {
+    "leak": Runtime.UNSAFE,
+    "lost_update": Runtime.UNSAFE,
+    "double_free": Runtime.UNSAFE,
+}
 """Scenarios whose outcome shares get a figure too (``<name>_outcomes.png``)."""
+
+COURSE: dict[str, tuple[str, Runtime, str]] = {
+    # Chapter 6: the leak's decrefs under the GIL, one bytecode after the other.
+    "leak_gil": ("leak", Runtime.GIL, "T1*3 T2*4"),
+    # Chapter 10: the double free as `refsim search` shrinks it (4 preemptions).
+    "double_free_search": ("double_free", Runtime.UNSAFE, "T1 T2*3 T1*5 T2*4 T1*4 T2*3"),
+}
+"""More runs the course (docs/tutorial/) shows: figure name -> scenario, runtime, schedule."""
 
 
 TIMED = ("convoy", "cpu_bound")
@@ -91,6 +103,13 @@ def make_gallery(out: Path, *, dpi: float = 100) -> list[Path]:
             target = out / f"{path.stem}_outcomes.png"
             plot_outcomes(exploration, target, dpi=dpi)
             written.append(target)
+    stems = {p.stem: p for p in bundled_scenarios()}
+    for name, (stem, runtime, schedule) in COURSE.items():
+        scenario = load_file(stems[stem])
+        result = run(scenario, runtime=runtime, schedule=Schedule.parse(schedule))
+        target = out / f"{name}.png"
+        plot_run(result, target, threads=scenario.thread_names, dpi=dpi)
+        written.append(target)
     written += make_timed(out, dpi=dpi)
     for path in written:
         shrink(path)

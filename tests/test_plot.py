@@ -473,7 +473,7 @@ def test_the_gallery_decides_about_every_bundled_scenario() -> None:
     assert set(gallery.TIMED) <= {p.stem for p in bundled_scenarios() if gallery.timed_only(p.stem)}
     for name in [
         *gallery.RUNS, *(f"{n}_outcomes" for n in gallery.OUTCOMES),
-        *(f"{n}_timed" for n in gallery.TIMED),
+        *(f"{n}_timed" for n in gallery.TIMED), *gallery.COURSE,
     ]:  # fmt: skip
         assert f"gallery/{name}.png" in page
         assert (ROOT / "docs" / "gallery" / f"{name}.png").exists(), "run docs/make_gallery.py"
@@ -485,7 +485,7 @@ def test_the_gallery_script_draws_every_figure(tmp_path: Path) -> None:
     written = gallery.make_gallery(tmp_path, dpi=DPI)
     expected = sorted(
         [*gallery.RUNS, *(f"{n}_outcomes" for n in gallery.OUTCOMES),
-         *(f"{n}_timed" for n in gallery.TIMED)]
+         *(f"{n}_timed" for n in gallery.TIMED), *gallery.COURSE]
     )  # fmt: skip
     assert expected == sorted(p.stem for p in written)
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
