@@ -1,15 +1,18 @@
-"""The engine: runs a scenario on SimPy, one process per thread (the only SimPy importer).
+"""The engine: runs a scenario on SimPy in controlled mode, one process per thread (this
+module and :mod:`refsim.timed`, the timed driver, are the only SimPy importers).
 
 Controlled mode (this module's :func:`run`): a chooser decides, at every micro-step, which
 enabled thread runs it; every micro-step takes one tick of simulated time. The threads
 pass a baton: the thread that just ran a micro-step asks the chooser who is next and
-either keeps going (one ``timeout``) or hands its turn to the chosen thread (one event
-scheduled one tick ahead) and sleeps until it is chosen again. Either way a micro-step
-costs exactly one SimPy event, the same as the bare loop the benchmark compares against.
+either keeps going or hands its turn to the chosen thread (one event, scheduled as many
+ticks ahead as it ran steps) and sleeps until it is chosen again. A thread that keeps
+going needs no event at all: nothing else can happen before its next step. So a run costs
+one SimPy event per switch between threads, never more than one per micro-step (the bare
+loop the benchmark compares against), and a replayed ``T1*1000`` costs one.
 
 Semantics live in :class:`refsim.machine.Machine`; this module only decides *when* each
 thread steps and records what happened. Timed mode (micro-step costs, cores, the GIL's
-switch interval) will be a second driver beside this one, reusing the same machine.
+switch interval) is the second driver, :mod:`refsim.timed`, reusing the same machine.
 """
 
 from __future__ import annotations
@@ -79,22 +82,26 @@ class _ControlledRun:
     def _thread(self, t: int) -> Generator[simpy.Event, Any, None]:
         env = self.env
         machine = self.machine
+        trace = self.trace
         while True:
             yield self.turns[t]
+            now = int(env.now)
             while True:
-                self.state, event, anomalies = machine.step(self.state, t, int(env.now))
-                if self.trace is not None:
-                    self.trace.append(event)
+                self.state, event, anomalies = machine.step(self.state, t, now)
+                if trace is not None:
+                    trace.append(event)
                 if anomalies:
                     self.anomalies.extend(anomalies)
                 nxt = self._pick(t)
                 if nxt != t:
                     break
-                yield env.timeout(1)
+                # The same thread goes on: nothing else can happen before its next step,
+                # so the clock simply advances, with no event (a run of steps is one turn).
+                now += 1
             if nxt < 0:
                 return
             self.turns[t] = _Turn(env)
-            self.turns[nxt].give_after(1)
+            self.turns[nxt].give_after(now + 1 - int(env.now))
             if machine.finished(self.state, t):
                 return
 
