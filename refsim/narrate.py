@@ -184,7 +184,16 @@ def _tell_store(
 
 def _tell_dealloc(event: TraceEvent, anomalies: Sequence[Anomaly]) -> str:
     me, subject = event.thread, event.subject
-    sentence = f"{me} sees the refcount at 0 and frees {subject}"
+    if event.value == 0:
+        sentence, joint = f"{me} sees the refcount at 0 and frees {subject}", ", but"
+    else:
+        # The decision came from the value this thread's decref produced; the word has
+        # moved on since (another thread's update landed between the decref and its free).
+        sentence = (
+            f"{me} frees {subject} because its decref brought the count to 0 (the refcount "
+            f"is {event.value} again by now)"
+        )
+        joint = ", and"
     twice = [a for a in anomalies if a.kind is AnomalyKind.DOUBLE_FREE]
     if twice:
         by = twice[0].threads[-1]
@@ -193,7 +202,7 @@ def _tell_dealloc(event: TraceEvent, anomalies: Sequence[Anomaly]) -> str:
     if early:
         refs = event.true_refs
         holders = "a reference still exists" if refs == 1 else f"{refs} references still exist"
-        return f"{sentence}, but {holders} (true refs {refs}): a premature free."
+        return f"{sentence}{joint} {holders} (true refs {refs}): a premature free."
     return sentence + "."
 
 

@@ -61,6 +61,17 @@ def test_double_free() -> None:
     assert expected == story[-1]
 
 
+def test_a_free_decided_before_the_count_moved_on_says_so() -> None:
+    # T2's RMW makes 0, T1's atomic incref makes 1, then T2 frees on its own 0.
+    story = _story("borrowed", "T2 T1 T2 T1*3", Runtime.ATOMIC)
+    expected = Sentence(
+        3,
+        "T2 frees obj because its decref brought the count to 0 (the refcount is 1 again by "
+        "now), and a reference still exists (true refs 1): a premature free.",
+    )
+    assert expected == story[2]
+
+
 def test_atomic_update_is_one_step() -> None:
     story = _story("borrowed", "T2 T1 T2 T1*3", Runtime.ATOMIC)
     expected = Sentence(2, "T1 runs incref obj in one atomic step: obj's refcount is now 1.")
