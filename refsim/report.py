@@ -19,9 +19,12 @@ from refsim.trace import Anomaly, RunResult, TraceEvent
 __all__ = [
     "TRACE_ROWS",
     "agrees",
+    "and_words",
     "format_ns",
+    "plural",
     "print_run",
     "print_timed_run",
+    "print_trace",
     "replay_command",
     "replay_line",
     "run_json",
@@ -145,7 +148,7 @@ def _segment(
     return table
 
 
-def _print_trace(console: Console, scenario: Scenario, result: RunResult) -> None:
+def print_trace(console: Console, scenario: Scenario, result: RunResult) -> None:
     """The trace table, with each anomaly's sentence under the step where it happened."""
     assert result.trace is not None
     headers = [c.format(value=_value_header(scenario)) for c in _COLUMNS]
@@ -220,7 +223,7 @@ def print_run(
         )
     console.print()
     if show_trace and result.trace is not None:
-        _print_trace(console, scenario, result)
+        print_trace(console, scenario, result)
         console.print()
     if not result.finished:
         console.print(
@@ -301,6 +304,16 @@ TRACE_ROWS = 200
 
 _LONG_SCHEDULE = 40
 """Schedules of more runs than this are summarised in text (``--json`` has them whole)."""
+
+
+def plural(n: int, word: str) -> str:
+    """``1 step``, ``2 steps``, ``1,000 steps``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def and_words(words: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def short_schedule(schedule: str, limit: int) -> str:

@@ -228,3 +228,9 @@ class Exploration:
     (each outcome's ``probability`` is then conditional on that)."""
     seed: int | None = None
     """A sampled table: the seed of its first run (run ``i`` used ``seed + i``)."""
+
+    @property
+    def kinds(self) -> frozenset[AnomalyKind]:
+        """The anomaly kinds some outcome in the table has (as
+        :attr:`refsim.explore.Reachability.kinds` has them without counts)."""
+        return frozenset(k for s in self.outcomes for k in s.outcome.anomalies)

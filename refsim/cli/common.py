@@ -130,12 +130,13 @@ def one_process(
     """The process ``--process`` names, or the scenario itself when it has one process.
 
     Controlled mode runs one process at a time: a file with several gets a UsageError that
-    names them, rather than a run as if its processes shared memory (``timed``: the
-    command also has ``--timed``, which runs them all)."""
+    names them, rather than a run as if its processes shared memory. ``timed``: the
+    command has ``--timed``, whose runs keep every process side by side, so with
+    ``--timed`` and no ``--process`` the whole scenario is kept."""
     groups = [name for name, _ in scenario.process_groups()]
-    chosen: str | None = getattr(args, "process", None)
+    chosen: str | None = args.process
     if chosen is None:
-        if len(groups) == 1:
+        if len(groups) == 1 or (timed and args.timed):
             return scenario
         raise UsageError(
             f"{file}: its threads run in {len(groups)} processes (processes:), which share no "

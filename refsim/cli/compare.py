@@ -82,8 +82,7 @@ def _possible(scenario: Scenario, runtime: Runtime, seed: int) -> tuple[set[Anom
     for sub in _explorable(scenario).per_process():
         table = explore(sub, runtime=runtime, max_states=MAX_STATES, sample=SAMPLES, seed=seed)
         exhaustive &= table.exhaustive
-        for stats in table.outcomes:
-            kinds.update(stats.outcome.anomalies)
+        kinds |= table.kinds
     return kinds, exhaustive
 
 

@@ -45,7 +45,7 @@ from refsim.explore import (
     reachable,
 )
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
-from refsim.report import replay_line, short_schedule
+from refsim.report import and_words, plural, replay_line, short_schedule
 from refsim.trace import Exploration, Outcome
 
 __all__ = ["CHECK", "EXPLORE", "exploration_json"]
@@ -203,15 +203,9 @@ def count_cell(n: int) -> str:
     return f"{n / 10 ** (digits - 1):.2f} × 10^{digits - 1}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
-
-
 def _kinds_words(kinds: frozenset[AnomalyKind]) -> str:
     names = sorted(k.value for k in kinds)
-    if not names:
-        return "no anomaly"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return and_words(names) if names else "no anomaly"
 
 
 # -- claims ---------------------------------------------------------------------------------
@@ -255,7 +249,7 @@ def _verdict(
 ) -> _Verdict:
     implicit = claimed is None
     claimed = frozenset() if claimed is None else claimed
-    reachable = frozenset(k for s in exploration.outcomes for k in s.outcome.anomalies)
+    reachable = exploration.kinds
     witnesses = []
     for kind in sorted(reachable - claimed, key=lambda k: k.value):
         showing = [s for s in exploration.outcomes if kind in s.outcome.anomalies]
@@ -360,7 +354,7 @@ def _headline(exploration: Exploration) -> str:
             f"(seeds {seed} to {seed + runs - 1})"
         )
     if bound is not None:
-        return f"exact, but only interleavings with at most {_plural(bound, 'preemption')}"
+        return f"exact, but only interleavings with at most {plural(bound, 'preemption')}"
     return "exact: every interleaving counted"
 
 
@@ -412,14 +406,14 @@ def _footer(exploration: Exploration) -> list[str]:
             f"--max-states for the exact table.",
             "witness: the sampled run reaching the outcome with the fewest preemptions.",
         ]
-    states = _plural(exploration.states, "distinct state")
+    states = plural(exploration.states, "distinct state")
     if bound is None:
         lines = [f"{n:,} interleavings in all, through {states}, under runtime {runtime}."]
     else:
         within = exploration.bound_probability
         assert within is not None
         lines = [
-            f"{n:,} interleavings with at most {_plural(bound, 'preemption')}, through "
+            f"{n:,} interleavings with at most {plural(bound, 'preemption')}, through "
             f"{states}, under runtime {runtime}; interleavings with more are not counted "
             f"(raise --preemption-bound, or leave it out, to count them).",
             f"A fair random run stays within the bound with probability {percent(within)}; "
@@ -602,7 +596,7 @@ def _claim_words(c: _Checked) -> str:
 def _how(found: tuple[Exploration | Reachability, ...], scenario: Scenario) -> str:
     def one(part: Exploration | Reachability) -> str:
         if isinstance(part, Exploration):
-            return _plural(part.interleavings, "interleaving")
+            return plural(part.interleavings, "interleaving")
         return f"too many interleavings to count; all reachable states searched: {part.states:,}"
 
     if len(found) == 1:
@@ -636,7 +630,7 @@ def _print_checked(
         out.print(line)
         indent = " " * 4
         for kind, witness, preemptions, process in c.verdict.witnesses:
-            how = "" if preemptions is None else f" ({_plural(preemptions, 'preemption')})"
+            how = "" if preemptions is None else f" ({plural(preemptions, 'preemption')})"
             where = "" if process is None else f" in process {process}"
             out.print(f"{indent}{kind.value} is reachable{where}, e.g. by {witness}{how}:")
             replay = _witness_replay(file, scenario, str(witness), c.runtime, process)
@@ -730,9 +724,9 @@ def _execute_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return status
     n_files = len(args.files) - bad
     if not n_files:
-        rich_out.print(f"no claims checked: {_plural(bad, 'file')} could not be read (see above).")
+        rich_out.print(f"no claims checked: {plural(bad, 'file')} could not be read (see above).")
         return status
-    summary = f"{_plural(total, 'claim')} in {_plural(n_files, 'file')}: "
+    summary = f"{plural(total, 'claim')} in {plural(n_files, 'file')}: "
     if status == EXIT_OK:
         summary += "all hold." if total != 1 else "it holds."
     else:
@@ -745,7 +739,7 @@ def _execute_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         parts.append(f"{held} {'holds' if held == 1 else 'hold'}")
         summary += ", ".join(parts) + "."
         if bad:
-            summary += f" {_plural(bad, 'file')} could not be read."
+            summary += f" {plural(bad, 'file')} could not be read."
     rich_out.print()
     rich_out.print(summary)
     return status

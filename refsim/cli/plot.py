@@ -36,7 +36,7 @@ from refsim.engine import run
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
-from refsim.report import agrees, format_ns, short_schedule
+from refsim.report import agrees, format_ns, plural, short_schedule
 from refsim.trace import RunResult
 
 __all__ = ["COMMAND", "check_output", "write_output"]
@@ -171,10 +171,6 @@ def _require_matplotlib() -> None:
         )
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     suffix = Path(args.output).suffix.lower()
     if suffix not in (*FORMATS, ".json"):
@@ -196,11 +192,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _require_matplotlib()
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
-    if args.timed:
-        if args.process is not None:
-            scenario = one_process(scenario, args, file)
-        return _plot_timed(args, scenario, runtime, out)
     scenario = one_process(scenario, args, file, timed=True)
+    if args.timed:
+        return _plot_timed(args, scenario, runtime, out)
     if args.outcomes:
         return _plot_outcomes(args, scenario, runtime, out, err)
     if args.max_steps < 1:
@@ -218,7 +212,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     shown = short_schedule(str(result.schedule), 60)
     what = (
         f"{result.scenario} under {result.runtime}, schedule {shown} "
-        f"({_count(result.steps, 'step')}, {_count(result.preemptions, 'preemption')}; "
+        f"({plural(result.steps, 'step')}, {plural(result.preemptions, 'preemption')}; "
         f"anomalies: {', '.join(k.value for k in result.outcome.anomalies) or 'none'})"
     )
     if suffix == ".json":
@@ -273,7 +267,7 @@ def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, 
         f"wrote {args.output}: {result.scenario} under {result.runtime} in simulated time, "
         f"seed {seed} ({format_ns(result.metrics.makespan_ns)}, "
         f"{result.metrics.switches:,} GIL switches, "
-        f"{_count(result.metrics.drop_requests, 'drop request')})\n"
+        f"{plural(result.metrics.drop_requests, 'drop request')})\n"
     )
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
 
@@ -303,7 +297,7 @@ def _plot_outcomes(
     how = "interleavings" if exploration.exhaustive else "sampled runs"
     out.write(
         f"wrote {args.output}: the outcomes of {exploration.scenario} under "
-        f"{exploration.runtime} ({_count(len(exploration.outcomes), 'outcome')} over "
+        f"{exploration.runtime} ({plural(len(exploration.outcomes), 'outcome')} over "
         f"{exploration.interleavings:,} {how})\n"
     )
     return EXIT_OK

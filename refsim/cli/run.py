@@ -74,12 +74,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             flag = "--timed" if args.timed else "--no-trace"
             raise UsageError(f"--trace-out exports the trace of a controlled run: drop {flag}")
         check_output(args.trace_out, force=args.force, option="--trace-out")
-    if args.timed:
-        # Timed mode runs every process side by side; --process keeps one of them.
-        if args.process is not None:
-            scenario = one_process(scenario, args, file)
-        return _execute_timed(args, scenario, runtime, out)
     scenario = one_process(scenario, args, file, timed=True)
+    if args.timed:
+        return _execute_timed(args, scenario, runtime, out)
     seed: int | None = None
     schedule: Schedule | None = None
     if args.schedule is not None:

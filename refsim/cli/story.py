@@ -39,7 +39,15 @@ from refsim.engine import run
 from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore, reachable
 from refsim.model import AnomalyKind, Op, Runtime, Scenario
 from refsim.narrate import RUNTIME_WORDS, Sentence, consequences, gil_lesson, narrate
-from refsim.report import _print_trace, format_ns, replay_command, run_json, timed_summary
+from refsim.report import (
+    and_words,
+    format_ns,
+    plural,
+    print_trace,
+    replay_command,
+    run_json,
+    timed_summary,
+)
 from refsim.timed import run_timed
 from refsim.trace import Exploration, OutcomeStats, RunResult
 
@@ -125,7 +133,7 @@ def _reachable(
     scenario: Scenario, runtime: Runtime, table: Exploration | None
 ) -> frozenset[AnomalyKind] | None:
     if table is not None:
-        return frozenset(k for s in table.outcomes for k in s.outcome.anomalies)
+        return table.kinds
     try:
         return reachable(scenario, runtime=runtime, max_states=DEFAULT_MAX_STATES).kinds
     except StateBudgetExceeded:
@@ -190,10 +198,6 @@ def _status(story: _Story) -> int:
 # -- words ----------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
-
-
 OPS_SHOWN = 6
 """The most op groups a thread's line shows before it is cut short."""
 
@@ -214,48 +218,43 @@ def _ops(ops: tuple[Op, ...]) -> str:
     return ", ".join(parts)
 
 
+def _found_words(kinds: frozenset[AnomalyKind] | None) -> str:
+    if kinds is None:
+        return "too many states to search"
+    if kinds:
+        return f"these anomalies can happen: {and_words(sorted(k.value for k in kinds))}"
+    return "no interleaving reaches any anomaly"
+
+
 def _table_headline(story: _Story) -> str:
     table = story.table
+    kinds = story.reachable(story.runtime)
     groups = story.scenario.process_groups()
     if len(groups) > 1:
-        kinds = story.reachable(story.runtime)
         names = ", ".join(name for name, _ in groups)
-        found = (
-            "too many states to search"
-            if kinds is None
-            else f"these anomalies can happen: {_and(sorted(k.value for k in kinds))}"
-            if kinds
-            else "no interleaving reaches any anomaly"
-        )
         return (
             f"its threads run in {len(groups)} processes ({names}), which share no memory, so "
             f"each is explored on its own (`refsim explore FILE --process NAME` counts one): "
-            f"{found}"
+            f"{_found_words(kinds)}"
         )
     if table is None:
         why = (
             f"too many interleavings to count (more than {DEFAULT_MAX_STATES:,} distinct "
             f"states: the long compute stretches), and too long to sample"
         )
-        kinds = story.reachable(story.runtime)
         if kinds is None:
             return f"unavailable: {why}"
-        found = (
-            f"these anomalies can happen: {_and(sorted(k.value for k in kinds))}"
-            if kinds
-            else "no interleaving reaches any anomaly"
-        )
         return (
             f"{why}; but every reachable state was searched (a compute or I/O step touches "
             f"nothing shared, so its place in the interleaving cannot change the outcome): "
-            f"{found}"
+            f"{_found_words(kinds)}"
         )
     if not table.exhaustive:
         return (
             f"sampled, not exact: {table.interleavings:,} runs of the fair random scheduler "
             f"(too many states to count every interleaving)"
         )
-    return f"exact: every one of {_plural(table.interleavings, 'interleaving')} counted"
+    return f"exact: every one of {plural(table.interleavings, 'interleaving')} counted"
 
 
 def _outcome_table(table: Exploration) -> Table:
@@ -356,7 +355,7 @@ def _timing_words(scenario: Scenario) -> str:
     timing = scenario.timing
     assert timing is not None
     full = settings(timing)
-    parts = [_plural(full.cores, "core")]
+    parts = [plural(full.cores, "core")]
     parts += [f"{kind.value} costs {format_ns(ns)}" for kind, ns in timing.costs]
     if timing.jitter:
         parts.append(f"jitter {timing.jitter:g}")
@@ -375,14 +374,13 @@ def _print_outcomes(c: Console, story: _Story, number: int) -> None:
 def _print_failing(c: Console, story: _Story) -> None:
     _heading(c, 3, "The shortest way it goes wrong")
     result = story.failing
-    scenario = story.scenario
     if result is None:
         kinds = story.reachable(story.runtime)
         if kinds is None:
             c.print("Not known: there are too many interleavings to find one.")
         elif kinds:
             c.print(
-                f"{_and(sorted(k.value for k in kinds))} can happen, but there are too many "
+                f"{and_words(sorted(k.value for k in kinds))} can happen, but there are too many "
                 f"interleavings to pick the shortest: `refsim search` finds and shrinks one."
             )
         else:
@@ -394,12 +392,13 @@ def _print_failing(c: Console, story: _Story) -> None:
     scenario = story.failing_in
     where = "" if scenario.part_of is None else f" (in process {scenario.part_of})"
     c.print(
-        f"The fewest preemptions that end in {_and(names)}{where}: schedule {result.schedule}, "
-        f"{_plural(result.steps, 'step')}, {_plural(result.preemptions, 'preemption')} (a "
-        f"preemption: the scheduler switches away from a thread that could have gone on)."
+        f"The fewest preemptions that end in {and_words(names)}{where}: schedule "
+        f"{result.schedule}, {plural(result.steps, 'step')}, "
+        f"{plural(result.preemptions, 'preemption')} (a preemption: the scheduler switches "
+        f"away from a thread that could have gone on)."
     )
     c.print()
-    _print_trace(c, scenario, result)
+    print_trace(c, scenario, result)
     if scenario.objects or scenario.variables:
         c.print(_LEGEND)
     c.print()
@@ -420,7 +419,7 @@ def _print_time(c: Console, story: _Story, result: RunResult) -> None:
     timing = settings(story.scenario.timing)
     c.print(
         f"This scenario is about time, not races. In simulated time (seed 0, "
-        f"{_plural(metrics.cores, 'core')}) the run takes {format_ns(metrics.makespan_ns)}, "
+        f"{plural(metrics.cores, 'core')}) the run takes {format_ns(metrics.makespan_ns)}, "
         f"with the cores busy {metrics.utilisation:.0%} of it; each thread's time went to:"
     )
     c.print()
@@ -429,7 +428,7 @@ def _print_time(c: Console, story: _Story, result: RunResult) -> None:
         switches = "switch" if metrics.switches == 1 else "switches"
         c.print(
             f"GIL: {metrics.switches:,} {switches} between threads, "
-            f"{_plural(metrics.drop_requests, 'drop request')} (switch interval "
+            f"{plural(metrics.drop_requests, 'drop request')} (switch interval "
             f"{format_ns(timing.switch_interval)})"
         )
     c.print(
@@ -442,10 +441,6 @@ _LEGEND = (
     "(register: the thread's private copy of the value it is updating; refcount or value: "
     "the word in memory; true refs: the references that really exist)"
 )
-
-
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _print_gil(c: Console, story: _Story, number: int) -> None:
