@@ -40,7 +40,7 @@ _BUDGET = -2
 class _Turn(simpy.Event):
     """An event a sleeping thread waits on; given to it when the chooser picks it."""
 
-    def give_after(self, delay: int) -> None:
+    def give_after(self, delay: int | float) -> None:
         # Event.succeed() always fires at delay 0; a turn must fire one tick later so the
         # hand-over itself is the micro-step's duration and costs a single event.
         self._ok = True
@@ -61,8 +61,9 @@ class _ControlledRun:
         self.state = machine.initial()
         self.trace: list[TraceEvent] | None = [] if keep_trace else None
         self.anomalies: list[Anomaly] = []
-        self.picks: list[int] = []
-        self.preemptions = 0
+        self.steps = 0
+        self.runs: list[int] = []
+        """The schedule so far as flat runs: thread, steps, thread, steps, one pair per turn."""
         self.preempted: list[int] = []
         self.stopped = _END
         self.error: ScheduleError | None = None
@@ -72,65 +73,83 @@ class _ControlledRun:
             self.env.process(self._thread(t))
 
     def execute(self) -> None:
-        first = self._pick(-1)
-        if first >= 0:
+        enabled = self.machine.enabled(self.state)
+        if not enabled:
+            return
+        if self.max_steps < 1:
+            self.stopped = _BUDGET
+            return
+        first = self.chooser.choose(1, enabled, -1)
+        if first not in enabled:
+            self._refuse(first)
+        else:
             self.turns[first].give_after(0)
-        self.env.run()
+            self.env.run()
         if self.error is not None:
             raise self.error
 
     def _thread(self, t: int) -> Generator[simpy.Event, Any, None]:
+        # The hot loop of every controlled run: everything it touches is a local, and a
+        # step that keeps the same thread does no more than the machine step, the
+        # enabled set and the chooser's answer.
         env = self.env
         machine = self.machine
-        trace = self.trace
+        step = machine.step
+        enabled_in = machine.enabled
+        choose = self.chooser.choose
+        max_steps = self.max_steps
+        record = None if self.trace is None else self.trace.append
+        found = self.anomalies.extend
+        preempted = self.preempted
+        turns = self.turns
+        length = len(machine.programs[t])
         while True:
             yield self.turns[t]
-            now = int(env.now)
+            state = self.state
+            start = n = self.steps
             while True:
-                self.state, event, anomalies = machine.step(self.state, t, now)
-                if trace is not None:
-                    trace.append(event)
+                # Each micro-step takes one tick, so the clock reads n before step n + 1.
+                state, event, anomalies = step(state, t, n)
+                n += 1
+                if record is not None:
+                    record(event)
                 if anomalies:
-                    self.anomalies.extend(anomalies)
-                nxt = self._pick(t)
-                if nxt != t:
+                    found(anomalies)
+                enabled = enabled_in(state)
+                if not enabled:
                     break
-                # The same thread goes on: nothing else can happen before its next step,
-                # so the clock simply advances, with no event (a run of steps is one turn).
-                now += 1
-            if nxt < 0:
+                if n >= max_steps:
+                    self.stopped = _BUDGET
+                    break
+                nxt = choose(n + 1, enabled, t)
+                if nxt != t or t not in enabled:
+                    break
+            self.state = state
+            self.steps = n
+            self.runs += (t, n - start)
+            if not enabled or self.stopped == _BUDGET:
                 return
-            self.turns[t] = _Turn(env)
-            self.turns[nxt].give_after(now + 1 - int(env.now))
-            if machine.finished(self.state, t):
+            if nxt not in enabled:
+                self._refuse(nxt)
                 return
+            if t in enabled:
+                preempted.append(n + 1)
+            turns[t] = _Turn(env)
+            turns[nxt].give_after(n - env.now)
+            if state.threads[t].pc >= length:
+                return  # finished: its process ends
 
-    def _pick(self, last: int) -> int:
-        """Ask the chooser for the thread that runs the next step; _END or _BUDGET to stop."""
+    def _refuse(self, chosen: int) -> None:
+        """Stop the run with the error that says why ``chosen`` may not run the next step."""
+        step = self.steps + 1
         machine = self.machine
-        enabled = machine.enabled(self.state)
-        if not enabled:
-            self.stopped = _END
-            return _END
-        step = len(self.picks) + 1
-        if step > self.max_steps:
-            self.stopped = _BUDGET
-            return _BUDGET
-        chosen = self.chooser.choose(step, enabled, last)
-        if chosen not in enabled:
-            if 0 <= chosen < len(machine.programs):
-                reason = machine.why_not_enabled(self.state, chosen)
-                name = machine.thread_names[chosen]
-                self.error = ScheduleError(f"{name} cannot run: {reason}", step=step)
-            else:
-                self.error = ScheduleError(f"the chooser picked thread #{chosen}", step=step)
-            self.stopped = _END
-            return _END
-        if chosen != last and last in enabled:
-            self.preemptions += 1
-            self.preempted.append(step)
-        self.picks.append(chosen)
-        return chosen
+        if 0 <= chosen < len(machine.programs):
+            reason = machine.why_not_enabled(self.state, chosen)
+            name = machine.thread_names[chosen]
+            self.error = ScheduleError(f"{name} cannot run: {reason}", step=step)
+        else:
+            self.error = ScheduleError(f"the chooser picked thread #{chosen}", step=step)
+        self.stopped = _END
 
     def result(self, runtime: Runtime, completed_from: int | None) -> RunResult:
         machine = self.machine
@@ -142,13 +161,15 @@ class _ControlledRun:
         return RunResult(
             scenario=machine.scenario.name,
             runtime=runtime,
-            schedule=Schedule.from_steps(names[t] for t in self.picks),
+            schedule=Schedule.from_runs(
+                (names[t], count) for t, count in zip(self.runs[::2], self.runs[1::2], strict=True)
+            ),
             anomalies=tuple(anomalies),
             final=machine.final(self.state),
             true_refs=tuple(zip(machine.object_names, self.state.true_refs, strict=True)),
             trace=None if self.trace is None else tuple(self.trace),
-            steps=len(self.picks),
-            preemptions=self.preemptions,
+            steps=self.steps,
+            preemptions=len(self.preempted),
             preempted=tuple(self.preempted),
             finished=finished,
             completed_from=completed_from,
@@ -183,7 +204,7 @@ def run(
             chooser = RandomChooser(seed)
     driver = _ControlledRun(machine, chooser, keep_trace, max_steps)
     driver.execute()
-    steps = len(driver.picks)
+    steps = driver.steps
     if replay is not None and driver.stopped == _END and replay.leftover(steps):
         raise ScheduleError(
             f"the schedule has {steps + replay.leftover(steps)} steps but the run ends after "

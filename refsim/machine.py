@@ -46,6 +46,7 @@ _CODES = {
 }
 
 _BIT = {kind: 1 << i for i, kind in enumerate(AnomalyKind)}
+_UAF = AnomalyKind.USE_AFTER_FREE
 _new = tuple.__new__
 
 
@@ -126,7 +127,11 @@ def _check(scenario: Scenario) -> None:
     threads = [t.name for t in scenario.threads]
     if len(set(threads)) != len(threads):
         raise ValueError(f"thread names must be unique: {threads}")
+    checked: set[int] = set()
     for thread in scenario.threads:
+        if id(thread.ops) in checked:
+            continue  # a copy made by `count: n`: the same ops tuple
+        checked.add(id(thread.ops))
         for op in thread.ops:
             wanted = op.kind.subject_kind
             if wanted is not None and declared.get(op.subject or "") != wanted:
@@ -149,39 +154,50 @@ class Machine:
         _check(scenario)
         words = {name: i for i, name in enumerate(self.word_names)}
         locks = {name: i for i, name in enumerate(self.lock_names)}
-        compiled: dict[tuple[Op, ...], tuple[Instr, ...]] = {}
+        # Copies made by `count: n` share one ops tuple: compile each program once (keyed
+        # by identity: hashing a long program costs more than compiling it).
+        compiled: dict[int, tuple[Instr, ...]] = {}
+        lowered: dict[Op, list[tuple[int, str, int, int, bool, int, str | None]]] = {}
         for t in scenario.threads:
-            # Copies made by `count: n` share one ops tuple; compile each program once.
-            if t.ops not in compiled:
-                compiled[t.ops] = self._compile(t.ops, words, locks)
-        self.programs = tuple(compiled[t.ops] for t in scenario.threads)
+            if id(t.ops) not in compiled:
+                compiled[id(t.ops)] = self._compile(t.ops, words, locks, lowered)
+        self.programs = tuple(compiled[id(t.ops)] for t in scenario.threads)
         self.has_locks = bool(self.lock_names)
 
     def _compile(
-        self, ops: tuple[Op, ...], words: dict[str, int], locks: dict[str, int]
+        self,
+        ops: tuple[Op, ...],
+        words: dict[str, int],
+        locks: dict[str, int],
+        lowered: dict[Op, list[tuple[int, str, int, int, bool, int, str | None]]],
     ) -> tuple[Instr, ...]:
         program: list[Instr] = []
         for index, op in enumerate(ops):
+            steps = lowered.get(op)
+            if steps is None:
+                steps = lowered[op] = self._lower(op, words, locks)
             text = str(op)
-            for bytecode in lower(op, self.runtime):
-                for position, micro in enumerate(bytecode.steps):
-                    code = _CODES[micro.kind]
-                    table = locks if code in (ACQUIRE, RELEASE) else words
-                    word = -1 if micro.subject is None else table[micro.subject]
-                    program.append(
-                        Instr(
-                            code,
-                            micro.kind.value,
-                            word,
-                            micro.amount,
-                            position == 0,
-                            bytecode.times,
-                            index,
-                            text,
-                            micro.subject,
-                        )
-                    )
+            for code, micro, word, amount, first, times, subject in steps:
+                program.append(
+                    _new(Instr, (code, micro, word, amount, first, times, index, text, subject))
+                )
         return tuple(program)
+
+    def _lower(
+        self, op: Op, words: dict[str, int], locks: dict[str, int]
+    ) -> list[tuple[int, str, int, int, bool, int, str | None]]:
+        """``op``'s micro-steps as Instr fields, without the op's index and text."""
+        steps = []
+        for bytecode in lower(op, self.runtime):
+            for position, micro in enumerate(bytecode.steps):
+                code = _CODES[micro.kind]
+                table = locks if code in (ACQUIRE, RELEASE) else words
+                word = -1 if micro.subject is None else table[micro.subject]
+                steps.append(
+                    (code, micro.kind.value, word, micro.amount, position == 0, bytecode.times,
+                     micro.subject)
+                )  # fmt: skip
+        return steps
 
     # -- states ---------------------------------------------------------------------
 
@@ -273,11 +289,12 @@ class Machine:
         register: int | None = None
         value: int | None = None
         shown_true: int | None = None
+        wrote = False
         pc += 1
 
         if code == LOAD:
             if freed[w]:
-                anomalies = (self._use_after_free(state, t, w, "loaded the refcount of", stepno),)
+                anomalies = (self._after_free(_UAF, state, t, w, "loaded the refcount of", stepno),)
             register = value = reg = values[w]
             loaded = versions[w]
             shown_true = true_refs[w]
@@ -291,28 +308,24 @@ class Machine:
                 anomalies = (self._lost_update(state, t, w, reg, loaded, delta, stepno),)
             if code == STORE:
                 if freed[w]:
-                    uaf = self._use_after_free(state, t, w, "stored into the refcount of", stepno)
+                    uaf = self._after_free(_UAF, state, t, w, "stored into the refcount of", stepno)
                     anomalies += (uaf,)
                 shown_true = true_refs[w] + delta
-                true_refs = true_refs[:w] + (shown_true,) + true_refs[w + 1 :]
                 if delta < 0 and reg != 0:
                     pc += 1  # the DEALLOC runs only when the stored value is 0
-            values = values[:w] + (reg,) + values[w + 1 :]
-            versions = versions[:w] + (versions[w] + 1,) + versions[w + 1 :]
-            last_store = last_store[:w] + ((t, reg, op),) + last_store[w + 1 :]
             loaded = -1
             register = value = reg
+            wrote = True
         elif code == RMW:
             if freed[w]:
-                anomalies = (self._use_after_free(state, t, w, "updated the refcount of", stepno),)
+                anomalies = (
+                    self._after_free(_UAF, state, t, w, "updated the refcount of", stepno),
+                )
             register = value = reg = values[w] + delta
             shown_true = true_refs[w] + delta
-            values = values[:w] + (reg,) + values[w + 1 :]
-            versions = versions[:w] + (versions[w] + 1,) + versions[w + 1 :]
-            true_refs = true_refs[:w] + (shown_true,) + true_refs[w + 1 :]
-            last_store = last_store[:w] + ((t, reg, op),) + last_store[w + 1 :]
             if delta < 0 and reg != 0:
                 pc += 1
+            wrote = True
         elif code == DEALLOC:
             if freed[w]:
                 anomalies = (self._double_free(state, t, w, stepno),)
@@ -325,7 +338,7 @@ class Machine:
             shown_true = true_refs[w]
         elif code == READ:
             if freed[w]:
-                anomalies = (self._use_after_free(state, t, w, "used", stepno),)
+                anomalies = (self._after_free(_UAF, state, t, w, "used", stepno),)
             value = values[w]
             shown_true = true_refs[w]
         elif code == LOAD_GLOBAL:
@@ -343,19 +356,38 @@ class Machine:
             holders = holders[:w] + (-1,) + holders[w + 1 :]
         # IO has no effect in controlled mode: it is one micro-step like any other.
 
-        for anomaly in anomalies:
-            kinds |= _BIT[anomaly.kind]
+        if wrote:
+            # STORE, STORE_GLOBAL and RMW write the register to the word. Replacing one
+            # item through a list costs half what slicing and joining does.
+            new_list = list(values)
+            new_list[w] = reg
+            values = tuple(new_list)
+            new_list = list(versions)
+            new_list[w] += 1
+            versions = tuple(new_list)
+            stores = list(last_store)
+            stores[w] = (t, reg, op)
+            last_store = tuple(stores)
+            if shown_true is not None:
+                new_list = list(true_refs)
+                new_list[w] = shown_true
+                true_refs = tuple(new_list)
+
+        if anomalies:
+            for anomaly in anomalies:
+                kinds |= _BIT[anomaly.kind]
         inside = -1
         if pc >= len(program):
             live = tuple(x for x in live if x != t)
         elif not program[pc].first:
             inside = t
         # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a step's cost.
+        thread_list = list(threads)
+        thread_list[t] = _new(ThreadState, (pc, reg, loaded, reps))
         new = _new(
             State,
-            (threads[:t] + (_new(ThreadState, (pc, reg, loaded, reps)),) + threads[t + 1 :],
-             values, versions, freed, true_refs, holders, kinds, stepno, last_store, freed_by,
-             live, inside),
+            (tuple(thread_list), values, versions, freed, true_refs, holders, kinds, stepno,
+             last_store, freed_by, live, inside),
         )  # fmt: skip
         event = _new(
             TraceEvent,
@@ -426,13 +458,12 @@ class Machine:
                     if truth == reg
                     else f", and the refcount is now {reg} where {truth} references exist"
                 )
-        return Anomaly(AnomalyKind.LOST_UPDATE, self.word_names[w], step, (me, last), message)
+        return _new(
+            Anomaly, (AnomalyKind.LOST_UPDATE, self.word_names[w], step, (me, last), message)
+        )
 
     def _update_name(self, op: str, w: int) -> str:
         return op.split()[0] if w < self.n_objects else op
-
-    def _use_after_free(self, state: State, t: int, w: int, did: str, step: int) -> Anomaly:
-        return self._after_free(AnomalyKind.USE_AFTER_FREE, state, t, w, did, step)
 
     def _double_free(self, state: State, t: int, w: int, step: int) -> Anomaly:
         return self._after_free(AnomalyKind.DOUBLE_FREE, state, t, w, "freed", step)
@@ -446,26 +477,16 @@ class Machine:
         by, when = state.freed_by[w]
         freer = "freeing" if by == t else f"{self.thread_names[by]} freed"
         label = "a double free" if kind is AnomalyKind.DOUBLE_FREE else "a use-after-free"
-        return Anomaly(
-            kind,
-            name,
-            step,
-            (me, self.thread_names[by]),
-            f"{me} {did} {name} after {freer} it at step {when}: {label}",
-        )
+        message = f"{me} {did} {name} after {freer} it at step {when}: {label}"
+        return _new(Anomaly, (kind, name, step, (me, self.thread_names[by]), message))
 
     def _premature_free(self, state: State, t: int, w: int, step: int) -> Anomaly:
         me = self.thread_names[t]
         name = self.object_names[w]
         alive = state.true_refs[w]
         refs = "reference to it still exists" if alive == 1 else "references to it still exist"
-        return Anomaly(
-            AnomalyKind.PREMATURE_FREE,
-            name,
-            step,
-            (me,),
-            f"{me} freed {name} while {alive} {refs} (true refs {alive}): a premature free",
-        )
+        message = f"{me} freed {name} while {alive} {refs} (true refs {alive}): a premature free"
+        return _new(Anomaly, (AnomalyKind.PREMATURE_FREE, name, step, (me,), message))
 
     def _deadlock(self, state: State, blocked: list[int]) -> Anomaly:
         parts = []

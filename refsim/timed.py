@@ -308,7 +308,7 @@ class _TimedRun:
         if len(self.machines) > 1:
             # Each process counts its own steps; the run counts them all.
             event = event._replace(step=self.steps)
-            anomalies = tuple(replace(a, step=self.steps) for a in anomalies)
+            anomalies = tuple(a._replace(step=self.steps) for a in anomalies)
         if self.keep_trace:
             self.trace.append(event)
             self.counts.append(count)

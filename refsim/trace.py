@@ -1,8 +1,8 @@
 """What a run produced: trace events, anomalies, outcomes and the run result.
 
-``TraceEvent`` is a ``NamedTuple`` rather than a frozen dataclass: one is made per
-micro-step on the engine's hot path, and a tuple is several times cheaper to build than a
-frozen dataclass while being just as immutable.
+``TraceEvent`` and ``Anomaly`` are ``NamedTuple``s rather than frozen dataclasses: one is
+made per micro-step on the engine's hot path, and a tuple is several times cheaper to
+build than a frozen dataclass (0.1 µs against 0.5 µs) while being just as immutable.
 """
 
 from __future__ import annotations
@@ -55,9 +55,12 @@ class TraceEvent(NamedTuple):
     """True when this micro-step begins a bytecode (the GIL may switch only before these)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Anomaly:
-    """A finding: something that went wrong, where, and one sentence saying so."""
+class Anomaly(NamedTuple):
+    """A finding: something that went wrong, where, and one sentence saying so.
+
+    A ``NamedTuple`` for the same reason as :class:`TraceEvent`: an ``unsafe`` run can
+    record one per micro-step (every access after a free is a use-after-free).
+    """
 
     kind: AnomalyKind
     subject: str | None
