@@ -154,14 +154,19 @@ class Machine:
         _check(scenario)
         words = {name: i for i, name in enumerate(self.word_names)}
         locks = {name: i for i, name in enumerate(self.lock_names)}
-        # Copies made by `count: n` share one ops tuple: compile each program once (keyed
-        # by identity: hashing a long program costs more than compiling it).
-        compiled: dict[int, tuple[Instr, ...]] = {}
+        # Compile each distinct program once. Copies made by `count: n` share one ops
+        # tuple, found by identity (hashing a long program again for every copy costs
+        # more than compiling it); equal programs written out twice are found by value.
+        by_id: dict[int, tuple[Instr, ...]] = {}
+        by_value: dict[tuple[Op, ...], tuple[Instr, ...]] = {}
         lowered: dict[Op, list[tuple[int, str, int, int, bool, int, str | None]]] = {}
         for t in scenario.threads:
-            if id(t.ops) not in compiled:
-                compiled[id(t.ops)] = self._compile(t.ops, words, locks, lowered)
-        self.programs = tuple(compiled[id(t.ops)] for t in scenario.threads)
+            if id(t.ops) not in by_id:
+                program = by_value.get(t.ops)
+                if program is None:
+                    program = by_value[t.ops] = self._compile(t.ops, words, locks, lowered)
+                by_id[id(t.ops)] = program
+        self.programs = tuple(by_id[id(t.ops)] for t in scenario.threads)
         self.has_locks = bool(self.lock_names)
 
     def _compile(
