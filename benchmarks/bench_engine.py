@@ -1,10 +1,15 @@
 """Benchmark: controlled runs on SimPy against a bare SimPy loop (the floor).
 
-Runs, in one process, a large scenario (8 threads x 1,000 refcount ops under `unsafe`,
-seeded random schedule) with the trace recorded, the same without the trace, and, as the
-floor, a bare SimPy loop doing one `timeout` per micro-step. Prints micro-steps per second
-for each and the ratio of refsim's time to the floor's. Target: within 3x of the floor
-with the trace recorded.
+Runs, in one process, a large scenario (8 threads x 1,000 refcount ops, seeded random
+schedule, under each runtime) with the trace recorded, the same without the trace, and,
+as the floor, a bare SimPy loop doing one `timeout` per micro-step. Prints micro-steps per
+second for each and the ratio of refsim's time to the floor's. Target: within 3x of the
+floor with the trace recorded.
+
+Then it splits a run's time in two, per micro-step: the machine step alone (the same
+steps, called in a plain loop), and everything else (SimPy, the hand-overs between thread
+processes, the chooser, the trace) measured by running the engine on a machine whose
+step replays recorded results at no cost.
 
     python benchmarks/bench_engine.py [--threads 8] [--ops 1000] [--repeat 3]
 """
@@ -15,12 +20,14 @@ import argparse
 import gc
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import simpy
 
-from refsim.engine import run
+from refsim.engine import _ControlledRun, run
+from refsim.machine import Machine, State
 from refsim.model import Op, OpKind, Runtime, Scenario, ThreadSpec
+from refsim.scheduling import RandomChooser
 
 
 def big_scenario(threads: int, ops: int) -> Scenario:
@@ -36,7 +43,7 @@ def bare_simpy(steps: int) -> float:
     """Seconds for one SimPy process doing `steps` timeouts: the floor."""
     env = simpy.Environment()
 
-    def proc() -> object:
+    def proc() -> Generator[simpy.Event, None, None]:
         for _ in range(steps):
             yield env.timeout(1)
 
@@ -100,6 +107,70 @@ def measure(scenario: Scenario, runtime: Runtime, repeat: int) -> None:
     print(
         f"peak memory        : {peak_trace / 2**20:.1f} MiB with trace, "
         f"{peak_none / 2**20:.1f} MiB without"
+    )
+    machine_alone, engine_alone = split(scenario, runtime, repeat)
+    per_step = 1e6 / steps
+    print(
+        f"per micro-step     : floor {floor * per_step:.2f} us; machine step "
+        f"{machine_alone * per_step:.2f} us ({machine_alone / floor:.1f}x the floor); "
+        f"engine with a free step {engine_alone * per_step:.2f} us "
+        f"({engine_alone / floor:.1f}x)"
+    )
+
+
+class _ReplayedMachine:
+    """A machine whose step returns recorded results: the engine's cost without the step's."""
+
+    def __init__(self, real: Machine, results: list[tuple[object, object, object]]) -> None:
+        self._real = real
+        self._next = iter(results).__next__
+
+    def step(self, state: object, thread: int, time: int = 0) -> object:
+        return self._next()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+
+def split(scenario: Scenario, runtime: Runtime, repeat: int) -> tuple[float, float]:
+    """Seconds of one run spent in the machine step alone, and in the engine without it."""
+    machine = Machine(scenario, runtime)
+    results: list[tuple[object, object, object]] = []
+    real_step = machine.step
+
+    def recording(state: State, thread: int, time: int = 0) -> object:
+        result = real_step(state, thread, time)
+        results.append(result)
+        return result
+
+    machine.step = recording  # type: ignore[method-assign,assignment]
+    recorded = _ControlledRun(machine, RandomChooser(1), True, 10**9)
+    recorded.execute()
+    machine.step = real_step  # type: ignore[method-assign]
+    index = {name: t for t, name in enumerate(machine.thread_names)}
+    schedule = recorded.result(runtime, None).schedule
+    threads = [index[name] for name in schedule]
+
+    def machine_only() -> object:
+        # What the engine does per step, minus SimPy and the chooser: step, keep the event.
+        state = machine.initial()
+        trace: list[object] = []
+        anomalies: list[object] = []
+        for now, thread in enumerate(threads):
+            state, event, found = real_step(state, thread, now)
+            trace.append(event)
+            anomalies.extend(found)
+        return trace, anomalies
+
+    def engine_only() -> object:
+        fake = _ReplayedMachine(machine, results)
+        driver = _ControlledRun(fake, RandomChooser(1), True, 10**9)  # type: ignore[arg-type]
+        driver.execute()
+        return driver
+
+    return (
+        min(timed(machine_only) for _ in range(repeat)),
+        min(timed(engine_only) for _ in range(repeat)),
     )
 
 

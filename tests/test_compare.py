@@ -10,7 +10,9 @@ import pytest
 from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 
+import refsim.cli.compare as compare_module
 from refsim.cli.compare import compare
+from refsim.explore import reachable
 from refsim.loader import load_file
 from refsim.model import AnomalyKind
 
@@ -40,6 +42,30 @@ def test_anomalies_are_explored_per_runtime_and_processes_share_nothing() -> Non
         ("gil, a process per thread", ()),
     ]
     assert expected == [(row.label, row.anomalies) for row in rows]
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_anomalies_possible_are_what_check_finds(path: Path) -> None:
+    scenario = load_file(path)
+    for row in compare(scenario):
+        if row.processes != "one":
+            continue
+        found: set[AnomalyKind] = set()
+        for sub in scenario.per_process():
+            found |= reachable(sub, runtime=row.runtime).kinds
+        assert (row.label, sorted(found, key=str), True) == (
+            row.label,
+            list(row.anomalies),
+            row.exhaustive,
+        )
+
+
+def test_past_the_state_budget_a_sample_stands_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compare_module, "MAX_STATES", 5)
+    rows = compare(load_file(SCENARIOS / "counter.yaml"))
+    # A process per thread: each process is one thread, small enough to explore.
+    expected = [(False, (AnomalyKind.LOST_UPDATE,))] * 3 + [(True, ())]
+    assert expected == [(row.exhaustive, row.anomalies) for row in rows]
 
 
 def test_the_files_own_processes_get_a_row() -> None:

@@ -5,12 +5,12 @@ Each row runs the scenario one way: under ``unsafe``, ``gil`` and ``atomic`` wit
 thread in one process; under ``gil`` with one process per thread; and, when the file
 groups its threads into processes, under ``gil`` as the file says. For each row:
 
-* **anomalies possible**: the anomaly kinds some interleaving reaches, by exploring every
-  interleaving (:func:`refsim.explore.explore`), process by process, since processes
-  share no memory. ``compute n`` is explored as ``compute 1``: its bytecodes touch
-  nothing shared, so the reachable outcomes are the same and the state space stays
-  small. Past the state budget, a seeded sample of controlled runs stands in, and the
-  row says "sampled" (a sample can miss an anomaly; it never invents one).
+* **anomalies possible**: the anomaly kinds some interleaving reaches, decided exactly as
+  ``refsim check`` decides them (:func:`refsim.explore.reachable`), process by process,
+  since processes share no memory. Past the state budget, a seeded sample of controlled
+  runs stands in (of the scenario with each ``compute n`` cut to ``compute 1``, which
+  reaches the same outcomes), and the row says "sampled" (a sample can miss an anomaly;
+  it never invents one).
 * **makespan**: one timed run (:func:`refsim.timed.run_timed`) with the given seed;
 * **speedup**: the time the threads take one after another (each run alone, timed,
   under the same runtime, without process starts), divided by the makespan;
@@ -29,7 +29,7 @@ from rich.text import Text
 
 from refsim.cli.common import EXIT_DISAGREES, EXIT_OK, Command, add_limits, console, load
 from refsim.costs import settings
-from refsim.explore import explore
+from refsim.explore import StateBudgetExceeded, explore, reachable
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario
 from refsim.report import format_ns
 from refsim.timed import run_timed
@@ -77,12 +77,19 @@ def _explorable(scenario: Scenario) -> Scenario:
 
 
 def _possible(scenario: Scenario, runtime: Runtime, seed: int) -> tuple[set[AnomalyKind], bool]:
+    """The anomaly kinds some interleaving reaches, exactly as ``check`` decides them; past
+    the state budget, those a seeded sample of runs finds (then not exhaustive)."""
     kinds: set[AnomalyKind] = set()
     exhaustive = True
-    for sub in _explorable(scenario).per_process():
-        table = explore(sub, runtime=runtime, max_states=MAX_STATES, sample=SAMPLES, seed=seed)
-        exhaustive &= table.exhaustive
-        kinds |= table.kinds
+    for sub in scenario.per_process():
+        try:
+            kinds |= reachable(sub, runtime=runtime, max_states=MAX_STATES).kinds
+        except StateBudgetExceeded:
+            table = explore(
+                _explorable(sub), runtime=runtime, max_states=MAX_STATES, sample=SAMPLES, seed=seed
+            )
+            exhaustive &= table.exhaustive
+            kinds |= table.kinds
     return kinds, exhaustive
 
 
