@@ -269,3 +269,21 @@ def test_more_holders_than_colours_are_named_on_the_gil_lane() -> None:
 
 def test_few_holders_are_told_apart_by_colour_alone() -> None:
     assert 0 == figure(timed("cpu_bound")).holder_labels
+
+
+def test_a_lane_that_runs_all_along_shows_no_pale_seams() -> None:
+    # Convoy's W runs for 1.2 s with 200 waits of about 60 µs, each far under a pixel:
+    # where those spans meet, the white background used to show through at irregular
+    # places, reading as events that are not there.
+    import numpy as np
+
+    result = run_timed(load_file(SCENARIOS / "convoy.yaml"), runtime=Runtime.GIL)
+    fig = draw_timed(result, dpi=100)
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].astype(int)
+    ax = next(a for a in fig.axes if a.get_gid() == "timed")
+    lane = ax.get_yticks()[list(t.get_text() for t in ax.get_yticklabels()).index("W")]
+    (x0, y), (x1, _) = ax.transData.transform([(0, lane), (1_150, lane)])
+    row = pixels[pixels.shape[0] - round(y), int(x0) + 2 : int(x1)]
+    pale = [x for x, rgb in enumerate(row) if rgb.sum() > 350]
+    assert [] == pale
