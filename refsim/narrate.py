@@ -306,9 +306,10 @@ def gil_lesson(
         )
     if unsafe and not gil and not atomic:
         return (
-            "The GIL makes each refcount update one bytecode that no other thread can "
-            "interrupt, so this race cannot happen under it; atomic refcounts (free-threaded "
-            "CPython, PEP 703) give the same safety without a global lock."
+            "Under the GIL each refcount update happens inside one bytecode, and no other "
+            "thread runs in the middle of a bytecode, so this race cannot happen; atomic "
+            "refcounts prevent it without a global lock (free-threaded CPython, PEP 703, "
+            "gets the same safety more cheaply, with biased reference counting)."
         )
     if not unsafe and not gil and not atomic:
         return (

@@ -73,9 +73,9 @@ def verdict(scenario: Scenario, result: RunResult) -> str:
             f"(try another --seed or --schedule)."
         )
     if agrees(scenario, result):
-        rest = ", ".join(sorted(k.value for k in claimed - result.anomaly_kinds))
-        also = f"; it claims {rest} can too" if rest else ""
-        return f"as the scenario claims, {', '.join(found)} can happen under {runtime}{also}."
+        rest = sorted(k.value for k in claimed - result.anomaly_kinds)
+        also = f"; it also claims {and_words(rest)}, which this run did not reach" if rest else ""
+        return f"as the scenario claims, {and_words(found)} can happen under {runtime}{also}."
     extra = ", ".join(sorted(k.value for k in result.anomaly_kinds - claimed))
     return (
         f"unexpected: the scenario claims only {possible} can happen under {runtime}, but "
@@ -243,7 +243,7 @@ def _print_findings(console: Console, scenario: Scenario, result: RunResult) -> 
         for anomaly in result.anomalies:
             where = "end" if anomaly.step is None else f"step {anomaly.step}"
             line = Text(f"  {where:<9} ")
-            line.append(f"{anomaly.kind.value:<15}", style="red")
+            line.append(f"{anomaly.kind.value:<16}", style="red")
             line.append(anomaly.message)
             console.print(line)
     else:

@@ -134,7 +134,7 @@ def test_gil_lesson_per_kind_of_scenario() -> None:
     ownership = {Runtime.UNSAFE: uaf, Runtime.GIL: uaf, Runtime.ATOMIC: uaf}
     actual = [
         "race survives the GIL" in gil_lesson(_scenario("counter"), everywhere),
-        "one bytecode that no other thread can interrupt"
+        "no other thread runs in the middle of a bytecode"
         in gil_lesson(_scenario("leak"), refcount),
         "logic error in ownership" in gil_lesson(_scenario("borrowed"), ownership),
     ]

@@ -104,7 +104,9 @@ def _explore_arguments(p: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, metavar="N",
         help="with --sample: run i uses seed N+i (default 0), as `refsim run --seed` does",
     )  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print one JSON document (CLI.md)")
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON document (shape: docs/cli.md)"
+    )
     add_limits(p)
 
 

@@ -39,7 +39,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     add_schedule(p, what="replay")
     add_runtime(p)
     add_process(p)
-    p.add_argument("--json", action="store_true", help="print one JSON document (CLI.md)")
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON document (shape: docs/cli.md)"
+    )
     p.add_argument(
         "--no-trace", action="store_true",
         help="do not keep or print the trace (for big runs): summary only",

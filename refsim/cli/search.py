@@ -77,7 +77,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, metavar="N",
         help="seed of the search: the same seed finds the same run (default 0)",
     )  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print one JSON document (CLI.md)")
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON document (shape: docs/cli.md)"
+    )
     p.add_argument(
         "--max-steps", type=_positive, default=DEFAULT_MAX_STEPS, metavar="N",
         help=f"micro-step budget of each run (default {DEFAULT_MAX_STEPS:,})",

@@ -309,9 +309,12 @@ def _commands(story: _Story) -> list[tuple[str, str]]:
         )  # fmt: skip
     if story.table is not None:
         lines.append(("every outcome, with a witness", f"refsim explore {file}{flag}"))
-    lines.append(("the runtimes in simulated time", f"refsim compare {file}"))
     if story.scenario.timing is not None:
+        lines.append(("the runtimes in simulated time", f"refsim compare {file}"))
         lines.append(("one run in simulated time", f"refsim run {file} --timed{flag}"))
+    else:
+        # A few micro-steps take nanoseconds: their timings say nothing about the GIL.
+        lines.append(("the GIL's other cost, in time", "refsim cpu_bound"))
     return lines
 
 
