@@ -6,11 +6,13 @@ docs gallery."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 import warnings
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from cli_runner import refsim
@@ -32,6 +34,11 @@ from refsim.plot import (
 from refsim.trace import Exploration, Outcome, OutcomeStats
 
 matplotlib = pytest.importorskip("matplotlib")
+np = pytest.importorskip("numpy")  # comes with matplotlib
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
 
 from refsim.plot import (  # noqa: E402  (needs matplotlib)
     draw_outcomes,
@@ -56,6 +63,14 @@ def figure(name: str, runtime: Runtime, schedule: str) -> RunFigure:
     sc = scenario(name)
     result = run(sc, runtime=runtime, schedule=Schedule.parse(schedule))
     return summarize_run(draw_run(result, threads=sc.thread_names, dpi=DPI))
+
+
+def gallery_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_gallery", ROOT / "docs" / "make_gallery.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # -- what a run's picture is made of (no drawing) -------------------------------------------
@@ -166,14 +181,17 @@ def test_the_leak_figure() -> None:
         # The lost update at its step; the leak, judged at the end, just after the last.
         anomalies=(("obj", 6.0), ("obj", 7.0)),
         anomaly_labels=("lost update", "leak"),
+        # Steps 1 to 6 and the end column.
+        x_range=(0.5, 7.5),
+        y_labels=("count",),
     )
     assert expected == figure("leak", Runtime.UNSAFE, "T1 T2*3 T1*2")
 
 
 def test_the_premature_free_figure_shades_the_freed_span() -> None:
     fig = figure("premature_free", Runtime.UNSAFE, "T1 T2*3 T1*5 T2*5")
-    # T2's DEALLOC is step 13: obj is freed from the end of step 13 to the end of the run.
-    assert (("obj", 13.5, 14.5),) == fig.freed
+    # T2's DEALLOC is step 13: obj is freed from the end of step 13 on, the end column too.
+    assert (("obj", 13.5, 15.5),) == fig.freed
     assert (("obj", 6.0), ("obj", 13.0), ("obj", 14.0)) == fig.anomalies
     assert ("lost update", "premature free", "use after free") == fig.anomaly_labels
     assert (14, 14, 4, 2) == (fig.boxes, fig.box_labels, fig.windows, fig.overlapping_windows)
@@ -181,12 +199,17 @@ def test_the_premature_free_figure_shades_the_freed_span() -> None:
 
 def test_the_double_free_figure() -> None:
     fig = figure("double_free", Runtime.UNSAFE, "T1 T2*3 T1*5 T2*3 T1 T2 T1*3 T2*3")
-    assert (("obj", 17.5, 20.5),) == fig.freed
+    assert (("obj", 17.5, 21.5),) == fig.freed
     assert [6.0, 17.0, 19.0, 19.0, 20.0] == [x for _, x in fig.anomalies]
     assert 6 == fig.preemptions
-    assert {"lost update", "premature free", "use after free", "double free"} == set(
-        fig.anomaly_labels
-    )
+    # Left to right; step 19's two anomalies share one label, a line each.
+    assert (
+        "lost update",
+        "premature free",
+        "lost update",
+        "use after free",
+        "double free",
+    ) == fig.anomaly_labels
 
 
 def test_an_object_freed_by_the_last_step_still_shows_its_freed_span() -> None:
@@ -279,6 +302,179 @@ def test_a_few_threads_keep_their_labels() -> None:
     assert ("T1", "T2", "T3", "T4", "GIL") == summary.lanes
 
 
+# -- readability: room at the end, labels apart, names that fit ---------------------------
+
+
+def gallery_runs() -> list[tuple[str, Runtime, str]]:
+    """Every run the gallery draws: (scenario, runtime, schedule)."""
+    gallery = gallery_module()
+    runs = [(name, runtime, schedule) for name, (runtime, schedule) in gallery.RUNS.items()]
+    return runs + list(gallery.COURSE.values())
+
+
+def drawn(name: str, runtime: Runtime, schedule: str, dpi: float = DPI) -> Figure:
+    sc = scenario(name)
+    result = run(sc, runtime=runtime, schedule=Schedule.parse(schedule))
+    return draw_run(result, threads=sc.thread_names, dpi=dpi)
+
+
+def test_the_last_step_is_followed_by_an_end_column() -> None:
+    fig = drawn("lost_update", Runtime.UNSAFE, "T1 T2*3 T1*2")
+    # The true refs reach 3 at the end of step 6, the last: that rise shows in full, one
+    # step's width before the right edge.
+    assert (0.5, 7.5) == summarize_run(fig).x_range
+    panel = next(ax for ax in fig.axes if ax.get_gid() == "panel:obj")
+    [true_refs] = [line for line in panel.lines if line.get_gid() == "true-refs-line"]
+    xs, ys = (np.asarray(values, float).tolist() for values in true_refs.get_data())
+    assert ([0.5, 4.5, 6.5, 7.5], [1, 2, 3, 3]) == (xs, ys)
+    labels = [t.get_text() for t in panel.get_xticklabels()]
+    assert ["1", "2", "3", "4", "5", "6", "end"] == labels
+
+
+@pytest.mark.parametrize("case", gallery_runs(), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_every_gallery_run_shows_its_last_step_whole(case: tuple[str, Runtime, str]) -> None:
+    name, runtime, schedule = case
+    fig = drawn(name, runtime, schedule)
+    steps = run(scenario(name), runtime=runtime, schedule=Schedule.parse(schedule)).steps
+    assert (0.5, steps + 1.5) == summarize_run(fig).x_range
+
+
+def label_boxes(fig: Figure) -> list[tuple[str, Bbox]]:
+    """The labels written over the panels and lanes (anomalies, ``freed``), in pixels."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = []
+    for ax in fig.axes:
+        for text in ax.texts:
+            if text.get_gid() in ("anomaly-label", "freed-label"):
+                patch = text.get_bbox_patch()
+                artist = patch if patch is not None else text
+                boxes.append((text.get_text(), artist.get_window_extent(renderer)))
+    return boxes
+
+
+def crossings(fig: Figure, boxes: list[tuple[str, Bbox]]) -> list[tuple[str, str]]:
+    """(line, label) for each panel line or leader that runs through a label's box."""
+    from matplotlib.collections import LineCollection
+
+    found = []
+    for ax in fig.axes:
+        paths: list[tuple[str, Any]] = []  # (what, points in data units)
+        for line in ax.lines:
+            if line.get_gid() in ("value-line", "true-refs-line"):
+                x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+                # steps-post: along, then up or down at the next x.
+                corners = [(x[i + k], y[i]) for i in range(len(x) - 1) for k in (0, 1)]
+                paths.append((str(line.get_gid()), np.array([*corners, (x[-1], y[-1])])))
+        for c in ax.collections:
+            if isinstance(c, LineCollection) and c.get_gid() == "anomaly-leaders":
+                paths += [("leader", np.asarray(seg)) for seg in c.get_segments()]
+        for what, points in paths:
+            pixels = ax.transData.transform(points)
+            dense = np.concatenate([np.linspace(a, b, 200) for a, b in itertools.pairwise(pixels)])
+            for text, box in boxes:
+                inner = box.padded(-1.5)
+                if any(inner.contains(px, py) for px, py in dense):
+                    found.append((what, text))
+    return found
+
+
+@pytest.mark.parametrize("case", gallery_runs(), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_labels_never_overlap_nor_sit_on_a_line(case: tuple[str, Runtime, str]) -> None:
+    fig = drawn(*case, dpi=100)
+    fig.canvas.draw()
+    boxes = label_boxes(fig)
+    overlaps = [
+        (a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1 :]
+        if box.overlaps(other)
+    ]  # fmt: skip
+    assert [] == overlaps
+    assert [] == crossings(fig, boxes)
+    every = {short_label(m.kind) for m in describe_run(run(
+        scenario(case[0]), runtime=case[1], schedule=Schedule.parse(case[2]))).marks}  # fmt: skip
+    shown = {text.split(" ×")[0] for text, _ in boxes} - {"freed"}
+    assert every == shown, "every kind of anomaly keeps a label"
+
+
+@pytest.mark.parametrize("path", bundled_scenarios(), ids=lambda p: p.stem)
+def test_random_runs_keep_their_labels_apart(path: Path) -> None:
+    sc = load_file(path)
+    fig = draw_run(run(sc, seed=1, max_steps=300), threads=sc.thread_names, dpi=100)
+    fig.canvas.draw()
+    boxes = label_boxes(fig)
+    assert [] == [
+        (a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1 :]
+        if box.overlaps(other)
+    ]  # fmt: skip
+
+
+def test_the_same_anomaly_at_adjacent_steps_has_one_label() -> None:
+    fig = figure("borrowed", Runtime.ATOMIC, "T2*2 T1*4")
+    assert ("use after free ×3", "double free") == fig.anomaly_labels
+    assert [3.0, 4.0, 5.0, 6.0] == [x for _, x in fig.anomalies]  # a marker each still
+
+
+def box_labels(fig: Figure) -> list[tuple[str, float]]:
+    """Each box's text and font size, in step order."""
+    lanes = next(ax for ax in fig.axes if ax.get_gid() == "lanes")
+    texts = sorted((t.get_position()[0], t) for t in lanes.texts if t.get_gid() == "box-label")
+    return [(t.get_text(), float(t.get_fontsize())) for _, t in texts]
+
+
+def legend_texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_a_box_too_narrow_for_dealloc_says_free_at_the_box_font() -> None:
+    fig = drawn("premature_free", Runtime.UNSAFE, "T1 T2*3 T1*5 T2*5")
+    assert ("FREE", 11.5) == box_labels(fig)[12]  # step 13, T2's DEALLOC
+    assert "DEALLOC (FREE)" in legend_texts(fig)
+    # Where the word fits, it is written out, and the legend says just that.
+    wide = drawn("borrowed", Runtime.ATOMIC, "T2*2 T1*4")
+    assert ("DEALLOC", 11.5) == box_labels(wide)[1]
+    assert "DEALLOC" in legend_texts(wide)
+
+
+def test_long_bytecode_names_widen_the_figure_rather_than_vanish() -> None:
+    fig = drawn("counter", Runtime.GIL, "T1 T2*3 T1*2")
+    assert [
+        ("LOAD_GLOBAL\n0", 11.5), ("LOAD_GLOBAL\n0", 11.5), ("BINARY_OP → 1", 11.5),
+        ("STORE_GLOBAL\n1", 11.5), ("BINARY_OP → 1", 11.5), ("STORE_GLOBAL\n1", 11.5),
+    ] == box_labels(fig)  # fmt: skip
+    locked = drawn("counter_locked", Runtime.GIL, "T1*5 T2*5")
+    assert ("LOAD_GLOBAL\n0", 9.0) == box_labels(locked)[1]  # not just "0"
+
+
+def test_the_object_panel_is_labelled_count_for_both_of_its_lines() -> None:
+    fig = drawn("leak", Runtime.UNSAFE, "T1 T2*3 T1*2")
+    assert ("count",) == summarize_run(fig).y_labels
+    assert {"refcount", "true refs"} <= set(legend_texts(fig))
+    assert ("value",) == figure("counter", Runtime.GIL, "T1 T2*3 T1*2").y_labels
+
+
+def test_race_windows_are_not_grey_like_the_add_and_sub_boxes() -> None:
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
+    from refsim.plot.style import BLUE, COLOUR
+
+    fig = drawn("premature_free", Runtime.UNSAFE, "T1 T2*3 T1*5 T2*5")
+    lanes = next(ax for ax in fig.axes if ax.get_gid() == "lanes")
+    [windows] = [c for c in lanes.collections if c.get_gid() == "windows"]
+    colours = np.asarray(windows.get_facecolor()).tolist()
+    assert [list(to_rgba(BLUE, 0.16))] == colours  # a colour, not a grey like ADD / SUB's
+    assert "#DDDDDD" == COLOUR["SUB"]
+    handles = dict(zip(legend_texts(fig), fig.legends[0].legend_handles, strict=True))
+    window = handles["race window (LOAD … STORE)"]
+    assert isinstance(window, Patch)
+    assert to_rgba(BLUE, 0.16) == to_rgba(window.get_facecolor())
+
+
+def test_a_figure_without_panels_numbers_its_steps_under_the_lanes() -> None:
+    fig = drawn("deadlock", Runtime.GIL, "T1 T2")
+    lanes = next(ax for ax in fig.axes if ax.get_gid() == "lanes")
+    assert ("step", True) == (lanes.get_xlabel(), lanes.xaxis.get_tick_params()["labelbottom"])
+
+
 # -- determinism ---------------------------------------------------------------------------
 
 
@@ -335,11 +531,55 @@ def test_the_outcomes_figure_has_both_measures_side_by_side(tmp_path: Path) -> N
     summary = plot_outcomes(exploration(), tmp_path / "outcomes.svg", dpi=DPI)
     assert ("✗ leak, lost-update; obj = 1", "✓ no anomaly; obj freed") == summary.outcomes
     assert ((0.9, 0.1), (0.75, 0.25)) == (summary.shares, summary.probabilities)
+    # "share", as `refsim explore` and the docs call it.
+    assert (
+        "share of interleavings (each counted once)",
+        "probability under the fair random scheduler (each enabled thread equally likely)",
+    ) == summary.legend
+    assert "share of interleavings / probability" == summary.xlabel
 
 
 def test_a_sampled_table_has_no_probabilities() -> None:
     summary = summarize_outcomes(draw_outcomes(exploration(exhaustive=False), dpi=DPI))
     assert ((0.9, 0.1), ()) == (summary.shares, summary.probabilities)
+    assert (("share of the seeded random runs",), "share of the runs") == (
+        summary.legend, summary.xlabel,
+    )  # fmt: skip
+
+
+def test_a_rare_outcome_does_not_read_as_none() -> None:
+    long = Outcome(
+        (AnomalyKind.DOUBLE_FREE, AnomalyKind.LOST_UPDATE, AnomalyKind.PREMATURE_FREE,
+         AnomalyKind.USE_AFTER_FREE), (("obj", "freed"),),
+    )  # fmt: skip
+    table = Exploration(
+        "double_free", Runtime.UNSAFE, True, 56_072,
+        (
+            OutcomeStats(long, 56_052, Fraction(56_052, 56_072), Fraction(1, 2),
+                         Schedule.parse("T1 T2*3 T1*5 T2*4 T1*3 T2*3 T1"), 5),
+            OutcomeStats(FREED, 20, Fraction(20, 56_072), Fraction(1, 2),
+                         Schedule.parse("T1*9 T2*10"), 0),
+        ),
+    )  # fmt: skip
+    fig = draw_outcomes(table, dpi=DPI)
+    ax = fig.axes[0]
+    shares = [t.get_text() for t in ax.texts if t.get_gid() == "share-label"]
+    # As `refsim explore` prints them: neither reads as certain, nor as impossible.
+    assert [">99.9%  (56,052 of 56,072 interleavings)", "<0.1%  (20 of 56,072 interleavings)"] == (
+        shares
+    )
+    # The outcome wraps between words (never inside use-after-free), and the witness is
+    # whole, to pass to --schedule.
+    label = ax.get_yticklabels()[0].get_text()
+    assert (
+        "✗ double-free, lost-update, premature-free,\nuse-after-free; obj freed\n"
+        "witness: T1 T2*3 T1*5 T2*4 T1*3 T2*3 T1 (5 preemptions)"
+    ) == label
+    summary = summarize_outcomes(fig)
+    assert (
+        "✗ double-free, lost-update, premature-free, use-after-free; obj freed"
+        == (summary.outcomes[0])
+    )
 
 
 def test_many_outcomes_are_grouped_after_the_twelfth() -> None:
@@ -451,14 +691,6 @@ def test_plot_without_matplotlib_says_how_to_install_it(
 
 
 # -- the gallery ---------------------------------------------------------------------------------
-
-
-def gallery_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_gallery", ROOT / "docs" / "make_gallery.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_gallery_decides_about_every_bundled_scenario() -> None:

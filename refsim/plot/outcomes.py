@@ -33,9 +33,12 @@ class OutcomesFigure:
     outcomes: tuple[str, ...]
     """The outcome labels, top to bottom."""
     shares: tuple[float, ...]
-    """Bar lengths, uniform over interleavings (or samples)."""
+    """Bar lengths: the share of interleavings (or of the sampled runs)."""
     probabilities: tuple[float, ...]
     """Bar lengths under the fair random scheduler (empty for a sampled table)."""
+    legend: tuple[str, ...]
+    """What the bars' colours mean, as the legend says it."""
+    xlabel: str
 
 
 def plot_outcomes(
@@ -53,19 +56,38 @@ _MAX_OUTCOMES = 12
 
 
 def draw_outcomes(exploration: Exploration, *, dpi: float = 100) -> Figure:
-    """The outcome shares of ``exploration`` as bars: uniform over interleavings beside the
+    """The outcome shares of ``exploration`` as bars: the share of interleavings beside the
     fair random scheduler's probability (when the table is exact)."""
     with style():
         return _draw_outcomes(exploration, dpi)
 
 
 def _outcome_label(stats: Any, width: int) -> str:
+    """The outcome (on two lines if need be, never broken inside a word such as
+    ``use-after-free``) over its witness schedule."""
     outcome = stats.outcome
     mark = "✗" if outcome.anomalies else "✓"
-    head = textwrap.shorten(f"{mark} {outcome}", width, placeholder=" …")
+    head = textwrap.wrap(
+        f"{mark} {outcome}", width, break_on_hyphens=False, max_lines=2, placeholder=" …"
+    )
     p = stats.preemptions
-    witness = textwrap.shorten(str(stats.witness), width - 30, placeholder=" …")
-    return f"{head}\nwitness: {witness} ({p} preemption{'s' if p != 1 else ''})"
+    count = f"({p} preemption{'s' if p != 1 else ''})"
+    # Whole if it fits, so that it can be passed to --schedule as it stands.
+    room = width - len(f"witness:  {count}")
+    witness = textwrap.shorten(str(stats.witness), room, placeholder=" …")
+    return "\n".join([*head, f"witness: {witness} {count}"])
+
+
+def _percent(share: float) -> str:
+    """``52.6%``, as ``refsim explore`` prints it: never rounding a possible outcome to
+    0% (``<0.1%``) or an uncertain one to 100% (``>99.9%``)."""
+    if share in (0, 1):
+        return f"{share:.0%}"
+    if share < 0.001:
+        return "<0.1%"
+    if share > 0.999:
+        return ">99.9%"
+    return f"{share:.1%}"
 
 
 def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
@@ -77,11 +99,11 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     exact = exploration.exhaustive and all(s.probability is not None for s in shown)
     rows = len(shown) + (1 if rest else 0)
     per_row = 1.05 if exact else 0.75
-    width, left = 14.0, 6.2
-    height = 1.9 + rows * per_row + 0.5
+    width, left, bottom = 14.0, 6.2, 0.95
+    height = 1.9 + rows * per_row + bottom - 0.1
     fig = new_figure(width, height, dpi)
     ax = fig.add_axes(
-        (left / width, 0.6 / height, (width - left - 0.5) / width, (rows * per_row) / height),
+        (left / width, bottom / height, (width - left - 0.5) / width, (rows * per_row) / height),
         gid="outcomes",
     )
     labels = [_outcome_label(s, 58) for s in shown]
@@ -99,11 +121,13 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     top = [y + bar / 2 if exact else y for y in ys]
     ax.barh(top, shares, height=bar, color=BLUE, gid="shares")
     for y, share, count in zip(top, shares, counts, strict=True):
-        ax.text(share + 0.01, y, f"{share:.1%}  ({count:,} of {exploration.interleavings:,} "
-                f"{unit})", va="center", fontsize=FONT - 1, gid="share-label")  # fmt: skip
+        ax.text(share + 0.01, y, f"{_percent(share)}  ({count:,} of "
+                f"{exploration.interleavings:,} {unit})", va="center", fontsize=FONT - 1,
+                gid="share-label")  # fmt: skip
     handles = [Patch(color=BLUE)]
+    # "share" as `refsim explore` and the docs say it.
     names = [
-        "uniform over interleavings (each counts once)"
+        "share of interleavings (each counted once)"
         if exploration.exhaustive
         else "share of the seeded random runs"
     ]
@@ -111,10 +135,11 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
         low = [y - bar / 2 for y in ys]
         ax.barh(low, probs, height=bar, color=ORANGE, gid="probabilities")
         for y, p in zip(low, probs, strict=True):
-            ax.text(p + 0.01, y, f"{p:.1%}", va="center", fontsize=FONT - 1,
+            ax.text(p + 0.01, y, _percent(p), va="center", fontsize=FONT - 1,
                     gid="probability-label")  # fmt: skip
         handles.append(Patch(color=ORANGE))
-        names.append("fair random scheduler (each enabled thread equally likely)")
+        names.append("probability under the fair random scheduler (each enabled thread "
+                     "equally likely)")  # fmt: skip
     ax.set_yticks(ys, labels)
     for tick, stats in zip(ax.get_yticklabels(), shown, strict=False):
         if stats.outcome.anomalies:
@@ -123,6 +148,8 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     ax.set_xlim(0, 1.32)
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    measure = "share of interleavings" if exploration.exhaustive else "share of the runs"
+    ax.set_xlabel(f"{measure} / probability" if exact else measure)
     ax.set_ylim(-0.6, rows - 0.4)
     ax.grid(axis="x", color="#DDDDDD", zorder=0)
     ax.set_axisbelow(True)
@@ -155,5 +182,14 @@ def summarize_outcomes(fig: Figure) -> OutcomesFigure:
             if isinstance(p, Rectangle) and p.get_gid() == gid
         )
 
-    labels = tuple(t.get_text().split("\n")[0] for t in ax.get_yticklabels())
-    return OutcomesFigure(labels, widths("shares"), widths("probabilities"))
+    # The outcome, on one line again, without its witness.
+    texts = [t.get_text().rsplit("\nwitness:", 1)[0] for t in ax.get_yticklabels()]
+    labels = tuple(text.replace("\n", " ") for text in texts)
+    legend = fig.legends[0]
+    return OutcomesFigure(
+        outcomes=labels,
+        shares=widths("shares"),
+        probabilities=widths("probabilities"),
+        legend=tuple(t.get_text() for t in legend.get_texts()),
+        xlabel=ax.get_xlabel(),
+    )

@@ -24,10 +24,13 @@ from refsim.plot.style import (
     GREY,
     HOLDERS,
     ORANGE,
+    RACE,
     VERMILLION,
+    WINDOW,
     new_figure,
     save_figure,
     style,
+    text_width,
 )
 from refsim.trace import RunResult
 
@@ -63,7 +66,12 @@ class RunFigure:
     anomalies: tuple[tuple[str, float], ...]
     """Each anomaly marker: the axes it is in (a panel's name, or ``lanes``) and its x."""
     anomaly_labels: tuple[str, ...]
-    """The marker labels drawn (thinned when they would overlap)."""
+    """The marker labels drawn, a line each, left to right (thinned, or one per kind
+    with its count, when they would not all fit)."""
+    x_range: tuple[float, float]
+    """The steps the lanes and panels show, from the left edge to the right."""
+    y_labels: tuple[str, ...]
+    """Each panel's y-axis label: ``count`` for an object, ``value`` for a variable."""
 
 
 def plot_run(
@@ -81,44 +89,95 @@ def plot_run(
     return summarize_run(fig)
 
 
-class _Geometry:
-    """Sizes in inches, decided from the picture before anything is drawn."""
+_SMALL = BOX_FONT - 2.5
+"""The box font a size smaller, for labels that do not fit at :data:`BOX_FONT`."""
+_WIDEST = 16.0
+"""Inches: a figure may grow to this width so that every box's label fits."""
+_ABBREVIATED = {"DEALLOC": "FREE"}
+"""Box labels too long for a narrow box, and what such a box says instead."""
 
-    def __init__(self, picture: RunPicture, footer_lines: int, legend_entries: int) -> None:
+
+def _forms(label: str) -> list[str]:
+    """The ways a box's label may be written, best first: whole, on two lines, short."""
+    head, _, tail = label.partition(" ")
+    forms = [label, f"{head}\n{tail}"] if tail else [label]
+    short = _ABBREVIATED.get(label)
+    return forms + ([short] if short else [])
+
+
+def _text_box(text: str, font: float) -> tuple[float, float]:
+    """The room (points, wide and high) a box needs for ``text``."""
+    lines = text.split("\n")
+    # Agg hints glyphs a little wider than their outlines: 3 % more, and a margin.
+    wide = max(text_width(line, font) for line in lines) * 1.03 + 4
+    return wide, len(lines) * font * 1.25
+
+
+class _Geometry:
+    """Sizes in inches, decided from the picture before anything is drawn: the widths
+    when it is made, the heights by :meth:`stack` once the anomaly labels are placed."""
+
+    def __init__(self, picture: RunPicture) -> None:
         n = max(picture.steps, 1)
-        lanes = len(picture.threads) + len(picture.holder_lanes)
-        at_end = any(m.step is None for m in picture.marks) or any(
-            s.freed_at == n for s in picture.series
-        )
-        # Room after the last step for what is judged at the end, or an object freed there.
-        self.end = n + (1.2 if at_end else 0.0)
-        self.width = min(20.0, max(11.0, 2.4 + 0.62 * self.end))
+        self.lanes = len(picture.threads) + len(picture.holder_lanes)
+        # Always a column after the last step: the last step's change of a word shows
+        # whole there (a change is drawn at the step's right edge), and what is judged at
+        # the end is marked there. For a long run a few percent of it, so it still shows.
+        self.pad = max(1.0, 0.03 * n)
+        self.end = n + self.pad
+        self.end_x = n + 0.5 + self.pad / 2
+        """Where the end column's marks go: ``n + 1`` for all but long runs."""
         self.left, self.right = 1.3, 0.35
+        self.lane = 0.75 if self.lanes <= 4 else max(0.34, 0.75 - 0.035 * (self.lanes - 4))
+        self.box_h_pt = 0.56 * self.lane * 72
+        self.width = self._width(picture)
         self.axes_width = self.width - self.left - self.right
-        self.lane = 0.75 if lanes <= 4 else max(0.34, 0.75 - 0.035 * (lanes - 4))
-        self.lanes_height = lanes * self.lane + 0.25
-        panels = len(picture.series)
-        self.panel = 2.1 if panels <= 2 else max(1.3, 2.1 - 0.2 * (panels - 2))
+        self.box_pt = self.axes_width * 72 / self.end
+        """Points per step."""
+
+    def _width(self, picture: RunPicture) -> float:
+        """Wide enough for ~0.6 in a step, and, within :data:`_WIDEST`, for every box's
+        label at the box font (else at the smaller one): long bytecode names get room."""
+        base = max(11.0, 2.4 + 0.62 * self.end)
+        labels = sorted({b.label for b in picture.boxes})
+        for font in (BOX_FONT, _SMALL):
+            need = max((self._narrowest(label, font) for label in labels), default=0.0)
+            wide = self.left + self.right + need / 0.94 * self.end / 72
+            if wide <= _WIDEST:
+                return min(20.0, max(base, wide))
+        return min(20.0, base)
+
+    def _narrowest(self, label: str, font: float) -> float:
+        boxes = [_text_box(form, font) for form in _forms(label)]
+        return min((wide for wide, high in boxes if high <= self.box_h_pt), default=math.inf)
+
+    def stack(self, footer_lines: int, legend_entries: int, band_rows: Sequence[int]) -> None:
+        """Decide the heights: ``band_rows`` gives each panel's rows of labels."""
+        self.lanes_height = self.lanes * self.lane + 0.25
+        panels = len(band_rows)
+        panel = 2.1 if panels <= 2 else max(1.3, 2.1 - 0.2 * (panels - 2))
+        self.data_pt = panel * 72 - _band_pt(1)
+        """Points of a panel's height for its lines (the label rows come on top)."""
+        self.panels = [(self.data_pt + _band_pt(rows)) / 72 for rows in band_rows]
         self.gap = 0.5
         # Title, subtitle, the legend's rows (estimated: about ten entries at most) and
         # the step numbers over the lanes.
         self.columns = max(1, int(self.width // 3.2))
         self.top = 1.0 + 0.32 * math.ceil(legend_entries / self.columns) + 0.45
-        self.bottom = 0.75 + 0.27 * footer_lines
+        # Without panels the lanes' steps are numbered at the bottom too.
+        self.bottom = 0.75 + 0.27 * footer_lines + (0.0 if panels else 0.3)
         self.height = (
             self.top
             + self.lanes_height
-            + panels * (self.panel + self.gap)
+            + sum(self.panels)
+            + self.gap * panels
             + self.bottom
             + (0.25 if panels else 0.0)
         )
-        self.box_pt = self.axes_width * 72 / (self.end + 0.0)
 
-    def fits(self, text: str, font: float, box_height_pt: float) -> bool:
-        lines = text.split("\n")
-        wide = max(len(line) for line in lines) * CHAR * font + 4
-        high = len(lines) * font * 1.25
-        return wide <= self.box_pt * 0.94 and high <= box_height_pt
+    def fits(self, text: str, font: float) -> bool:
+        wide, high = _text_box(text, font)
+        return wide <= self.box_pt * 0.94 and high <= self.box_h_pt
 
 
 def draw_run(
@@ -149,9 +208,10 @@ def _footer(picture: RunPicture, width_in: float) -> list[str]:
 
 
 def _draw_picture(picture: RunPicture, dpi: float) -> Figure:
-    probe = _Geometry(picture, 0, 0)
-    footer = _footer(picture, probe.width - 0.8)
-    g = _Geometry(picture, len(footer), _legend_entries(picture))
+    g = _Geometry(picture)
+    footer = _footer(picture, g.width - 0.8)
+    layouts = [_panel_layout(picture, s, g) for s in picture.series]
+    g.stack(len(footer), _legend_entries(picture), [layout.rows for layout in layouts])
     fig = new_figure(g.width, g.height, dpi)
     H = g.height
 
@@ -166,13 +226,13 @@ def _draw_picture(picture: RunPicture, dpi: float) -> Figure:
     lanes_ax = fig.add_axes(rect(g.top, g.lanes_height), gid="lanes")
     panels: list[Axes] = []
     y = g.top + g.lanes_height + g.gap
-    for s in picture.series:
-        panels.append(fig.add_axes(rect(y, g.panel), sharex=lanes_ax, gid=f"panel:{s.name}"))
-        y += g.panel + g.gap
+    for s, height in zip(picture.series, g.panels, strict=True):
+        panels.append(fig.add_axes(rect(y, height), sharex=lanes_ax, gid=f"panel:{s.name}"))
+        y += height + g.gap
     xlim = (0.5, g.end + 0.5)
     handles = _draw_lanes(lanes_ax, picture, g, xlim)
-    for ax, series in zip(panels, picture.series, strict=True):
-        handles += _draw_panel(ax, series, picture, g, xlim)
+    for ax, series, layout in zip(panels, picture.series, layouts, strict=True):
+        handles += _draw_panel(ax, series, picture, g, xlim, layout)
     handles += _end_marks_in_lanes(lanes_ax, picture, g)
     _title(fig, picture, g)
     _legend(fig, handles, g)
@@ -184,25 +244,24 @@ def _draw_picture(picture: RunPicture, dpi: float) -> Figure:
     if panels:
         panels[-1].set_xlabel("step")
     else:
+        # No panel under the lanes: number the steps at the bottom too, by the label.
+        lanes_ax.tick_params(axis="x", bottom=True, labelbottom=True)
         lanes_ax.set_xlabel("step")
     return fig
 
 
 def _step_ticks(ax: Axes, picture: RunPicture) -> None:
-    """Every step number when there are few (and ``end`` where what is judged at the end
-    is marked), else a readable subset."""
+    """Every step number and ``end`` (the column after the last step) when there are
+    few steps, else a readable subset of the steps."""
     from matplotlib.ticker import MaxNLocator
 
     steps = picture.steps
     if steps <= 30:
-        ticks = list(range(1, steps + 1))
-        labels = [str(t) for t in ticks]
-        if any(m.step is None for m in picture.marks):
-            ticks.append(steps + 1)
-            labels.append("end")
-        ax.set_xticks(ticks, labels)
+        ticks = [*range(1, steps + 1), steps + 1]
+        ax.set_xticks(ticks, [*map(str, ticks[:-1]), "end"])
     else:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=15, integer=True))
+        found = MaxNLocator(nbins=15, integer=True).tick_values(1, steps)
+        ax.set_xticks([int(t) for t in found if 1 <= t <= steps])
 
 
 def _legend_entries(picture: RunPicture) -> int:
@@ -245,7 +304,6 @@ def _draw_lanes(
     ax.spines["top"].set_visible(True)
     ax.spines["top"].set_color("#999999")
     box_h = 0.56
-    box_h_pt = box_h * g.lane * 72
     gap = 0.05 if g.box_pt >= 10 else 0.0
     sparse = g.box_pt >= 4
 
@@ -254,9 +312,9 @@ def _draw_lanes(
         ax.axhline(len(picture.holder_lanes) - 0.5, color="#999999", lw=1, zorder=0)
 
     # Race windows first, so the boxes sit on top of them.
-    for overlaps, colour, alpha, gid, name in (
-        (False, "#888888", 0.22, "windows", "race window (LOAD … STORE)"),
-        (True, VERMILLION, 0.28, "overlapping-windows", "race windows that overlap"),
+    for overlaps, (colour, alpha), gid, name in (
+        (False, WINDOW, "windows", "race window (LOAD … STORE)"),
+        (True, RACE, "overlapping-windows", "race windows that overlap"),
     ):
         rects = [
             Rectangle((w.start - 0.5, ys[w.thread] - 0.43), w.end - w.start + 1, 0.86)
@@ -277,6 +335,7 @@ def _draw_lanes(
     for box in picture.boxes:
         by_thread[box.thread].append(box)
     kinds_seen: set[str] = set()
+    abbreviated: set[str] = set()
     starts: list[list[tuple[float, float]]] = []
     for thread, boxes in by_thread.items():
         if not boxes:
@@ -302,12 +361,14 @@ def _draw_lanes(
                               fill=False, edgecolor=VERMILLION, lw=3, zorder=4,
                               gid="anomaly-box")
                 )  # fmt: skip
-            text, size = _fit_label(b.label, g, box_h_pt)
+            text, size = _fit_label(b.label, g)
             if text:
                 ax.text(
                     b.step, yc, text, ha="center", va="center", fontsize=size,
                     zorder=5, gid="box-label", linespacing=1.1,
                 )  # fmt: skip
+            if text and text == _ABBREVIATED.get(b.label):
+                abbreviated.add(b.micro)
     if starts:
         ax.add_collection(
             LineCollection(starts, colors="black", linewidths=3.2, zorder=3,
@@ -318,7 +379,9 @@ def _draw_lanes(
              "bytecode starts")
         )  # fmt: skip
     for kinds, colour in CATEGORIES:
-        present = [k for k in kinds if k in kinds_seen]
+        present = [
+            f"{k} ({_ABBREVIATED[k]})" if k in abbreviated else k for k in kinds if k in kinds_seen
+        ]
         if present:
             handles.append((Patch(facecolor=colour, edgecolor="#444444"), " / ".join(present)))
 
@@ -359,17 +422,16 @@ def _actor(picture: RunPicture, step: int) -> str:
     return picture.boxes[step - 1].thread
 
 
-def _fit_label(label: str, g: _Geometry, box_h_pt: float) -> tuple[str, float]:
-    """The label and its font size: on one line or two, a size smaller, or just its
-    value, or nothing (``""``) when the box is too small for any of these."""
-    head, _, tail = label.partition(" ")
-    tries = [label, f"{head}\n{tail}"] if tail else [label]
-    for size in (BOX_FONT, BOX_FONT - 2.5):
-        for text in tries:
-            if g.fits(text, size, box_h_pt):
+def _fit_label(label: str, g: _Geometry) -> tuple[str, float]:
+    """The label and its font size: on one line or two, or short (``FREE``), a size
+    smaller, or just its value, or nothing (``""``) when the box is too small for any."""
+    for size in (BOX_FONT, _SMALL):
+        for text in _forms(label):
+            if g.fits(text, size):
                 return text, size
-    if tail and g.fits(tail, BOX_FONT - 2.5, box_h_pt):
-        return tail, BOX_FONT - 2.5
+    _, _, tail = label.partition(" ")
+    if tail and g.fits(tail, _SMALL):
+        return tail, _SMALL
     return "", BOX_FONT
 
 
@@ -390,7 +452,12 @@ def _steps_xy(points: Sequence[tuple[int, int]], end: float) -> tuple[list[float
 
 
 def _draw_panel(
-    ax: Axes, series: Series, picture: RunPicture, g: _Geometry, xlim: tuple[float, float]
+    ax: Axes,
+    series: Series,
+    picture: RunPicture,
+    g: _Geometry,
+    xlim: tuple[float, float],
+    layout: _Layout,
 ) -> list[tuple[Any, str]]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -401,7 +468,6 @@ def _draw_panel(
     kind = "object" if series.is_object else "variable"
     ax.set_title(f"{series.name} ({kind})", pad=6)
     xs, vs = _steps_xy(series.values, end)
-    word = "refcount" if series.is_object else "value"
     ax.plot(xs, vs, drawstyle="steps-post", color=BLUE, lw=3, zorder=3, gid="value-line",
             solid_joinstyle="miter")  # fmt: skip
     handles.append((Line2D([], [], color=BLUE, lw=3), "refcount" if series.is_object else "value"))
@@ -412,10 +478,14 @@ def _draw_panel(
                 zorder=4, gid="true-refs-line")  # fmt: skip
         handles.append((Line2D([], [], color=ORANGE, lw=2.6, ls=(0, (4, 2.5))), "true refs"))
         everything += tvs
-    low, high = min([0, *everything]), max(everything)
-    ax.set_ylim(low - 0.45, high + 1.35)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-    ax.set_ylabel(word)
+    # The lines below, the rows of labels above them (so a label never sits on a line).
+    low, high = min([0, *everything]) - 0.45, max(everything) + 0.45
+    per_pt = (high - low) / g.data_pt
+    ax.set_ylim(low, low + (g.data_pt + _band_pt(layout.rows)) * per_pt)
+    found = MaxNLocator(integer=True, nbins=5).tick_values(low, high)
+    ax.set_yticks([int(t) for t in found if low <= t <= high])
+    # Both lines are counts: the refcount word and the true refs.
+    ax.set_ylabel("count" if series.is_object else "value")
     ax.set_xlim(*xlim)
     _step_ticks(ax, picture)
     ax.tick_params(axis="x", labelbottom=True)
@@ -425,22 +495,16 @@ def _draw_panel(
     if series.freed_at is not None:
         ax.axvspan(series.freed_at + 0.5, end, facecolor="#000000", alpha=0.10, hatch="//",
                    edgecolor="#777777", lw=0, zorder=1, gid=f"freed:{series.name}")  # fmt: skip
-        ax.text(series.freed_at + 0.6, high + 1.2, " freed", va="top", ha="left",
-                fontsize=FONT - 1, color="#333333", style="italic", zorder=5)  # fmt: skip
         handles.append((Patch(facecolor="#000000", alpha=0.10, hatch="//"), "freed"))
-    marks = [m for m in picture.marks if m.subject == series.name]
-    if marks:
-        points = [
-            (_mark_x(m, picture), float(_value_at(series.values, _mark_x(m, picture) - 0.5)))
-            for m in marks
-        ]
-        _draw_marks(ax, marks, points, g, f"anomalies:{series.name}", g.panel * 72)
+    points = [(x, float(_value_at(series.values, x - 0.5))) for x, _, _ in layout.found]
+    _draw_marks(ax, points, layout, g, f"anomalies:{series.name}", high + 3 * per_pt, per_pt)
+    if layout.found:
         handles.append(_anomaly_handle())
     return handles
 
 
-def _mark_x(mark: Mark, picture: RunPicture) -> float:
-    return float(mark.step) if mark.step is not None else picture.steps + 1.0
+def _mark_x(mark: Mark, g: _Geometry) -> float:
+    return float(mark.step) if mark.step is not None else g.end_x
 
 
 def _anomaly_handle() -> tuple[Any, str]:
@@ -449,97 +513,315 @@ def _anomaly_handle() -> tuple[Any, str]:
     return (Line2D([], [], ls="none", marker="X", ms=12, color=VERMILLION, mec="white"), "anomaly")
 
 
-def _draw_marks(
-    ax: Axes,
-    marks: Sequence[Mark],
-    points: Sequence[tuple[float, float]],
-    g: _Geometry,
-    gid: str,
-    height_pt: float,
-) -> None:
-    """A marker at every anomaly, and labels that never overlap one another.
+def _end_marks_in_lanes(ax: Axes, picture: RunPicture, g: _Geometry) -> list[tuple[Any, str]]:
+    """Anomalies with no panel (a deadlock; an anomaly on a lock): marked in the lanes of
+    the threads involved."""
+    panels = {s.name for s in picture.series}
+    marks = [(i, m) for i, m in enumerate(picture.marks) if m.subject not in panels]
+    if not marks:
+        return []
+    ys = _lane_y(picture)
+    # One marker per (mark, thread): a deadlock shows in every blocked thread's lane.
+    found: list[tuple[float, int, AnomalyKind]] = []
+    points: list[tuple[float, float]] = []
+    for i, m in marks:
+        for t in m.threads or picture.threads[:1]:
+            found.append((_mark_x(m, g), i, m.kind))
+            points.append((_mark_x(m, g), ys[t]))
+    layout = _layout(found, g)
+    low, high = ax.get_ylim()
+    per_pt = (high - low) / (g.lanes_height * 72)
+    top = max(y for _, y in points)
+    _draw_marks(ax, points, layout, g, "anomalies:lanes", top + 10 * per_pt, per_pt)
+    if any(m.step is None for _, m in marks):
+        ax.axvline(picture.steps + 0.5, color=VERMILLION, lw=1, ls=":", zorder=1)
+    return [_anomaly_handle()]
 
-    Few anomalies: each is labelled just above its marker, or higher up with a leader
-    line, or not at all when every place is taken (its marker stays; the footer and
-    ``refsim run`` give every one). Many: only the first of each kind is labelled, with
-    how many there are.
+
+# -- the anomaly labels: rows over the markers, never overlapping ------------------------
+
+_LABEL_FONT = FONT - 1
+_ROW = 20.0
+"""Points per row of labels: a line of bold text in its white box, and a gap."""
+_MAX_ROWS = 4
+_GAP = 6.0
+"""Points between two labels side by side, and from a label's end to its marker."""
+_PAD = 0.15
+"""The white box around a label, in ems."""
+
+
+def _band_pt(rows: int) -> float:
+    """The height, in points, of ``rows`` rows of labels over a panel's lines."""
+    return 3 + max(rows, 1) * _ROW + 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Label:
+    """Text to place in the rows of labels: the label of one or more anomaly markers
+    (at ``xs``, in steps), or the ``freed`` note (no markers)."""
+
+    lines: tuple[str, ...]
+    xs: tuple[float, ...]
+    width: float
+    """Points: its widest line, with the white box around it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """A label in its place: from ``left`` (points from the axes' left edge), in the rows
+    from ``row`` up (one per line)."""
+
+    label: _Label
+    left: float
+    row: int
+
+    @property
+    def right(self) -> float:
+        return self.left + self.label.width
+
+    @property
+    def top(self) -> int:
+        return self.row + len(self.label.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """One axes' anomaly markers ``(x, which anomaly, kind)`` and their placed labels."""
+
+    found: tuple[tuple[float, int, AnomalyKind], ...]
+    placed: tuple[_Placed, ...]
+    rug: bool
+    """Too many markers to tell apart: a rug of ticks instead."""
+    many: bool
+    """Too many to label each: one label per kind, with its count, and small markers."""
+
+    @property
+    def rows(self) -> int:
+        return max((p.top for p in self.placed), default=1)
+
+
+def _label_width(text: str, *, italic: bool = False) -> float:
+    # Agg hints glyphs a little wider than their outlines: 3 % and a point or two more.
+    measured = text_width(text, _LABEL_FONT, bold=not italic, italic=italic)
+    return measured * 1.03 + 2 * _PAD * _LABEL_FONT + 2
+
+
+def _label(counts: Sequence[tuple[AnomalyKind, int]], xs: Sequence[float]) -> _Label:
+    lines = tuple(short_label(k) + (f" ×{n:,}" if n > 1 else "") for k, n in counts)
+    return _Label(lines, tuple(xs), max(_label_width(line) for line in lines))
+
+
+def _anomaly_labels(found: Sequence[tuple[float, int, AnomalyKind]], many: bool) -> list[_Label]:
+    """Which label names which markers. Many: one label per kind, at its first marker,
+    with the count. Else one per step, a line per kind there, and one for adjacent steps
+    of a single kind (``use after free ×3``)."""
+    if many:
+        firsts: dict[AnomalyKind, float] = {}
+        which: dict[AnomalyKind, set[int]] = {}
+        for x, i, kind in found:
+            firsts.setdefault(kind, x)
+            which.setdefault(kind, set()).add(i)
+        return [_label([(kind, len(which[kind]))], [x]) for kind, x in firsts.items()]
+    # A deadlock has a marker in each blocked thread's lane: one anomaly, counted once.
+    steps: dict[float, dict[AnomalyKind, set[int]]] = {}
+    for x, i, kind in found:
+        steps.setdefault(x, {}).setdefault(kind, set()).add(i)
+    groups: list[tuple[list[tuple[AnomalyKind, int]], list[float]]] = []
+    for x, kinds in sorted(steps.items()):
+        counts = [(kind, len(which)) for kind, which in kinds.items()]
+        if groups and len(counts) == len(groups[-1][0]) == 1 and x - groups[-1][1][-1] <= 1:
+            [(kind, n)], xs = groups[-1]
+            if kind == counts[0][0]:
+                groups[-1] = ([(kind, n + counts[0][1])], [*xs, x])
+                continue
+        groups.append((counts, [x]))
+    return [_label(counts, xs) for counts, xs in groups]
+
+
+def _layout(
+    found: Sequence[tuple[float, int, AnomalyKind]],
+    g: _Geometry,
+    note: tuple[_Label, float] | None = None,
+) -> _Layout:
+    width_pt = g.axes_width * 72
+    anomalies = len({i for _, i, _ in found})
+    many = anomalies > max(8.0, width_pt / 90)
+    placed = _place(_anomaly_labels(found, many), g, note)
+    return _Layout(tuple(found), tuple(placed), anomalies > width_pt / 8, many)
+
+
+def _panel_layout(picture: RunPicture, series: Series, g: _Geometry) -> _Layout:
+    """Where the labels of ``series``'s panel go (its anomalies and the ``freed`` note)."""
+    marks = enumerate(picture.marks)
+    found = [(_mark_x(m, g), i, m.kind) for i, m in marks if m.subject == series.name]
+    note = None
+    if series.freed_at is not None:
+        note = (_Label(("freed",), (), _label_width("freed", italic=True)), series.freed_at + 0.5)
+    return _layout(found, g, note)
+
+
+def _place(
+    labels: Sequence[_Label], g: _Geometry, note: tuple[_Label, float] | None
+) -> list[_Placed]:
+    """Place ``labels`` in rows over their markers so that no two overlap and none covers
+    another's leader (the line from a label down to its markers); see :func:`_fill`.
+
+    The ``note`` (text, x in steps) begins at its x, wherever it fits or not at all:
+    placed before the labels, in the lowest row, when that leaves as many of them a place
+    in as few rows as placing it after them does; else after them.
+    """
+    if note is None:
+        return _fill(labels, g, [])
+    first = _fill(labels, g, _put(note, g, []))
+    last = _put(note, g, _fill(labels, g, []))
+
+    def worse(placed: list[_Placed]) -> tuple[int, int]:
+        return -len(placed), max((p.top for p in placed), default=0)
+
+    return min([first, last], key=worse)  # the first of equals: the note first
+
+
+def _fill(labels: Sequence[_Label], g: _Geometry, placed: list[_Placed]) -> list[_Placed]:
+    """``placed`` and ``labels`` placed among them.
+
+    Right to left, each takes the lowest row where it fits: centred over its markers,
+    else beginning at them, else ending at them; first where it covers no marker still to
+    be labelled (that label's leader could not get past it), then anywhere. A label with
+    no place in :data:`_MAX_ROWS` rows is left out: its marker stays, and the footer and
+    ``refsim run`` give every anomaly.
     """
     width_pt = g.axes_width * 72
-    many = len(marks) > max(8.0, width_pt / 90)
+    placed = list(placed)
+    todo = sorted(labels, key=lambda label: -_centre(label))
+    for i, label in enumerate(todo):
+        waiting = [(x - 0.5) * g.box_pt for later in todo[i + 1 :] for x in later.xs]
+        cx = (_centre(label) - 0.5) * g.box_pt
+        w = label.width
+        lefts = [_clamp(left, w, width_pt) for left in (cx - w / 2, cx - _GAP, cx + _GAP - w)]
+        spots = [
+            _Placed(label, left, row) for strict in (True, False)
+            for row in range(_MAX_ROWS) for left in lefts
+            if not (strict and any(left <= x <= left + w for x in waiting))
+        ]  # fmt: skip
+        placed += [s for s in spots if _clear(s, placed, g.box_pt)][:1]
+    return placed
+
+
+def _put(note: tuple[_Label, float], g: _Geometry, placed: list[_Placed]) -> list[_Placed]:
+    """``placed`` and the note in the lowest row where it fits, if any."""
+    text, x = note
+    left = _clamp((x - 0.5) * g.box_pt + 4, text.width, g.axes_width * 72)
+    spots = [_Placed(text, left, row) for row in range(_MAX_ROWS)]
+    return placed + [s for s in spots if _clear(s, placed, g.box_pt)][:1]
+
+
+def _centre(label: _Label) -> float:
+    return sum(label.xs) / len(label.xs)
+
+
+def _clamp(left: float, width: float, room: float) -> float:
+    """``left`` moved so that ``width`` from it stays inside ``room`` (if it can)."""
+    return max(0.0, min(left, room - width))
+
+
+def _meet(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _leaders(p: _Placed, box_pt: float) -> list[tuple[float, float]]:
+    """The x-spans (points) of ``p``'s leaders: from each marker to the nearest point of
+    the label's bottom edge."""
+    spans = []
+    for x in sorted(set(p.label.xs)):
+        at = (x - 0.5) * box_pt
+        end = min(max(at, p.left + 4), p.right - 4)
+        spans.append((min(at, end) - 1, max(at, end) + 1))
+    return spans
+
+
+def _clear(new: _Placed, placed: Sequence[_Placed], box_pt: float) -> bool:
+    """True when ``new`` overlaps no placed label, covers no placed label's leader, and
+    its own leaders pass through no placed label."""
+    span = (new.left, new.right)
+    for old in placed:
+        if (
+            new.row < old.top
+            and old.row < new.top
+            and _meet(span, (old.left - _GAP, old.right + _GAP))
+        ):
+            return False
+        # A leader runs through the rows under its label.
+        if new.row < old.row and any(_meet(span, s) for s in _leaders(old, box_pt)):
+            return False
+        if old.row < new.row and any(
+            _meet((old.left, old.right), s) for s in _leaders(new, box_pt)
+        ):
+            return False
+    return True
+
+
+def _draw_marks(
+    ax: Axes,
+    points: Sequence[tuple[float, float]],
+    layout: _Layout,
+    g: _Geometry,
+    gid: str,
+    base: float,
+    per_pt: float,
+) -> None:
+    """A marker at every anomaly (``points``, in data units), and the placed labels in
+    their rows from ``base`` (data units) up, each with a leader down to its markers."""
+    from matplotlib.collections import LineCollection
+
+    if not points and not layout.placed:
+        return
     low, high = ax.get_ylim()
-    if len(marks) > width_pt / 8:
+    if layout.rug:
         # Too many to tell apart: a rug of ticks along the bottom, one per anomaly.
         rug = low + 0.06 * (high - low)
         points = [(x, rug) for x, _ in points]
         ax.scatter([x for x, _ in points], [y for _, y in points], marker="|", s=120,
                    linewidths=1.2, color=VERMILLION, alpha=0.7, zorder=6, gid=gid)  # fmt: skip
-    else:
+    elif points:
         ax.scatter([x for x, _ in points], [y for _, y in points], marker="X",
-                   s=60 if many else 150, color=VERMILLION, edgecolors="white",
+                   s=60 if layout.many else 150, color=VERMILLION, edgecolors="white",
                    linewidths=1, zorder=6, gid=gid, clip_on=False)  # fmt: skip
-    size = FONT - 1
-    counts: dict[AnomalyKind, int] = {}
-    first: dict[AnomalyKind, int] = {}
-    for i, m in enumerate(marks):
-        first.setdefault(m.kind, i)
-        counts[m.kind] = counts.get(m.kind, 0) + 1
-    if many:
-        order = sorted(first.values())
-    else:
-        order = sorted(range(len(marks)), key=lambda i: (first[marks[i].kind] != i, i))
-    taken: list[tuple[float, float, float, float]] = []  # label boxes, in points
-    done: set[tuple[str, float]] = set()
-    for i in order:
-        kind = marks[i].kind
-        text = short_label(kind) + (f" ×{counts[kind]:,}" if many and counts[kind] > 1 else "")
-        x, yv = points[i]
-        if (text, x) in done:  # a deadlock marks each blocked thread; one label says it
+    # The leader starts at the top of the highest marker at its x.
+    tops: dict[float, float] = {}
+    for x, y in points:
+        tops[x] = max(tops.get(x, y), y)
+    segments = []
+
+    def x_of(pt: float) -> float:
+        return 0.5 + pt / g.box_pt
+
+    for p in sorted(layout.placed, key=lambda p: (p.left, p.row)):
+        bottom = base + p.row * _ROW * per_pt
+        if not p.label.xs:
+            ax.text(x_of(p.left + _PAD * _LABEL_FONT), bottom + _PAD * _LABEL_FONT * per_pt,
+                    p.label.lines[0], va="bottom", ha="left", fontsize=_LABEL_FONT,
+                    color="#333333", style="italic", zorder=5, gid="freed-label")  # fmt: skip
             continue
-        done.add((text, x))
-        cx = (x - 0.5) * g.box_pt
-        cy = (yv - low) / (high - low) * height_pt
-        half = (len(text) * CHAR * size + 8) / 2
-        # Keep the label inside the axes' width: shift it off an edge.
-        dx = max(0.0, half - cx) - max(0.0, cx + half - width_pt)
-        for offset in (12.0, 30.0, 48.0, -34.0):
-            box = (cx + dx - half, cx + dx + half, cy + offset, cy + offset + size * 1.35)
-            if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3]
-                   for b in taken):  # fmt: skip
-                continue
-            taken.append(box)
-            near = offset == 12.0
-            ax.annotate(
-                text, (x, yv), xytext=(dx, offset), textcoords="offset points",
-                ha="center", va="bottom", fontsize=size, color=VERMILLION,
-                fontweight="bold", zorder=7, gid="anomaly-label", annotation_clip=False,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                      "alpha": 0.85},
-                arrowprops=None if near else
-                {"arrowstyle": "-", "color": VERMILLION, "lw": 0.8, "shrinkA": 0,
-                 "shrinkB": 6},
+        for k, line in enumerate(p.label.lines):
+            y = bottom + ((len(p.label.lines) - 1 - k) * _ROW + _PAD * _LABEL_FONT) * per_pt
+            ax.text(
+                x_of((p.left + p.right) / 2), y, line, ha="center", va="bottom",
+                fontsize=_LABEL_FONT, color=VERMILLION, fontweight="bold", zorder=7,
+                gid="anomaly-label", clip_on=False,
+                bbox={"boxstyle": f"square,pad={_PAD}", "fc": "white", "ec": "none",
+                      "alpha": 0.9},
             )  # fmt: skip
-            break
-
-
-def _end_marks_in_lanes(ax: Axes, picture: RunPicture, g: _Geometry) -> list[tuple[Any, str]]:
-    """Anomalies with no panel (a deadlock; an anomaly on a lock): marked in the lanes of
-    the threads involved."""
-    panels = {s.name for s in picture.series}
-    marks = [m for m in picture.marks if m.subject not in panels]
-    if not marks:
-        return []
-    ys = _lane_y(picture)
-    # One marker per (mark, thread): a deadlock shows in every blocked thread's lane.
-    shown: list[Mark] = []
-    points: list[tuple[float, float]] = []
-    for m in marks:
-        for t in m.threads or picture.threads[:1]:
-            shown.append(m)
-            points.append((_mark_x(m, picture), ys[t]))
-    _draw_marks(ax, shown, points, g, "anomalies:lanes", g.lanes_height * 72)
-    if any(m.step is None for m in marks):
-        ax.axvline(picture.steps + 0.5, color=VERMILLION, lw=1, ls=":", zorder=1)
-    return [_anomaly_handle()]
+        for x in sorted(set(p.label.xs)):
+            at = (x - 0.5) * g.box_pt
+            end = min(max(at, p.left + 4), p.right - 4)
+            start = tops[x] + (2 if layout.rug else 7) * per_pt
+            if bottom - start > 6 * per_pt:
+                segments.append([(x, start), (x_of(end), bottom)])
+    if segments:
+        ax.add_collection(
+            LineCollection(segments, colors=VERMILLION, linewidths=0.9, zorder=6.5,
+                           gid="anomaly-leaders")
+        )  # fmt: skip
 
 
 def _title(fig: Figure, picture: RunPicture, g: _Geometry) -> None:
@@ -624,4 +906,6 @@ def summarize_run(fig: Figure) -> RunFigure:
         freed=tuple(freed),
         anomalies=tuple(sorted(anomalies)),
         anomaly_labels=tuple(labels),
+        x_range=(float(lanes_ax.get_xlim()[0]), float(lanes_ax.get_xlim()[1])),
+        y_labels=tuple(ax.get_ylabel() for ax in panels),
     )

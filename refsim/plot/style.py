@@ -3,6 +3,7 @@ figure on the Agg canvas (never pyplot), and deterministic saving."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FORMATS", "INSTALL_HINT", "matplotlib_available", "new_figure", "save_figure", "style"]
+__all__ = [
+    "FORMATS",
+    "INSTALL_HINT",
+    "matplotlib_available",
+    "new_figure",
+    "save_figure",
+    "style",
+    "text_width",
+]
 
 FORMATS = (".png", ".svg", ".pdf")
 """The figure formats, chosen by the output file's suffix."""
@@ -31,6 +40,9 @@ def matplotlib_available() -> bool:
 # Okabe & Ito's palette, safe for the common colour-vision deficiencies.
 SKY, ORANGE, GREEN, YELLOW = "#56B4E9", "#E69F00", "#009E73", "#F0E442"
 BLUE, VERMILLION, PURPLE, GREY = "#0072B2", "#D55E00", "#CC79A7", "#BBBBBB"
+# Race windows: pale blue when alone, pale vermillion when another thread's overlaps.
+# Blue, not grey, so that a window never looks like the grey ADD / SUB boxes on it.
+WINDOW, RACE = (BLUE, 0.16), (VERMILLION, 0.28)
 # Paul Tol's "light" scheme for who holds the GIL or a lock: distinct from the kinds.
 HOLDERS = ("#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33")
 
@@ -77,6 +89,19 @@ def style() -> Iterator[None]:
         }
     ):
         yield
+
+
+@functools.cache  # a figure asks again and again for the few labels it has
+def text_width(text: str, size: float, *, bold: bool = False, italic: bool = False) -> float:
+    """How wide ``text`` is in points at ``size``, in the figures' font (one line)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(
+        size=size, weight="bold" if bold else "normal", style="italic" if italic else "normal"
+    )
+    width, _, _ = text_to_path.get_text_width_height_descent(text, prop, ismath=False)
+    return float(width)
 
 
 def new_figure(width: float, height: float, dpi: float) -> Figure:
