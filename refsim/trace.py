@@ -90,7 +90,7 @@ class Outcome:
             for name, value in self.final
         )
         what = ", ".join(k.value for k in self.anomalies) or "no anomaly"
-        return f"{what}; {state}" if state else what
+        return f"{what} · {state}" if state else what
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,14 +109,14 @@ def test_the_serial_run_frees_the_object_in_7_steps() -> None:
         result.preemptions,
     )
     assert Outcome((), (("obj", "freed"),)) == result.outcome
-    assert "no anomaly; obj freed" == str(result.outcome)
+    assert "no anomaly · obj freed" == str(result.outcome)
 
 
 def test_outcome_of_the_leak() -> None:
     result = run(LEAK, schedule=Schedule.parse("T1 T2*3 T1*2"))
     assert Outcome((A.LEAK, A.LOST_UPDATE), (("obj", 1),)) == result.outcome
     assert frozenset({A.LEAK, A.LOST_UPDATE}) == result.anomaly_kinds
-    assert "leak, lost-update; obj = 1" == str(result.outcome)
+    assert "leak, lost-update · obj = 1" == str(result.outcome)
 
 
 def test_the_runtime_argument_overrides_the_scenarios() -> None:

@@ -251,13 +251,13 @@ def test_the_model_example_two_increfs_from_one() -> None:
     # picked twice more (1/2 * 1/2).
     scenario = bundled("lost_update")
     assert [
-        ("lost-update; obj = 2", 18, "3/4", "T1 T2*3 T1*2", 1),
-        ("no anomaly; obj = 3", 2, "1/4", "T1*3 T2*3", 0),
+        ("lost-update · obj = 2", 18, "3/4", "T1 T2*3 T1*2", 1),
+        ("no anomaly · obj = 3", 2, "1/4", "T1*3 T2*3", 0),
     ] == counts(explore(scenario, runtime=UNSAFE))
-    assert [("no anomaly; obj = 3", 2, "1", "T1*3 T2*3", 0)] == counts(
+    assert [("no anomaly · obj = 3", 2, "1", "T1*3 T2*3", 0)] == counts(
         explore(scenario, runtime=GIL)
     )
-    assert [("no anomaly; obj = 3", 2, "1", "T1 T2", 0)] == counts(
+    assert [("no anomaly · obj = 3", 2, "1", "T1 T2", 0)] == counts(
         explore(scenario, runtime=ATOMIC)
     )
 
@@ -267,13 +267,13 @@ def test_leak() -> None:
     # which both LOAD 2 before either STORE: both store 1, the object leaks.
     scenario = bundled("leak")
     assert [
-        ("leak, lost-update; obj = 1", 18, "3/4", "T1 T2*3 T1*2", 1),
-        ("no anomaly; obj freed", 2, "1/4", "T1*3 T2*4", 0),
+        ("leak, lost-update · obj = 1", 18, "3/4", "T1 T2*3 T1*2", 1),
+        ("no anomaly · obj freed", 2, "1/4", "T1*3 T2*4", 0),
     ] == counts(explore(scenario))
-    assert [("no anomaly; obj freed", 2, "1", "T1*3 T2*4", 0)] == counts(
+    assert [("no anomaly · obj freed", 2, "1", "T1*3 T2*4", 0)] == counts(
         explore(scenario, runtime=GIL)
     )
-    assert [("no anomaly; obj freed", 2, "1", "T1 T2*2", 0)] == counts(
+    assert [("no anomaly · obj freed", 2, "1", "T1 T2*2", 0)] == counts(
         explore(scenario, runtime=ATOMIC)
     )
 
@@ -281,14 +281,14 @@ def test_leak() -> None:
 def test_counter_races_under_every_runtime() -> None:
     for runtime in Runtime:
         assert [
-            ("lost-update; counter = 1", 18, "3/4", "T1 T2*3 T1*2", 1),
-            ("no anomaly; counter = 2", 2, "1/4", "T1*3 T2*3", 0),
+            ("lost-update · counter = 1", 18, "3/4", "T1 T2*3 T1*2", 1),
+            ("no anomaly · counter = 2", 2, "1/4", "T1*3 T2*3", 0),
         ] == counts(explore(bundled("counter"), runtime=runtime))
 
 
 def test_counter_locked_is_right_under_every_runtime() -> None:
     for runtime in Runtime:
-        assert [("no anomaly; counter = 2", 2, "1", "T1*5 T2*5", 0)] == counts(
+        assert [("no anomaly · counter = 2", 2, "1", "T1*5 T2*5", 0)] == counts(
             explore(bundled("counter_locked"), runtime=runtime)
         )
 
@@ -309,26 +309,26 @@ def test_borrowed() -> None:
     unsafe = explore(scenario, runtime=UNSAFE)
     assert 296 == unsafe.interleavings
     assert [
-        ("lost-update, premature-free, use-after-free; obj freed", 156),
-        ("lost-update; obj freed", 84),
-        ("leak, lost-update; obj = 1", 30),
-        ("lost-update, use-after-free; obj freed", 12),
-        ("no anomaly; obj freed", 5),
-        ("double-free, premature-free, use-after-free; obj freed", 4),
-        ("double-free, use-after-free; obj freed", 3),
-        ("double-free; obj freed", 2),
+        ("lost-update, premature-free, use-after-free · obj freed", 156),
+        ("lost-update · obj freed", 84),
+        ("leak, lost-update · obj = 1", 30),
+        ("lost-update, use-after-free · obj freed", 12),
+        ("no anomaly · obj freed", 5),
+        ("double-free, premature-free, use-after-free · obj freed", 4),
+        ("double-free, use-after-free · obj freed", 3),
+        ("double-free · obj freed", 2),
     ] == [(str(s.outcome), s.count) for s in unsafe.outcomes]
     # Under the GIL every op is atomic: T1's three ops and T2's decref interleave in
     # C(4,1) = 4 ways; only T2 first (freeing obj before T1's incref) goes wrong.
     assert [
-        ("no anomaly; obj freed", 3, "1/2", "T1*7 T2*4", 0),
-        ("double-free, use-after-free; obj freed", 1, "1/2", "T2*4 T1*8", 0),
+        ("no anomaly · obj freed", 3, "1/2", "T1*7 T2*4", 0),
+        ("double-free, use-after-free · obj freed", 1, "1/2", "T2*4 T1*8", 0),
     ] == counts(explore(scenario, runtime=GIL))
     assert [
-        ("no anomaly; obj freed", 3, "1/2", "T1*3 T2*2", 0),
-        ("double-free, premature-free, use-after-free; obj freed", 2, "3/16", "T2 T1 T2 T1*3", 2),
-        ("double-free; obj freed", 2, "1/16", "T2 T1*4 T2", 1),
-        ("double-free, use-after-free; obj freed", 1, "1/4", "T2*2 T1*4", 0),
+        ("no anomaly · obj freed", 3, "1/2", "T1*3 T2*2", 0),
+        ("double-free, premature-free, use-after-free · obj freed", 2, "3/16", "T2 T1 T2 T1*3", 2),
+        ("double-free · obj freed", 2, "1/16", "T2 T1*4 T2", 1),
+        ("double-free, use-after-free · obj freed", 1, "1/4", "T2*2 T1*4", 0),
     ] == counts(explore(scenario, runtime=ATOMIC))
 
 
@@ -337,15 +337,15 @@ def test_premature_free() -> None:
     unsafe = explore(scenario)
     assert 1770 == unsafe.interleavings
     assert [
-        ("lost-update; obj = 1", 1218),
-        ("lost-update, premature-free; obj freed", 216),
-        ("lost-update; obj = 2", 210),
-        ("lost-update, premature-free, use-after-free; obj freed", 108),
-        ("no anomaly; obj = 1", 18),
+        ("lost-update · obj = 1", 1218),
+        ("lost-update, premature-free · obj freed", 216),
+        ("lost-update · obj = 2", 210),
+        ("lost-update, premature-free, use-after-free · obj freed", 108),
+        ("no anomaly · obj = 1", 18),
     ] == [(str(s.outcome), s.count) for s in unsafe.outcomes]
     for runtime in (GIL, ATOMIC):
         [only] = explore(scenario, runtime=runtime).outcomes
-        assert ("no anomaly; obj = 1", 10) == (str(only.outcome), only.count)
+        assert ("no anomaly · obj = 1", 10) == (str(only.outcome), only.count)
 
 
 def test_double_free() -> None:
@@ -353,18 +353,18 @@ def test_double_free() -> None:
     unsafe = explore(scenario)
     assert 56_072 == unsafe.interleavings
     assert [
-        ("leak, lost-update; obj = 1", 29_484),
-        ("lost-update; obj freed", 10_908),
-        ("leak, lost-update; obj = 2", 5_670),
-        ("double-free, lost-update; obj freed", 3_888),
-        ("lost-update, premature-free, use-after-free; obj freed", 3_186),
-        ("double-free, lost-update, premature-free, use-after-free; obj freed", 2_592),
-        ("leak, lost-update; obj = 3", 324),
-        ("no anomaly; obj freed", 20),
+        ("leak, lost-update · obj = 1", 29_484),
+        ("lost-update · obj freed", 10_908),
+        ("leak, lost-update · obj = 2", 5_670),
+        ("double-free, lost-update · obj freed", 3_888),
+        ("lost-update, premature-free, use-after-free · obj freed", 3_186),
+        ("double-free, lost-update, premature-free, use-after-free · obj freed", 2_592),
+        ("leak, lost-update · obj = 3", 324),
+        ("no anomaly · obj freed", 20),
     ] == [(str(s.outcome), s.count) for s in unsafe.outcomes]
     for runtime in (GIL, ATOMIC):
         [only] = explore(scenario, runtime=runtime).outcomes
-        assert ("no anomaly; obj freed", 20) == (str(only.outcome), only.count)
+        assert ("no anomaly · obj freed", 20) == (str(only.outcome), only.count)
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.yaml")))
@@ -391,7 +391,7 @@ def test_double_free_agrees_with_brute_force() -> None:
 def test_a_bound_of_zero_counts_the_serial_runs() -> None:
     exploration = explore(bundled("lost_update"), preemption_bound=0)
     assert 2 == exploration.interleavings
-    assert [("no anomaly; obj = 3", 2, "1", "T1*3 T2*3", 0)] == counts(exploration)
+    assert [("no anomaly · obj = 3", 2, "1", "T1*3 T2*3", 0)] == counts(exploration)
     # A fair random run never preempts with probability 2 * 1/2 * (1/2 * 1/2) = 1/4.
     assert Fraction(1, 4) == exploration.bound_probability
     assert 0 == exploration.preemption_bound
@@ -405,8 +405,8 @@ def test_a_bound_of_one_already_finds_the_lost_update() -> None:
     # T1*2 T2*3 T1 1/32, and the mirror images the same: 3/16 more within the bound.
     assert Fraction(1, 4) + Fraction(3, 16) == exploration.bound_probability
     assert [
-        ("lost-update; obj = 2", 4, "3/7", "T1 T2*3 T1*2", 1),
-        ("no anomaly; obj = 3", 2, "4/7", "T1*3 T2*3", 0),
+        ("lost-update · obj = 2", 4, "3/7", "T1 T2*3 T1*2", 1),
+        ("no anomaly · obj = 3", 2, "4/7", "T1*3 T2*3", 0),
     ] == counts(exploration)
 
 
@@ -477,7 +477,7 @@ def test_bad_options(options: dict[str, int], message: str) -> None:
 def test_a_single_thread_has_one_interleaving() -> None:
     scenario = Scenario("one", threads((incref(), decref(), decref())), objects=(("obj", 1),))
     # incref (3 micro-steps), decref to 1 (3: no DEALLOC), decref to 0 (4).
-    assert [("no anomaly; obj freed", 1, "1", "T1*10", 0)] == counts(explore(scenario))
+    assert [("no anomaly · obj freed", 1, "1", "T1*10", 0)] == counts(explore(scenario))
 
 
 def test_long_computes_do_not_recurse() -> None:

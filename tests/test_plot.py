@@ -529,7 +529,7 @@ def exploration(exhaustive: bool = True) -> Exploration:
 
 def test_the_outcomes_figure_has_both_measures_side_by_side(tmp_path: Path) -> None:
     summary = plot_outcomes(exploration(), tmp_path / "outcomes.svg", dpi=DPI)
-    assert ("✗ leak, lost-update; obj = 1", "✓ no anomaly; obj freed") == summary.outcomes
+    assert ("✗ leak, lost-update · obj = 1", "✓ no anomaly · obj freed") == summary.outcomes
     assert ((0.9, 0.1), (0.75, 0.25)) == (summary.shares, summary.probabilities)
     # "share", as `refsim explore` and the docs call it.
     assert (
@@ -572,12 +572,12 @@ def test_a_rare_outcome_does_not_read_as_none() -> None:
     # whole, to pass to --schedule.
     label = ax.get_yticklabels()[0].get_text()
     assert (
-        "✗ double-free, lost-update, premature-free,\nuse-after-free; obj freed\n"
+        "✗ double-free, lost-update, premature-free, use-after-free\n· obj freed\n"
         "witness: T1 T2*3 T1*5 T2*4 T1*3 T2*3 T1 (5 preemptions)"
     ) == label
     summary = summarize_outcomes(fig)
     assert (
-        "✗ double-free, lost-update, premature-free, use-after-free; obj freed"
+        "✗ double-free, lost-update, premature-free, use-after-free · obj freed"
         == (summary.outcomes[0])
     )
 

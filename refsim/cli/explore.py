@@ -172,12 +172,7 @@ class _ProgressBar:
 
 def outcome_words(outcome: Outcome) -> str:
     """``leak, lost-update · obj = 1`` / ``no anomaly · obj freed``."""
-    what = ", ".join(k.value for k in outcome.anomalies) or "no anomaly"
-    state = ", ".join(
-        f"{name} freed" if value == "freed" else f"{name} = {value}"
-        for name, value in outcome.final
-    )
-    return f"{what} · {state}" if state else what
+    return str(outcome)
 
 
 def percent(value: Fraction) -> str:
