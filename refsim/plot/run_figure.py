@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from refsim.model import AnomalyKind
-from refsim.plot.picture import Mark, RunPicture, Series, Step, describe_run, short_label
+from refsim.plot import labels
+from refsim.plot.picture import Mark, RunPicture, Series, Step, describe_run
 from refsim.plot.style import (
     BLUE,
     BOX_FONT,
@@ -156,9 +157,9 @@ class _Geometry:
         self.lanes_height = self.lanes * self.lane + 0.25
         panels = len(band_rows)
         panel = 2.1 if panels <= 2 else max(1.3, 2.1 - 0.2 * (panels - 2))
-        self.data_pt = panel * 72 - _band_pt(1)
+        self.data_pt = panel * 72 - labels.band_pt(1)
         """Points of a panel's height for its lines (the label rows come on top)."""
-        self.panels = [(self.data_pt + _band_pt(rows)) / 72 for rows in band_rows]
+        self.panels = [(self.data_pt + labels.band_pt(rows)) / 72 for rows in band_rows]
         self.gap = 0.5
         # Title, subtitle, the legend's rows (estimated: about ten entries at most) and
         # the step numbers over the lanes.
@@ -174,6 +175,11 @@ class _Geometry:
             + self.bottom
             + (0.25 if panels else 0.0)
         )
+
+    @property
+    def room(self) -> labels.Room:
+        """The room the anomaly labels have."""
+        return labels.Room(self.axes_width * 72, self.box_pt)
 
     def fits(self, text: str, font: float) -> bool:
         wide, high = _text_box(text, font)
@@ -457,7 +463,7 @@ def _draw_panel(
     picture: RunPicture,
     g: _Geometry,
     xlim: tuple[float, float],
-    layout: _Layout,
+    layout: labels.Layout,
 ) -> list[tuple[Any, str]]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -481,7 +487,7 @@ def _draw_panel(
     # The lines below, the rows of labels above them (so a label never sits on a line).
     low, high = min([0, *everything]) - 0.45, max(everything) + 0.45
     per_pt = (high - low) / g.data_pt
-    ax.set_ylim(low, low + (g.data_pt + _band_pt(layout.rows)) * per_pt)
+    ax.set_ylim(low, low + (g.data_pt + labels.band_pt(layout.rows)) * per_pt)
     found = MaxNLocator(integer=True, nbins=5).tick_values(low, high)
     ax.set_yticks([int(t) for t in found if low <= t <= high])
     # Both lines are counts: the refcount word and the true refs.
@@ -497,7 +503,8 @@ def _draw_panel(
                    edgecolor="#777777", lw=0, zorder=1, gid=f"freed:{series.name}")  # fmt: skip
         handles.append((Patch(facecolor="#000000", alpha=0.10, hatch="//"), "freed"))
     points = [(x, float(_value_at(series.values, x - 0.5))) for x, _, _ in layout.found]
-    _draw_marks(ax, points, layout, g, f"anomalies:{series.name}", high + 3 * per_pt, per_pt)
+    gid = f"anomalies:{series.name}"
+    labels.draw_marks(ax, points, layout, g.room, gid, high + 3 * per_pt, per_pt)
     if layout.found:
         handles.append(_anomaly_handle())
     return handles
@@ -528,300 +535,25 @@ def _end_marks_in_lanes(ax: Axes, picture: RunPicture, g: _Geometry) -> list[tup
         for t in m.threads or picture.threads[:1]:
             found.append((_mark_x(m, g), i, m.kind))
             points.append((_mark_x(m, g), ys[t]))
-    layout = _layout(found, g)
+    layout = labels.layout(found, g.room)
     low, high = ax.get_ylim()
     per_pt = (high - low) / (g.lanes_height * 72)
     top = max(y for _, y in points)
-    _draw_marks(ax, points, layout, g, "anomalies:lanes", top + 10 * per_pt, per_pt)
+    labels.draw_marks(ax, points, layout, g.room, "anomalies:lanes", top + 10 * per_pt, per_pt)
     if any(m.step is None for _, m in marks):
         ax.axvline(picture.steps + 0.5, color=VERMILLION, lw=1, ls=":", zorder=1)
     return [_anomaly_handle()]
 
 
-# -- the anomaly labels: rows over the markers, never overlapping ------------------------
-
-_LABEL_FONT = FONT - 1
-_ROW = 20.0
-"""Points per row of labels: a line of bold text in its white box, and a gap."""
-_MAX_ROWS = 4
-_GAP = 6.0
-"""Points between two labels side by side, and from a label's end to its marker."""
-_PAD = 0.15
-"""The white box around a label, in ems."""
-
-
-def _band_pt(rows: int) -> float:
-    """The height, in points, of ``rows`` rows of labels over a panel's lines."""
-    return 3 + max(rows, 1) * _ROW + 2
-
-
-@dataclass(frozen=True, slots=True)
-class _Label:
-    """Text to place in the rows of labels: the label of one or more anomaly markers
-    (at ``xs``, in steps), or the ``freed`` note (no markers)."""
-
-    lines: tuple[str, ...]
-    xs: tuple[float, ...]
-    width: float
-    """Points: its widest line, with the white box around it."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Placed:
-    """A label in its place: from ``left`` (points from the axes' left edge), in the rows
-    from ``row`` up (one per line)."""
-
-    label: _Label
-    left: float
-    row: int
-
-    @property
-    def right(self) -> float:
-        return self.left + self.label.width
-
-    @property
-    def top(self) -> int:
-        return self.row + len(self.label.lines)
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """One axes' anomaly markers ``(x, which anomaly, kind)`` and their placed labels."""
-
-    found: tuple[tuple[float, int, AnomalyKind], ...]
-    placed: tuple[_Placed, ...]
-    rug: bool
-    """Too many markers to tell apart: a rug of ticks instead."""
-    many: bool
-    """Too many to label each: one label per kind, with its count, and small markers."""
-
-    @property
-    def rows(self) -> int:
-        return max((p.top for p in self.placed), default=1)
-
-
-def _label_width(text: str, *, italic: bool = False) -> float:
-    # Agg hints glyphs a little wider than their outlines: 3 % and a point or two more.
-    measured = text_width(text, _LABEL_FONT, bold=not italic, italic=italic)
-    return measured * 1.03 + 2 * _PAD * _LABEL_FONT + 2
-
-
-def _label(counts: Sequence[tuple[AnomalyKind, int]], xs: Sequence[float]) -> _Label:
-    lines = tuple(short_label(k) + (f" ×{n:,}" if n > 1 else "") for k, n in counts)
-    return _Label(lines, tuple(xs), max(_label_width(line) for line in lines))
-
-
-def _anomaly_labels(found: Sequence[tuple[float, int, AnomalyKind]], many: bool) -> list[_Label]:
-    """Which label names which markers. Many: one label per kind, at its first marker,
-    with the count. Else one per step, a line per kind there, and one for adjacent steps
-    of a single kind (``use after free ×3``)."""
-    if many:
-        firsts: dict[AnomalyKind, float] = {}
-        which: dict[AnomalyKind, set[int]] = {}
-        for x, i, kind in found:
-            firsts.setdefault(kind, x)
-            which.setdefault(kind, set()).add(i)
-        return [_label([(kind, len(which[kind]))], [x]) for kind, x in firsts.items()]
-    # A deadlock has a marker in each blocked thread's lane: one anomaly, counted once.
-    steps: dict[float, dict[AnomalyKind, set[int]]] = {}
-    for x, i, kind in found:
-        steps.setdefault(x, {}).setdefault(kind, set()).add(i)
-    groups: list[tuple[list[tuple[AnomalyKind, int]], list[float]]] = []
-    for x, kinds in sorted(steps.items()):
-        counts = [(kind, len(which)) for kind, which in kinds.items()]
-        if groups and len(counts) == len(groups[-1][0]) == 1 and x - groups[-1][1][-1] <= 1:
-            [(kind, n)], xs = groups[-1]
-            if kind == counts[0][0]:
-                groups[-1] = ([(kind, n + counts[0][1])], [*xs, x])
-                continue
-        groups.append((counts, [x]))
-    return [_label(counts, xs) for counts, xs in groups]
-
-
-def _layout(
-    found: Sequence[tuple[float, int, AnomalyKind]],
-    g: _Geometry,
-    note: tuple[_Label, float] | None = None,
-) -> _Layout:
-    width_pt = g.axes_width * 72
-    anomalies = len({i for _, i, _ in found})
-    many = anomalies > max(8.0, width_pt / 90)
-    placed = _place(_anomaly_labels(found, many), g, note)
-    return _Layout(tuple(found), tuple(placed), anomalies > width_pt / 8, many)
-
-
-def _panel_layout(picture: RunPicture, series: Series, g: _Geometry) -> _Layout:
+def _panel_layout(picture: RunPicture, series: Series, g: _Geometry) -> labels.Layout:
     """Where the labels of ``series``'s panel go (its anomalies and the ``freed`` note)."""
     marks = enumerate(picture.marks)
     found = [(_mark_x(m, g), i, m.kind) for i, m in marks if m.subject == series.name]
     note = None
     if series.freed_at is not None:
-        note = (_Label(("freed",), (), _label_width("freed", italic=True)), series.freed_at + 0.5)
-    return _layout(found, g, note)
-
-
-def _place(
-    labels: Sequence[_Label], g: _Geometry, note: tuple[_Label, float] | None
-) -> list[_Placed]:
-    """Place ``labels`` in rows over their markers so that no two overlap and none covers
-    another's leader (the line from a label down to its markers); see :func:`_fill`.
-
-    The ``note`` (text, x in steps) begins at its x, wherever it fits or not at all:
-    placed before the labels, in the lowest row, when that leaves as many of them a place
-    in as few rows as placing it after them does; else after them.
-    """
-    if note is None:
-        return _fill(labels, g, [])
-    first = _fill(labels, g, _put(note, g, []))
-    last = _put(note, g, _fill(labels, g, []))
-
-    def worse(placed: list[_Placed]) -> tuple[int, int]:
-        return -len(placed), max((p.top for p in placed), default=0)
-
-    return min([first, last], key=worse)  # the first of equals: the note first
-
-
-def _fill(labels: Sequence[_Label], g: _Geometry, placed: list[_Placed]) -> list[_Placed]:
-    """``placed`` and ``labels`` placed among them.
-
-    Right to left, each takes the lowest row where it fits: centred over its markers,
-    else beginning at them, else ending at them; first where it covers no marker still to
-    be labelled (that label's leader could not get past it), then anywhere. A label with
-    no place in :data:`_MAX_ROWS` rows is left out: its marker stays, and the footer and
-    ``refsim run`` give every anomaly.
-    """
-    width_pt = g.axes_width * 72
-    placed = list(placed)
-    todo = sorted(labels, key=lambda label: -_centre(label))
-    for i, label in enumerate(todo):
-        waiting = [(x - 0.5) * g.box_pt for later in todo[i + 1 :] for x in later.xs]
-        cx = (_centre(label) - 0.5) * g.box_pt
-        w = label.width
-        lefts = [_clamp(left, w, width_pt) for left in (cx - w / 2, cx - _GAP, cx + _GAP - w)]
-        spots = [
-            _Placed(label, left, row) for strict in (True, False)
-            for row in range(_MAX_ROWS) for left in lefts
-            if not (strict and any(left <= x <= left + w for x in waiting))
-        ]  # fmt: skip
-        placed += [s for s in spots if _clear(s, placed, g.box_pt)][:1]
-    return placed
-
-
-def _put(note: tuple[_Label, float], g: _Geometry, placed: list[_Placed]) -> list[_Placed]:
-    """``placed`` and the note in the lowest row where it fits, if any."""
-    text, x = note
-    left = _clamp((x - 0.5) * g.box_pt + 4, text.width, g.axes_width * 72)
-    spots = [_Placed(text, left, row) for row in range(_MAX_ROWS)]
-    return placed + [s for s in spots if _clear(s, placed, g.box_pt)][:1]
-
-
-def _centre(label: _Label) -> float:
-    return sum(label.xs) / len(label.xs)
-
-
-def _clamp(left: float, width: float, room: float) -> float:
-    """``left`` moved so that ``width`` from it stays inside ``room`` (if it can)."""
-    return max(0.0, min(left, room - width))
-
-
-def _meet(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
-def _leaders(p: _Placed, box_pt: float) -> list[tuple[float, float]]:
-    """The x-spans (points) of ``p``'s leaders: from each marker to the nearest point of
-    the label's bottom edge."""
-    spans = []
-    for x in sorted(set(p.label.xs)):
-        at = (x - 0.5) * box_pt
-        end = min(max(at, p.left + 4), p.right - 4)
-        spans.append((min(at, end) - 1, max(at, end) + 1))
-    return spans
-
-
-def _clear(new: _Placed, placed: Sequence[_Placed], box_pt: float) -> bool:
-    """True when ``new`` overlaps no placed label, covers no placed label's leader, and
-    its own leaders pass through no placed label."""
-    span = (new.left, new.right)
-    for old in placed:
-        if (
-            new.row < old.top
-            and old.row < new.top
-            and _meet(span, (old.left - _GAP, old.right + _GAP))
-        ):
-            return False
-        # A leader runs through the rows under its label.
-        if new.row < old.row and any(_meet(span, s) for s in _leaders(old, box_pt)):
-            return False
-        if old.row < new.row and any(
-            _meet((old.left, old.right), s) for s in _leaders(new, box_pt)
-        ):
-            return False
-    return True
-
-
-def _draw_marks(
-    ax: Axes,
-    points: Sequence[tuple[float, float]],
-    layout: _Layout,
-    g: _Geometry,
-    gid: str,
-    base: float,
-    per_pt: float,
-) -> None:
-    """A marker at every anomaly (``points``, in data units), and the placed labels in
-    their rows from ``base`` (data units) up, each with a leader down to its markers."""
-    from matplotlib.collections import LineCollection
-
-    if not points and not layout.placed:
-        return
-    low, high = ax.get_ylim()
-    if layout.rug:
-        # Too many to tell apart: a rug of ticks along the bottom, one per anomaly.
-        rug = low + 0.06 * (high - low)
-        points = [(x, rug) for x, _ in points]
-        ax.scatter([x for x, _ in points], [y for _, y in points], marker="|", s=120,
-                   linewidths=1.2, color=VERMILLION, alpha=0.7, zorder=6, gid=gid)  # fmt: skip
-    elif points:
-        ax.scatter([x for x, _ in points], [y for _, y in points], marker="X",
-                   s=60 if layout.many else 150, color=VERMILLION, edgecolors="white",
-                   linewidths=1, zorder=6, gid=gid, clip_on=False)  # fmt: skip
-    # The leader starts at the top of the highest marker at its x.
-    tops: dict[float, float] = {}
-    for x, y in points:
-        tops[x] = max(tops.get(x, y), y)
-    segments = []
-
-    def x_of(pt: float) -> float:
-        return 0.5 + pt / g.box_pt
-
-    for p in sorted(layout.placed, key=lambda p: (p.left, p.row)):
-        bottom = base + p.row * _ROW * per_pt
-        if not p.label.xs:
-            ax.text(x_of(p.left + _PAD * _LABEL_FONT), bottom + _PAD * _LABEL_FONT * per_pt,
-                    p.label.lines[0], va="bottom", ha="left", fontsize=_LABEL_FONT,
-                    color="#333333", style="italic", zorder=5, gid="freed-label")  # fmt: skip
-            continue
-        for k, line in enumerate(p.label.lines):
-            y = bottom + ((len(p.label.lines) - 1 - k) * _ROW + _PAD * _LABEL_FONT) * per_pt
-            ax.text(
-                x_of((p.left + p.right) / 2), y, line, ha="center", va="bottom",
-                fontsize=_LABEL_FONT, color=VERMILLION, fontweight="bold", zorder=7,
-                gid="anomaly-label", clip_on=False,
-                bbox={"boxstyle": f"square,pad={_PAD}", "fc": "white", "ec": "none",
-                      "alpha": 0.9},
-            )  # fmt: skip
-        for x in sorted(set(p.label.xs)):
-            at = (x - 0.5) * g.box_pt
-            end = min(max(at, p.left + 4), p.right - 4)
-            start = tops[x] + (2 if layout.rug else 7) * per_pt
-            if bottom - start > 6 * per_pt:
-                segments.append([(x, start), (x_of(end), bottom)])
-    if segments:
-        ax.add_collection(
-            LineCollection(segments, colors=VERMILLION, linewidths=0.9, zorder=6.5,
-                           gid="anomaly-leaders")
-        )  # fmt: skip
+        freed = labels.Label(("freed",), (), labels.label_width("freed", italic=True))
+        note = (freed, series.freed_at + 0.5)
+    return labels.layout(found, g.room, note)
 
 
 def _title(fig: Figure, picture: RunPicture, g: _Geometry) -> None:
