@@ -365,3 +365,18 @@ def test_explore_and_run_one_process(tmp_path: Path) -> None:
     assert 0 == status
     assert "split  process main  runtime gil" in out
     assert f'replay: refsim run {path} --schedule "F1 F2*3 F1*2" --process main' in out
+
+
+def test_search_takes_one_process_and_its_replay_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "split.yaml"
+    path.write_text(PROCESSES)
+    status, _, err = refsim("search", str(path))
+    assert 2 == status
+    assert "pick one with --process NAME (main, P1)" in err
+    status, out, _ = refsim("search", str(path), "--process", "main", "--json")
+    document = json.loads(out)
+    assert (0, True) == (status, document["found"])
+    assert document["replay"].endswith("--process main")
+    status, out, _ = refsim("search", str(path), "--process", "P1", "--json")
+    # The claim is for the file: P1 alone cannot show it, and a search proves nothing.
+    assert (3, False) == (status, json.loads(out)["found"])

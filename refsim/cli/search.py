@@ -25,9 +25,11 @@ from refsim.cli.common import (
     EXIT_OK,
     Command,
     add_limits,
+    add_process,
     add_runtime,
     console,
     load,
+    one_process,
 )
 from refsim.engine import DEFAULT_MAX_STEPS
 from refsim.model import AnomalyKind, Runtime, Scenario
@@ -69,6 +71,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help=f"search for this anomaly kind ({', '.join(_KINDS)}); default: any anomaly",
     )  # fmt: skip
     add_runtime(p)
+    add_process(p)
     p.add_argument(
         "--max-examples", type=_positive, default=DEFAULT_MAX_EXAMPLES, metavar="N",
         help=f"try at most N schedules before giving up (default {DEFAULT_MAX_EXAMPLES:,})",
@@ -182,7 +185,8 @@ def _progress(err: TextIO, budget: int) -> Iterator[Callable[[int], None] | None
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    scenario, _ = load(args.file, args)
+    scenario, file = load(args.file, args)
+    scenario = one_process(scenario, args, file)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     with _progress(err, args.max_examples) as tick:
         report = search_report(
