@@ -18,7 +18,8 @@ class RefsimError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One mistake in a scenario file, located by line and column (both from 1)."""
+    """One mistake in a scenario file, located by line and column (both from 1; 0 for a
+    mistake about the file as a whole, such as one that cannot be read)."""
 
     file: str
     line: int
@@ -33,7 +34,8 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        lines = [f"{self.file}:{self.line}:{self.column}: error: {where}{self.message}"]
+        at = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        lines = [f"{at}: error: {where}{self.message}"]
         if self.source_line is not None:
             text = self.source_line.rstrip("\r\n").expandtabs(1)
             lines.append(f"    {text}")

@@ -56,7 +56,7 @@ def verdict(scenario: Scenario, result: RunResult) -> str:
         return f"unexpected: the scenario makes no claim for {runtime}, and this run found " + (
             f"{', '.join(found)}."
         )
-    possible = ", ".join(sorted(k.value for k in claimed))
+    possible = and_words(sorted(k.value for k in claimed)) if claimed else ""
     if not claimed:
         if not found:
             return (

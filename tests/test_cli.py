@@ -263,6 +263,28 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert 2 == exc.value.code
 
 
+@pytest.mark.parametrize(
+    ("argv", "usage", "expected"),
+    [
+        (["run", "leak", "--bogus"], "refsim run", "unrecognized arguments: --bogus"),
+        (["leak", "--brif"], "refsim story",
+         "unrecognized arguments: --brif (did you mean --brief?)"),
+        (["--bogus"], "refsim", "unrecognized arguments: --bogus"),
+    ],
+)  # fmt: skip
+def test_an_unknown_option_is_reported_against_its_command(
+    capsys: pytest.CaptureFixture[str], argv: list[str], usage: str, expected: str
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert (2, f"usage: {usage} ", f"{usage}: error: {expected}") == (
+        exc.value.code,
+        err[: len(usage) + 8],
+        err.splitlines()[-1],
+    )
+
+
 def test_validate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("threads: {T1: []}\n")

@@ -115,3 +115,18 @@ def test_a_claim_that_exploration_refutes_exits_1(
     status, out, _ = refsim(capsys, "compare", str(path))
     assert 1 == status
     assert "unexpected: the scenario claims no anomaly under gil, but lost-update can" in out
+
+
+def test_without_claims_the_files_runtime_is_held_to_no_anomaly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # As check, explore and the story read it: no expect: means no anomaly, under the
+    # file's own runtime.
+    path = tmp_path / "racy.yaml"
+    path.write_text("objects: {obj: 1}\nthreads:\n  T1: [incref obj]\n  T2: [incref obj]\n")
+    status, out, _ = refsim(capsys, "compare", str(path), "--json")
+    rows = {row["runs_as"]: row["agrees"] for row in json.loads(out)["rows"]}
+    assert (1, False, True) == (status, rows["unsafe"], rows["gil"])
+    path.write_text(path.read_text() + "runtime: gil\n")
+    status, out, _ = refsim(capsys, "compare", str(path), "--json")
+    assert 0 == status

@@ -1006,8 +1006,8 @@ def test_a_copy_whose_name_is_taken_is_refused() -> None:
 
 def test_a_file_over_max_bytes_names_the_option() -> None:
     expected = (
-        1,
-        1,
+        0,
+        0,
         "",
         "the file is 26 bytes, over the limit of 10 bytes; raise it with --max-bytes",
         None,
@@ -1032,8 +1032,8 @@ def test_load_file_over_max_bytes_does_not_read_it_all(tmp_path: Path) -> None:
         load_file(path, limits=Limits(max_bytes=100))
     expected = Diagnostic(
         str(path),
-        1,
-        1,
+        0,
+        0,
         "",
         "the file is 5,027 bytes, over the limit of 100 bytes; raise it with --max-bytes",
     )
@@ -1128,8 +1128,10 @@ def test_a_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     with pytest.raises(ScenarioError) as info:
         load_file(path)
-    expected = Diagnostic(str(path), 1, 1, "", "cannot read the file: No such file or directory")
+    expected = Diagnostic(str(path), 0, 0, "", "cannot read the file: No such file or directory")
     assert (expected,) == info.value.diagnostics
+    # No line or column to point at: the message names the file alone.
+    assert f"{path}: error: cannot read the file: No such file or directory" == str(expected)
 
 
 def test_a_directory_is_a_scenario_error(tmp_path: Path) -> None:

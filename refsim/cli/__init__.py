@@ -10,8 +10,10 @@ budget ran out.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from refsim import __version__
 from refsim.cli import compare, explore, files, plot, run, search, story
@@ -34,7 +36,8 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser, and each command's own (to report a mistake against it)."""
     parser = argparse.ArgumentParser(
         prog="refsim",
         description="Simulate threads racing on CPython reference counts, and see why the "
@@ -44,9 +47,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"refsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = {}
     for command in COMMANDS:
-        command.add_arguments(sub.add_parser(command.name, help=command.help))
-    return parser
+        commands[command.name] = sub.add_parser(command.name, help=command.help)
+        command.add_arguments(commands[command.name])
+    return parser, commands
+
+
+def _unknown(parser: argparse.ArgumentParser, extra: Sequence[str]) -> NoReturn:
+    """Refuse arguments ``parser`` does not take, with its usage and a "did you mean"."""
+    options = [o for o in parser._option_string_actions if o.startswith("--")]
+    hints = []
+    for word in extra:
+        close = difflib.get_close_matches(word.split("=")[0], options, n=1)
+        if word.startswith("-") and close:
+            hints.append(f" (did you mean {close[0]}?)")
+    parser.error(f"unrecognized arguments: {' '.join(extra)}{''.join(hints[:1])}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,8 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = {command.name for command in COMMANDS}
     if words and words[0] not in names and not words[0].startswith("-"):
         words.insert(0, "story")  # `refsim FILE` is `refsim story FILE`: the lesson
-    parser = _parser()
-    args = parser.parse_args(words)
+    parser, commands = _parser()
+    args, extra = parser.parse_known_args(words)
+    if extra:
+        _unknown(commands.get(args.command or "", parser), extra)
     out, err = sys.stdout, sys.stderr
     if args.command is None:
         parser.print_help(out)

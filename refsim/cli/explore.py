@@ -78,11 +78,11 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
 
 
-def _add_budget(p: argparse.ArgumentParser) -> None:
+def _add_budget(p: argparse.ArgumentParser, *, beyond: str) -> None:
     p.add_argument(
         "--max-states", type=_positive, default=DEFAULT_MAX_STATES, metavar="N",
         help=f"the most distinct states the exact count may visit (default "
-        f"{DEFAULT_MAX_STATES:,}); beyond it: exit status 3, or a sample with --sample",
+        f"{DEFAULT_MAX_STATES:,}); beyond it: {beyond}",
     )  # fmt: skip
 
 
@@ -94,7 +94,7 @@ def _explore_arguments(p: argparse.ArgumentParser) -> None:
         "--preemption-bound", type=_natural, default=None, metavar="K",
         help="count only the interleavings with at most K preemptions",
     )  # fmt: skip
-    _add_budget(p)
+    _add_budget(p, beyond="exit status 3, or a sample with --sample")
     p.add_argument(
         "--sample", type=_positive, default=None, metavar="N",
         help="if the state budget runs out, show a table sampled from N seeded runs of "
@@ -114,7 +114,7 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "files", metavar="FILE", nargs="+", help="scenario files, or bundled scenarios' names"
     )
-    _add_budget(p)
+    _add_budget(p, beyond="the claim's verdict is unknown, exit status 3")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     add_limits(p)
 
