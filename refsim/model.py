@@ -23,6 +23,8 @@ __all__ = [
     "ScheduleSyntaxError",
     "ThreadSpec",
     "Timing",
+    "count_text",
+    "digits",
     "format_duration",
 ]
 
@@ -117,6 +119,31 @@ def format_duration(ns: int) -> str:
         if ns and ns % size == 0:
             return f"{ns // size}{unit}"
     return f"{ns}ns"
+
+
+PROSE_DIGITS = 40
+"""Counts longer than this are written ``5.72 × 10^79`` in sentences (``--json`` has them
+exact)."""
+
+
+def digits(n: int) -> int:
+    """How many decimal digits ``n`` has, without ``str(n)`` (which Python refuses past
+    4,300 digits, and 1,600 threads have 1,600! interleavings)."""
+    n = abs(n)
+    d = max(1, int((n.bit_length() - 1) * 0.30102999566398120) + 1)
+    while n >= 10**d:
+        d += 1
+    while d > 1 and n < 10 ** (d - 1):
+        d -= 1
+    return d
+
+
+def count_text(n: int, most: int = PROSE_DIGITS) -> str:
+    """``1,234`` exactly, or ``5.72 × 10^79`` once it has more than ``most`` digits."""
+    d = digits(n)
+    if d <= most:
+        return f"{n:,}"
+    return f"{n / 10 ** (d - 1):.2f} × 10^{d - 1}"
 
 
 @dataclass(frozen=True, slots=True)

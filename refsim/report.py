@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from refsim.model import Runtime, Scenario
+from refsim.model import Runtime, Scenario, count_text
 from refsim.trace import Anomaly, RunResult, TraceEvent
 
 __all__ = [
@@ -308,7 +308,7 @@ _LONG_SCHEDULE = 40
 
 def plural(n: int, word: str) -> str:
     """``1 step``, ``2 steps``, ``1,000 steps``."""
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+    return f"{count_text(n)} {word}" if n == 1 else f"{count_text(n)} {word}s"
 
 
 def and_words(words: Sequence[str]) -> str:

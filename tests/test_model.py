@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from refsim.cli.common import write_json
 from refsim.model import (
     AnomalyKind,
     Op,
@@ -15,6 +19,8 @@ from refsim.model import (
     Schedule,
     ScheduleSyntaxError,
     ThreadSpec,
+    count_text,
+    digits,
     format_duration,
 )
 from tests.strategies import schedules
@@ -278,3 +284,25 @@ def test_anomaly_kinds_are_declared_in_sorted_order() -> None:
 
 def test_runtime_str_is_its_name_in_files() -> None:
     assert ["unsafe", "gil", "atomic"] == [str(r) for r in Runtime]
+
+
+@given(st.integers(min_value=-(10**600), max_value=10**600))
+def test_digits_counts_what_str_writes(n: int) -> None:
+    assert len(str(abs(n))) == digits(n)
+
+
+def test_counts_past_pythons_digit_limit_are_written_rounded() -> None:
+    # 1,600 one-step threads have 1,600! interleavings: 4,434 digits, and str() refuses
+    # an int of more than 4,300.
+    n = math.factorial(1600)
+    with pytest.raises(ValueError):
+        str(n)
+    assert (4434, "5.27 × 10^4433") == (digits(n), count_text(n))
+    assert ("123,456", "1.23 × 10^5") == (count_text(123_456), count_text(123_456, 5))
+
+
+def test_write_json_writes_a_count_of_any_length() -> None:
+    out = io.StringIO()
+    write_json(out, {"interleavings": math.factorial(1600)})
+    text = out.getvalue()
+    assert (True, 4434 + len('{"interleavings": }\n')) == (text.endswith("}\n"), len(text))

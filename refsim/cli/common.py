@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import io
+import json
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TextIO, cast
@@ -35,6 +37,7 @@ __all__ = [
     "load",
     "one_process",
     "parse_schedule",
+    "write_json",
 ]
 
 EXIT_OK, EXIT_DISAGREES, EXIT_USAGE, EXIT_BUDGET = 0, 1, 2, 3
@@ -55,6 +58,21 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     execute: Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def write_json(out: TextIO, document: object, *, indent: int | None = None) -> None:
+    """``document`` as one JSON document and a newline on ``out``.
+
+    Python refuses to write an int of more than 4,300 digits as text (a guard against
+    slow parsing of untrusted input); an exact count of interleavings can be longer (1,600
+    threads have 1,600! interleavings), and JSON has no such limit."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        json.dump(document, out, indent=indent)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    out.write("\n")
 
 
 def console(stream: TextIO) -> Console:

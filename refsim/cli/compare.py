@@ -21,14 +21,21 @@ groups its threads into processes, under ``gil`` as the file says. For each row:
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from rich.table import Table
 from rich.text import Text
 
-from refsim.cli.common import EXIT_DISAGREES, EXIT_OK, Command, add_limits, console, load
+from refsim.cli.common import (
+    EXIT_DISAGREES,
+    EXIT_OK,
+    Command,
+    add_limits,
+    console,
+    load,
+    write_json,
+)
 from refsim.costs import settings
 from refsim.explore import StateBudgetExceeded, explore, reachable
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, ThreadSpec
@@ -179,8 +186,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     scenario, _ = load(args.file, args)
     rows = compare(scenario, seed=args.seed)
     if args.json:
-        json.dump(compare_json(scenario, rows, args.seed), out)
-        out.write("\n")
+        write_json(out, compare_json(scenario, rows, args.seed))
     else:
         _print(scenario, rows, args.seed, out)
     return EXIT_OK if all(_agrees(scenario, row) for row in rows) else EXIT_DISAGREES

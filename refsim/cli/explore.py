@@ -9,7 +9,6 @@ interleaving reaches must equal the listed set.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from refsim.cli.common import (
     load,
     one_process,
     print_scenario_error,
+    write_json,
 )
 from refsim.errors import ScenarioError
 from refsim.explore import (
@@ -44,7 +44,7 @@ from refsim.explore import (
     explore,
     reachable,
 )
-from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
+from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, count_text
 from refsim.report import and_words, plural, replay_line, short_schedule
 from refsim.trace import Exploration, Outcome
 
@@ -194,10 +194,7 @@ COUNT_DIGITS = 16
 def count_cell(n: int) -> str:
     """An exact count for a table cell: with separators, or rounded once it is too long to
     read (or to fit beside the outcome it counts)."""
-    digits = len(str(n))
-    if digits <= COUNT_DIGITS:
-        return f"{n:,}"
-    return f"{n / 10 ** (digits - 1):.2f} × 10^{digits - 1}"
+    return count_text(n, COUNT_DIGITS)
 
 
 def _kinds_words(kinds: frozenset[AnomalyKind]) -> str:
@@ -396,21 +393,23 @@ def _footer(exploration: Exploration) -> list[str]:
     bound = exploration.preemption_bound
     if not exploration.exhaustive:
         return [
-            f"{n:,} sampled runs under runtime {runtime}. The state budget (--max-states) ran "
-            f"out before every interleaving could be counted, so this is a sample: an "
-            f"outcome may be missing, and each share only estimates the fair random "
-            f"scheduler's probability (not the share of interleavings). Raise "
+            f"{count_text(n)} sampled runs under runtime {runtime}. The state budget "
+            f"(--max-states) ran out before every interleaving could be counted, so this is "
+            f"a sample: an outcome may be missing, and each share only estimates the fair "
+            f"random scheduler's probability (not the share of interleavings). Raise "
             f"--max-states for the exact table.",
             "witness: the sampled run reaching the outcome with the fewest preemptions.",
         ]
     states = plural(exploration.states, "distinct state")
     if bound is None:
-        lines = [f"{n:,} interleavings in all, through {states}, under runtime {runtime}."]
+        lines = [
+            f"{count_text(n)} interleavings in all, through {states}, under runtime {runtime}."
+        ]
     else:
         within = exploration.bound_probability
         assert within is not None
         lines = [
-            f"{n:,} interleavings with at most {plural(bound, 'preemption')}, through "
+            f"{count_text(n)} interleavings with at most {plural(bound, 'preemption')}, through "
             f"{states}, under runtime {runtime}; interleavings with more are not counted "
             f"(raise --preemption-bound, or leave it out, to count them).",
             f"A fair random run stays within the bound with probability {percent(within)}; "
@@ -491,8 +490,7 @@ def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         document = exploration_json(exploration)
         claimed = scenario.expected(runtime)
         document["agrees"] = _verdict(scenario, exploration, claimed).holds
-        json.dump(document, out)
-        out.write("\n")
+        write_json(out, document)
         return EXIT_OK if document["agrees"] else EXIT_DISAGREES
     verdict = print_exploration(console(out), scenario, exploration, file=args.file)
     return EXIT_OK if verdict.holds else EXIT_DISAGREES
@@ -716,8 +714,7 @@ def _execute_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         EXIT_USAGE if bad else EXIT_DISAGREES if failed else EXIT_BUDGET if unknown else EXIT_OK
     )
     if args.json:
-        json.dump({"ok": status == EXIT_OK, "files": files}, out)
-        out.write("\n")
+        write_json(out, {"ok": status == EXIT_OK, "files": files})
         return status
     n_files = len(args.files) - bad
     if not n_files:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TextIO
 
 from refsim.bundled import bundled_scenarios
-from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, add_limits, load, print_scenario_error
+from refsim.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Command,
+    add_limits,
+    load,
+    print_scenario_error,
+    write_json,
+)
 from refsim.errors import ScenarioError
 from refsim.loader import json_schema, load_file
 
@@ -41,8 +48,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"runtime {scenario.runtime})\n"
             )
     if args.json:
-        json.dump(report, out)
-        out.write("\n")
+        write_json(out, report)
     return status
 
 
@@ -63,8 +69,7 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         entries.append((scenario.name, path, _first_sentence(scenario.description)))
     if args.json:
         rows = [{"name": n, "file": str(p), "description": d} for n, p, d in entries]
-        json.dump(rows, out)
-        out.write("\n")
+        write_json(out, rows)
         return EXIT_OK
     width = max((len(n) for n, _, _ in entries), default=0)
     for name, _, description in entries:
@@ -73,8 +78,7 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    json.dump(json_schema(), out, indent=2)
-    out.write("\n")
+    write_json(out, json_schema(), indent=2)
     return EXIT_OK
 
 

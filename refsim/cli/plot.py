@@ -34,7 +34,7 @@ from refsim.cli.common import (
 )
 from refsim.engine import run
 from refsim.errors import ScheduleError
-from refsim.model import Runtime, Scenario, Schedule
+from refsim.model import Runtime, Scenario, Schedule, count_text
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
 from refsim.report import agrees, format_ns, plural, short_schedule
 from refsim.trace import RunResult
@@ -298,7 +298,7 @@ def _plot_outcomes(
     out.write(
         f"wrote {args.output}: the outcomes of {exploration.scenario} under "
         f"{exploration.runtime} ({plural(len(exploration.outcomes), 'outcome')} over "
-        f"{exploration.interleavings:,} {how})\n"
+        f"{count_text(exploration.interleavings)} {how})\n"
     )
     return EXIT_OK
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TextIO
 
 from refsim.cli.common import (
@@ -22,6 +21,7 @@ from refsim.cli.common import (
     load,
     one_process,
     parse_schedule,
+    write_json,
 )
 from refsim.cli.plot import check_output, write_chrome_trace
 from refsim.costs import settings
@@ -95,8 +95,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ScheduleError as error:
         raise UsageError(f"{file}: --schedule: {error}") from None
     if args.json:
-        json.dump(run_json(scenario, result, seed=seed), out)
-        out.write("\n")
+        write_json(out, run_json(scenario, result, seed=seed))
     else:
         print_run(console(out), scenario, result, file=args.file, source=source)
     if args.trace_out is not None:
@@ -120,8 +119,7 @@ def _execute_timed(
         switch_interval=args.switch_interval,
     )  # fmt: skip
     if args.json:
-        json.dump(timed_json(scenario, result, seed=seed), out)
-        out.write("\n")
+        write_json(out, timed_json(scenario, result, seed=seed))
     else:
         interval = args.switch_interval or settings(scenario.timing).switch_interval
         print_timed_run(

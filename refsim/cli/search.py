@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import json
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
@@ -30,6 +29,7 @@ from refsim.cli.common import (
     console,
     load,
     one_process,
+    write_json,
 )
 from refsim.engine import DEFAULT_MAX_STEPS
 from refsim.model import AnomalyKind, Runtime, Scenario
@@ -194,8 +194,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             seed=args.seed, max_steps=args.max_steps, progress=tick,
         )  # fmt: skip
     if args.json:
-        json.dump(_json(scenario, report, args.file), out)
-        out.write("\n")
+        write_json(out, _json(scenario, report, args.file))
     else:
         screen = console(out)
         screen.print(_summary(report))

@@ -10,7 +10,6 @@ scenario explored under every runtime); and the commands to go further.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import textwrap
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from refsim.cli.common import (
     add_runtime,
     console,
     load,
+    write_json,
 )
 from refsim.cli.compare import Row, compare, compare_json, compare_table
 from refsim.cli.explore import count_cell, exploration_json, outcome_words, percent
@@ -657,8 +657,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     story = _gather(scenario, args.file, runtime)
     if args.json:
-        json.dump(_story_json(story, args.brief), out)
-        out.write("\n")
+        write_json(out, _story_json(story, args.brief))
     else:
         _print_story(console(out), story, args.brief)
     if args.plot is not None:

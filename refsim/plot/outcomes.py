@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from refsim.model import count_text
 from refsim.plot.style import (
     BLUE,
     FONT,
@@ -121,8 +122,8 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     top = [y + bar / 2 if exact else y for y in ys]
     ax.barh(top, shares, height=bar, color=BLUE, gid="shares")
     for y, share, count in zip(top, shares, counts, strict=True):
-        ax.text(share + 0.01, y, f"{_percent(share)}  ({count:,} of "
-                f"{exploration.interleavings:,} {unit})", va="center", fontsize=FONT - 1,
+        ax.text(share + 0.01, y, f"{_percent(share)}  ({count_text(count)} of "
+                f"{count_text(exploration.interleavings)} {unit})", va="center", fontsize=FONT - 1,
                 gid="share-label")  # fmt: skip
     handles = [Patch(color=BLUE)]
     # "share" as `refsim explore` and the docs say it.
@@ -154,9 +155,9 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     ax.grid(axis="x", color="#DDDDDD", zorder=0)
     ax.set_axisbelow(True)
     how = (
-        f"exact, over all {exploration.interleavings:,} interleavings"
+        f"exact, over all {count_text(exploration.interleavings)} interleavings"
         if exploration.exhaustive
-        else f"sampled: {exploration.interleavings:,} seeded random runs"
+        else f"sampled: {count_text(exploration.interleavings)} seeded random runs"
     )
     if exploration.preemption_bound is not None:
         how += f" with at most {exploration.preemption_bound} preemptions"
