@@ -31,7 +31,10 @@ def resolve(name: str) -> tuple[Path, str | None]:
     Returns the path and, when neither exists, a hint naming the closest bundled scenario.
     """
     path = Path(name)
-    if path.exists():
+    try:
+        if path.exists():
+            return path, None
+    except OSError:  # a name too long to look up: reading it reports why
         return path, None
     stems = {p.stem: p for p in bundled_scenarios()}
     stem = path.stem if path.suffix in (".yaml", ".yml") else name

@@ -309,17 +309,17 @@ class Schedule:
                 raise ScheduleSyntaxError(
                     text, m.end() + 1, f"expected a count after `*`, found {found}"
                 )
+            end = m.end()
+            if end < len(text) and not (text[end].isspace() or text[end] == ","):
+                raise ScheduleSyntaxError(
+                    text, end + 1, f"expected a space between runs, found {text[end]!r}"
+                )
             count = 1 if m.group(3) is None else int(m.group(3))
             if count < 1:
                 raise ScheduleSyntaxError(
                     text, m.start(3) + 1, f"a run count must be at least 1, not {count}"
                 )
             runs.append((m.group(1), count))
-            end = m.end()
-            if end < len(text) and not (text[end].isspace() or text[end] == ","):
-                raise ScheduleSyntaxError(
-                    text, end + 1, f"expected a space between runs, found {text[end]!r}"
-                )
             pos = _SEP.match(text, end).end()  # type: ignore[union-attr]
         return cls.from_runs(runs)
 
@@ -344,6 +344,11 @@ class Schedule:
                 yield name
 
     def __len__(self) -> int:
+        return self.steps
+
+    @property
+    def steps(self) -> int:
+        """How many micro-steps it picks (``len()`` too, up to ``sys.maxsize``)."""
         return sum(count for _, count in self.runs)
 
     def __str__(self) -> str:

@@ -85,7 +85,7 @@ class ReplayChooser:
             step += count
         # Runs, not one entry per step: `T1*10**9` must not allocate a list.
         self._runs = [(index[name], count) for name, count in schedule.runs]
-        self._length = len(schedule)
+        self._length = schedule.steps
         self._run = 0
         self._used = 0
         self._rest = NonPreemptiveChooser()

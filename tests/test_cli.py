@@ -332,3 +332,58 @@ def test_python_dash_m_is_the_same_program() -> None:
     golden = (Path(__file__).parent / "golden" / "run_leak.txt").read_text()
     assert 0 == done.returncode
     assert golden.split("\n", 1)[1] == done.stdout
+
+
+LONG = "a" * 300
+"""A file name longer than the file system allows (255 bytes)."""
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["plot", "leak", "-o", "d.png", "--dpi", "0"], "must be from 10 to 1,200"),
+        (["plot", "leak", "-o", "d.png", "--dpi", "nan"], "must be from 10 to 1,200"),
+        (["run", "leak", "--max-bytes", "-5"], "must be at least 1, not -5"),
+        (["run", "leak", "--max-bytes", "9223372036854775807"], "must be at most"),
+        (["run", "leak", "--max-ops", "0"], "must be at least 1, not 0"),
+        (["run", "leak", "--max-steps", "0"], "must be at least 1, not 0"),
+        (["plot", "leak", "--outcomes", "-o", "o.png", "--max-states", "0"], "at least 1"),
+        (["run", "leak", "--cores", "2"], "--cores goes with --timed"),
+        (["run", "leak", "--switch-interval", "1ms"], "--switch-interval goes with --timed"),
+        (["run", "leak", "--trace"], "--trace goes with --timed"),
+        (["leak", "--plot", "story.txt"], "a figure's name ends in .png, .svg, .pdf"),
+        (["plot", "leak", "-o", f"{LONG}.png"], "cannot write it: File name too long"),
+        (["run", LONG], f"{LONG}: error: cannot read the file: File name too long"),
+        (["run", ""], "FILE is empty"),
+        (["run", "leak", "--schedule", "T1*99999999999999999999"], "T1 cannot run"),
+        (["run", "leak", "--schedule", "T1*0x3"], "expected a space between runs, found 'x'"),
+    ],
+)
+def test_bad_input_is_exit_2_with_a_message(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    argv: list[str],
+    expected: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # any file written would land here
+    try:
+        status = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        status = int(str(exc.code))
+    err = capsys.readouterr().err
+    assert (2, True, "Traceback" in err) == (status, expected in err, False)
+    assert [] == [p.name for p in tmp_path.iterdir()]
+
+
+def test_a_written_figure_gets_the_mode_a_new_file_would(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        out = tmp_path / "leak.png"
+        assert 0 == main(["plot", "leak", "-o", str(out)])
+        assert 0o644 == out.stat().st_mode & 0o777
+        out.chmod(0o664)
+        assert 0 == main(["plot", "leak", "-o", str(out), "--force", "--seed", "3"])
+        assert 0o664 == out.stat().st_mode & 0o777
+    finally:
+        os.umask(mask)

@@ -37,6 +37,8 @@ __all__ = [
     "load",
     "one_process",
     "parse_schedule",
+    "timed_only",
+    "whole",
     "write_json",
 ]
 
@@ -117,11 +119,11 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
     """The options that raise the loader's size limits."""
     defaults = Limits()
     parser.add_argument(
-        "--max-bytes", type=int, default=defaults.max_bytes, metavar="N",
+        "--max-bytes", type=whole(most=2**31), default=defaults.max_bytes, metavar="N",
         help=f"largest scenario file accepted, in bytes (default {defaults.max_bytes:,})",
     )  # fmt: skip
     parser.add_argument(
-        "--max-ops", type=int, default=defaults.max_ops, metavar="N",
+        "--max-ops", type=whole(most=10**9), default=defaults.max_ops, metavar="N",
         help="most ops over all threads after expanding `repeat` and `count` "
         f"(default {defaults.max_ops:,})",
     )  # fmt: skip
@@ -189,7 +191,7 @@ def add_schedule(parser: argparse.ArgumentParser, *, what: str) -> None:
 def add_timing(parser: argparse.ArgumentParser) -> None:
     """``--cores N`` and ``--switch-interval D``: a timed run's machine (with ``--timed``)."""
     parser.add_argument(
-        "--cores", type=_positive, default=None, metavar="N",
+        "--cores", type=whole(), default=None, metavar="N",
         help="with --timed: CPUs that run threads (overrides the file's timing.cores)",
     )  # fmt: skip
     parser.add_argument(
@@ -198,10 +200,32 @@ def add_timing(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return int(text)
+def timed_only(args: argparse.Namespace, *options: str) -> None:
+    """Refuse (UsageError) any of ``options`` (``switch_interval``) given without --timed,
+    rather than ignore it."""
+    if args.timed:
+        return
+    for option in options:
+        if getattr(args, option) not in (None, False):
+            raise UsageError(f"--{option.replace('_', '-')} goes with --timed")
+
+
+def whole(*, least: int = 1, most: int | None = None) -> Callable[[str], int]:
+    """An option's type: a whole number (``1000``, ``1_000`` or ``1,000``) from ``least``
+    to ``most``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least:,}, not {value:,}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:,}, not {value:,}")
+        return value
+
+    return parse
 
 
 def _duration(text: str) -> int:
@@ -219,12 +243,14 @@ def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:
 
     Returns the scenario and the name to show in messages: FILE as the user wrote it, so a
     bundled scenario reads ``leak``, not a path into the installed package."""
+    if not file:
+        raise UsageError("FILE is empty: give a scenario file, or a bundled scenario's name")
     path, hint = resolve(file)
     limits = Limits(max_bytes=args.max_bytes, max_ops=args.max_ops)
     try:
         return load_file(path, limits=limits), file
     except ScenarioError as error:
-        if hint and not path.exists():
+        if hint:  # only given when no file has that name
             raise ScenarioError([replace(d, hint=hint) for d in error.diagnostics]) from None
         raise
 

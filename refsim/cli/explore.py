@@ -34,6 +34,7 @@ from refsim.cli.common import (
     load,
     one_process,
     print_scenario_error,
+    whole,
     write_json,
 )
 from refsim.errors import ScenarioError
@@ -57,30 +58,9 @@ PROGRESS_DELAY = 1.0
 # -- options ------------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _natural(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
-    return value
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-
-
 def _add_budget(p: argparse.ArgumentParser, *, beyond: str) -> None:
     p.add_argument(
-        "--max-states", type=_positive, default=DEFAULT_MAX_STATES, metavar="N",
+        "--max-states", type=whole(), default=DEFAULT_MAX_STATES, metavar="N",
         help=f"the most distinct states the exact count may visit (default "
         f"{DEFAULT_MAX_STATES:,}); beyond it: {beyond}",
     )  # fmt: skip
@@ -91,12 +71,12 @@ def _explore_arguments(p: argparse.ArgumentParser) -> None:
     add_runtime(p)
     add_process(p)
     p.add_argument(
-        "--preemption-bound", type=_natural, default=None, metavar="K",
+        "--preemption-bound", type=whole(least=0), default=None, metavar="K",
         help="count only the interleavings with at most K preemptions",
     )  # fmt: skip
     _add_budget(p, beyond="exit status 3, or a sample with --sample")
     p.add_argument(
-        "--sample", type=_positive, default=None, metavar="N",
+        "--sample", type=whole(), default=None, metavar="N",
         help="if the state budget runs out, show a table sampled from N seeded runs of "
         "the fair random scheduler instead (clearly marked: not exact)",
     )  # fmt: skip

@@ -13,7 +13,7 @@ import argparse
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -31,6 +31,8 @@ from refsim.cli.common import (
     load,
     one_process,
     parse_schedule,
+    timed_only,
+    whole,
 )
 from refsim.engine import run
 from refsim.errors import ScheduleError
@@ -67,40 +69,69 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     add_process(p)
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.add_argument(
-        "--dpi", type=float, default=100, metavar="N",
-        help="resolution of a PNG (default 100; 200 for print)",
+        "--dpi", type=_dpi, default=100, metavar="N",
+        help="resolution of a PNG, 10 to 1,200 (default 100; 200 for print)",
     )  # fmt: skip
     p.add_argument(
-        "--max-steps", type=int, default=DEFAULT_PLOT_STEPS, metavar="N",
+        "--max-steps", type=whole(), default=DEFAULT_PLOT_STEPS, metavar="N",
         help=f"draw at most N micro-steps; a longer run is cut there, exit status 3 "
         f"(default {DEFAULT_PLOT_STEPS:,})",
     )  # fmt: skip
     p.add_argument(
-        "--preemption-bound", type=int, default=None, metavar="K",
+        "--preemption-bound", type=whole(least=0), default=None, metavar="K",
         help="with --outcomes: count only interleavings with at most K preemptions",
     )  # fmt: skip
     p.add_argument(
-        "--max-states", type=int, default=None, metavar="N",
+        "--max-states", type=whole(), default=None, metavar="N",
         help="with --outcomes: the exploration's state budget (exit status 3 beyond it)",
     )  # fmt: skip
     p.add_argument(
-        "--sample", type=int, default=None, metavar="N",
+        "--sample", type=whole(), default=None, metavar="N",
         help="with --outcomes: estimate from N seeded random runs when exact counting "
         "would exceed the budget",
     )  # fmt: skip
     add_limits(p)
 
 
-def check_output(path: str, *, force: bool, option: str) -> Path:
-    """Refuse (UsageError) an OUT that exists without ``force``, or whose folder does not."""
+def _dpi(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not 10 <= value <= 1200:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be from 10 to 1,200 dots per inch, not {text}")
+    return value
+
+
+def check_output(
+    path: str, *, force: bool, option: str, suffixes: Sequence[str] | None = None
+) -> Path:
+    """Refuse (UsageError) an OUT that exists without ``force``, whose folder does not, or
+    (given ``suffixes``) whose suffix is not one of them."""
     out = Path(path)
-    if out.is_dir():
-        raise UsageError(f"{option} {path}: is a folder; give a file name")
-    if out.exists() and not force:
-        raise UsageError(f"{option} {path}: the file exists; pass --force to overwrite it")
-    if not out.parent.is_dir():
-        raise UsageError(f"{option} {path}: the folder {str(out.parent)!r} does not exist")
+    if suffixes is not None and out.suffix.lower() not in suffixes:
+        raise UsageError(
+            f"{option} {path}: a figure's name ends in {', '.join(suffixes)}, which says "
+            f"what to write"
+        )
+    try:
+        if out.is_dir():
+            raise UsageError(f"{option} {path}: is a folder; give a file name")
+        if out.exists() and not force:
+            raise UsageError(f"{option} {path}: the file exists; pass --force to overwrite it")
+        if out.parent.exists() and not out.parent.is_dir():
+            raise UsageError(f"{option} {path}: {str(out.parent)!r} is a file, not a folder")
+        if not out.parent.is_dir():
+            raise UsageError(f"{option} {path}: the folder {str(out.parent)!r} does not exist")
+    except OSError as error:  # a name too long, a folder we may not look into
+        raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -112,6 +143,13 @@ def _replacing(out: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        # mkstemp makes the file private (0600); the result gets the mode a new file would
+        # (or keeps the mode of the file it replaces).
+        try:
+            mode = out.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -235,10 +273,8 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _check_timed(args: argparse.Namespace, suffix: str) -> None:
     """Refuse the options that do not go with (or without) ``--timed``."""
+    timed_only(args, "cores", "switch_interval")
     if not args.timed:
-        for option in ("cores", "switch_interval"):
-            if getattr(args, option) is not None:
-                raise UsageError(f"--{option.replace('_', '-')} goes with --timed")
         return
     if args.schedule is not None:
         raise UsageError("--schedule replays a controlled run; a timed run's schedule comes "

@@ -21,6 +21,8 @@ from refsim.cli.common import (
     load,
     one_process,
     parse_schedule,
+    timed_only,
+    whole,
     write_json,
 )
 from refsim.cli.plot import check_output, write_chrome_trace
@@ -47,7 +49,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="do not keep or print the trace (for big runs): summary only",
     )  # fmt: skip
     p.add_argument(
-        "--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
+        "--max-steps", type=whole(), default=DEFAULT_MAX_STEPS, metavar="N",
         help=f"stop after N micro-steps, exit status 3 (default {DEFAULT_MAX_STEPS:,})",
     )  # fmt: skip
     p.add_argument(
@@ -69,6 +71,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    timed_only(args, "cores", "switch_interval", "trace")
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     if args.trace_out is not None:

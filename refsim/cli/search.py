@@ -29,6 +29,7 @@ from refsim.cli.common import (
     console,
     load,
     one_process,
+    whole,
     write_json,
 )
 from refsim.engine import DEFAULT_MAX_STEPS
@@ -54,16 +55,6 @@ def _kind(text: str) -> AnomalyKind:
     )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
     p.add_argument(
@@ -73,7 +64,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     add_runtime(p)
     add_process(p)
     p.add_argument(
-        "--max-examples", type=_positive, default=DEFAULT_MAX_EXAMPLES, metavar="N",
+        "--max-examples", type=whole(), default=DEFAULT_MAX_EXAMPLES, metavar="N",
         help=f"try at most N schedules before giving up (default {DEFAULT_MAX_EXAMPLES:,})",
     )  # fmt: skip
     p.add_argument(
@@ -84,7 +75,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="print one JSON document (shape: docs/cli.md)"
     )
     p.add_argument(
-        "--max-steps", type=_positive, default=DEFAULT_MAX_STEPS, metavar="N",
+        "--max-steps", type=whole(), default=DEFAULT_MAX_STEPS, metavar="N",
         help=f"micro-step budget of each run (default {DEFAULT_MAX_STEPS:,})",
     )  # fmt: skip
     add_limits(p)

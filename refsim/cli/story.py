@@ -39,6 +39,7 @@ from refsim.engine import run
 from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore, reachable
 from refsim.model import AnomalyKind, Op, Runtime, Scenario
 from refsim.narrate import RUNTIME_WORDS, Sentence, consequences, gil_lesson, narrate
+from refsim.plot import FORMATS
 from refsim.report import (
     and_words,
     format_ns,
@@ -652,7 +653,7 @@ def _write_plot(path: str, story: _Story, force: bool, err: TextIO) -> None:
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.plot is not None:
-        check_output(args.plot, force=args.force, option="--plot")
+        check_output(args.plot, force=args.force, option="--plot", suffixes=FORMATS)
     scenario, _ = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     story = _gather(scenario, args.file, runtime)
