@@ -136,6 +136,8 @@ class _TimedRun:
         self.has_core = [False] * n
         self.wake: list[_Wake] = [_Wake(self.env) for _ in range(n)]
         self.timer_gen = [0] * n
+        self.busy_until = [0] * n
+        """Per thread, when the micro-step it is running ends (for the waiters' timers)."""
         self.status = [_STARTING] * n
         self.since = [0] * n
         self.accounts = [[0] * 5 for _ in range(n)]
@@ -231,6 +233,7 @@ class _TimedRun:
             cost = self._cost(instr)
             wait_io = instr.delta if instr.code == IO else 0
             self._step(g, p, t, 1, start, cost + wait_io)
+            self.busy_until[g] = start + cost
             if instr.code == RELEASE:
                 event = self.lock_events[p].pop(instr.word, None)
                 if event is not None:
@@ -260,6 +263,7 @@ class _TimedRun:
         count = left
         if per:
             done = env.timeout(per * left)
+            self.busy_until[g] = start + per * left
             if self.gil_on:
                 gil.drop_event = cut = env.event()
                 yield done | cut
@@ -268,7 +272,7 @@ class _TimedRun:
                     # The drop request came mid-bytecode: finish that one, then stop.
                     elapsed = int(env.now) - start
                     count = min(left, max(1, -(-elapsed // per)))
-                    end = start + per * count
+                    end = self.busy_until[g] = start + per * count
                     if end > env.now:
                         yield env.timeout(end - int(env.now))
             else:
@@ -354,9 +358,9 @@ class _TimedRun:
             self._grant(gil, nxt)
             self.wake[nxt].give_after(GIL_HANDOFF)
 
-    def _start_timer(self, gil: _Gil, g: int) -> None:
+    def _start_timer(self, gil: _Gil, g: int, ticks: int = 1) -> None:
         generation, grants = self.timer_gen[g], gil.grants
-        timer = self.env.timeout(self.timing.switch_interval)
+        timer = self.env.timeout(self.timing.switch_interval * ticks)
         timer.callbacks.append(lambda _: self._timer_fired(gil, g, generation, grants))
 
     def _timer_fired(self, gil: _Gil, g: int, generation: int, grants: int) -> None:
@@ -369,7 +373,14 @@ class _TimedRun:
                 self.drops.append((self.where[g].process, int(self.env.now)))
             if gil.drop_event is not None and not gil.drop_event.triggered:
                 gil.drop_event.succeed()
-        self._start_timer(gil, g)
+        ticks = 1
+        if gil.drop_request and gil.grants == grants and gil.holder >= 0:
+            # Asked already, and the holder is inside one micro-step until busy_until: every
+            # tick before then would find nothing changed. Skip to the first one after it
+            # (a micro-step costing 1,000 s is one event, not 200,000 ticks).
+            ahead = self.busy_until[gil.holder] - int(self.env.now)
+            ticks = max(1, -(-ahead // self.timing.switch_interval))
+        self._start_timer(gil, g, ticks)
 
     def _holding(self, g: int, now: int) -> None:
         """Record that ``g`` held its process's GIL until ``now``."""

@@ -443,3 +443,22 @@ def test_timed_usage_errors(
     status, out, err = refsim(capsys, *argv)
     assert (2, "") == (status, out)
     assert message in err
+
+
+def test_a_micro_step_longer_than_the_switch_interval_is_waited_out_in_one_event() -> None:
+    # T2 asks for the GIL once (after 5 ms); the ticks of its timer while T1's 1,000 s
+    # bytecode runs change nothing, and are skipped: 200,000 of them used to be events.
+    scenario = load_text(
+        "runtime: gil\nthreads:\n  T1: [compute 1]\n  T2: [compute 1]\n"
+        "timing:\n  costs: {COMPUTE: 1000s}\n",
+        filename="long.yaml",
+    )
+    metrics = run_timed(scenario).metrics
+    assert metrics is not None
+    seconds = 1_000_000_000_000
+    waited = dict(metrics.threads)["T2"].gil_wait_ns
+    assert (2 * seconds + 5_000, 1, seconds + 5_000) == (
+        metrics.makespan_ns,
+        metrics.drop_requests,
+        waited,
+    )

@@ -49,8 +49,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="do not keep or print the trace (for big runs): summary only",
     )  # fmt: skip
     p.add_argument(
-        "--max-steps", type=whole(), default=DEFAULT_MAX_STEPS, metavar="N",
-        help=f"stop after N micro-steps, exit status 3 (default {DEFAULT_MAX_STEPS:,})",
+        "--max-steps", type=whole(), default=None, metavar="N",
+        help=f"stop a controlled run after N micro-steps, exit status 3 (default "
+        f"{DEFAULT_MAX_STEPS:,})",
     )  # fmt: skip
     p.add_argument(
         "--timed", action="store_true",
@@ -93,7 +94,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         result = run(
             scenario, runtime=runtime, schedule=schedule, seed=seed or 0,
-            keep_trace=not args.no_trace, max_steps=args.max_steps,
+            keep_trace=not args.no_trace, max_steps=args.max_steps or DEFAULT_MAX_STEPS,
         )  # fmt: skip
     except ScheduleError as error:
         raise UsageError(f"{file}: --schedule: {error}") from None
@@ -116,6 +117,11 @@ def _execute_timed(
     if args.schedule is not None:
         raise UsageError("--schedule replays a controlled run; a timed run's schedule comes "
                          "from time: drop --timed to replay it")  # fmt: skip
+    if args.max_steps is not None:
+        raise UsageError(
+            "--max-steps bounds a controlled run; a timed run has no step budget (a compute "
+            "stretch of any length is one event): drop one of them"
+        )
     seed = 0 if args.seed is None else args.seed
     result = run_timed(
         scenario, runtime=runtime, seed=seed, keep_trace=not args.no_trace, cores=args.cores,
