@@ -37,12 +37,22 @@ class Diagnostic:
         at = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         lines = [f"{at}: error: {where}{self.message}"]
         if self.source_line is not None:
-            text = self.source_line.rstrip("\r\n").expandtabs(1)
+            text = _visible(self.source_line.rstrip("\r\n").expandtabs(1))
             lines.append(f"    {text}")
             lines.append("    " + " " * max(self.column - 1, 0) + "^")
         if self.hint:
             lines.append(f"    {self.hint}")
         return "\n".join(lines)
+
+
+def _visible(text: str) -> str:
+    """``text`` with each control character shown as one visible one (ESC as ␛), so that an
+    excerpt can neither drive the terminal nor shift the caret under it."""
+    return "".join(
+        chr(0x2400 + ord(c)) if ord(c) < 0x20 else "␡" if c == "\x7f"
+        else "\ufffd" if 0x80 <= ord(c) < 0xA0 else c
+        for c in text
+    )  # fmt: skip
 
 
 class ScenarioError(RefsimError):

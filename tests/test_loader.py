@@ -1465,3 +1465,12 @@ def test_a_generated_file_loads_to_the_scenario_it_describes(
 ) -> None:
     expected, text = case
     assert expected == load_text(text)
+
+
+def test_an_excerpt_never_sends_control_characters_to_the_terminal() -> None:
+    data = b"description: x\x1b[2J\x1b[31mboom\xff\nthreads: {T1: [compute 1]}\n"
+    with pytest.raises(ScenarioError) as info:
+        load_text(data, filename="esc.yaml")
+    lines = str(info.value.diagnostics[0]).splitlines()
+    expected = ["    description: x␛[2J␛[31mboom\ufffd", "    " + " " * 27 + "^"]
+    assert expected == lines[1:3]
