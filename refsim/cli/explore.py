@@ -340,7 +340,8 @@ SPACED_OVER = 44
 """Outcomes longer than this may wrap at 120 columns: rows then get a blank line between."""
 
 
-def _table(exploration: Exploration) -> Table:
+def _table(exploration: Exploration, width: int) -> Table:
+    """The outcome table for a console ``width`` columns wide."""
     exact = exploration.exhaustive
     # Numbers and witnesses (compact schedules) never wrap; a long outcome wraps at its
     # " · " or between anomaly kinds instead, and then a blank line between rows keeps a
@@ -349,18 +350,32 @@ def _table(exploration: Exploration) -> Table:
     # keeps room to be read.
     words = [outcome_words(s.outcome) for s in exploration.outcomes]
     spaced = max(map(len, words), default=0) > SPACED_OVER
+    counts = [count_cell(s.count) for s in exploration.outcomes]
+    # On a narrow terminal rich squeezes the one column that may wrap, the outcome, down to
+    # nothing. So the witnesses are cut shorter first (never below 12 characters), and an
+    # outcome that still has no room breaks at its " · ", the final state on a line of its
+    # own.
+    numbers = max(map(len, counts), default=0), len("interleavings" if exact else "runs")
+    fixed = max(numbers) + len("share") + len("fair random") * exact + len("preemptions")
+    gaps = 2 * (4 + exact)
+    if max(map(len, words), default=0) > width - fixed - gaps - 12:
+        words = [w.replace(" · ", "\n· ") for w in words]
+        spaced = True
+    longest = max((len(line) for w in words for line in w.split("\n")), default=0)
+    outcome = min(OUTCOME_WIDTH, longest)
+    witness_width = max(12, min(WITNESS_WIDTH, width - fixed - gaps - outcome))
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("outcome", min_width=min(OUTCOME_WIDTH, max(map(len, words), default=0)))
+    table.add_column("outcome", min_width=outcome)
     for name in ("interleavings" if exact else "runs", "share") + (("fair random",) * exact):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("witness", no_wrap=True)
     table.add_column("preemptions", justify="right", no_wrap=True, min_width=11)
     for i, s in enumerate(exploration.outcomes):
-        cells = [words[i], count_cell(s.count), percent(s.share)]
+        cells = [words[i], counts[i], percent(s.share)]
         if exact:
             assert s.probability is not None
             cells.append(percent(s.probability))
-        cells += [short_schedule(str(s.witness), WITNESS_WIDTH), str(s.preemptions)]
+        cells += [short_schedule(str(s.witness), witness_width), str(s.preemptions)]
         if spaced and i:
             table.add_row()  # rich's `leading` needs a box; an empty row is the same
         table.add_row(*cells)
@@ -416,7 +431,7 @@ def print_exploration(
     head.append(f"  runtime {exploration.runtime}  ·  {_headline(exploration)}")
     out.print(head)
     out.print()
-    out.print(_table(exploration))
+    out.print(_table(exploration, out.width))
     out.print()
     for line in _footer(exploration):
         out.print(line)
