@@ -152,6 +152,16 @@ def test_the_budget_exits_3_and_names_the_options() -> None:
     assert "--sample N" in err
 
 
+def test_the_budget_with_json_still_prints_one_document() -> None:
+    status, out, _ = refsim("explore", "premature_free", "--max-states", "10", "--json")
+    expected = {
+        "scenario": "premature_free", "runtime": "unsafe", "exhaustive": False,
+        "interleavings": None, "outcomes": [], "agrees": None,
+        "budget_exceeded": {"max_states": 10},
+    }  # fmt: skip
+    assert (3, expected) == (status, json.loads(out))
+
+
 def test_a_timed_scenario_gives_up_at_once() -> None:
     status, _, err = refsim("explore", "cpu_bound")
     assert 3 == status

@@ -480,6 +480,13 @@ def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"the preemptions with --preemption-bound K, or pass "
                 f"--sample N for a table sampled from N random runs (not exact).\n"
             )
+            if args.json:
+                # Still one document on stdout, saying that there is no table, and why.
+                write_json(out, {
+                    "scenario": scenario.name, "runtime": runtime.value, "exhaustive": False,
+                    "interleavings": None, "outcomes": [], "agrees": None,
+                    "budget_exceeded": {"max_states": error.max_states},
+                })  # fmt: skip
             return EXIT_BUDGET
     if args.json:
         document = exploration_json(exploration)
