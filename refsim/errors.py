@@ -18,8 +18,9 @@ class RefsimError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One mistake in a scenario file, located by line and column (both from 1; 0 for a
-    mistake about the file as a whole, such as one that cannot be read)."""
+    """One mistake in a scenario file, located by line and column (both from 1). A mistake
+    about the file as a whole (it cannot be read, it is too big) is placed at 1:1, so that
+    every message has SCENARIOS.md's ``FILE:LINE:COL: error:`` shape."""
 
     file: str
     line: int
@@ -34,8 +35,7 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        at = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        lines = [f"{at}: error: {where}{self.message}"]
+        lines = [f"{self.file}:{self.line}:{self.column}: error: {where}{self.message}"]
         if self.source_line is not None:
             text = _visible(self.source_line.rstrip("\r\n").expandtabs(1))
             lines.append(f"    {text}")

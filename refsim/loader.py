@@ -81,7 +81,7 @@ def load_file(path: str | os.PathLike[str], *, limits: Limits = Limits()) -> Sce
     except OSError as e:
         reason = e.strerror or str(e)
         message = f"cannot read the file: {reason}"
-        raise ScenarioError([Diagnostic(filename, 0, 0, "", message)]) from None
+        raise ScenarioError([Diagnostic(filename, 1, 1, "", message)]) from None
     if len(data) > limits.max_bytes:
         raise ScenarioError([_too_big(filename, size, limits)])
     return load_text(data, filename=filename, limits=limits)
@@ -117,8 +117,8 @@ def load_text(
 def _too_big(filename: str, size: int, limits: Limits) -> Diagnostic:
     return Diagnostic(
         filename,
-        0,
-        0,
+        1,
+        1,
         "",
         f"the file is {size:,} bytes, over the limit of {limits.max_bytes:,} bytes; "
         "raise it with --max-bytes",

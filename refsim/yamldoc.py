@@ -37,6 +37,20 @@ _LONG_LINE = 160
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def _yaml11_reading(text: str) -> tuple[str, str] | None:
+    """Why a plain number does not mean what it looks like in YAML 1.1 (PyYAML's), and
+    what to write for the number it looks like: a leading 0 makes it octal (``010`` is 8),
+    colons make it base 60 (``1:30`` is 90)."""
+    digits = text.lstrip("+-").replace("_", "")
+    if ":" in digits:
+        return "YAML 1.1 reads numbers with colons in base 60", ""
+    if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+        sign = "-" if text.startswith("-") else ""
+        meant = sign + (digits.lstrip("0") or "0")
+        return "YAML 1.1 reads a number with a leading 0 as octal", f", or {meant} without the 0"
+    return None
+
+
 class Source:
     """The text being loaded and the diagnostics found in it so far."""
 
@@ -413,6 +427,15 @@ class Composer:
                 f"number {clip(text)} is out of range: numbers must fit in 64 bits",
                 always=True,
             )
+            self.source.quiet.append(path)
+            return _INVALID
+        surprise = _yaml11_reading(text)
+        if surprise is not None:
+            why, instead = surprise
+            self.source.error(
+                mark, path, f"{text} is read as {value:,} ({why}): write {value} if that is "
+                f"what you mean{instead}", always=True,
+            )  # fmt: skip
             self.source.quiet.append(path)
             return _INVALID
         return value

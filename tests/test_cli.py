@@ -354,7 +354,7 @@ LONG = "a" * 300
         (["run", "cpu_bound", "--timed", "--max-steps", "9"], "a timed run has no step budget"),
         (["leak", "--plot", "story.txt"], "a figure's name ends in .png, .svg, .pdf"),
         (["plot", "leak", "-o", f"{LONG}.png"], "cannot write it: File name too long"),
-        (["run", LONG], f"{LONG}: error: cannot read the file: File name too long"),
+        (["run", LONG], f"{LONG}:1:1: error: cannot read the file: File name too long"),
         (["run", ""], "FILE is empty"),
         (["run", "leak", "--schedule", "T1*99999999999999999999"], "T1 cannot run"),
         (["run", "leak", "--schedule", "T1*0x3"], "expected a space between runs, found 'x'"),

@@ -1006,8 +1006,8 @@ def test_a_copy_whose_name_is_taken_is_refused() -> None:
 
 def test_a_file_over_max_bytes_names_the_option() -> None:
     expected = (
-        0,
-        0,
+        1,
+        1,
         "",
         "the file is 26 bytes, over the limit of 10 bytes; raise it with --max-bytes",
         None,
@@ -1032,8 +1032,8 @@ def test_load_file_over_max_bytes_does_not_read_it_all(tmp_path: Path) -> None:
         load_file(path, limits=Limits(max_bytes=100))
     expected = Diagnostic(
         str(path),
-        0,
-        0,
+        1,
+        1,
         "",
         "the file is 5,027 bytes, over the limit of 100 bytes; raise it with --max-bytes",
     )
@@ -1128,10 +1128,10 @@ def test_a_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     with pytest.raises(ScenarioError) as info:
         load_file(path)
-    expected = Diagnostic(str(path), 0, 0, "", "cannot read the file: No such file or directory")
+    expected = Diagnostic(str(path), 1, 1, "", "cannot read the file: No such file or directory")
     assert (expected,) == info.value.diagnostics
-    # No line or column to point at: the message names the file alone.
-    assert f"{path}: error: cannot read the file: No such file or directory" == str(expected)
+    # SCENARIOS.md's shape even with nothing to point at: the file's start.
+    assert f"{path}:1:1: error: cannot read the file: No such file or directory" == str(expected)
 
 
 def test_a_directory_is_a_scenario_error(tmp_path: Path) -> None:
@@ -1474,3 +1474,22 @@ def test_an_excerpt_never_sends_control_characters_to_the_terminal() -> None:
     lines = str(info.value.diagnostics[0]).splitlines()
     expected = ["    description: x␛[2J␛[31mboom\ufffd", "    " + " " * 27 + "^"]
     assert expected == lines[1:3]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("010", "010 is read as 8 (YAML 1.1 reads a number with a leading 0 as octal): "
+                "write 8 if that is what you mean, or 10 without the 0"),
+        ("1:30", "1:30 is read as 90 (YAML 1.1 reads numbers with colons in base 60): "
+                 "write 90 if that is what you mean"),
+    ],
+)  # fmt: skip
+def test_a_number_yaml_reads_another_way_is_refused(written: str, expected: str) -> None:
+    text = f"objects: {{obj: {written}}}\nthreads:\n  T1: [decref obj]\n"
+    assert (1, 16, "objects.obj", expected, None) == problem(text)
+
+
+def test_plain_numbers_and_explicit_bases_are_read_as_written() -> None:
+    text = "objects: {a: 0, b: 10, c: 0x10}\nthreads:\n  T1: [decref a]\n"
+    assert (("a", 0), ("b", 10), ("c", 16)) == load_text(text, filename="t.yaml").objects

@@ -17,6 +17,7 @@ from refsim.cli.common import (
 )
 from refsim.errors import ScenarioError
 from refsim.loader import json_schema, load_file
+from refsim.report import plural
 
 __all__ = ["LIST", "SCHEMA", "VALIDATE"]
 
@@ -43,8 +44,9 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         report.append({"file": file, "ok": True, "errors": []})
         if not args.json:
             ops = sum(len(t.ops) for t in scenario.threads)
+            threads = plural(len(scenario.threads), "thread")
             out.write(
-                f"{file}: ok ({scenario.name}: {len(scenario.threads)} threads, {ops} ops, "
+                f"{file}: ok ({scenario.name}: {threads}, {plural(ops, 'op')}, "
                 f"runtime {scenario.runtime})\n"
             )
     if args.json:
