@@ -394,6 +394,8 @@ class SearchReport:
     minimal: bool
     """True when the found run is proven the best by :func:`rank`: the post-pass searched
     every schedule with as few preemptions, within its budget."""
+    cut: int = 0
+    """Examples stopped by ``max_steps`` before the run ended (they cannot count)."""
 
     @property
     def found(self) -> bool:
@@ -435,13 +437,14 @@ def search_report(
         raise ValueError(f"max_examples must be at least 1, not {max_examples}")
     machine = Machine(scenario, runtime)
     reaches = _wanted(want)
-    examples = 0
+    examples = cut = 0
     first: int | None = None
     last_failing: list[_Play] = []
 
     def one_run(play: _Play) -> None:
-        nonlocal examples, first
+        nonlocal examples, first, cut
         examples += 1
+        cut += not play.finished
         if progress is not None:
             progress(examples)
         # Steer towards runs that go more wrong: anomalies pile up (a lost update, then a
@@ -475,7 +478,7 @@ def search_report(
         return SearchReport(
             scenario=scenario.name, runtime=machine.runtime, want=want, seed=seed,
             max_examples=max_examples, run=None, examples=examples, shrink_runs=0,
-            minimal=False,
+            minimal=False, cut=cut,
         )  # fmt: skip
     assert first is not None
     # Hypothesis replays the shrunk example last, so the last failing run is the minimal one.
@@ -491,7 +494,7 @@ def search_report(
     return SearchReport(
         scenario=scenario.name, runtime=machine.runtime, want=want, seed=seed,
         max_examples=max_examples, run=result, examples=first,
-        shrink_runs=examples - first + polish_runs, minimal=complete,
+        shrink_runs=examples - first + polish_runs, minimal=complete, cut=cut,
     )  # fmt: skip
 
 

@@ -277,8 +277,21 @@ def test_cli_json_when_nothing_is_found(capsys: pytest.CaptureFixture[str]) -> N
     status, out, _ = refsim_cli(capsys, *argv)
     assert 0 == status
     document = json.loads(out)
-    expected = {"found": False, "schedule": None, "anomalies": [], "examples": 10}
+    expected = {"found": False, "schedule": None, "anomalies": [], "examples": 10, "cut": 0}
     assert expected.items() <= document.items()
+
+
+@pytest.mark.usefixtures("at_root")
+def test_runs_cut_by_max_steps_are_blamed_on_max_steps(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["search", "leak", "--max-steps", "1", "--max-examples", "20"]
+    status, out, _ = refsim_cli(capsys, *argv)
+    expected = (
+        "search (seed 0): no schedule reached an anomaly in 20 examples, and 20 of them "
+        "were stopped by --max-steps before the run ended: raise --max-steps."
+    )
+    assert (3, expected) == (status, out.splitlines()[0])
 
 
 @pytest.mark.usefixtures("at_root")

@@ -103,6 +103,12 @@ def _summary(report: SearchReport) -> str:
             f"{examples}, then shrank it in {report.shrink_runs:,} runs to "
             f"{report.run.preemptions} {preemptions}{fewest}."
         )
+    if report.cut:
+        return (
+            f"search (seed {report.seed}): no schedule reached {_what(report)} in "
+            f"{report.examples:,} {examples}, and {report.cut:,} of them were stopped by "
+            f"--max-steps before the run ended: raise --max-steps."
+        )
     return (
         f"search (seed {report.seed}): no schedule reached {_what(report)} in "
         f"{report.examples:,} {examples} (budget {report.max_examples:,}; raise it with "
@@ -143,6 +149,7 @@ def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]
         "found": report.found,
         "examples": report.examples,
         "shrink_runs": report.shrink_runs,
+        "cut": report.cut,
         "schedule": None,
         "steps": None,
         "preemptions": None,
