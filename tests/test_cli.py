@@ -388,3 +388,9 @@ def test_a_written_figure_gets_the_mode_a_new_file_would(tmp_path: Path) -> None
         assert 0o664 == out.stat().st_mode & 0o777
     finally:
         os.umask(mask)
+
+
+def test_the_story_takes_its_options_before_file_too(capsys: pytest.CaptureFixture[str]) -> None:
+    after = refsim(capsys, "leak", "--brief", "--runtime", "gil")
+    before = refsim(capsys, "--brief", "--runtime", "gil", "leak")
+    assert (0, after) == (after[0], before)

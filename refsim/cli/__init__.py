@@ -54,6 +54,14 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     return parser, commands
 
 
+def _is_story(words: Sequence[str], names: set[str]) -> bool:
+    """True for ``refsim FILE [options]``, also with the options first (``refsim --brief
+    leak``): no command named, and some word that is not an option, to be FILE."""
+    if not words or words[0] in names or words[0] in ("-h", "--help", "--version"):
+        return False
+    return any(not word.startswith("-") for word in words)
+
+
 def _unknown(parser: argparse.ArgumentParser, extra: Sequence[str]) -> NoReturn:
     """Refuse arguments ``parser`` does not take, with its usage and a "did you mean"."""
     options = [o for o in parser._option_string_actions if o.startswith("--")]
@@ -69,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
     names = {command.name for command in COMMANDS}
-    if words and words[0] not in names and not words[0].startswith("-"):
+    if _is_story(words, names):
         words.insert(0, "story")  # `refsim FILE` is `refsim story FILE`: the lesson
     parser, commands = _parser()
     args, extra = parser.parse_known_args(words)
