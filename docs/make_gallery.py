@@ -35,7 +35,7 @@ RUNS: dict[str, tuple[Runtime, str]] = {
     # The increfs race; the decrefs then free obj while the list still refers to it.
     "premature_free": (Runtime.UNSAFE, "T1 T2*3 T1*5 T2*5"),
     # The increfs race, the last decrefs race too: both threads store 0 and free obj.
-    "double_free": (Runtime.UNSAFE, "T1 T2*3 T1*5 T2*3 T1 T2 T1*3 T2*3"),
+    "double_free": (Runtime.UNSAFE, "T1 T2*3 T1*5 T2*4 T1*4 T2*3"),
     # The GIL switches between the three bytecodes of `counter += 1`.
     "counter": (Runtime.GIL, "T1 T2*3 T1*2"),
     # With the lock, T2 cannot start its increment until T1 releases L.
