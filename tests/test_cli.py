@@ -293,10 +293,16 @@ def test_validate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "scenarios/leak.yaml: ok (leak: 2 threads, 2 ops, runtime unsafe)\n" == out
     assert err.startswith(f"{bad}:1:")
     status, out, _ = refsim(capsys, "validate", "--json", "scenarios/leak.yaml")
-    assert (0, [{"file": "scenarios/leak.yaml", "ok": True, "errors": []}]) == (
-        status,
-        json.loads(out),
-    )
+    ok = {"file": "scenarios/leak.yaml", "ok": True, "errors": [], "diagnostics": []}
+    assert (0, [ok]) == (status, json.loads(out))
+    status, out, _ = refsim(capsys, "validate", "--json", str(bad))
+    [document] = json.loads(out)
+    diagnostic = {
+        "line": 1, "column": 15, "path": "threads.T1",
+        "message": "thread 'T1' has no ops", "hint": None,
+    }  # fmt: skip
+    assert (2, [diagnostic]) == (status, document["diagnostics"])
+    assert document["errors"][0].startswith(f"{bad}:1:15: error: threads.T1: thread 'T1' has")
 
 
 def test_validate_every_bundled_scenario(capsys: pytest.CaptureFixture[str]) -> None:

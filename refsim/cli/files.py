@@ -37,11 +37,16 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except ScenarioError as error:
             status = EXIT_USAGE
             errors = [str(d) for d in error.diagnostics]
-            report.append({"file": file, "ok": False, "errors": errors})
+            diagnostics = [
+                {"line": d.line, "column": d.column, "path": d.path, "message": d.message,
+                 "hint": d.hint}
+                for d in error.diagnostics
+            ]  # fmt: skip
+            report.append({"file": file, "ok": False, "errors": errors, "diagnostics": diagnostics})
             if not args.json:
                 print_scenario_error(error, err)
             continue
-        report.append({"file": file, "ok": True, "errors": []})
+        report.append({"file": file, "ok": True, "errors": [], "diagnostics": []})
         if not args.json:
             ops = sum(len(t.ops) for t in scenario.threads)
             threads = plural(len(scenario.threads), "thread")
