@@ -400,3 +400,31 @@ def test_the_story_takes_its_options_before_file_too(capsys: pytest.CaptureFixtu
     after = refsim(capsys, "leak", "--brief", "--runtime", "gil")
     before = refsim(capsys, "--brief", "--runtime", "gil", "leak")
     assert (0, after) == (after[0], before)
+
+
+def test_force_writes_through_a_link_and_leaves_it_a_link(tmp_path: Path) -> None:
+    target = tmp_path / "real.png"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.png"
+    link.symlink_to(target)
+    assert 2 == main(["plot", "leak", "-o", str(link)])  # exists: refused without --force
+    assert 0 == main(["plot", "leak", "-o", str(link), "--force"])
+    assert (True, b"\x89PNG") == (link.is_symlink(), target.read_bytes()[:4])
+
+
+def test_an_interrupted_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    from refsim.cli.plot import write_output
+
+    def interrupted(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        # Nothing is at the name until the file is whole: a run killed here (SIGTERM, no
+        # clean-up) leaves at most its hidden temporary, never an empty out.png.
+        assert not (tmp_path / "out.png").exists()
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_output(str(tmp_path / "out.png"), interrupted, force=False)
+    assert [] == list(tmp_path.iterdir())
+    # ...so the next run is not refused by what it left.
+    write_output(str(tmp_path / "out.png"), lambda tmp: tmp.write_bytes(b"whole"), force=False)
+    assert [("out.png", b"whole")] == [(p.name, p.read_bytes()) for p in tmp_path.iterdir()]

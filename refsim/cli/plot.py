@@ -135,24 +135,40 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def _replacing(out: Path) -> Iterator[Path]:
-    """A temporary path beside ``out``; moved onto ``out`` when the block succeeds, deleted
-    when it fails (``out`` is then untouched)."""
+def _temporary(out: Path) -> Iterator[Path]:
+    """A temporary path beside ``out`` (so that moving it is atomic), gone afterwards."""
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        # mkstemp makes the file private (0600); the result gets the mode a new file would
-        # (or keeps the mode of the file it replaces).
-        try:
-            mode = out.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-        os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _settle(tmp: Path, out: Path, *, force: bool) -> None:
+    """Put the finished ``tmp`` at ``out``: replacing it only with ``force``.
+
+    mkstemp makes the file private (0600): it gets the mode a new file would, or keeps the
+    mode of the file it replaces. Without ``force`` a hard link puts it in place only if
+    the name is still free (a file created meanwhile is refused, never replaced), and
+    nothing is at the name until the file is whole, so an interrupted run leaves nothing
+    in the way of the next."""
+    try:
+        mode = out.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    os.chmod(tmp, mode)
+    if force:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: claim the name, then replace it
+        os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+        os.replace(tmp, out)
 
 
 def write_output(
@@ -161,30 +177,18 @@ def write_output(
     """Write a file through ``write(tmp_path)`` and move it to ``path``, refusing to replace
     an existing file without ``force`` (UsageError). Never leaves half a file."""
     out = check_output(path, force=force, option=option)
+    if force and out.is_symlink():
+        out = out.resolve()  # write through the link, as an editor would
     try:
-        if not force:
-            # Claim the name first: a file created meanwhile is refused, never replaced.
-            os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-            claimed = True
-        else:
-            claimed = False
+        with _temporary(out) as tmp:
+            write(tmp)
+            _settle(tmp, out, force=force)
     except FileExistsError:
         raise UsageError(
             f"{option} {path}: the file exists; pass --force to overwrite it"
         ) from None
     except OSError as error:
         raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
-    try:
-        with _replacing(out) as tmp:
-            write(tmp)
-    except OSError as error:
-        if claimed:
-            out.unlink(missing_ok=True)
-        raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
-    except BaseException:
-        if claimed:
-            out.unlink(missing_ok=True)
-        raise
     return out
 
 
