@@ -42,7 +42,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         prog="refsim",
         description="Simulate threads racing on CPython reference counts, and see why the "
         "GIL exists. `refsim FILE` tells FILE's whole story (the same as `refsim story FILE`).",
-        epilog="Exit status: 0 agrees with the scenario's expect: claims, 1 an unexpected "
+        epilog="Start with `refsim leak` (a bundled scenario; `refsim list` shows them all). "
+        "Exit status: 0 agrees with the scenario's expect: claims, 1 an unexpected "
         "anomaly, 2 bad input or usage, 3 a budget ran out.",
     )
     parser.add_argument("--version", action="version", version=f"refsim {__version__}")
