@@ -17,12 +17,9 @@ step replays recorded results at no cost.
 from __future__ import annotations
 
 import argparse
-import gc
-import time
 import tracemalloc
-from collections.abc import Callable, Generator
 
-import simpy
+from floor import floor_time, timed
 
 from refsim.engine import _ControlledRun, run
 from refsim.machine import Machine, State
@@ -37,31 +34,6 @@ def big_scenario(threads: int, ops: int) -> Scenario:
         threads=tuple(ThreadSpec(f"T{i + 1}", body) for i in range(threads)),
         objects=(("obj", threads + 1),),
     )
-
-
-def bare_simpy(steps: int) -> float:
-    """Seconds for one SimPy process doing `steps` timeouts: the floor."""
-    env = simpy.Environment()
-
-    def proc() -> Generator[simpy.Event, None, None]:
-        for _ in range(steps):
-            yield env.timeout(1)
-
-    env.process(proc())
-    start = time.perf_counter()
-    env.run()
-    return time.perf_counter() - start
-
-
-def timed(fn: Callable[[], object]) -> float:
-    """Seconds ``fn`` takes. Its result is freed after the clock stops, as the floor's
-    environment is: both sides time the run, neither the freeing of what it built."""
-    gc.collect()
-    start = time.perf_counter()
-    result = fn()
-    elapsed = time.perf_counter() - start
-    del result
-    return elapsed
 
 
 def main() -> None:
@@ -79,7 +51,7 @@ def main() -> None:
 def measure(scenario: Scenario, runtime: Runtime, repeat: int) -> None:
     result = run(scenario, runtime=runtime, seed=1, keep_trace=False)
     steps = result.steps
-    floor = min(bare_simpy(steps) for _ in range(repeat))
+    floor = floor_time(steps, repeat)
     with_trace = min(timed(lambda: run(scenario, runtime=runtime, seed=1)) for _ in range(repeat))
     no_trace = min(
         timed(lambda: run(scenario, runtime=runtime, seed=1, keep_trace=False))

@@ -19,12 +19,9 @@ Prints events and micro-steps per second and the ratios.
 from __future__ import annotations
 
 import argparse
-import gc
-import time
-from collections.abc import Callable, Generator
 from pathlib import Path
 
-import simpy
+from floor import best, floor_time
 
 from refsim.engine import run
 from refsim.loader import load_file
@@ -43,30 +40,6 @@ def big_scenario(threads: int, ops: int) -> Scenario:
         objects=(("obj", threads + 1),),
         timing=Timing(cores=8),
     )
-
-
-def bare_simpy(events: int) -> float:
-    """Seconds for one SimPy process doing ``events`` timeouts: the floor."""
-    env = simpy.Environment()
-
-    def proc() -> Generator[simpy.Event, None, None]:
-        for _ in range(events):
-            yield env.timeout(1)
-
-    env.process(proc())
-    start = time.perf_counter()
-    env.run()
-    return time.perf_counter() - start
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def events_of(result: RunResult) -> int:
@@ -89,7 +62,7 @@ def main() -> None:
         result = run_timed(scenario, runtime=runtime)
         events = events_of(result)
         took = best(lambda: run_timed(scenario, runtime=runtime), args.repeat)  # noqa: B023
-        floor = best(lambda: bare_simpy(events), args.repeat)  # noqa: B023
+        floor = floor_time(events, args.repeat)
         assert result.metrics is not None
         print(
             f"  {runtime.value:<7} {result.steps:>9,} micro-steps  {events:>9,} events  "
@@ -104,7 +77,7 @@ def main() -> None:
     steps = run(scenario, seed=1, keep_trace=False).steps
     print(
         f"  controlled engine, unsafe, same scenario: real {controlled:.3f} s, "
-        f"ratio {controlled / best(lambda: bare_simpy(steps), args.repeat):.2f}x the floor's time"
+        f"ratio {controlled / floor_time(steps, args.repeat):.2f}x the floor's time"
     )
 
     convoy = load_file(ROOT / "scenarios" / "convoy.yaml")
@@ -112,7 +85,7 @@ def main() -> None:
     assert result.metrics is not None
     events = events_of(result)
     took = best(lambda: run_timed(convoy), args.repeat)
-    floor = best(lambda: bare_simpy(events), args.repeat)
+    floor = floor_time(events, args.repeat)
     simulated = result.metrics.makespan_ns / 1e9
     print(f"\nconvoy under gil: {simulated:.2f} simulated s, {result.steps:,} micro-steps")
     print(
