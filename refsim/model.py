@@ -235,6 +235,14 @@ class Scenario:
                 return frozenset(kinds)
         return None
 
+    def held_to(self, runtime: Runtime) -> frozenset[AnomalyKind] | None:
+        """What a verdict over every runtime holds ``runtime`` to: its claim; with none,
+        "no anomaly" for the file's own runtime, and nothing (``None``) for the others."""
+        claimed = self.expected(runtime)
+        if claimed is None and runtime is self.runtime:
+            return frozenset()
+        return claimed
+
     def process_groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """The processes and their threads; one process named ``main`` by default."""
         return self.processes or (("main", self.thread_names),)

@@ -37,18 +37,22 @@ _LONG_LINE = 160
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _yaml11_reading(text: str) -> tuple[str, str] | None:
-    """Why a plain number does not mean what it looks like in YAML 1.1 (PyYAML's), and
-    what to write for the number it looks like: a leading 0 makes it octal (``010`` is 8),
-    colons make it base 60 (``1:30`` is 90)."""
+def _yaml11_reading(text: str, value: int) -> str | None:
+    """The message for a plain number that YAML 1.1 (PyYAML's) reads as another number
+    than it looks: a leading 0 makes it octal (``010`` is 8), colons make it base 60
+    (``1:30`` is 90); ``None`` for one that means what it says."""
     digits = text.lstrip("+-").replace("_", "")
     if ":" in digits:
-        return "YAML 1.1 reads numbers with colons in base 60", ""
-    if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+        why = "YAML 1.1 reads numbers with colons in base 60"
+        instead = ""
+    elif len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
         sign = "-" if text.startswith("-") else ""
         meant = sign + (digits.lstrip("0") or "0")
-        return "YAML 1.1 reads a number with a leading 0 as octal", f", or {meant} without the 0"
-    return None
+        why = "YAML 1.1 reads a number with a leading 0 as octal"
+        instead = f", or {meant} without the 0"
+    else:
+        return None
+    return f"{text} is read as {value:,} ({why}): write {value} if that is what you mean{instead}"
 
 
 class Source:
@@ -421,21 +425,13 @@ class Composer:
             except ValueError:
                 return text  # "0b_" matches YAML 1.1's int pattern but has no digits
         if value is None or not -MAX_INT - 1 <= value <= MAX_INT:
-            self.source.error(
-                mark,
-                path,
-                f"number {clip(text)} is out of range: numbers must fit in 64 bits",
-                always=True,
+            problem: str | None = (
+                f"number {clip(text)} is out of range: numbers must fit in 64 bits"
             )
-            self.source.quiet.append(path)
-            return _INVALID
-        surprise = _yaml11_reading(text)
-        if surprise is not None:
-            why, instead = surprise
-            self.source.error(
-                mark, path, f"{text} is read as {value:,} ({why}): write {value} if that is "
-                f"what you mean{instead}", always=True,
-            )  # fmt: skip
+        else:
+            problem = _yaml11_reading(text, value)
+        if problem is not None:
+            self.source.error(mark, path, problem, always=True)
             self.source.quiet.append(path)
             return _INVALID
         return value

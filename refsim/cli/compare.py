@@ -148,25 +148,15 @@ def compare(scenario: Scenario, *, seed: int = 0) -> tuple[Row, ...]:
                 makespan_ns=metrics.makespan_ns,
                 sequential_ns=sequential[runtime],
                 utilisation=metrics.utilisation,
-                went_wrong=tuple(sorted({a.kind for a in timed.anomalies}, key=str)),
+                went_wrong=tuple(sorted(timed.anomaly_kinds, key=str)),
             )
         )
     return tuple(rows)
 
 
-def _claimed(scenario: Scenario, runtime: Runtime) -> frozenset[AnomalyKind] | None:
-    """What ``expect:`` claims for ``runtime``. As the story reads a file, one that claims
-    nothing for its own runtime claims no anomaly there; other runtimes without a claim
-    are not held to anything."""
-    claimed = scenario.expected(runtime)
-    if claimed is None and runtime is scenario.runtime:
-        return frozenset()
-    return claimed
-
-
 def _agrees(scenario: Scenario, row: Row) -> bool:
     """Whether a one-process row's anomalies are all claimed by ``expect:``."""
-    claimed = _claimed(scenario, row.runtime)
+    claimed = scenario.held_to(row.runtime)
     if row.processes != "one" or claimed is None:
         return True
     return set(row.anomalies) <= claimed
@@ -245,7 +235,7 @@ def _print(scenario: Scenario, rows: tuple[Row, ...], seed: int, out: TextIO) ->
             )
     for row in rows:
         if not _agrees(scenario, row):
-            claimed = ", ".join(sorted(k.value for k in _claimed(scenario, row.runtime) or ()))
+            claimed = ", ".join(sorted(k.value for k in scenario.held_to(row.runtime) or ()))
             claim = f"only {claimed}" if claimed else "no anomaly"
             found = ", ".join(k.value for k in row.anomalies)
             con.print(

@@ -47,7 +47,7 @@ from refsim.explore import (
 )
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, count_text
 from refsim.report import and_words, plural, replay_line, short_schedule
-from refsim.trace import Exploration, Outcome
+from refsim.trace import Exploration
 
 __all__ = ["CHECK", "EXPLORE", "exploration_json"]
 
@@ -148,11 +148,6 @@ class _ProgressBar:
 
 
 # -- words ----------------------------------------------------------------------------------
-
-
-def outcome_words(outcome: Outcome) -> str:
-    """``leak, lost-update · obj = 1`` / ``no anomaly · obj freed``."""
-    return str(outcome)
 
 
 def percent(value: Fraction) -> str:
@@ -348,7 +343,7 @@ def _table(exploration: Exploration, width: int) -> Table:
     # wrapped tail ("freed") from reading as an outcome of its own. A witness longer than
     # WITNESS_WIDTH is cut short (the JSON has it whole), so the outcome column always
     # keeps room to be read.
-    words = [outcome_words(s.outcome) for s in exploration.outcomes]
+    words = [str(s.outcome) for s in exploration.outcomes]
     spaced = max(map(len, words), default=0) > SPACED_OVER
     counts = [count_cell(s.count) for s in exploration.outcomes]
     # On a narrow terminal rich squeezes the one column that may wrap, the outcome, down to

@@ -103,17 +103,16 @@ def _summary(report: SearchReport) -> str:
             f"{examples}, then shrank it in {report.shrink_runs:,} runs to "
             f"{report.run.preemptions} {preemptions}{fewest}."
         )
+    nothing = (
+        f"search (seed {report.seed}): no schedule reached {_what(report)} in "
+        f"{report.examples:,} {examples}"
+    )
     if report.cut:
         return (
-            f"search (seed {report.seed}): no schedule reached {_what(report)} in "
-            f"{report.examples:,} {examples}, and {report.cut:,} of them were stopped by "
-            f"--max-steps before the run ended: raise --max-steps."
+            f"{nothing}, and {report.cut:,} of them were stopped by --max-steps before the "
+            f"run ended: raise --max-steps."
         )
-    return (
-        f"search (seed {report.seed}): no schedule reached {_what(report)} in "
-        f"{report.examples:,} {examples} (budget {report.max_examples:,}; raise it with "
-        f"--max-examples)."
-    )
+    return f"{nothing} (budget {report.max_examples:,}; raise it with --max-examples)."
 
 
 def _nothing_verdict(scenario: Scenario, report: SearchReport) -> str:

@@ -32,7 +32,7 @@ from refsim.cli.common import (
     write_json,
 )
 from refsim.cli.compare import Row, compare, compare_json, compare_table
-from refsim.cli.explore import count_cell, exploration_json, outcome_words, percent
+from refsim.cli.explore import count_cell, exploration_json, percent
 from refsim.cli.plot import check_output, write_output
 from refsim.costs import settings
 from refsim.engine import run
@@ -184,11 +184,9 @@ def _status(story: _Story) -> int:
         if found is None:
             unknown = True
             continue
-        claimed = scenario.expected(runtime)
+        claimed = scenario.held_to(runtime)
         if claimed is None:
-            if runtime is not scenario.runtime:
-                continue
-            claimed = frozenset()
+            continue
         table = story.tables[runtime]
         complete = table is None or table.exhaustive
         if found - claimed or (complete and claimed - found):
@@ -265,7 +263,7 @@ def _outcome_table(table: Exploration) -> Table:
     grid.add_column(count, justify="right", no_wrap=True)
     grid.add_column("share", justify="right", no_wrap=True)
     for s in table.outcomes:
-        grid.add_row(outcome_words(s.outcome), count_cell(s.count), percent(s.share))
+        grid.add_row(str(s.outcome), count_cell(s.count), percent(s.share))
     return grid
 
 
