@@ -24,6 +24,8 @@ future depends on and nothing else.
 * A register that the thread's next micro-step does not read is dead (every later read
   is preceded by a LOAD that overwrites it), so it is left out.
 * Lock holders are kept as, per thread, the set of locks it holds.
+* The waiting primitives' state is kept whole: each event, semaphore and queue counter,
+  and each condition's waiters (as slots, below).
 * The anomalies recorded so far are factored out: a table holds the anomaly kinds
   recorded *from that state on*, and a parent adds the kinds its step recorded. An
   outcome's kinds are the union of the past's and the future's, so this is exact, and
@@ -33,7 +35,8 @@ future depends on and nothing else.
   class the threads' local states are sorted, so permuted states share one table. When
   several enabled threads of one class are in the same local state, stepping any of
   them gives permuted (equal) children: the explorer steps one and counts it that many
-  times. Every interleaving is still counted exactly once; the differential test
+  times. A thread that some thread joins is in no class (``join W1`` tells it apart from
+  W2). Every interleaving is still counted exactly once; the differential test
   (``tests/test_explore.py``) holds this against brute force through the SimPy engine.
 
 **Probabilities** are exact rationals computed with integers: every state's probability
@@ -73,6 +76,7 @@ from refsim.machine import (
     BINARY_OP,
     COMPUTE,
     IO,
+    JOIN,
     STORE,
     STORE_GLOBAL,
     Machine,
@@ -140,15 +144,21 @@ class _Space:
             + (-1,)
             for program in programs
         )
+        # A thread another thread joins is not interchangeable with its twins: `join W1`
+        # names it, so swapping it with W2 changes what the joiner waits for.
+        joined = {instr.word for program in programs for instr in program if instr.code == JOIN}
         by_program: dict[object, list[int]] = {}
         for t, spec in enumerate(machine.scenario.threads):
-            by_program.setdefault(spec.ops, []).append(t)
+            if t not in joined:
+                by_program.setdefault(spec.ops, []).append(t)
         self.classes = tuple(tuple(ts) for ts in by_program.values() if len(ts) > 1)
         """Threads running the same program, in index order (only classes of 2 or more)."""
         self.class_of = [-1] * self.n
         for c, ts in enumerate(self.classes):
             for t in ts:
                 self.class_of[t] = c
+        self.has_sync = bool(machine.sync_names or machine.condition_names)
+        """Whether states carry counters and condition waiters (part of the key)."""
         self.lcm = math.lcm(*range(1, self.n + 1)) if self.n else 1
         self._powers = [1]
         self.outcomes: list[tuple[int, _Final]] = []
@@ -214,7 +224,14 @@ class _Space:
                 for slot, t in zip(members, by_local, strict=True):
                     ordered[slot] = local[t]
                     slots[t] = slot
-        key = (tuple(ordered), state.values, state.freed, state.true_refs)
+        key: _Key = (tuple(ordered), state.values, state.freed, state.true_refs)
+        if self.has_sync:
+            # Waiters are thread indices: write them as the slots their threads occupy, so
+            # that permuted states still share one key.
+            waiters = state.waiters
+            if self.classes:
+                waiters = tuple(tuple(slots[t] for t in queue) for queue in waiters)
+            key += (state.sync, waiters)
         return key, slots, local
 
     def groups(self, enabled: Sequence[int], local: list[_Local]) -> list[list[int]]:
@@ -241,11 +258,12 @@ def _fewest_states(space: _Space) -> int:
     """A lower bound on the distinct states the exact count visits, to give up at once
     on programs like ``compute 2500000`` beside another thread.
 
-    Without locks every combination of the threads' bytecode boundaries is reachable
-    (run each thread up to its position in turn), and differs in its program counters;
-    interchangeable threads count as multisets. With locks: 0 (no bound)."""
+    Without anything that can block (locks, the waiting primitives) every combination of
+    the threads' bytecode boundaries is reachable (run each thread up to its position in
+    turn), and differs in its program counters; interchangeable threads count as
+    multisets. With anything that can block: 0 (no bound)."""
     machine = space.machine
-    if machine.has_locks:
+    if machine.may_block:
         return 0
     positions = [1 + sum(i.times for i in program if i.first) for program in machine.programs]
     bound = 1

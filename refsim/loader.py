@@ -296,7 +296,7 @@ def _section(path: DocPath) -> str:
         if isinstance(last, int):
             return "op"
         return "count" if n == 3 and last == "count" else str(last)
-    if head in ("objects", "variables", "locks"):
+    if head in _DECLARATIONS:
         return head if n == 1 else head[:-1]
     if head == "expect":
         return ("expect", "anomalies", "anomaly")[min(n, 3) - 1]
@@ -313,11 +313,20 @@ _EXPECTED = {
     "description": "a string",
     "runtime": "a runtime (unsafe, gil or atomic)",
     "objects": "a mapping of object names to refcounts",
-    "object": "a non-negative integer refcount",
+    "object": "a refcount of at least 1 (an object at refcount 0 has been freed already)",
     "variables": "a mapping of variable names to integers",
     "variable": "an integer",
     "locks": "a list of lock names",
     "lock": "a lock name",
+    "events": "a list of event names",
+    "event": "an event name",
+    "semaphores": "a mapping of semaphore names to initial counts",
+    "semaphore": "an initial count of 0 or more",
+    "queues": "a mapping of queue names to sizes (maxsize)",
+    "queue": "a maxsize of at least 1 (Python's Queue(0) is unbounded; refsim's queues "
+    "have a size)",
+    "conditions": "a mapping of condition names to the locks they are over",
+    "condition": "the name of a lock declared under locks:",
     "threads": "a mapping of thread names to lists of ops",
     "thread": "a list of ops, or {ops: [...], count: n}",
     "ops": "a list of ops",
@@ -368,7 +377,14 @@ def _article(word: str) -> str:
 
 # --- pass 4: meaning ----------------------------------------------------------------------
 
-_SECTIONS = {"object": "objects", "variable": "variables", "lock": "locks"}
+_DECLARATIONS = (
+    "objects", "variables", "locks", "events", "semaphores", "queues", "conditions",
+)  # fmt: skip
+"""The sections that declare names, in the order a message lists them."""
+_SECTIONS = {section[:-1]: section for section in _DECLARATIONS}
+_SECTIONS["thread"] = "threads"
+_NAMESPACE_HINT = "objects, variables, locks, events, semaphores, queues, conditions and "
+_NAMESPACE_HINT += "threads share one set of names"
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,16 +428,27 @@ class _Checker:
         self.data: dict[str, Any] = doc.data
         self.limits = limits
         self.known: dict[str, tuple[str, int]] = {}
-        """Each declared name: its kind (object, variable or lock) and line."""
-        self.suggestions: dict[tuple[str, str], str | None] = {}
+        """Each declared name: its kind (object, variable, lock, ..., thread) and line."""
+        self.counted: dict[str, int] = {}
+        """Threads written with ``count: n``: their name and n (their copies are NAME1..)."""
+        self.suggestions: dict[tuple[str, tuple[str, ...]], str | None] = {}
+        conditions = self.data.get("conditions")
+        self.condition_locks: dict[str, str] = (
+            {c: lock for c, lock in conditions.items() if isinstance(lock, str)}
+            if isinstance(conditions, dict)
+            else {}
+        )
+        """Each condition's lock, as written."""
 
     def check(self) -> tuple[_ThreadPlan, ...]:
         """Report what is wrong; return the threads, ready to expand if nothing is."""
         self._declarations()
+        self._conditions()
         plans = tuple(self._plans())
         if self._within_op_limit(plans):
             for plan in plans:
-                self._check_locks(plan, plan.body, set(), set(), again=False)
+                self._check_held(plan, plan.body, set(), set(), again=False)
+                self._check_joins(plan, plan.body)
             self._check_thread_names(plans)
             self._check_processes(plans)
         self._check_expect()
@@ -432,30 +459,74 @@ class _Checker:
 
     def _declarations(self) -> None:
         found: list[tuple[Mark, str, str, DocPath]] = []
-        for section, kind in (("objects", "object"), ("variables", "variable")):
+        for section in _DECLARATIONS:
+            kind = section[:-1]
             entries = self.data.get(section)
             if isinstance(entries, dict):
                 for name in entries:
                     where: DocPath = (section, name)
                     found.append((self.doc.locate_key(where), name, kind, where))
-        locks = self.data.get("locks")
-        if isinstance(locks, list):
-            for i, name in enumerate(locks):
-                if isinstance(name, str):
-                    found.append((self.doc.locate(("locks", i)), name, "lock", ("locks", i)))
+            elif isinstance(entries, list):
+                for i, name in enumerate(entries):
+                    if isinstance(name, str):
+                        found.append((self.doc.locate((section, i)), name, kind, (section, i)))
         found.sort(key=lambda entry: entry[0])
-        for mark, name, kind, path in found:
+        for mark, name, kind, path in (*found, *self._threads()):
             if name in self.known:
                 first, line = self.known[name]
+                if first == kind == "thread":
+                    continue  # two threads of one name: _check_thread_names says so
                 self.source.error(
                     mark,
                     path,
                     f"name {name!r} is already declared as {_article(first)} {first} on "
                     f"line {line}",
-                    "objects, variables and locks share one set of names",
+                    _NAMESPACE_HINT,
                 )
             else:
                 self.known[name] = (kind, mark[0])
+
+    def _threads(self) -> list[tuple[Mark, str, str, DocPath]]:
+        """Each thread's name (a counted thread's copies' names), where it is written."""
+        threads = self.data.get("threads")
+        if not isinstance(threads, dict):
+            return []
+        found = []
+        for name, value in threads.items():
+            path: DocPath = ("threads", name)
+            mark = self.doc.locate_key(path)
+            count = None
+            if isinstance(value, dict) and "count" in value:
+                count = _count_or_one(value["count"])
+            if count is None:
+                found.append((mark, name, "thread", path))
+            elif count <= self.limits.max_ops:  # more is refused by the op limit
+                self.counted[name] = count
+                found += [(mark, f"{name}{i}", "thread", path) for i in range(1, count + 1)]
+        return found
+
+    def _conditions(self) -> None:
+        """Each condition is over a declared lock."""
+        conditions = self.data.get("conditions")
+        if not isinstance(conditions, dict):
+            return
+        for name, lock in conditions.items():
+            if not isinstance(lock, str) or not lock:
+                continue
+            declared = self.known.get(lock)
+            if declared is not None and declared[0] == "lock":
+                continue
+            close = self._closest(lock, ("lock",))
+            hint = f"did you mean {close!r}?" if close else "declare it under locks:"
+            if declared is None:
+                message = f"condition {name!r} is over {lock!r}, which is not a declared lock"
+            else:
+                kind = declared[0]
+                message = (
+                    f"condition {name!r} is over {lock!r}, which is {_article(kind)} {kind}, "
+                    "not a lock"
+                )
+            self.error(("conditions", name), message, hint)
 
     def _plans(self) -> list[_ThreadPlan]:
         threads = self.data.get("threads")
@@ -506,30 +577,42 @@ class _Checker:
         return op if op.subject is None else self._named(op, path)
 
     def _named(self, op: Op, path: DocPath) -> Op | None:
-        """``op`` if the name it takes is declared with the right kind, else report it."""
+        """``op`` with the kind that fits what its name is declared as (``acquire S`` of a
+        semaphore), or ``None`` after reporting a name that is not declared as one."""
         name = op.subject
         assert name is not None
-        want = OP_SUBJECTS[op.kind]
+        wants = OP_SUBJECTS[op.kind]
         declared = self.known.get(name)
-        if declared is not None and declared[0] == want:
-            return op
-        close = self._closest(name, want)
+        if declared is not None and declared[0] in wants:
+            fitting = op.kind.for_subject(declared[0])
+            assert fitting is not None
+            return Op(fitting, name, op.amount)
+        want = " or ".join(wants)
+        close = self._closest(name, wants)
         hint = f"did you mean {close!r}?" if close else None
+        if name in self.counted:
+            count = self.counted[name]
+            copies = f"{name}1" if count == 1 else f"{name}1..{name}{count}"
+            hint = f"count: {count} names its copies {copies}: {op.kind.verb} each one"
         if declared is None:
-            hint = hint or f"declare it under {_SECTIONS[want]}:"
-            self.error(path, f"{str(op)!r} names an undeclared {want} {name!r}", hint)
+            if wants == ("thread",):
+                message = f"{str(op)!r} names {name!r}, which is not a thread"
+            else:
+                message = f"{str(op)!r} names an undeclared {want} {name!r}"
+            hint = hint or "declare it under " + " or ".join(f"{_SECTIONS[w]}:" for w in wants)
+            self.error(path, message, hint)
         else:
             kind = declared[0]
-            message = f"{name} is {_article(kind)} {kind}; {op.kind.value} takes {_article(want)}"
+            message = f"{name} is {_article(kind)} {kind}; {op.kind.verb} takes {_article(want)}"
             self.error(path, f"{message} {want}", hint)
         return None
 
-    def _closest(self, name: str, kind: str) -> str | None:
-        """The declared name of ``kind`` closest to ``name``; remembered, since a misspelt
-        name tends to be misspelt the same way many times."""
-        key = (name, kind)
+    def _closest(self, name: str, kinds: tuple[str, ...]) -> str | None:
+        """The declared name of one of ``kinds`` closest to ``name``; remembered, since a
+        misspelt name tends to be misspelt the same way many times."""
+        key = (name, kinds)
         if key not in self.suggestions:
-            names = [n for n, (k, _) in self.known.items() if k == kind]
+            names = [n for n, (k, _) in self.known.items() if k in kinds]
             self.suggestions[key] = closest(name, names)
         return self.suggestions[key]
 
@@ -549,7 +632,7 @@ class _Checker:
         )
         return False
 
-    def _check_locks(
+    def _check_held(
         self,
         plan: _ThreadPlan,
         body: _Block,
@@ -558,7 +641,9 @@ class _Checker:
         *,
         again: bool,
     ) -> None:
-        """Walk the thread's ops in order: each ``release L`` must find L held.
+        """Walk the thread's ops in order, knowing which locks it holds at each: ``release
+        L`` must find L held, and ``wait C``, ``notify C`` and ``notify_all C`` must find C's
+        lock held (Python raises ``RuntimeError`` otherwise).
 
         A repeat body runs at most twice here: the locks held after one pass are those the
         body last acquired plus those it never touched, so the third pass and later start
@@ -567,11 +652,12 @@ class _Checker:
         for item in body:
             if isinstance(item, _RepeatNode):
                 for i in range(min(item.times, 2)):
-                    self._check_locks(plan, item.body, held, reported, again=again or i > 0)
+                    self._check_held(plan, item.body, held, reported, again=again or i > 0)
                 continue
             op = item.op
             if op is None or op.subject is None:
                 continue
+            when = " the second time through its repeat block" if again else ""
             if op.kind is OpKind.ACQUIRE:
                 held.add(op.subject)
             elif op.kind is OpKind.RELEASE:
@@ -579,7 +665,6 @@ class _Checker:
                     held.discard(op.subject)
                 elif item.path not in reported:
                     reported.add(item.path)
-                    when = " the second time through its repeat block" if again else ""
                     self.error(
                         item.path,
                         f"thread {plan.name!r} releases lock {op.subject!r}{when} without "
@@ -587,6 +672,41 @@ class _Checker:
                         f"acquire {op.subject} earlier in the same thread: a thread may "
                         "release only a lock it holds",
                     )
+            elif op.kind in _NEEDS_LOCK:
+                lock = self.condition_locks.get(op.subject)
+                if lock is None or lock in held or item.path in reported:
+                    continue
+                reported.add(item.path)
+                doing = "waits on" if op.kind is OpKind.CONDITION_WAIT else "notifies"
+                python = "wait on" if op.kind is OpKind.CONDITION_WAIT else "notify on"
+                self.error(
+                    item.path,
+                    f"thread {plan.name!r} {doing} condition {op.subject!r}{when} without "
+                    f"holding its lock {lock!r}",
+                    f"acquire {lock} first (Python raises RuntimeError: cannot {python} "
+                    "un-acquired lock)",
+                )
+
+    def _check_joins(self, plan: _ThreadPlan, body: _Block) -> None:
+        """No thread joins itself (Python raises ``RuntimeError``: it would wait forever)."""
+        names = (
+            {plan.name}
+            if plan.count is None
+            else {f"{plan.name}{i}" for i in range(1, plan.count + 1)}
+        )
+        for item in _ops_of(body):
+            op = item.op
+            if op is None or op.kind is not OpKind.JOIN or op.subject not in names:
+                continue
+            if plan.count is None:
+                who = f"thread {plan.name!r}"
+            else:
+                who = f"copy {op.subject[len(plan.name) :]} of thread {plan.name!r}"
+            self.error(
+                item.path,
+                f"{who} joins itself: it would wait for its own end forever",
+                "Python raises RuntimeError: cannot join current thread",
+            )
 
     def _check_thread_names(self, plans: Sequence[_ThreadPlan]) -> None:
         if sum(plan.count or 1 for plan in plans) > self.limits.max_ops:
@@ -660,6 +780,21 @@ class _Checker:
                         )
                         break
                     placed[member] = process
+        for plan in plans:
+            for item in _ops_of(plan.body):
+                op = item.op
+                if op is None or op.kind is not OpKind.JOIN or op.subject not in placed:
+                    continue
+                for member in copies[plan.name]:
+                    mine, theirs = placed.get(member), placed[op.subject]
+                    if mine is not None and mine != theirs:
+                        self.error(
+                            item.path,
+                            f"thread {member!r} (process {mine!r}) joins {op.subject!r}, "
+                            f"which runs in process {theirs!r}",
+                            "a thread can join only a thread of its own process",
+                        )
+                        break
         missing = [name for name in threads if name not in placed]
         if missing:
             self.source.error(
@@ -690,6 +825,20 @@ class _Checker:
                     )
                 else:
                     seen[kind] = self.doc.locate(path)[0]
+
+
+_NEEDS_LOCK = frozenset({OpKind.CONDITION_WAIT, OpKind.NOTIFY, OpKind.NOTIFY_ALL})
+
+
+def _ops_of(body: _Block) -> list[_OpNode]:
+    """Every op written in ``body``, repeat blocks' once each."""
+    out: list[_OpNode] = []
+    for item in body:
+        if isinstance(item, _OpNode):
+            out.append(item)
+        else:
+            out += _ops_of(item.body)
+    return out
 
 
 def _count_or_one(value: Any) -> int:
@@ -726,6 +875,10 @@ def _build(doc: Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenar
         objects=objects,
         variables=tuple(model.variables.items()),
         locks=tuple(model.locks),
+        events=tuple(model.events),
+        semaphores=tuple(model.semaphores.items()),
+        queues=tuple(model.queues.items()),
+        conditions=tuple(model.conditions.items()),
         runtime=Runtime(model.runtime),
         description=model.description if model.description is not None else "",
         timing=_timing(model.timing),

@@ -1,5 +1,5 @@
 """Lowering: op -> bytecodes -> micro-steps, per runtime (MODEL.md, "Ops, bytecodes and
-micro-steps").
+micro-steps" and "Threads that wait for each other").
 
 ``compute n`` is n identical one-micro-step bytecodes; rather than materialise them,
 a :class:`Bytecode` carries a repeat count, so ``compute 10000000`` costs one value.
@@ -75,7 +75,28 @@ def lower(op: Op, runtime: Runtime) -> tuple[Bytecode, ...]:
         return (Bytecode((MicroStep(MicroKind.COMPUTE),), times=op.amount),)
     if kind is OpKind.IO:
         return (Bytecode((MicroStep(MicroKind.IO, None, op.amount),)),)
-    if kind is OpKind.ACQUIRE:
-        return (Bytecode((MicroStep(MicroKind.ACQUIRE, subject),)),)
-    assert kind is OpKind.RELEASE, kind
-    return (Bytecode((MicroStep(MicroKind.RELEASE, subject),)),)
+    if kind is OpKind.CONDITION_WAIT:
+        # Two bytecodes, so that under the GIL other threads run between releasing the
+        # lock and taking it back: that is where a notify can reach the waiter.
+        return (
+            Bytecode((MicroStep(MicroKind.CWAIT, subject),)),
+            Bytecode((MicroStep(MicroKind.REACQUIRE, subject),)),
+        )
+    return (Bytecode((MicroStep(_ONE_STEP[kind], subject),)),)
+
+
+_ONE_STEP = {
+    OpKind.ACQUIRE: MicroKind.ACQUIRE,
+    OpKind.RELEASE: MicroKind.RELEASE,
+    OpKind.SEMAPHORE_ACQUIRE: MicroKind.ACQUIRE,
+    OpKind.SEMAPHORE_RELEASE: MicroKind.RELEASE,
+    OpKind.SET: MicroKind.SET,
+    OpKind.CLEAR: MicroKind.CLEAR,
+    OpKind.WAIT: MicroKind.WAIT,
+    OpKind.PUT: MicroKind.PUT,
+    OpKind.GET: MicroKind.GET,
+    OpKind.JOIN: MicroKind.JOIN,
+    OpKind.NOTIFY: MicroKind.NOTIFY,
+    OpKind.NOTIFY_ALL: MicroKind.NOTIFY_ALL,
+}
+"""The ops that are one bytecode of one micro-step under every runtime (MODEL.md)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from refsim.lowering import lower
-from refsim.model import AnomalyKind, MicroKind, Op, Runtime, Scenario
+from refsim.model import AnomalyKind, MicroKind, Op, OpKind, Runtime, Scenario
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, TraceEvent
 
@@ -27,6 +27,12 @@ __all__ = ["Instr", "Machine", "State", "ThreadState"]
 # Instruction codes: small ints compare faster than enum members on the hot path.
 LOAD, ARITH, STORE, DEALLOC, RMW, READ = 0, 1, 2, 3, 4, 5
 LOAD_GLOBAL, BINARY_OP, STORE_GLOBAL, COMPUTE, IO, ACQUIRE, RELEASE = 6, 7, 8, 9, 10, 11, 12
+# The other primitives of `threading` and `queue` (MODEL.md, "Threads that wait").
+SEM_ACQUIRE, SEM_RELEASE, SET, CLEAR, WAIT, PUT, GET = 13, 14, 15, 16, 17, 18, 19
+JOIN, CWAIT, REACQUIRE, NOTIFY, NOTIFY_ALL = 20, 21, 22, 23, 24
+
+WAITS = frozenset({SEM_ACQUIRE, WAIT, PUT, GET, JOIN, REACQUIRE})
+"""Codes besides ACQUIRE whose micro-step may not be enabled (the thread is blocked)."""
 
 _CODES = {
     MicroKind.LOAD: LOAD,
@@ -43,7 +49,25 @@ _CODES = {
     MicroKind.IO: IO,
     MicroKind.ACQUIRE: ACQUIRE,
     MicroKind.RELEASE: RELEASE,
+    MicroKind.SET: SET,
+    MicroKind.CLEAR: CLEAR,
+    MicroKind.WAIT: WAIT,
+    MicroKind.PUT: PUT,
+    MicroKind.GET: GET,
+    MicroKind.JOIN: JOIN,
+    MicroKind.CWAIT: CWAIT,
+    MicroKind.REACQUIRE: REACQUIRE,
+    MicroKind.NOTIFY: NOTIFY,
+    MicroKind.NOTIFY_ALL: NOTIFY_ALL,
 }
+_SEMAPHORE_CODES = {ACQUIRE: SEM_ACQUIRE, RELEASE: SEM_RELEASE}
+"""``acquire S`` and ``release S`` of a semaphore: the lock's micro-steps, other effects."""
+_TABLES = {
+    ACQUIRE: "locks", RELEASE: "locks", SEM_ACQUIRE: "sync", SEM_RELEASE: "sync", SET: "sync",
+    CLEAR: "sync", WAIT: "sync", PUT: "sync", GET: "sync", JOIN: "threads", CWAIT: "conditions",
+    REACQUIRE: "conditions", NOTIFY: "conditions", NOTIFY_ALL: "conditions",
+}  # fmt: skip
+"""Which table an instruction's ``word`` indexes (the words, for every other code)."""
 
 _BIT = {kind: 1 << i for i, kind in enumerate(AnomalyKind)}
 _UAF = AnomalyKind.USE_AFTER_FREE
@@ -57,7 +81,9 @@ class Instr(NamedTuple):
     micro: str
     """The micro-step kind's name (``LOAD``), as trace events show it."""
     word: int
-    """Index of the word (objects first, then variables) or lock it touches; -1 if none."""
+    """Index of what it touches, or -1: the word (objects first, then variables), the lock,
+    the synchronisation counter (events, then semaphores, then queues), the thread it
+    joins, or the condition."""
     delta: int
     """+1/-1 for refcount ops, the signed n of ``V += n``; the duration of IO."""
     first: bool
@@ -107,6 +133,10 @@ class State(NamedTuple):
     inside: int
     """The thread that ran last if it stopped inside a bytecode, else -1 (derived too).
     Under ``gil`` only this thread can be inside a bytecode."""
+    sync: tuple[int, ...] = ()
+    """Each event (1 set, 0 clear), then each semaphore's count, then each queue's items."""
+    waiters: tuple[tuple[int, ...], ...] = ()
+    """Per condition, the threads waiting to be notified, first come first."""
 
 
 def _check(scenario: Scenario) -> None:
@@ -119,14 +149,25 @@ def _check(scenario: Scenario) -> None:
         ("object", [n for n, _ in scenario.objects]),
         ("variable", [n for n, _ in scenario.variables]),
         ("lock", list(scenario.locks)),
+        ("event", list(scenario.events)),
+        ("semaphore", [n for n, _ in scenario.semaphores]),
+        ("queue", [n for n, _ in scenario.queues]),
+        ("condition", [n for n, _ in scenario.conditions]),
+        ("thread", list(scenario.thread_names)),
     ):
         for name in names:
             if name in declared:
                 raise ValueError(f"{name!r} is declared twice (as {declared[name]} and {kind})")
             declared[name] = kind
-    threads = [t.name for t in scenario.threads]
-    if len(set(threads)) != len(threads):
-        raise ValueError(f"thread names must be unique: {threads}")
+    for name, lock in scenario.conditions:
+        if declared.get(lock) != "lock":
+            raise ValueError(f"condition {name!r} is over {lock!r}, which is not a declared lock")
+    for name, size in scenario.queues:
+        if size < 1:
+            raise ValueError(f"queue {name!r} has maxsize {size}: it must be at least 1")
+    for name, count in scenario.semaphores:
+        if count < 0:
+            raise ValueError(f"semaphore {name!r} starts at {count}: it must be at least 0")
     checked: set[int] = set()
     for thread in scenario.threads:
         if id(thread.ops) in checked:
@@ -152,8 +193,26 @@ class Machine:
         self.lock_names = scenario.locks
         self.n_objects = len(self.object_names)
         _check(scenario)
-        words = {name: i for i, name in enumerate(self.word_names)}
+        self.sync_names = (
+            scenario.events
+            + tuple(name for name, _ in scenario.semaphores)
+            + tuple(name for name, _ in scenario.queues)
+        )
+        """The synchronisation counters' names: events, semaphores, queues."""
+        n_events, n_semaphores = len(scenario.events), len(scenario.semaphores)
+        self.capacity = (0,) * (n_events + n_semaphores) + tuple(n for _, n in scenario.queues)
+        """Per counter, a queue's maxsize (0 for events and semaphores)."""
+        self.condition_names = tuple(name for name, _ in scenario.conditions)
         locks = {name: i for i, name in enumerate(self.lock_names)}
+        self.condition_lock = tuple(locks[lock] for _, lock in scenario.conditions)
+        """Per condition, the index of its lock."""
+        words = {name: i for i, name in enumerate(self.word_names)}
+        tables = {
+            "locks": locks,
+            "sync": {name: i for i, name in enumerate(self.sync_names)},
+            "threads": {name: i for i, name in enumerate(self.thread_names)},
+            "conditions": {name: i for i, name in enumerate(self.condition_names)},
+        }
         # Compile each distinct program once. Copies made by `count: n` share one ops
         # tuple, found by identity (hashing a long program again for every copy costs
         # more than compiling it); equal programs written out twice are found by value.
@@ -164,23 +223,29 @@ class Machine:
             if id(t.ops) not in by_id:
                 program = by_value.get(t.ops)
                 if program is None:
-                    program = by_value[t.ops] = self._compile(t.ops, words, locks, lowered)
+                    program = by_value[t.ops] = self._compile(t.ops, words, tables, lowered)
                 by_id[id(t.ops)] = program
         self.programs = tuple(by_id[id(t.ops)] for t in scenario.threads)
         self.has_locks = bool(self.lock_names)
+        self.may_block = any(
+            instr.code == ACQUIRE or instr.code in WAITS
+            for program in set(self.programs)
+            for instr in program
+        )
+        """Whether any thread can ever be blocked (else every live thread is enabled)."""
 
     def _compile(
         self,
         ops: tuple[Op, ...],
         words: dict[str, int],
-        locks: dict[str, int],
+        tables: dict[str, dict[str, int]],
         lowered: dict[Op, list[tuple[int, str, int, int, bool, int, str | None]]],
     ) -> tuple[Instr, ...]:
         program: list[Instr] = []
         for index, op in enumerate(ops):
             steps = lowered.get(op)
             if steps is None:
-                steps = lowered[op] = self._lower(op, words, locks)
+                steps = lowered[op] = self._lower(op, words, tables)
             text = str(op)
             for code, micro, word, amount, first, times, subject in steps:
                 program.append(
@@ -189,14 +254,17 @@ class Machine:
         return tuple(program)
 
     def _lower(
-        self, op: Op, words: dict[str, int], locks: dict[str, int]
+        self, op: Op, words: dict[str, int], tables: dict[str, dict[str, int]]
     ) -> list[tuple[int, str, int, int, bool, int, str | None]]:
         """``op``'s micro-steps as Instr fields, without the op's index and text."""
         steps = []
+        semaphore = op.kind in (OpKind.SEMAPHORE_ACQUIRE, OpKind.SEMAPHORE_RELEASE)
         for bytecode in lower(op, self.runtime):
             for position, micro in enumerate(bytecode.steps):
                 code = _CODES[micro.kind]
-                table = locks if code in (ACQUIRE, RELEASE) else words
+                if semaphore:
+                    code = _SEMAPHORE_CODES[code]
+                table = tables[_TABLES[code]] if code in _TABLES else words
                 word = -1 if micro.subject is None else table[micro.subject]
                 steps.append(
                     (code, micro.kind.value, word, micro.amount, position == 0, bytecode.times,
@@ -223,6 +291,8 @@ class Machine:
             freed_by=((-1, 0),) * self.n_objects,
             live=tuple(t for t, program in enumerate(self.programs) if program),
             inside=-1,
+            sync=((0,) * len(s.events) + tuple(n for _, n in s.semaphores) + (0,) * len(s.queues)),
+            waiters=((),) * len(s.conditions),
         )
 
     def finished(self, state: State, thread: int) -> bool:
@@ -235,14 +305,18 @@ class Machine:
         return program[pc] if pc < len(program) else None
 
     def enabled(self, state: State) -> tuple[int, ...]:
-        """The threads that may run the next micro-step (MODEL.md, "Runtimes").
+        """The threads that may run the next micro-step (MODEL.md, "Runtimes" and
+        "Threads that wait for each other").
 
-        An unfinished thread is enabled unless its next micro-step is an ``acquire`` of a
-        held lock. Under ``gil`` a thread inside a bytecode is the only one enabled.
+        An unfinished thread is enabled unless it is blocked: its next micro-step is an
+        ``acquire`` of a held lock or of a semaphore at 0, a ``wait`` on a clear event, a
+        ``put`` into a full queue or a ``get`` from an empty one, a ``join`` of a thread that
+        has not finished, or the second bytecode of ``wait C`` before a notify (or while
+        C's lock is held). Under ``gil`` a thread inside a bytecode is the only one enabled.
         """
         if self.gil and state.inside >= 0:
             return (state.inside,)
-        if not self.has_locks:
+        if not self.may_block:
             return state.live
         holders = state.holders
         programs = self.programs
@@ -250,9 +324,106 @@ class Machine:
         result = []
         for t in state.live:
             instr = programs[t][threads[t].pc]
-            if instr.code != ACQUIRE or holders[instr.word] < 0:
+            code = instr.code
+            if code == ACQUIRE:
+                if holders[instr.word] < 0:
+                    result.append(t)
+            elif code not in WAITS or self._ready(state, t, instr):
                 result.append(t)
         return tuple(result)
+
+    def _ready(self, state: State, t: int, instr: Instr) -> bool:
+        """Whether ``t``'s next micro-step ``instr``, one that may wait, can run now."""
+        code, w = instr.code, instr.word
+        if code in (SEM_ACQUIRE, GET):
+            return state.sync[w] > 0
+        if code == WAIT:
+            return state.sync[w] != 0
+        if code == PUT:
+            return state.sync[w] < self.capacity[w]
+        if code == JOIN:
+            return state.threads[w].pc >= len(self.programs[w])
+        assert code == REACQUIRE, code
+        return t not in state.waiters[w] and state.holders[self.condition_lock[w]] < 0
+
+    def waiting_for(self, state: State, thread: int) -> str | None:
+        """What blocks ``thread``, in words (``"Q to hold an item"``), or ``None`` if its
+        next micro-step could run as far as locks and the other primitives go (it may still
+        have to wait for the GIL, or have finished)."""
+        instr = self.next_instr(state, thread)
+        if instr is None:
+            return None
+        code, w = instr.code, instr.word
+        if code == ACQUIRE:
+            holder = state.holders[w]
+            if holder < 0:
+                return None
+            return f"lock {instr.subject}, which {self._who(state, holder, thread)} holds"
+        if code not in WAITS or self._ready(state, thread, instr):
+            return None
+        name = instr.subject
+        if code == SEM_ACQUIRE:
+            return f"semaphore {name} to be released (its count is 0)"
+        if code == WAIT:
+            return f"event {name} to be set"
+        if code == PUT:
+            return f"room in {name} (it holds {state.sync[w]} of {self.capacity[w]} items)"
+        if code == GET:
+            return f"{name} to hold an item"
+        if code == JOIN:
+            return f"{name} to finish"
+        if thread in state.waiters[w]:
+            return f"a notify on {name}"
+        lock = self.condition_lock[w]
+        who = self._who(state, state.holders[lock], thread)
+        return f"lock {self.lock_names[lock]}, which {who} holds, to return from wait {name}"
+
+    def _who(self, state: State, holder: int, thread: int) -> str:
+        """A lock holder's name, marked if it has finished (it never will release)."""
+        done = " (finished)" if holder != thread and self.finished(state, holder) else ""
+        return self.thread_names[holder] + done
+
+    def wait_key(self, state: State, thread: int) -> tuple[str, int] | None:
+        """What ``thread`` waits on, as a key a driver can sleep on until
+        :meth:`wakes` names it, or ``None`` when it is not blocked."""
+        instr = self.next_instr(state, thread)
+        if instr is None:
+            return None
+        code, w = instr.code, instr.word
+        if code == ACQUIRE:
+            return ("lock", w) if state.holders[w] >= 0 else None
+        if code not in WAITS or self._ready(state, thread, instr):
+            return None
+        if code == JOIN:
+            return ("thread", w)
+        if code == REACQUIRE:
+            if thread in state.waiters[w]:
+                return ("condition", w)
+            return ("lock", self.condition_lock[w])
+        return ("sync", w)
+
+    def wakes(self, instr: Instr) -> tuple[str, int] | None:
+        """The key (:meth:`wait_key`) of the waiters that ``instr``, just run, may have
+        unblocked, or ``None``. A thread's end wakes ``("thread", t)``: see the driver."""
+        code = instr.code
+        if code == RELEASE:
+            return ("lock", instr.word)
+        if code == CWAIT:
+            return ("lock", self.condition_lock[instr.word])
+        if code in (SEM_RELEASE, SET, PUT, GET):
+            return ("sync", instr.word)
+        if code in (NOTIFY, NOTIFY_ALL):
+            return ("condition", instr.word)
+        return None
+
+    def blocked(self, state: State) -> tuple[tuple[int, str], ...]:
+        """The unfinished threads that are blocked, each with what it waits for."""
+        found = []
+        for t in state.live:
+            reason = self.waiting_for(state, t)
+            if reason is not None:
+                found.append((t, reason))
+        return tuple(found)
 
     def why_not_enabled(self, state: State, thread: int) -> str:
         """A plain reason why ``thread`` may not run the next micro-step."""
@@ -260,9 +431,9 @@ class Machine:
         instr = self.next_instr(state, thread)
         if instr is None:
             return "it has finished"
-        if instr.code == ACQUIRE and state.holders[instr.word] >= 0:
-            holder = self.thread_names[state.holders[instr.word]]
-            return f"it is waiting for lock {instr.subject}, which {holder} holds"
+        reason = self.waiting_for(state, thread)
+        if reason is not None:
+            return f"it is waiting for {reason}"
         if self.gil:
             for t in range(len(self.programs)):
                 other = self.next_instr(state, t)
@@ -284,7 +455,7 @@ class Machine:
         """
         t = thread
         (threads, values, versions, freed, true_refs, holders, kinds, stepno, last_store,
-         freed_by, live, inside) = state  # fmt: skip
+         freed_by, live, inside, sync, waiters) = state  # fmt: skip
         pc, reg, loaded, reps = threads[t]
         program = self.programs[t]
         instr = program[pc]
@@ -359,6 +530,8 @@ class Machine:
             holders = holders[:w] + (t,) + holders[w + 1 :]
         elif code == RELEASE:
             holders = holders[:w] + (-1,) + holders[w + 1 :]
+        elif code > RELEASE:
+            sync, waiters, holders, value = self._wait_step(code, t, w, sync, waiters, holders)
         # IO has no effect in controlled mode: it is one micro-step like any other.
 
         if wrote:
@@ -392,7 +565,7 @@ class Machine:
         new = _new(
             State,
             (tuple(thread_list), values, versions, freed, true_refs, holders, kinds, stepno,
-             last_store, freed_by, live, inside),
+             last_store, freed_by, live, inside, sync, waiters),
         )  # fmt: skip
         event = _new(
             TraceEvent,
@@ -400,6 +573,49 @@ class Machine:
              shown_true, op_index, first),
         )  # fmt: skip
         return new, event, anomalies
+
+    def _wait_step(
+        self,
+        code: int,
+        t: int,
+        w: int,
+        sync: tuple[int, ...],
+        waiters: tuple[tuple[int, ...], ...],
+        holders: tuple[int, ...],
+    ) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...], tuple[int, ...], int | None]:
+        """The effect of a micro-step of the waiting primitives (MODEL.md's table): the new
+        counters, condition waiters and lock holders, and the value the trace shows (the
+        counter after the step, or the condition's number of waiters; ``None`` for JOIN)."""
+        if code <= GET:
+            count = sync[w]
+            if code in (SEM_ACQUIRE, GET):
+                count -= 1
+            elif code in (SEM_RELEASE, PUT):
+                count += 1
+            elif code == SET:
+                count = 1
+            elif code == CLEAR:
+                count = 0
+            # WAIT only waits: its effect is none.
+            if count != sync[w]:
+                sync = sync[:w] + (count,) + sync[w + 1 :]
+            return sync, waiters, holders, count
+        if code == JOIN:
+            return sync, waiters, holders, None
+        queue = waiters[w]
+        lock = self.condition_lock[w]
+        if code == CWAIT:
+            queue += (t,)
+            holders = holders[:lock] + (-1,) + holders[lock + 1 :]
+        elif code == REACQUIRE:
+            holders = holders[:lock] + (t,) + holders[lock + 1 :]
+        elif code == NOTIFY:
+            queue = queue[1:]
+        else:
+            assert code == NOTIFY_ALL, code
+            queue = ()
+        waiters = waiters[:w] + (queue,) + waiters[w + 1 :]
+        return sync, waiters, holders, len(queue)
 
     # -- the end of a run -----------------------------------------------------------
 
@@ -497,7 +713,12 @@ class Machine:
         parts = []
         for t in blocked:
             instr = self.next_instr(state, t)
-            assert instr is not None and instr.code == ACQUIRE, "only acquire can block"
+            assert instr is not None
+            if instr.code != ACQUIRE:
+                reason = self.waiting_for(state, t)
+                assert reason is not None, "a thread left over at the end is blocked"
+                parts.append(f"{self.thread_names[t]} waits for {reason}")
+                continue
             holder = state.holders[instr.word]
             done = ", which has finished" if self.finished(state, holder) else ""
             owner = "itself" if holder == t else self.thread_names[holder]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 __all__ = [
+    "BLOCKING_OPS",
     "AnomalyKind",
     "MicroKind",
     "Op",
@@ -58,7 +59,14 @@ class AnomalyKind(Enum):
 
 
 class OpKind(Enum):
-    """What a line of a thread's program does."""
+    """What a line of a thread's program does.
+
+    One verb can name two kinds of primitive (``acquire S`` of a semaphore, ``wait C`` on
+    a condition): the parser reads the verb's first kind and the loader, which knows what
+    the name was declared as, picks the kind that fits (:meth:`for_subject`). So a
+    ``Scenario`` always holds the precise kind, and the machine never has to look a name up
+    to know what an op does.
+    """
 
     INCREF = "incref"
     DECREF = "decref"
@@ -69,13 +77,51 @@ class OpKind(Enum):
     IO = "io"
     ACQUIRE = "acquire"
     RELEASE = "release"
+    SEMAPHORE_ACQUIRE = "acquire semaphore"
+    SEMAPHORE_RELEASE = "release semaphore"
+    SET = "set"
+    CLEAR = "clear"
+    WAIT = "wait"
+    """``wait E``: wait until event E is set."""
+    PUT = "put"
+    GET = "get"
+    JOIN = "join"
+    CONDITION_WAIT = "wait condition"
+    """``wait C``: release C's lock, wait to be notified, take the lock back."""
+    NOTIFY = "notify"
+    NOTIFY_ALL = "notify_all"
+
+    @property
+    def verb(self) -> str:
+        """The word the op is written with (``acquire`` for a semaphore too)."""
+        return _VERBS.get(self, self.value)
 
     @property
     def subject_kind(self) -> str | None:
-        """What the op names: ``"object"``, ``"variable"`` or ``"lock"``; ``None`` for
+        """What the op names: ``"object"``, ``"variable"``, ``"lock"``, ``"semaphore"``,
+        ``"event"``, ``"queue"``, ``"condition"`` or ``"thread"``; ``None`` for
         ``compute`` and ``io``."""
         return _SUBJECT_KINDS.get(self)
 
+    def for_subject(self, kind: str) -> OpKind | None:
+        """The op kind written with this verb that takes a ``kind`` (``ACQUIRE`` with a
+        ``"semaphore"`` is ``SEMAPHORE_ACQUIRE``), or ``None`` if the verb takes none."""
+        for candidate in _BY_VERB[self.verb]:
+            if candidate.subject_kind == kind:
+                return candidate
+        return None
+
+    @property
+    def subject_kinds(self) -> tuple[str, ...]:
+        """Every kind of name this op's verb can take (``acquire``: lock or semaphore)."""
+        return tuple(k.subject_kind for k in _BY_VERB[self.verb] if k.subject_kind is not None)
+
+
+_VERBS = {
+    OpKind.SEMAPHORE_ACQUIRE: "acquire",
+    OpKind.SEMAPHORE_RELEASE: "release",
+    OpKind.CONDITION_WAIT: "wait",
+}
 
 _SUBJECT_KINDS = {
     OpKind.INCREF: "object",
@@ -85,7 +131,35 @@ _SUBJECT_KINDS = {
     OpKind.SUB: "variable",
     OpKind.ACQUIRE: "lock",
     OpKind.RELEASE: "lock",
+    OpKind.SEMAPHORE_ACQUIRE: "semaphore",
+    OpKind.SEMAPHORE_RELEASE: "semaphore",
+    OpKind.SET: "event",
+    OpKind.CLEAR: "event",
+    OpKind.WAIT: "event",
+    OpKind.PUT: "queue",
+    OpKind.GET: "queue",
+    OpKind.JOIN: "thread",
+    OpKind.CONDITION_WAIT: "condition",
+    OpKind.NOTIFY: "condition",
+    OpKind.NOTIFY_ALL: "condition",
 }
+
+_BY_VERB: dict[str, tuple[OpKind, ...]] = {}
+for _kind in OpKind:
+    _BY_VERB[_kind.verb] = (*_BY_VERB.get(_kind.verb, ()), _kind)
+
+BLOCKING_OPS = frozenset(
+    {
+        OpKind.ACQUIRE,
+        OpKind.SEMAPHORE_ACQUIRE,
+        OpKind.WAIT,
+        OpKind.PUT,
+        OpKind.GET,
+        OpKind.JOIN,
+        OpKind.CONDITION_WAIT,
+    }
+)
+"""Ops that may find their thread unable to go on (MODEL.md, "Threads that wait")."""
 
 
 class MicroKind(Enum):
@@ -105,6 +179,18 @@ class MicroKind(Enum):
     IO = "IO"
     ACQUIRE = "ACQUIRE"
     RELEASE = "RELEASE"
+    SET = "SET"
+    CLEAR = "CLEAR"
+    WAIT = "WAIT"
+    PUT = "PUT"
+    GET = "GET"
+    JOIN = "JOIN"
+    CWAIT = "CWAIT"
+    """The first bytecode of ``wait C``: release C's lock and join C's waiters."""
+    REACQUIRE = "REACQUIRE"
+    """The second bytecode of ``wait C``: once notified, take C's lock back."""
+    NOTIFY = "NOTIFY"
+    NOTIFY_ALL = "NOTIFY_ALL"
 
     def __str__(self) -> str:
         return self.value
@@ -167,7 +253,7 @@ class Op:
             return f"compute {self.amount}"
         if kind is OpKind.IO:
             return f"io {format_duration(self.amount)}"
-        return f"{kind.value} {self.subject}"
+        return f"{kind.verb} {self.subject}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +297,14 @@ class Scenario:
     objects: tuple[tuple[str, int], ...] = ()
     variables: tuple[tuple[str, int], ...] = ()
     locks: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    """``threading.Event``s, clear at the start."""
+    semaphores: tuple[tuple[str, int], ...] = ()
+    """``threading.Semaphore``s and their initial counts."""
+    queues: tuple[tuple[str, int], ...] = ()
+    """``queue.Queue``s and their ``maxsize``; empty at the start."""
+    conditions: tuple[tuple[str, str], ...] = ()
+    """``threading.Condition``s and the lock each is over."""
     runtime: Runtime = Runtime.UNSAFE
     description: str = ""
     timing: Timing | None = None

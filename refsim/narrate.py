@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from refsim.machine import Machine
 from refsim.model import AnomalyKind, Runtime, Scenario
 from refsim.trace import Anomaly, RunResult, TraceEvent
 
 __all__ = [
     "RUNTIME_WORDS",
     "Sentence",
+    "blocked_notes",
     "consequences",
     "gil_lesson",
     "narrate",
@@ -46,8 +48,9 @@ _MEANING = {
     "bug",
     AnomalyKind.LEAK: "a leak: the object's memory is never returned; a server that leaks "
     "like this on every request grows until it runs out of memory",
-    AnomalyKind.DEADLOCK: "a deadlock: the threads wait for each other forever: a hung "
-    "program that uses no CPU and never finishes",
+    AnomalyKind.DEADLOCK: "a deadlock: threads wait forever for something no thread will "
+    "ever do (release a lock, put an item, notify, finish): a hung program that uses no CPU "
+    "and never finishes",
 }
 _ORDER = (
     AnomalyKind.LOST_UPDATE,
@@ -82,10 +85,11 @@ def narrate(scenario: Scenario, result: RunResult) -> tuple[Sentence, ...]:
     objects = {name for name, _ in scenario.objects}
     pending: dict[str, dict[str, int]] = {}
     """Per word, the threads holding a loaded copy they have not stored back, and its value."""
+    waits = _Waits(scenario)
     sentences: list[Sentence] = []
     for index, event in enumerate(trace):
         told = by_step.get(event.step, [])
-        text = _tell(event, index, trace, pending, told, objects)
+        text = waits.tell(event) or _tell(event, index, trace, pending, told, objects)
         if text is not None:
             sentences.append(Sentence(event.step, text))
         handled = _handled(event)
@@ -145,6 +149,80 @@ def _tell(
     if event.micro == "RELEASE":
         return f"{me} releases lock {subject}."
     return None
+
+
+class _Waits:
+    """The sentences of the waiting primitives' steps; follows each condition's waiters
+    through the trace, to tell a notify that wakes a thread from one that is lost."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.semaphores = {name for name, _ in scenario.semaphores}
+        self.queues = dict(scenario.queues)
+        self.locks = dict(scenario.conditions)
+        self.waiting: dict[str, list[str]] = {name: [] for name, _ in scenario.conditions}
+
+    def tell(self, event: TraceEvent) -> str | None:
+        me, name, micro, value = event.thread, event.subject, event.micro, event.value
+        if name is None:
+            return None
+        if name in self.semaphores and micro in ("ACQUIRE", "RELEASE"):
+            verb = "takes one from" if micro == "ACQUIRE" else "gives one back to"
+            return f"{me} {verb} semaphore {name}: its count is now {value}."
+        if micro in ("SET", "CLEAR"):
+            return f"{me} {micro.lower()}s event {name}."
+        if micro == "WAIT":
+            return f"{me} finds event {name} set and goes on."
+        if micro in ("PUT", "GET"):
+            verb = "puts an item into" if micro == "PUT" else "takes an item from"
+            size = self.queues.get(name, 0)
+            return f"{me} {verb} {name}: it now holds {value} of {size}."
+        if micro == "JOIN":
+            return f"{name} has finished, so {me}'s join returns."
+        return self._condition(me, name, micro)
+
+    def _condition(self, me: str, name: str, micro: str) -> str | None:
+        waiting = self.waiting.get(name)
+        if waiting is None:
+            return None
+        lock = self.locks[name]
+        if micro == "CWAIT":
+            waiting.append(me)
+            return f"{me} releases lock {lock} and waits on {name} for a notify."
+        if micro == "REACQUIRE":
+            return f"{me}, notified, takes lock {lock} back and returns from wait {name}."
+        if micro == "NOTIFY" and waiting:
+            return f"{me} notifies {name}: {waiting.pop(0)} wakes up."
+        if micro == "NOTIFY_ALL" and waiting:
+            woken = _names(waiting)
+            waiting.clear()
+            return f"{me} notifies every waiter on {name}: {woken} wake up."
+        if micro in ("NOTIFY", "NOTIFY_ALL"):
+            return f"{me} notifies {name}, but no thread is waiting yet: the notify is lost."
+        return None
+
+
+def blocked_notes(scenario: Scenario, result: RunResult) -> tuple[Sentence, ...]:
+    """For each step after which a thread is newly blocked on a lock or a waiting
+    primitive, a sentence saying what it waits for (``C is blocked: it waits for Q to
+    hold an item``). Replays ``result``'s schedule through the machine."""
+    machine = Machine(scenario, result.runtime)
+    if not machine.may_block:
+        return ()
+    state = machine.initial()
+    before: dict[int, str] = dict(machine.blocked(state))
+    notes = []
+    index = {name: t for t, name in enumerate(machine.thread_names)}
+    for name in result.schedule:
+        if machine.finished(state, index[name]) or index[name] not in machine.enabled(state):
+            break  # not this scenario's run (a timed run of several processes, say)
+        state = machine.step(state, index[name])[0]
+        now = dict(machine.blocked(state))
+        for t, reason in now.items():
+            if before.get(t) != reason:
+                who = machine.thread_names[t]
+                notes.append(Sentence(state.step, f"{who} is blocked: it waits for {reason}"))
+        before = now
+    return tuple(notes)
 
 
 def _previous_store(index: int, trace: Sequence[TraceEvent]) -> int | None:
@@ -294,6 +372,12 @@ def gil_lesson(
             "around the statement prevents it (counter_locked.yaml)."
         )
     if AnomalyKind.DEADLOCK in gil:
+        if scenario.events or scenario.semaphores or scenario.queues or scenario.conditions:
+            return (
+                "The GIL protects the interpreter's own data, not the order of your threads' "
+                "waits: a thread that waits for something no thread will do waits forever, "
+                "under every runtime."
+            )
         return (
             "The GIL protects the interpreter's own data, not the order your threads take "
             "locks in: the deadlock happens under every runtime."

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from refsim.model import Runtime, Scenario, count_text
+from refsim.narrate import blocked_notes
 from refsim.trace import Anomaly, RunResult, TraceEvent
 
 __all__ = [
@@ -112,9 +113,16 @@ def replay_line(
 
 
 def _value_header(scenario: Scenario) -> str:
-    if scenario.objects and scenario.variables:
+    others = (
+        scenario.variables,
+        scenario.events,
+        scenario.semaphores,
+        scenario.queues,
+        scenario.conditions,
+    )
+    if scenario.objects and any(others):
         return "refcount/value"
-    return "value" if scenario.variables else "refcount"
+    return "refcount" if scenario.objects else "value"
 
 
 def _cell(value: int | None) -> str:
@@ -162,13 +170,19 @@ def print_trace(console: Console, scenario: Scenario, result: RunResult) -> None
     for anomaly in result.anomalies:
         if anomaly.step is not None:
             by_step.setdefault(anomaly.step, []).append(anomaly)
+    notes: dict[int, list[str]] = {}
+    for note in blocked_notes(scenario, result):
+        assert note.step is not None
+        notes.setdefault(note.step, []).append(note.text)
     indent = " " * (widths[0] + 1)
     start = 0
     for index, event in enumerate(result.trace):
-        if event.step in by_step:
+        if event.step in by_step or event.step in notes:
             console.print(_segment(rows[start : index + 1], headers, widths, start == 0))
-            for anomaly in by_step[event.step]:
+            for anomaly in by_step.get(event.step, ()):
                 _print_anomaly_line(console, indent, anomaly)
+            for text in notes.get(event.step, ()):
+                console.print(Text(f"{indent}… {text}", style="dim"))
             start = index + 1
     if start < len(rows) or not rows:
         console.print(_segment(rows[start:], headers, widths, start == 0))

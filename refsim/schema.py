@@ -80,16 +80,34 @@ DURATION_PATTERN = f"[0-9]+(?:(?:\\.[0-9]+)?{_WS}*(?:ns|us|µs|μs|ms|s))?"
 
 A decimal must also come to a whole number of nanoseconds, which no pattern can say."""
 
+
+def _named(verb: str, letter: str, meaning: str) -> tuple[str, str, str]:
+    """The form of an op written as a verb and a name (``acquire L``)."""
+    return (f"{verb} {letter}", f"{verb}{_WS}+{NAME_PATTERN}", meaning)
+
+
 OP_FORMS: tuple[tuple[str, str, str], ...] = (
-    ("incref X", f"incref{_WS}+{NAME_PATTERN}", "add a reference to object X"),
-    ("decref X", f"decref{_WS}+{NAME_PATTERN}", "drop a reference to X; frees X at refcount 0"),
-    ("use X", f"use{_WS}+{NAME_PATTERN}", "dereference object X (read it)"),
+    _named("incref", "X", "add a reference to object X"),
+    _named("decref", "X", "drop a reference to X; frees X at refcount 0"),
+    _named("use", "X", "dereference object X (read it)"),
     ("V += n", f"{NAME_PATTERN}{_WS}*\\+={_WS}*[0-9]+", "add n to variable V (three bytecodes)"),
     ("V -= n", f"{NAME_PATTERN}{_WS}*-={_WS}*[0-9]+", "subtract n from variable V"),
     ("compute n", f"compute{_WS}+0*[1-9][0-9]*", "n bytecodes of thread-local work"),
     ("io D", f"io{_WS}+{DURATION_PATTERN}", "a blocking call lasting D (releases the GIL)"),
-    ("acquire L", f"acquire{_WS}+{NAME_PATTERN}", "take lock L; waits while another holds it"),
-    ("release L", f"release{_WS}+{NAME_PATTERN}", "release lock L, which this thread holds"),
+    _named(
+        "acquire",
+        "L",
+        "take lock L (waits while another holds it), or semaphore S (waits while it is 0)",
+    ),
+    _named("release", "L", "release lock L, which this thread holds, or add 1 to semaphore S"),
+    _named("set", "E", "set event E (wakes its waiters)"),
+    _named("clear", "E", "clear event E"),
+    _named("wait", "E", "wait until event E is set; or, on condition C, wait to be notified"),
+    _named("put", "Q", "put an item in queue Q (waits while Q is full)"),
+    _named("get", "Q", "take an item from queue Q (waits while Q is empty)"),
+    _named("join", "T", "wait until thread T has finished"),
+    _named("notify", "C", "wake the first thread waiting on condition C"),
+    _named("notify_all", "C", "wake every thread waiting on condition C"),
 )
 """Each op: how it is written, the regular expression of its text, and what it does."""
 
@@ -178,15 +196,19 @@ def _parse_duration_text(text: str) -> int:
 
 # --- ops ----------------------------------------------------------------------------------
 
-OP_SUBJECTS = {kind: kind.subject_kind for kind in OpKind if kind.subject_kind is not None}
-"""What each op names: an object, a variable or a lock (``compute`` and ``io`` name none)."""
+OP_SUBJECTS = {kind: kind.subject_kinds for kind in OpKind if kind.subject_kinds}
+"""What each op's verb may name: ``("object",)`` for ``incref``, ``("lock", "semaphore")``
+for ``acquire`` (``compute`` and ``io`` name nothing)."""
 
 _NAME = re.compile(NAME_PATTERN)
 _ARITH = re.compile(f"{_WS}*({NAME_PATTERN}){_WS}*([+-])={_WS}*(.*?){_WS}*")
 _WORDS = re.compile(f"{_WS}*([^ \\t]+)(?:{_WS}+(.*?))?{_WS}*")
 _ASSIGN = re.compile(f"{_WS}*({NAME_PATTERN}){_WS}*={_WS}*\\1{_WS}*([+-]){_WS}*([0-9]+){_WS}*")
 _STEP = re.compile(f"{_WS}*({NAME_PATTERN}){_WS}*(\\+\\+|--){_WS}*")
-_VERBS = ("incref", "decref", "use", "compute", "io", "acquire", "release")
+_VERBS = (
+    "incref", "decref", "use", "compute", "io", "acquire", "release", "set", "clear", "wait",
+    "put", "get", "join", "notify", "notify_all",
+)  # fmt: skip
 _OP_LIST = ", ".join(form for form, _, _ in OP_FORMS)
 
 
@@ -235,12 +257,23 @@ def parse_op(text: str) -> Op:
         raise OpSyntaxError(f"unknown op {show_value(text)}", _unknown_op_hint(text, verb, arg))
     kind = OpKind(verb)
     if not _NAME.fullmatch(arg):
-        what = OP_SUBJECTS[kind]
+        whats = OP_SUBJECTS[kind]
         got = f", got {arg!r}" if arg else ""
-        example = f"{verb} {'L' if what == 'lock' else 'obj'}"
-        article = "an" if what == "object" else "a"
-        raise OpSyntaxError(f"{verb} takes {article} {what} name{got}", f"e.g. {example!r}")
+        example = f"{verb} {_EXAMPLE_NAMES[whats[0]]}"
+        names = " or ".join(whats)
+        article = "an" if names[0] in "aeiou" else "a"
+        raise OpSyntaxError(f"{verb} takes {article} {names} name{got}", f"e.g. {example!r}")
     return Op(kind, arg)
+
+
+_EXAMPLE_NAMES = {
+    "object": "obj",
+    "lock": "L",
+    "event": "E",
+    "queue": "Q",
+    "thread": "T1",
+    "condition": "C",
+}
 
 
 def _unknown_op_hint(text: str, verb: str, arg: str) -> str:
@@ -363,7 +396,9 @@ class ObjectEntry(_Strict):
     """The long form of an object: `obj: {refcount: 2}`."""
 
     model_config = ConfigDict(title="object")
-    refcount: NonNegative = Field(description="initial refcount (and true refs)")
+    refcount: Positive = Field(
+        description="initial refcount (and true refs), at least 1: an object at 0 is freed"
+    )
 
 
 class RepeatBlock(_Strict):
@@ -392,7 +427,7 @@ class ThreadEntry(_Strict):
 
 
 ObjectValue = Annotated[
-    Annotated[NonNegative, Tag("<int>")] | Annotated[ObjectEntry, Tag("<object>")],
+    Annotated[Positive, Tag("<int>")] | Annotated[ObjectEntry, Tag("<object>")],
     _mapping_or("<object>", "<int>"),
 ]
 ThreadValue = Annotated[
@@ -418,6 +453,16 @@ MicroName = Literal[
     "IO",
     "ACQUIRE",
     "RELEASE",
+    "SET",
+    "CLEAR",
+    "WAIT",
+    "PUT",
+    "GET",
+    "JOIN",
+    "CWAIT",
+    "REACQUIRE",
+    "NOTIFY",
+    "NOTIFY_ALL",
 ]
 
 
@@ -461,6 +506,21 @@ class ScenarioFile(_Strict):
     )
     locks: Annotated[list[Name], _UNIQUE] = Field(
         default_factory=list, description="threading.Lock names"
+    )
+    events: Annotated[list[Name], _UNIQUE] = Field(
+        default_factory=list, description="threading.Event names (clear at the start)"
+    )
+    semaphores: dict[Name, NonNegative] = Field(
+        default_factory=dict,
+        description="threading.Semaphore names -> initial count (at least 0)",
+    )
+    queues: dict[Name, Positive] = Field(
+        default_factory=dict,
+        description="queue.Queue names -> maxsize (at least 1); empty at the start",
+    )
+    conditions: dict[Name, Name] = Field(
+        default_factory=dict,
+        description="threading.Condition names -> the lock (under locks:) it is over",
     )
     threads: Annotated[dict[Name, ThreadValue], Field(min_length=1)] = Field(
         description="name -> list of ops, or {ops: [...], count: n} for n copies NAME1..NAMEn"

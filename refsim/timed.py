@@ -11,8 +11,13 @@ each thread may step:
   ``gil``) drops the GIL: the model has no operating-system time slice;
 * ``io D`` runs its IO micro-step on the CPU, then waits ``D`` using no core (and under
   ``gil`` without the GIL);
+* a thread that is blocked (an ``acquire`` of a held lock, or any of the waiting
+  primitives: ``wait E``, ``get Q`` on an empty queue, ``join T``, ...) uses no core and,
+  under ``gil``, drops the GIL, as CPython's blocking calls do; it sleeps until a step
+  that may unblock it (:meth:`~refsim.machine.Machine.wakes`), then queues for a core and
+  the GIL again;
 * under ``gil`` a thread must hold its process's GIL to run a micro-step. It drops the
-  GIL at an ``io``, at an ``acquire`` of a held lock, at its end, or when asked: a waiter
+  GIL at an ``io``, when it blocks, at its end, or when asked: a waiter
   that has waited ``switch_interval`` without any switch happening sets the *drop
   request*; the holder drops at its next bytecode boundary and hands the GIL straight to
   the first waiter (``GIL_HANDOFF`` later), so it cannot take it back before a waiter has
@@ -46,7 +51,7 @@ from typing import Any
 import simpy
 
 from refsim.costs import GIL_HANDOFF, PROCESS_START, TimingSettings, settings
-from refsim.machine import ACQUIRE, COMPUTE, IO, RELEASE, Instr, Machine, State
+from refsim.machine import COMPUTE, IO, Instr, Machine, State
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, RunResult, ThreadMetrics, TimedMetrics, TraceEvent
@@ -54,10 +59,10 @@ from refsim.trace import Anomaly, FinalValue, RunResult, ThreadMetrics, TimedMet
 __all__ = ["Placement", "placement", "run_timed"]
 
 # Where a thread's time goes (indices into its accounts).
-_RUNNING, _GIL_WAIT, _IO_WAIT, _READY, _LOCK_WAIT = 0, 1, 2, 3, 4
-_STARTING, _DONE = 5, 6
+_RUNNING, _GIL_WAIT, _IO_WAIT, _READY, _LOCK_WAIT, _BLOCKED = 0, 1, 2, 3, 4, 5
+_STARTING, _DONE = 6, 7
 """Not accounted: waiting for its process to start, and finished."""
-_STATE_NAMES = ("running", "gil_wait", "io_wait", "ready", "lock_wait")
+_STATE_NAMES = ("running", "gil_wait", "io_wait", "ready", "lock_wait", "blocked")
 """The accounts' names in :attr:`~refsim.trace.TimedMetrics.spans`."""
 
 
@@ -129,7 +134,8 @@ class _TimedRun:
         self.names = scenario.thread_names
         self.where = [places[name] for name in self.names]
         self.gils = [_Gil() for _ in self.machines]
-        self.lock_events: list[dict[int, simpy.Event]] = [{} for _ in self.machines]
+        self.wait_events: list[dict[tuple[str, int], simpy.Event]] = [{} for _ in self.machines]
+        """Per process, an event per thing some thread is blocked on (Machine.wait_key)."""
         self.free_cores = timing.cores
         self.ready: deque[int] = deque()
         n = len(self.names)
@@ -140,7 +146,7 @@ class _TimedRun:
         """Per thread, when the micro-step it is running ends (for the waiters' timers)."""
         self.status = [_STARTING] * n
         self.since = [0] * n
-        self.accounts = [[0] * 5 for _ in range(n)]
+        self.accounts = [[0] * 6 for _ in range(n)]
         self.finished_at: list[int | None] = [None] * n
         self.keep_trace = keep_trace
         self.trace: list[TraceEvent] = []
@@ -204,11 +210,12 @@ class _TimedRun:
             instr = machine.next_instr(self.states[p], t)
             if instr is None:
                 break
-            if instr.code == ACQUIRE and self.states[p].holders[instr.word] >= 0:
+            key = machine.wait_key(self.states[p], t)
+            if key is not None:
                 self._drop_gil(g, gil)
                 self._release_core(g)
-                self._set(g, _LOCK_WAIT)
-                yield self._lock_event(p, instr.word)
+                self._set(g, _LOCK_WAIT if key[0] == "lock" else _BLOCKED)
+                yield self._wait_event(p, key)
                 continue
             if self.gil_on and gil.holder != g:
                 wait = self._want_gil(g, gil)
@@ -234,10 +241,7 @@ class _TimedRun:
             wait_io = instr.delta if instr.code == IO else 0
             self._step(g, p, t, 1, start, cost + wait_io)
             self.busy_until[g] = start + cost
-            if instr.code == RELEASE:
-                event = self.lock_events[p].pop(instr.word, None)
-                if event is not None:
-                    event.succeed()
+            self._wake(p, machine.wakes(instr))
             if cost:
                 yield env.timeout(cost)
             if instr.code == IO:
@@ -250,6 +254,7 @@ class _TimedRun:
         self._release_core(g)
         self._set(g, _DONE)
         self.finished_at[g] = int(env.now)
+        self._wake(p, ("thread", t))
 
     def _compute(
         self, g: int, p: int, t: int, gil: _Gil, instr: Instr
@@ -319,11 +324,18 @@ class _TimedRun:
             self.durations.append(duration)
         self.anomalies.extend(anomalies)
 
-    def _lock_event(self, p: int, word: int) -> simpy.Event:
-        events = self.lock_events[p]
-        if word not in events:
-            events[word] = self.env.event()
-        return events[word]
+    def _wait_event(self, p: int, key: tuple[str, int]) -> simpy.Event:
+        events = self.wait_events[p]
+        if key not in events:
+            events[key] = self.env.event()
+        return events[key]
+
+    def _wake(self, p: int, key: tuple[str, int] | None) -> None:
+        """Wake every thread of process ``p`` blocked on ``key``: each checks again."""
+        if key is not None:
+            event = self.wait_events[p].pop(key, None)
+            if event is not None:
+                event.succeed()
 
     # -- the GIL -----------------------------------------------------------------------
 
@@ -451,6 +463,7 @@ class _TimedRun:
                         io_wait_ns=acc[_IO_WAIT],
                         ready_ns=acc[_READY],
                         lock_wait_ns=acc[_LOCK_WAIT],
+                        blocked_ns=acc[_BLOCKED],
                         ops=ops,
                         finished_ns=self.finished_at[g],
                     ),

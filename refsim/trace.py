@@ -107,6 +107,9 @@ class ThreadMetrics:
     """Able to run but waiting for a free core."""
     lock_wait_ns: int
     """Blocked on ``acquire L`` while another thread holds L."""
+    blocked_ns: int
+    """Blocked on the other waiting primitives: ``wait E``, ``acquire S``, ``put Q``,
+    ``get Q``, ``join T``, ``wait C``."""
     ops: int
     """Ops it completed."""
     finished_ns: int | None
@@ -134,8 +137,8 @@ class TimedMetrics:
     spans: tuple[tuple[str, str, int, int], ...] = ()
     """Kept with the trace, for the timed figure: (thread, state, start ns, end ns), each
     thread's in time order, adjacent spans of one state merged. The states are
-    ``running``, ``gil_wait``, ``io_wait``, ``ready`` and ``lock_wait``, the accounts of
-    :class:`ThreadMetrics`: a thread's spans of a state add up to its total."""
+    ``running``, ``gil_wait``, ``io_wait``, ``ready``, ``lock_wait`` and ``blocked``, the
+    accounts of :class:`ThreadMetrics`: a thread's spans of a state add up to its total."""
     gil_holdings: tuple[tuple[int, str, int, int], ...] = ()
     """Kept with the trace: (process, thread, start ns, end ns) per stretch a thread held
     its process's GIL (from the grant, so including the hand-off), in order of release."""

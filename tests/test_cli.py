@@ -321,8 +321,9 @@ def test_list_golden(capsys: pytest.CaptureFixture[str], request: pytest.Fixture
 def test_schema_is_json_naming_every_key(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = refsim(capsys, "schema")
     schema = json.loads(out)
-    expected = {"name", "description", "runtime", "objects", "variables", "locks", "threads",
-                "processes", "timing", "expect"}  # fmt: skip
+    expected = {"name", "description", "runtime", "objects", "variables", "locks", "events",
+                "semaphores", "queues", "conditions", "threads", "processes", "timing",
+                "expect"}  # fmt: skip
     assert 0 == status
     assert expected == set(schema["properties"])
 

@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 Problem = tuple[int, int, str, str, str | None]
 """A diagnostic as (line, column, path, message, hint)."""
 
+AT_LEAST_ONE = "a refcount of at least 1 (an object at refcount 0 has been freed already)"
+
 
 def load(text: str, **options: Any) -> Scenario:
     return load_text(dedent(text), filename="t.yaml", **options)
@@ -266,9 +268,9 @@ def test_expect_keeps_file_order() -> None:
 
 
 def test_declarations_keep_file_order() -> None:
-    text = "objects: {b: 1, a: {refcount: 0}}\nvariables: {y: -5, x: 3}\nlocks: [M, L]\n"
+    text = "objects: {b: 1, a: {refcount: 3}}\nvariables: {y: -5, x: 3}\nlocks: [M, L]\n"
     scenario = load(text + ONE_THREAD)
-    assert (("b", 1), ("a", 0)) == scenario.objects
+    assert (("b", 1), ("a", 3)) == scenario.objects
     assert (("y", -5), ("x", 3)) == scenario.variables
     assert ("M", "L") == scenario.locks
 
@@ -597,7 +599,7 @@ def test_a_refcount_must_be_a_non_negative_integer(value: str, shown: str) -> No
         1,
         16,
         "objects.obj",
-        f"expected a non-negative integer refcount, got {shown}",
+        f"expected {AT_LEAST_ONE}, got {shown}",
     )
     assert expected == problem(f"objects: {{obj: {value}}}\n" + ONE_THREAD)[:4]
 
@@ -856,17 +858,19 @@ def op_problem(op: str) -> tuple[str, str | None]:
             "frobnicate",
             "unknown op 'frobnicate'",
             "an op is one of: incref X, decref X, use X, V += n, V -= n, compute n, io D, "
-            "acquire L, release L",
+            "acquire L, release L, set E, clear E, wait E, put Q, get Q, join T, notify C, "
+            "notify_all C",
         ),
         (
             "",
             "expected an op like 'incref obj', got ''",
             "an op is one of: incref X, decref X, use X, V += n, V -= n, compute n, io D, "
-            "acquire L, release L",
+            "acquire L, release L, set E, clear E, wait E, put Q, get Q, join T, notify C, "
+            "notify_all C",
         ),
         ("incref", "incref takes an object name", "e.g. 'incref obj'"),
         ("incref obj obj", "incref takes an object name, got 'obj obj'", "e.g. 'incref obj'"),
-        ("release 1L", "release takes a lock name, got '1L'", "e.g. 'release L'"),
+        ("release 1L", "release takes a lock or semaphore name, got '1L'", "e.g. 'release L'"),
         ("counter += x", "expected a non-negative integer after +=, got 'x'", None),
         (
             "counter += -1",
@@ -903,10 +907,14 @@ def test_ops_that_cannot_be_read_are_explained(op: str, message: str, hint: str 
             "'countr += 1' names an undeclared variable 'countr'",
             "did you mean 'counter'?",
         ),
-        ("acquire M", "'acquire M' names an undeclared lock 'M'", "declare it under locks:"),
+        (
+            "acquire M",
+            "'acquire M' names an undeclared lock or semaphore 'M'",
+            "declare it under locks: or semaphores:",
+        ),
         ("incref counter", "counter is a variable; incref takes an object", None),
         ("obj += 1", "obj is an object; += takes a variable", None),
-        ("acquire obj", "obj is an object; acquire takes a lock", None),
+        ("acquire obj", "obj is an object; acquire takes a lock or semaphore", None),
         ("decref L", "L is a lock; decref takes an object", None),
     ],
 )
@@ -963,7 +971,8 @@ def test_a_name_declared_twice_is_refused_at_the_second() -> None:
         locks: [L, L]
         threads: {T: [decref x]}
         """
-    hint = "objects, variables and locks share one set of names"
+    hint = "objects, variables, locks, events, semaphores, queues, conditions and threads "
+    hint += "share one set of names"
     expected = [
         (2, 13, "variables.x", "name 'x' is already declared as an object on line 1", hint),
         (3, 12, "locks[1]", "name 'L' is already declared as a lock on line 3", hint),
@@ -1103,7 +1112,7 @@ def test_every_mistake_is_reported_at_once_in_file_order() -> None:
     found = [(line, column, message) for line, column, _, message, _ in problems(text)]
     expected = [
         (1, 1, "unknown key 'nmae'"),
-        (3, 8, "expected a non-negative integer refcount, got -1"),
+        (3, 8, f"expected {AT_LEAST_ONE}, got -1"),
         (5, 8, "unknown op 'incr obj'"),
         (5, 18, "'decref ob' names an undeclared object 'ob'"),
         (6, 7, "thread 'T2' has no ops"),
@@ -1164,8 +1173,9 @@ def test_the_examples_of_the_format_page_are_what_refsim_prints() -> None:
 
 def test_the_json_schema_is_json_and_names_every_top_level_key() -> None:
     schema = json.loads(json.dumps(json_schema()))
-    keys = ["name", "description", "runtime", "objects", "variables", "locks", "threads"]
-    assert keys + ["processes", "timing", "expect"] == list(schema["properties"])
+    keys = ["name", "description", "runtime", "objects", "variables", "locks", "events"]
+    keys += ["semaphores", "queues", "conditions", "threads", "processes", "timing", "expect"]
+    assert keys == list(schema["properties"])
     assert ["threads"] == schema["required"]
     assert "https://json-schema.org/draft/2020-12/schema" == schema["$schema"]
     assert all(prop.get("description") for prop in schema["properties"].values())
@@ -1370,7 +1380,7 @@ class PlainDumper(yaml.SafeDumper):
 @st.composite
 def scenarios_and_files(draw: st.DrawFn) -> tuple[Scenario, str]:
     """A valid scenario, and a YAML file that says it (drawn in block or flow style)."""
-    objects = draw(st.lists(st.integers(0, 5), max_size=3))
+    objects = draw(st.lists(st.integers(1, 5), max_size=3))
     variables = draw(st.lists(st.integers(-5, 5), max_size=2))
     n_locks = draw(st.integers(0, 2))
     ops: list[tuple[Any, tuple[Op, ...]]] = []  # (as written, as expanded)
@@ -1491,5 +1501,5 @@ def test_a_number_yaml_reads_another_way_is_refused(written: str, expected: str)
 
 
 def test_plain_numbers_and_explicit_bases_are_read_as_written() -> None:
-    text = "objects: {a: 0, b: 10, c: 0x10}\nthreads:\n  T1: [decref a]\n"
-    assert (("a", 0), ("b", 10), ("c", 16)) == load_text(text, filename="t.yaml").objects
+    text = "objects: {a: 1, b: 10, c: 0x10}\nthreads:\n  T1: [decref a]\n"
+    assert (("a", 1), ("b", 10), ("c", 16)) == load_text(text, filename="t.yaml").objects

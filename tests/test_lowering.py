@@ -99,6 +99,17 @@ def test_every_op_kind_lowers_under_every_runtime() -> None:
         OpKind.IO: Op(OpKind.IO, None, 1),
         OpKind.ACQUIRE: Op(OpKind.ACQUIRE, "L"),
         OpKind.RELEASE: Op(OpKind.RELEASE, "L"),
+        OpKind.SEMAPHORE_ACQUIRE: Op(OpKind.SEMAPHORE_ACQUIRE, "S"),
+        OpKind.SEMAPHORE_RELEASE: Op(OpKind.SEMAPHORE_RELEASE, "S"),
+        OpKind.SET: Op(OpKind.SET, "E"),
+        OpKind.CLEAR: Op(OpKind.CLEAR, "E"),
+        OpKind.WAIT: Op(OpKind.WAIT, "E"),
+        OpKind.PUT: Op(OpKind.PUT, "Q"),
+        OpKind.GET: Op(OpKind.GET, "Q"),
+        OpKind.JOIN: Op(OpKind.JOIN, "T2"),
+        OpKind.CONDITION_WAIT: Op(OpKind.CONDITION_WAIT, "C"),
+        OpKind.NOTIFY: Op(OpKind.NOTIFY, "C"),
+        OpKind.NOTIFY_ALL: Op(OpKind.NOTIFY_ALL, "C"),
     }
     assert set(OpKind) == set(ops)
     for runtime in Runtime:
@@ -106,6 +117,40 @@ def test_every_op_kind_lowers_under_every_runtime() -> None:
             bytecodes = lower(op, runtime)
             assert bytecodes, (op, runtime)
             assert all(b.steps for b in bytecodes), (op, runtime)
+
+
+@pytest.mark.parametrize(
+    ("op", "micro_steps"),
+    [
+        (Op(OpKind.SEMAPHORE_ACQUIRE, "S"), [[M.ACQUIRE]]),
+        (Op(OpKind.SEMAPHORE_RELEASE, "S"), [[M.RELEASE]]),
+        (Op(OpKind.SET, "E"), [[M.SET]]),
+        (Op(OpKind.CLEAR, "E"), [[M.CLEAR]]),
+        (Op(OpKind.WAIT, "E"), [[M.WAIT]]),
+        (Op(OpKind.PUT, "Q"), [[M.PUT]]),
+        (Op(OpKind.GET, "Q"), [[M.GET]]),
+        (Op(OpKind.JOIN, "T2"), [[M.JOIN]]),
+        (Op(OpKind.CONDITION_WAIT, "C"), [[M.CWAIT], [M.REACQUIRE]]),
+        (Op(OpKind.NOTIFY, "C"), [[M.NOTIFY]]),
+        (Op(OpKind.NOTIFY_ALL, "C"), [[M.NOTIFY_ALL]]),
+    ],
+)
+def test_waiting_ops_are_one_micro_step_each_and_wait_c_two_bytecodes(
+    op: Op, micro_steps: list[list[M]]
+) -> None:
+    """MODEL.md: each op is one bytecode of one micro-step under every runtime, except
+    `wait C`, two bytecodes (CWAIT, REACQUIRE)."""
+    for runtime in Runtime:
+        bytecodes = lower(op, runtime)
+        assert micro_steps == [[step.kind for step in b.steps] for b in bytecodes]
+        assert all(step.subject == op.subject for b in bytecodes for step in b.steps)
+
+
+def test_ops_print_as_written() -> None:
+    assert "acquire S" == str(Op(OpKind.SEMAPHORE_ACQUIRE, "S"))
+    assert "wait C" == str(Op(OpKind.CONDITION_WAIT, "C"))
+    assert "notify_all C" == str(Op(OpKind.NOTIFY_ALL, "C"))
+    assert "join W1" == str(Op(OpKind.JOIN, "W1"))
 
 
 def test_micro_step_str() -> None:
