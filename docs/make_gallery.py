@@ -44,6 +44,16 @@ RUNS: dict[str, tuple[Runtime, str]] = {
     "deadlock": (Runtime.GIL, "T1 T2"),
     # Atomic refcounts: T2 frees obj before T1's (atomic, but late) incref.
     "borrowed": (Runtime.ATOMIC, "T2*2 T1*4"),
+    # The notify comes first and is lost; the waiter then waits for ever.
+    "lost_wakeup": (Runtime.GIL, "Notifier*3 Waiter*2"),
+    # The main thread moves done1 while W1 still adds to it.
+    "forgot_join": (Runtime.GIL, "Main W1*3 Main*11 W1*3 W2*6"),
+    # Each join returns after its worker: the sum comes last.
+    "join_then_sum": (Runtime.GIL, "W1*6 W2*6 Main*14"),
+    # Two workers in the pool at once lose an increment; the third waits for a slot.
+    "semaphore_pool": (Runtime.GIL, "W1*2 W2*4 W1*3 W2 W3*5"),
+    # The queue orders the items: the consumer frees each after the producer is done.
+    "producer_consumer": (Runtime.UNSAFE, "Producer*3 Consumer*6 Producer Consumer*6"),
 }
 """Scenario -> the runtime and schedule its figure shows."""
 

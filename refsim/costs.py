@@ -38,6 +38,8 @@ __all__ = [
     "DEFAULT_SWITCH_INTERVAL",
     "GIL_HANDOFF",
     "PROCESS_START",
+    "QUEUE_OP",
+    "SYNC_OP",
     "TimingSettings",
     "settings",
 ]
@@ -64,6 +66,16 @@ LOCK_OP = 25
 IO_CALL = 1_000
 """The CPU part of a blocking call: entering the kernel and being switched out, about a
 microsecond (lmbench's syscall and context-switch figures); the wait itself is ``D``."""
+
+SYNC_OP = 500
+"""One call of ``threading.Event``'s ``set``/``clear``/``wait`` (when it need not wait),
+``Condition.notify``, ``Thread.join`` of a finished thread, or taking a condition's lock
+back: these are Python code around a ``Lock``, measured at 0.3-1 µs per call with
+``timeit`` on CPython 3.11 (docs/timed.md)."""
+
+QUEUE_OP = 1_000
+"""``queue.Queue.put`` or ``get`` (a ``Condition`` wait and notify around a deque), or
+``Condition.wait``'s first half (a new waiter lock, the lock released): about 1 µs."""
 
 GIL_HANDOFF = 5_000
 """From the GIL's release to the next holder running: a condition variable signal and a
@@ -94,6 +106,16 @@ DEFAULT_COSTS: dict[MicroKind, int] = {
     MicroKind.IO: IO_CALL,
     MicroKind.ACQUIRE: LOCK_OP,
     MicroKind.RELEASE: LOCK_OP,
+    MicroKind.SET: SYNC_OP,
+    MicroKind.CLEAR: SYNC_OP,
+    MicroKind.WAIT: SYNC_OP,
+    MicroKind.PUT: QUEUE_OP,
+    MicroKind.GET: QUEUE_OP,
+    MicroKind.JOIN: SYNC_OP,
+    MicroKind.CWAIT: QUEUE_OP,
+    MicroKind.REACQUIRE: SYNC_OP,
+    MicroKind.NOTIFY: SYNC_OP,
+    MicroKind.NOTIFY_ALL: SYNC_OP,
 }
 """Each micro-step kind's cost in ns (``io D`` waits ``D`` on top of its ``IO`` cost)."""
 

@@ -594,11 +594,13 @@ class _Checker:
             count = self.counted[name]
             copies = f"{name}1" if count == 1 else f"{name}1..{name}{count}"
             hint = f"count: {count} names its copies {copies}: {op.kind.verb} each one"
-        if declared is None:
-            if wants == ("thread",):
-                message = f"{str(op)!r} names {name!r}, which is not a thread"
-            else:
-                message = f"{str(op)!r} names an undeclared {want} {name!r}"
+        if declared is None and wants == ("thread",):
+            threads = [n for n, (k, _) in self.known.items() if k == "thread"]
+            listed = ", ".join(threads[:8]) + (", ..." if len(threads) > 8 else "")
+            hint = hint or f"the threads are {listed}"
+            self.error(path, f"{str(op)!r} names {name!r}, which is not a thread", hint)
+        elif declared is None:
+            message = f"{str(op)!r} names an undeclared {want} {name!r}"
             hint = hint or "declare it under " + " or ".join(f"{_SECTIONS[w]}:" for w in wants)
             self.error(path, message, hint)
         else:

@@ -337,6 +337,15 @@ class Scenario:
             return frozenset()
         return claimed
 
+    @property
+    def waits(self) -> bool:
+        """Whether its threads wait for each other beyond locks: it declares an event, a
+        semaphore, a queue or a condition, or some thread joins another."""
+        declared = self.events or self.semaphores or self.queues or self.conditions
+        return bool(declared) or any(
+            op.kind is OpKind.JOIN for thread in self.threads for op in thread.ops
+        )
+
     def process_groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """The processes and their threads; one process named ``main`` by default."""
         return self.processes or (("main", self.thread_names),)

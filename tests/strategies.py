@@ -43,13 +43,21 @@ seeds = st.integers(0, 2**32 - 1)
 _PickOp = Callable[[st.DrawFn], Op]
 
 
-def _program(draw: st.DrawFn, pick: _PickOp, locks: Sequence[str], budget: int) -> list[Op]:
+def _program(
+    draw: st.DrawFn,
+    pick: _PickOp,
+    locks: Sequence[str],
+    budget: int,
+    conditions: Sequence[tuple[str, str]] = (),
+) -> list[Op]:
     """A thread's ops, at most ``budget`` of them and at least one.
 
     Locks only appear in balanced ``acquire L ... release L`` blocks; a block may nest one
     block of a *different* lock, so opposite nesting orders in two threads can deadlock.
+    Inside a block of a condition's lock, the thread may ``wait``, ``notify`` or
+    ``notify_all`` on the condition (Python requires the lock held).
     """
-    return _items(draw, pick, locks, budget, held=(), at_least_one=True)
+    return _items(draw, pick, locks, budget, held=(), at_least_one=True, conditions=conditions)
 
 
 def _items(
@@ -59,9 +67,11 @@ def _items(
     budget: int,
     held: tuple[str, ...],
     at_least_one: bool,
+    conditions: Sequence[tuple[str, str]] = (),
 ) -> list[Op]:
     ops: list[Op] = []
     n_items = draw(st.integers(1 if at_least_one else 0, budget))
+    usable = [c for c, lock in conditions if lock in held]
     for _ in range(n_items):
         room = budget - len(ops)
         if room <= 0:
@@ -69,11 +79,60 @@ def _items(
         free = [lock for lock in locks if lock not in held]
         if room >= 2 and free and draw(st.booleans()):
             lock = draw(st.sampled_from(free))
-            inner = _items(draw, pick, locks, room - 2, held + (lock,), at_least_one=False)
+            inner = _items(
+                draw, pick, locks, room - 2, held + (lock,), False, conditions
+            )  # fmt: skip
             ops += [Op(OpKind.ACQUIRE, lock), *inner, Op(OpKind.RELEASE, lock)]
+        elif usable and draw(st.booleans()):
+            kind = draw(st.sampled_from(_CONDITION_OPS))
+            ops.append(Op(kind, draw(st.sampled_from(usable))))
         else:
             ops.append(pick(draw))
     return ops
+
+
+_CONDITION_OPS = (OpKind.CONDITION_WAIT, OpKind.NOTIFY, OpKind.NOTIFY_ALL)
+
+
+class _Waits:
+    """The waiting primitives of one drawn scenario (MODEL.md, "Threads that wait"): at
+    most one event E, semaphore S, queue Q and condition C (over the first lock)."""
+
+    def __init__(self, draw: st.DrawFn, locks: Sequence[str], enabled: bool) -> None:
+        on = enabled and draw(st.booleans())
+        self.events = ("E",) if on and draw(st.booleans()) else ()
+        self.semaphores = (("S", draw(st.integers(0, 2))),) if on and draw(st.booleans()) else ()
+        self.queues = (("Q", draw(st.integers(1, 2))),) if on and draw(st.booleans()) else ()
+        self.conditions = (("C", locks[0]),) if on and locks and draw(st.booleans()) else ()
+        self.join = on and draw(st.booleans())
+        self.kinds: list[tuple[OpKind, str]] = []
+        if self.events:
+            self.kinds += [(OpKind.SET, "E"), (OpKind.CLEAR, "E"), (OpKind.WAIT, "E")]
+        if self.semaphores:
+            self.kinds += [(OpKind.SEMAPHORE_ACQUIRE, "S"), (OpKind.SEMAPHORE_RELEASE, "S")]
+        if self.queues:
+            self.kinds += [(OpKind.PUT, "Q"), (OpKind.GET, "Q")]
+
+    def pick(self, draw: st.DrawFn, me: str, threads: Sequence[str]) -> Op | None:
+        """A waiting op for thread ``me``, or ``None`` (then the caller picks another op)."""
+        others = [t for t in threads if t != me] if self.join else []
+        choices = len(self.kinds) + (1 if others else 0)
+        if not choices or draw(st.integers(0, 2)):
+            return None
+        i = draw(st.integers(0, choices - 1))
+        if i == len(self.kinds):
+            return Op(OpKind.JOIN, draw(st.sampled_from(others)))
+        kind, subject = self.kinds[i]
+        return Op(kind, subject)
+
+    def declare(self, scenario: Scenario) -> Scenario:
+        return replace(
+            scenario,
+            events=self.events,
+            semaphores=self.semaphores,
+            queues=self.queues,
+            conditions=self.conditions,
+        )
 
 
 def _other_op(draw: st.DrawFn, variables: Sequence[str]) -> Op:
@@ -95,12 +154,15 @@ def scenarios(
     runtimes: Sequence[Runtime] = tuple(Runtime),
     variables: bool = True,
     locks: bool = True,
+    waits: bool = True,
     max_threads: int = 4,
     max_ops: int = 5,
 ) -> Scenario:
     """A small random scenario: 1-4 threads of 1-5 ops over 1-2 objects (initial refcount
     0-3), 0-1 variables (unless ``variables=False``: then only refcount ops, ``compute``,
-    ``io`` and locks), and optionally locks in balanced acquire/release blocks.
+    ``io`` and locks), optionally locks in balanced acquire/release blocks, and (unless
+    ``waits=False``) sometimes the waiting primitives: an event, a semaphore, a queue, a
+    condition over a lock, and joins.
 
     Nothing here keeps the refcounts honest: threads may decref references they never
     took, so every anomaly is reachable. See :func:`well_formed_scenarios` for programs
@@ -114,24 +176,35 @@ def scenarios(
     var_names = [VARIABLE_NAME] if variables and draw(st.booleans()) else []
     lock_names = list(LOCK_NAMES[: draw(st.integers(0, len(LOCK_NAMES)))]) if locks else []
 
-    def pick(d: st.DrawFn) -> Op:
-        kind = d(st.sampled_from(("incref", "decref", "use", "other")))
-        if kind == "other":
-            return _other_op(d, var_names)
-        return Op(OpKind(kind), d(st.sampled_from(object_names)))
-
     n_threads = draw(st.integers(1, max_threads))
+    names = THREAD_NAMES[:n_threads]
+    prims = _Waits(draw, lock_names, waits)
+
+    def picker(me: str) -> _PickOp:
+        def pick(d: st.DrawFn) -> Op:
+            waiting = prims.pick(d, me, names)
+            if waiting is not None:
+                return waiting
+            kind = d(st.sampled_from(("incref", "decref", "use", "other")))
+            if kind == "other":
+                return _other_op(d, var_names)
+            return Op(OpKind(kind), d(st.sampled_from(object_names)))
+
+        return pick
+
     threads = tuple(
-        ThreadSpec(THREAD_NAMES[i], tuple(_program(draw, pick, lock_names, max_ops)))
-        for i in range(n_threads)
+        ThreadSpec(name, tuple(_program(draw, picker(name), lock_names, max_ops, prims.conditions)))
+        for name in names
     )
-    return Scenario(
-        name="random",
-        threads=threads,
-        objects=objects,
-        variables=tuple((name, draw(st.integers(-2, 5))) for name in var_names),
-        locks=tuple(lock_names),
-        runtime=draw(st.sampled_from(tuple(runtimes))),
+    return prims.declare(
+        Scenario(
+            name="random",
+            threads=threads,
+            objects=objects,
+            variables=tuple((name, draw(st.integers(-2, 5))) for name in var_names),
+            locks=tuple(lock_names),
+            runtime=draw(st.sampled_from(tuple(runtimes))),
+        )
     )
 
 

@@ -314,7 +314,7 @@ def test_validate_every_bundled_scenario(capsys: pytest.CaptureFixture[str]) -> 
 def test_list_golden(capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest) -> None:
     status, out, _ = refsim(capsys, "list")
     assert 0 == status
-    assert 12 == len(out.splitlines())
+    assert 17 == len(out.splitlines())
     check_golden(request, "list.txt", out)
 
 

@@ -1503,3 +1503,166 @@ def test_a_number_yaml_reads_another_way_is_refused(written: str, expected: str)
 def test_plain_numbers_and_explicit_bases_are_read_as_written() -> None:
     text = "objects: {a: 1, b: 10, c: 0x10}\nthreads:\n  T1: [decref a]\n"
     assert (("a", 1), ("b", 10), ("c", 16)) == load_text(text, filename="t.yaml").objects
+
+
+# --- the waiting primitives ---------------------------------------------------------------
+
+
+def test_the_waiting_primitives_load_with_the_kind_their_name_is_declared_as() -> None:
+    scenario = load(
+        """\
+        locks: [L]
+        events: [E]
+        semaphores: {S: 2}
+        queues: {Q: 3}
+        conditions: {C: L}
+        threads:
+          P: [set E, clear E, wait E, acquire S, release S, put Q, get Q]
+          W: [acquire L, wait C, notify C, notify_all C, release L, join P]
+        """
+    )
+    assert ("E",) == scenario.events
+    assert (("S", 2),) == scenario.semaphores
+    assert (("Q", 3),) == scenario.queues
+    assert (("C", "L"),) == scenario.conditions
+    kinds = [op.kind for t in scenario.threads for op in t.ops]
+    K = OpKind
+    assert [
+        K.SET, K.CLEAR, K.WAIT, K.SEMAPHORE_ACQUIRE, K.SEMAPHORE_RELEASE, K.PUT, K.GET,
+        K.ACQUIRE, K.CONDITION_WAIT, K.NOTIFY, K.NOTIFY_ALL, K.RELEASE, K.JOIN,
+    ] == kinds  # fmt: skip
+    assert "acquire S" == str(scenario.threads[0].ops[3])
+    assert "wait C" == str(scenario.threads[1].ops[1])
+
+
+def test_a_joined_copy_of_a_counted_thread_is_named_with_its_number() -> None:
+    scenario = load("threads:\n  W: {ops: [compute 1], count: 2}\n  M: [join W1, join W2]\n")
+    assert [Op(OpKind.JOIN, "W1"), Op(OpKind.JOIN, "W2")] == list(scenario.threads[2].ops)
+
+
+@pytest.mark.parametrize(
+    ("declarations", "op", "message", "hint"),
+    [
+        ("events: [Done]", "set Dnoe", "'set Dnoe' names an undeclared event 'Dnoe'",
+         "did you mean 'Done'?"),
+        ("", "get Q", "'get Q' names an undeclared queue 'Q'", "declare it under queues:"),
+        (
+            "semaphores: {S: 1}",
+            "acquire S2",
+            "'acquire S2' names an undeclared lock or semaphore 'S2'",
+            "did you mean 'S'?",
+        ),
+        (
+            "events: [E]",
+            "put E",
+            "E is an event; put takes a queue",
+            None,
+        ),
+        ("queues: {Q: 1}", "wait Q", "Q is a queue; wait takes an event or condition", None),
+        ("", "join T3", "'join T3' names 'T3', which is not a thread", "the threads are T1"),
+        ("objects: {obj: 1}", "join obj", "obj is an object; join takes a thread", None),
+        ("", "notify C", "'notify C' names an undeclared condition 'C'", "declare it under "
+         "conditions:"),
+    ],
+)  # fmt: skip
+def test_waiting_ops_must_name_a_declared_thing_of_the_right_kind(
+    declarations: str, op: str, message: str, hint: str | None
+) -> None:
+    text = f"{declarations}\nthreads:\n  T1: [{op}]\n"
+    assert (3, 8, "threads.T1[0]", message, hint) == problem(text)
+
+
+def test_joining_a_counted_thread_by_its_base_name_says_how_its_copies_are_named() -> None:
+    text = "threads:\n  W: {ops: [compute 1], count: 3}\n  M: [join W]\n"
+    assert (
+        3,
+        7,
+        "threads.M[0]",
+        "'join W' names 'W', which is not a thread",
+        "count: 3 names its copies W1..W3: join each one",
+    ) == problem(text)
+
+
+def test_a_thread_may_not_join_itself() -> None:
+    text = "threads:\n  T1: [compute 1, join T1]\n  W: {ops: [join W2], count: 2}\n"
+    hint = "Python raises RuntimeError: cannot join current thread"
+    expected = [
+        (2, 19, "threads.T1[1]", "thread 'T1' joins itself: it would wait for its own end "
+         "forever", hint),
+        (3, 13, "threads.W.ops[0]", "copy 2 of thread 'W' joins itself: it would wait for its "
+         "own end forever", hint),
+    ]  # fmt: skip
+    assert expected == problems(text)
+
+
+def test_a_thread_may_not_join_a_thread_of_another_process() -> None:
+    text = """\
+        threads:
+          A: [join B]
+          B: [compute 1]
+        processes: {one: [A], two: [B]}
+        """
+    assert (
+        2,
+        7,
+        "threads.A[0]",
+        "thread 'A' (process 'one') joins 'B', which runs in process 'two'",
+        "a thread can join only a thread of its own process",
+    ) == problem(text)
+
+
+@pytest.mark.parametrize(
+    ("ops", "column", "message", "python"),
+    [
+        ("[wait C]", 7, "thread 'T' waits on condition 'C' without holding its lock 'L'",
+         "wait on"),
+        ("[notify C]", 7, "thread 'T' notifies condition 'C' without holding its lock 'L'",
+         "notify on"),
+        ("[acquire L, release L, notify_all C]", 29,
+         "thread 'T' notifies condition 'C' without holding its lock 'L'", "notify on"),
+    ],
+)  # fmt: skip
+def test_a_condition_is_waited_on_and_notified_only_holding_its_lock(
+    ops: str, column: int, message: str, python: str
+) -> None:
+    text = f"locks: [L]\nconditions: {{C: L}}\nthreads:\n  T: {ops}\n"
+    hint = f"acquire L first (Python raises RuntimeError: cannot {python} un-acquired lock)"
+    assert (4, column, f"threads.T[{ops.count(',')}]", message, hint) == problem(text)
+
+
+def test_wait_keeps_the_lock_held_for_what_follows() -> None:
+    load("locks: [L]\nconditions: {C: L}\nthreads:\n  T: [acquire L, wait C, wait C, release L]\n")
+
+
+def test_a_condition_must_be_over_a_declared_lock() -> None:
+    text = "locks: [Lock1]\nevents: [E]\nconditions: {C: Lokc1, D: E}\nthreads:\n  T: [set E]\n"
+    assert [
+        (3, 17, "conditions.C", "condition 'C' is over 'Lokc1', which is not a declared lock",
+         "did you mean 'Lock1'?"),
+        (3, 27, "conditions.D", "condition 'D' is over 'E', which is an event, not a lock",
+         "declare it under locks:"),
+    ] == problems(text)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("declaration", "path", "message"),
+    [
+        ("queues: {Q: 0}", "queues.Q", "expected a maxsize of at least 1 (Python's Queue(0) is "
+         "unbounded; refsim's queues have a size), got 0"),
+        ("semaphores: {S: -1}", "semaphores.S",
+         "expected an initial count of 0 or more, got -1"),
+        ("events: {E: 1}", "events", "expected a list of event names, got {E: 1}"),
+    ],
+)  # fmt: skip
+def test_sizes_and_counts_of_the_primitives_are_checked(
+    declaration: str, path: str, message: str
+) -> None:
+    text = f"{declaration}\nthreads:\n  T: [compute 1]\n"
+    assert (path, message) == problem(text)[2:4]
+
+
+def test_threads_share_the_namespace_of_every_declaration() -> None:
+    text = "events: [W2]\nthreads:\n  W: {ops: [compute 1], count: 2}\n"
+    line, column, path, message, _ = problem(text)
+    assert (3, 3, "threads.W") == (line, column, path)
+    assert "name 'W2' is already declared as an event on line 1" == message

@@ -100,6 +100,72 @@ HAND_CHECKED = [
     ("deadlock", Runtime.ATOMIC, "T2 T1", {K.DEADLOCK}, ()),
     # One after the other, no deadlock.
     ("deadlock", Runtime.UNSAFE, "T1*4 T2*4", set(), ()),
+    # The notifier takes L first: its notify finds no waiter and is lost; the waiter then
+    # waits on C for ever (its CWAIT released L).
+    ("lost_wakeup", Runtime.GIL, "Notifier*3 Waiter*2", {K.DEADLOCK}, ()),
+    ("lost_wakeup", Runtime.UNSAFE, "Notifier*3 Waiter*2", {K.DEADLOCK}, ()),
+    ("lost_wakeup", Runtime.ATOMIC, "Notifier*3 Waiter*2", {K.DEADLOCK}, ()),
+    # The waiter first: it waits (releasing L), is notified, and takes L back.
+    ("lost_wakeup", Runtime.GIL, "Waiter*2 Notifier*3 Waiter*2", set(), ()),
+    # Main loads done1 = 0, W1 adds 1 (done1 = 1), Main stores 0 - 2 over it: W1's
+    # update is lost. Main finishes (done2 = -2, total = 4), W1 adds 1 (done1 = -1), W2
+    # adds 2 (done2 = 0).
+    (
+        "forgot_join",
+        Runtime.GIL,
+        "Main W1*3 Main*11 W1*3 W2*6",
+        {K.LOST_UPDATE},
+        (("done1", -1), ("done2", 0), ("total", 4)),
+    ),
+    (
+        "forgot_join",
+        Runtime.UNSAFE,
+        "Main W1*3 Main*11 W1*3 W2*6",
+        {K.LOST_UPDATE},
+        (("done1", -1), ("done2", 0), ("total", 4)),
+    ),
+    (
+        "forgot_join",
+        Runtime.ATOMIC,
+        "Main W1*3 Main*11 W1*3 W2*6",
+        {K.LOST_UPDATE},
+        (("done1", -1), ("done2", 0), ("total", 4)),
+    ),
+    # Both joins return after their worker: Main moves 2 and 2 into total.
+    (
+        "join_then_sum",
+        Runtime.GIL,
+        "W1*6 W2*6 Main*14",
+        set(),
+        (("done1", 0), ("done2", 0), ("total", 4)),
+    ),
+    # W1 and W2 hold the two slots; W1 loads 0, W2 stores 1, W1 stores 1 over it (lost);
+    # W3 waits for a slot, then adds 1: counter 2 after three increments.
+    ("semaphore_pool", Runtime.GIL, "W1*2 W2*4 W1*3 W2 W3*5", {K.LOST_UPDATE}, (("counter", 2),)),
+    (
+        "semaphore_pool",
+        Runtime.UNSAFE,
+        "W1*2 W2*4 W1*3 W2 W3*5",
+        {K.LOST_UPDATE},
+        (("counter", 2),),
+    ),
+    (
+        "semaphore_pool",
+        Runtime.ATOMIC,
+        "W1*2 W2*4 W1*3 W2 W3*5",
+        {K.LOST_UPDATE},
+        (("counter", 2),),
+    ),
+    # The producer builds item1, puts it and builds item2, then waits (Q holds 1); the
+    # consumer takes item1, uses and frees it; the producer puts item2; the consumer takes,
+    # uses and frees it. Every refcount update comes from the consumer.
+    (
+        "producer_consumer",
+        Runtime.UNSAFE,
+        "Producer*3 Consumer*6 Producer Consumer*6",
+        set(),
+        (("item1", "freed"), ("item2", "freed")),
+    ),
 ]
 
 
@@ -142,11 +208,16 @@ def test_bundled_scenarios_are_the_documented_set() -> None:
         "cpu_bound",
         "deadlock",
         "double_free",
+        "forgot_join",
         "io_bound",
         "io_then_transform",
+        "join_then_sum",
         "leak",
         "lost_update",
+        "lost_wakeup",
         "premature_free",
+        "producer_consumer",
+        "semaphore_pool",
     ]
     assert expected == [p.stem for p in bundled_scenarios()]
 

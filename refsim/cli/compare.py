@@ -2,7 +2,8 @@
 side.
 
 Each row runs the scenario one way: under ``unsafe``, ``gil`` and ``atomic`` with every
-thread in one process; under ``gil`` with one process per thread; and, when the file
+thread in one process; under ``gil`` with one process per thread (unless its threads
+wait for each other, which needs shared memory); and, when the file
 groups its threads into processes, under ``gil`` as the file says. For each row:
 
 * **anomalies possible**: the anomaly kinds some interleaving reaches, decided exactly as
@@ -13,8 +14,9 @@ groups its threads into processes, under ``gil`` as the file says. For each row:
   it never invents one).
 * **makespan**: one timed run (:func:`refsim.timed.run_timed`) with the given seed;
 * **speedup**: the time the threads take one after another (one thread running every
-  thread's ops in file order, timed under the same runtime, without process starts),
-  divided by the makespan;
+  thread's ops in file order, timed under the same runtime, without process starts; for
+  threads that wait for each other, which cannot be run as one, the sum of each
+  thread's running and I/O time), divided by the makespan;
 * **CPU utilisation**: the cores' time spent running threads.
 """
 
@@ -111,6 +113,13 @@ def _sequential(scenario: Scenario, runtime: Runtime) -> int:
     One thread rather than each thread alone: the work must be the same as the rows'. Two
     decrefs of an object with refcount 2, run each alone, never reach the DEALLOC that
     one of them runs when both share the object."""
+    if scenario.waits:
+        # Threads that wait for each other cannot run as one thread (a consumer's get
+        # would come before the producer's put): add up the work of each thread instead,
+        # its running and its I/O, as one thread would do it one piece after another.
+        metrics = run_timed(scenario, runtime=runtime, keep_trace=False).metrics
+        assert metrics is not None
+        return sum(m.running_ns + m.io_wait_ns for _, m in metrics.threads)
     ops = tuple(op for thread in scenario.threads for op in thread.ops)
     one = replace(scenario, threads=(ThreadSpec(scenario.threads[0].name, ops),), processes=())
     metrics = run_timed(one, runtime=runtime, keep_trace=False).metrics
@@ -128,7 +137,10 @@ def compare(scenario: Scenario, *, seed: int = 0) -> tuple[Row, ...]:
         (str(runtime), runtime, "one", one)
         for runtime in (Runtime.UNSAFE, Runtime.GIL, Runtime.ATOMIC)
     ]
-    ways.append(("gil, a process per thread", Runtime.GIL, "per thread", per_thread))
+    if not scenario.waits:
+        # Threads that wait for each other share their queues, events and joins: apart,
+        # in processes of their own, they would only wait for ever.
+        ways.append(("gil, a process per thread", Runtime.GIL, "per thread", per_thread))
     if len(scenario.process_groups()) > 1:
         ways.append(("gil, the file's processes", Runtime.GIL, "as the file says", scenario))
     sequential = {runtime: _sequential(one, runtime) for _, runtime, _, _ in ways}
