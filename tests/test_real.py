@@ -303,6 +303,14 @@ def test_without_cffi_the_message_names_the_extra(
         shim.load(tmp_path)
 
 
+def test_without_setuptools_the_message_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "setuptools", None)  # find_spec then finds nothing
+    with pytest.raises(shim.ShimUnavailable, match=r"pip install setuptools"):
+        shim.load(tmp_path)
+
+
 def test_the_cache_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     if sys.platform in ("win32", "darwin"):
         pytest.skip("XDG_CACHE_HOME is where Linux and the BSDs keep caches")

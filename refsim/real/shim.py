@@ -146,6 +146,12 @@ def _build(cffi: Any, root: Path, target: Path, name: str) -> None:
             "with). Install one (Debian/Ubuntu: apt install gcc python3-dev; Fedora: dnf "
             "install gcc python3-devel; macOS: xcode-select --install), or set CC to one."
         )
+    if importlib.util.find_spec("setuptools") is None:
+        raise ShimUnavailable(
+            "refsim real hardware compiles a small C shim with cffi, which builds through "
+            "setuptools, and setuptools is not installed (Python 3.12 and later do not bring "
+            "it): install the `real` extra again, or pip install setuptools"
+        )
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     flags = [] if sys.platform == "win32" else ["-O2"]
