@@ -14,15 +14,17 @@ Sources, cited below by their short names:
   lock/unlock 25 ns, main memory reference 100 ns.
 * **pyperformance**: CPython 3.11's specialising interpreter runs simple bytecodes
   (``LOAD_FAST``, ``BINARY_OP`` on small ints, ``LOAD_GLOBAL`` with its cache hit) in
-  roughly 5-30 ns each; ``benchmarks/real_threads.py`` measures a ``for`` loop of
-  ``x += 1`` on the machine it runs on (two or three bytecodes per iteration).
+  roughly 5-30 ns each; ``refsim real gil`` measures a ``for`` loop of ``x += 1`` on the
+  machine it runs on (about seven bytecodes per iteration on 3.11: FOR_ITER, STORE_FAST,
+  LOAD_FAST, LOAD_CONST, BINARY_OP, STORE_FAST, JUMP_BACKWARD).
 * **Beazley**: David Beazley, *Understanding the Python GIL* (PyCon 2010) and *Inside
   the new GIL*: a GIL hand-off between threads takes a condition variable signal and a
   thread wake-up, a few microseconds to tens of microseconds depending on the OS.
 * **CPython**: ``sys.getswitchinterval()`` is 0.005 s (5 ms) by default
   (``Python/ceval_gil.c``, ``DEFAULT_INTERVAL``).
-* **fork**: ``multiprocessing`` starting a child with ``fork`` on Linux takes about
-  1-2 ms; with ``spawn`` (macOS, Windows) a fresh interpreter, tens of milliseconds.
+* **fork**: ``multiprocessing`` starting a child with ``fork`` on Linux takes a few
+  milliseconds (``refsim real gil`` measured 2.3-3.8 ms on a 2-core machine); with
+  ``spawn`` (macOS, Windows) a fresh interpreter, tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ __all__ = [
 
 BYTECODE = 20
 """One simple bytecode of thread-local work (``compute``), and each bytecode of
-``V += n`` (pyperformance; real_threads.py measures it on this machine)."""
+``V += n`` (pyperformance; ``refsim real gil`` measures it on this machine)."""
 
 PLAIN_WORD = 1
 """A plain load, add or store of a word already in the L1 cache: one cycle or a few at
@@ -55,7 +57,8 @@ PLAIN_WORD = 1
 ATOMIC_RMW = 6
 """An atomic read-modify-write (``lock xadd``) on an uncontended, cached line: about 18-20
 cycles, several times a plain access (Fog). Contended, the line moves between cores and
-it costs 50-100 ns more; the model does not charge that (docs/timed.md)."""
+it costs more: 5-11 ns more on the 2-core machine ``refsim real hardware`` measured
+(more between sockets); the model does not charge that (docs/timed.md)."""
 
 DEALLOC = 50
 """Freeing a small object: ``tp_dealloc`` and pymalloc's free list (pyperformance)."""
@@ -82,7 +85,8 @@ GIL_HANDOFF = 5_000
 thread wake-up, 5 µs (Beazley)."""
 
 PROCESS_START = 2_000_000
-"""Starting one more process (``multiprocessing`` with ``fork`` on Linux), 2 ms (fork).
+"""Starting one more process (``multiprocessing`` with ``fork`` on Linux), 2 ms: a default
+(fork); ``refsim real gil`` measures this machine's and uses that instead.
 Processes start one after another; the first process is the one already running."""
 
 DEFAULT_SWITCH_INTERVAL = 5_000_000

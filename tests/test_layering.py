@@ -37,6 +37,7 @@ LAYERS = {
     "report": ADAPTER,
     "plot": ADAPTER,
     "bundled": ADAPTER,
+    "real": ADAPTER,  # the real-machine experiments: drive the explorer and the timed model
     "cli": ENTRY,
     "__main__": ENTRY,
     "__init__": ENTRY,  # the package: re-exports from every layer
@@ -58,8 +59,13 @@ HEAVY = {
 }
 """Libraries the core (values included) never imports."""
 
-ONLY_IMPORTER = {"simpy": ("engine", "timed"), "hypothesis": ("search",)}
-"""Libraries that only the named modules of refsim/ may import (the two SimPy drivers)."""
+ONLY_IMPORTER = {
+    "simpy": ("engine", "timed"),
+    "hypothesis": ("search",),
+    "cffi": ("real.shim",),
+}
+"""Libraries that only the named modules of refsim/ may import (the two SimPy drivers; the
+C shim's builder)."""
 
 
 def layer(module: str) -> int:
@@ -132,7 +138,7 @@ def violations(sources: dict[str, str]) -> list[str]:
                 problems.append(f"{where}: core module {module} imports {target}")
             owners = ONLY_IMPORTER.get(target)
             if owners is not None and module not in owners:
-                allowed = " and ".join(f"refsim/{owner}.py" for owner in owners)
+                allowed = " and ".join(f"refsim/{owner.replace('.', '/')}.py" for owner in owners)
                 problems.append(f"{where}: only {allowed} may import {target}, not {module}")
     return problems
 
@@ -298,3 +304,48 @@ def test_subpackage_imports_are_resolved() -> None:
         "refsim/sub/__init__.py:2: sub.__init__ (adapter) imports cli (entry)",
     ]
     assert expected == [p.split(": imports must")[0] for p in violations(sources)]
+
+
+# -- the real-machine experiments (refsim/real/) ------------------------------------------------
+
+
+def test_the_experiments_are_adapters() -> None:
+    assert ADAPTER == layer("real.counter")
+    assert ADAPTER == layer("real.__init__")
+
+
+def test_the_experiments_may_drive_the_explorer_and_the_timed_model() -> None:
+    sources = {
+        "real.gil": "from refsim.timed import run_timed\nfrom refsim.costs import BYTECODE\n",
+        "real.prediction": "from refsim.explore import explore\nfrom refsim.model import Op\n",
+        "real.shim": "import cffi\nfrom refsim.errors import RefsimError\n",
+        "timed": "",
+        "costs": "",
+        "explore": "",
+        "model": "",
+        "errors": "",
+    }
+    assert [] == violations(sources)
+
+
+def test_nothing_below_the_experiments_imports_them() -> None:
+    sources = {
+        "timed": "from refsim.real import counter\n",
+        "explore": "import refsim.real.gil\n",
+        "real.__init__": "",
+        "real.counter": "",
+        "real.gil": "",
+    }
+    expected = [
+        "refsim/explore.py:1: explore (driver) imports real.gil (adapter)",
+        "refsim/timed.py:1: timed (driver) imports real.counter (adapter)",
+    ]
+    assert expected == [p.split(": imports must")[0] for p in violations(sources)]
+
+
+def test_only_the_shim_imports_cffi() -> None:
+    sources = {"real.shim": "import cffi\n", "real.hardware": "from cffi import FFI\n"}
+    expected = [
+        "refsim/real/hardware.py:1: only refsim/real/shim.py may import cffi, not real.hardware"
+    ]
+    assert expected == violations(sources)

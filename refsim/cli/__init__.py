@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from refsim import __version__
-from refsim.cli import compare, explore, files, plot, run, search, story
+from refsim.cli import compare, explore, files, plot, real, run, search, story
 from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, UsageError, print_scenario_error
 from refsim.errors import ScenarioError
 
@@ -33,6 +33,7 @@ COMMANDS: tuple[Command, ...] = (
     files.VALIDATE,
     files.LIST,
     files.SCHEMA,
+    real.COMMAND,
 )
 
 

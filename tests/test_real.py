@@ -1,0 +1,490 @@
+"""``refsim real``: the real-machine experiments (refsim/real/, refsim/cli/real.py).
+
+Every experiment runs here with tiny sizes: the tests hold its JSON shape, refsim's side
+of each row (exact: it comes from the explorer and the timed model) and the logic of its
+sentences (on made-up rows), never a measured figure, except what physics guarantees:
+atomic increments lose nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shlex
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
+from hypothesis import given
+from hypothesis import strategies as st
+
+from refsim.model import Runtime
+from refsim.real import counter, gil, hardware, shim
+from refsim.real.prediction import lost_share, lost_text, refcount_lost_share
+from refsim.real.values import Interpreter, Report, Row, Spread, percent
+
+ROOT = Path(__file__).parent.parent
+
+ROW_KEYS = {
+    "name", "label", "measured", "low", "high", "runs", "unit", "of", "model", "model_unit",
+    "model_text", "note",
+}  # fmt: skip
+INTERPRETER_KEYS = {
+    "implementation", "version", "free_threaded", "gil_enabled", "switch_interval",
+    "platform", "machine", "cores", "load",
+}  # fmt: skip
+
+
+def interpreter(*, gil: bool = True) -> Interpreter:
+    return Interpreter(
+        implementation="CPython", version="3.14.0", free_threaded=not gil, gil_enabled=gil,
+        switch_interval=0.005, platform="linux", machine="x86_64", cores=2, load=0.5,
+    )  # fmt: skip
+
+
+def lost_row(name: str, runs: tuple[float, ...], share: Fraction, of: int = 1000) -> Row:
+    return Row(name, name, Spread(runs), "lost", float(share), lost_text(share), of=of)
+
+
+def check_shape(document: dict[str, object], experiment: str) -> None:
+    assert {"experiment", "interpreter", "settings", "rows", "findings", "contradictions"} == set(
+        document
+    )
+    assert experiment == document["experiment"]
+    assert isinstance(document["interpreter"], dict)
+    assert INTERPRETER_KEYS == set(document["interpreter"])
+    rows = document["rows"]
+    assert isinstance(rows, list) and rows
+    for row in rows:
+        assert ROW_KEYS == set(row)
+    assert isinstance(document["findings"], list) and document["findings"]
+
+
+# -- values -------------------------------------------------------------------------------------
+
+
+def test_percent_keeps_what_is_not_exactly_zero_or_all_off_the_ends() -> None:
+    assert "0%" == percent(0)
+    assert "100%" == percent(1)
+    assert "90%" == percent(Fraction(9, 10))
+    assert "99.99%" == percent(Fraction(369576, 369600))
+    assert "0.3%" == percent(Fraction(3, 1000))
+
+
+@given(st.fractions(min_value=0, max_value=1, max_denominator=10**9))
+def test_percent_says_zero_or_a_hundred_only_when_it_is(share: Fraction) -> None:
+    text = percent(share)
+    assert (text == "0%") == (share == 0)
+    assert (text == "100%") == (share == 1)
+
+
+@given(st.lists(st.floats(0, 1e9), min_size=1, max_size=9))
+def test_a_spread_has_its_median_inside_its_range(runs: list[float]) -> None:
+    spread = Spread(tuple(runs))
+    assert spread.low <= spread.median <= spread.high
+    assert (min(runs), max(runs)) == (spread.low, spread.high)
+
+
+def test_a_row_in_json() -> None:
+    row = lost_row("plain lost", (0.0, 3.0, 1.5), Fraction(9, 10), of=40)
+    assert {
+        "name": "plain lost", "label": "plain lost", "measured": 1.5, "low": 0, "high": 3,
+        "runs": [0, 3, 1.5], "unit": "lost", "of": 40, "model": 0.9,
+        "model_unit": "share of interleavings",
+        "model_text": "lost updates possible: yes, in 90% of interleavings", "note": "",
+    } == row.json()  # fmt: skip
+
+
+# -- refsim's side: exact ---------------------------------------------------------------------
+
+
+def test_the_model_counts_the_counter_race_exactly() -> None:
+    assert Fraction(18, 20) == lost_share(2, Runtime.GIL)
+    assert Fraction(369576, 369600) == lost_share(4, Runtime.GIL)
+    assert 0 == lost_share(1, Runtime.GIL)
+    assert 0 == lost_share(4, Runtime.GIL, locked=True)
+    assert "lost updates possible: no" == lost_text(Fraction(0))
+
+
+def test_the_model_counts_the_refcount_race_exactly() -> None:
+    assert Fraction(18, 20) == refcount_lost_share(Runtime.UNSAFE)
+    assert 0 == refcount_lost_share(Runtime.ATOMIC)
+
+
+# -- counter ----------------------------------------------------------------------------------
+
+TINY_COUNTER = counter.CounterSettings(threads=2, increments=2_000, repeat=2)
+
+
+def test_counter_runs_and_reports_each_form() -> None:
+    ticks: list[str] = []
+    report = counter.run(TINY_COUNTER, progress=ticks.append)
+    assert counter.steps(TINY_COUNTER) == len(ticks)
+    document = report.json()
+    check_shape(document, "counter")
+    assert ["plain lost", "call lost", "locked lost"] == [r["name"] for r in document["rows"]]
+    assert [0.9, 0.9, 0] == [r["model"] for r in document["rows"]]
+    assert all(r["of"] == 4_000 and len(r["runs"]) == 2 for r in document["rows"])
+    assert {"threads": 2, "increments": 2_000, "repeat": 2} == {
+        k: document["settings"][k] for k in ("threads", "increments", "repeat")
+    }
+    assert 0 == report.row("locked lost").measured.high  # type: ignore[union-attr]
+    assert () == report.contradictions
+
+
+def test_counter_restores_the_switch_interval() -> None:
+    before = sys.getswitchinterval()
+    settings = counter.CounterSettings(threads=2, increments=100, repeat=1, switch_interval=1e-4)
+    report = counter.run(settings)
+    assert 1e-4 == report.interpreter.switch_interval
+    assert before == sys.getswitchinterval()
+
+
+def counter_rows(plain: float, call: float, locked: float) -> tuple[Row, ...]:
+    share = Fraction(18, 20)
+    return (
+        lost_row("plain lost", (plain,), share),
+        lost_row("call lost", (call,), share),
+        lost_row("locked lost", (locked,), Fraction(0)),
+    )
+
+
+def findings(gil: bool, plain: float, call: float, locked: float = 0) -> tuple[str, str]:
+    found, against = counter._findings(
+        interpreter(gil=gil), TINY_COUNTER, counter_rows(plain, call, locked), "gil"
+    )
+    return " ".join(found), " ".join(against)
+
+
+def test_with_the_gil_a_bare_increment_that_loses_nothing_is_explained() -> None:
+    found, against = findings(True, 0, 300)
+    assert "since 3.10 CPython switches threads only at calls" in found
+    assert "counts the race in 90% of the interleavings of 2 threads" in found
+    assert "`counter += f()` lost 300 of 1,000: the call sits between" in found
+    assert "`with lock: counter += 1` lost nothing, as refsim says" in found
+    assert "" == against
+
+
+def test_with_the_gil_a_bare_increment_that_loses_is_said_to() -> None:
+    found, _ = findings(True, 5, 0)
+    assert "`counter += 1` lost 5 of 1,000 even with the GIL" in found
+    assert "try more --increments or a shorter --switch-interval" in found
+
+
+def test_without_the_gil_every_unlocked_form_races() -> None:
+    found, _ = findings(False, 600, 700)
+    assert "No GIL" in found and "`counter += 1` lost 600 of 1,000" in found
+    assert "since 3.10" not in found
+    found, _ = findings(False, 0, 0)
+    assert "it is still a race" in found
+
+
+def test_a_locked_increment_that_loses_contradicts_the_model() -> None:
+    _, against = findings(True, 0, 0, locked=2)
+    assert "`with lock: counter += 1` lost 2 of 1,000, which refsim says cannot happen" in against
+
+
+# -- hardware ---------------------------------------------------------------------------------
+
+TINY_HARDWARE = hardware.HardwareSettings(increments=200_000, repeat=2)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache directory with the shim built in it (once for this module)."""
+    cache = tmp_path_factory.mktemp("cache")
+    shim.load(cache)
+    return cache
+
+
+def test_the_shim_is_built_once_into_the_cache_and_never_into_the_package(built: Path) -> None:
+    [directory] = [p for p in built.iterdir()]
+    assert directory.name.startswith("shim-")
+    assert [] == list(Path(shim.__file__).parent.glob("_refsim_shim_*"))
+    assert shim.load(built) is shim.load(built)
+
+
+def test_hardware_runs_and_atomic_increments_lose_nothing(built: Path) -> None:
+    ticks: list[str] = []
+    report = hardware.run(TINY_HARDWARE, progress=ticks.append, cache=built)
+    assert hardware.steps(TINY_HARDWARE) == len(ticks)
+    document = report.json()
+    check_shape(document, "hardware")
+    names = [r["name"] for r in document["rows"]]
+    assert ["plain lost", "add lost", "atomic lost"] == names[:3]
+    assert {"plain alone", "plain contended", "atomic alone", "atomic contended"} <= set(names)
+    rows = {r["name"]: r for r in document["rows"]}
+    assert [0, 0] == rows["atomic lost"]["runs"]  # physics: a lock add is never lost
+    assert (0.9, 0.9, 0) == (
+        rows["plain lost"]["model"], rows["add lost"]["model"], rows["atomic lost"]["model"]
+    )  # fmt: skip
+    assert (3, 6) == (rows["plain alone"]["model"], rows["atomic alone"]["model"])
+    assert () == report.contradictions
+
+
+def test_a_race_in_one_thread_loses_nothing(built: Path) -> None:
+    loaded = shim.load(built)
+    for kind in (shim.PLAIN, shim.ATOMIC):
+        one = hardware.race(loaded, kind, 1, 10_000)
+        assert (0, 1.0) == (one.lost, one.overlap)
+
+
+def hardware_rows(plain: float, atomic: float, *, add: bool = True) -> tuple[Row, ...]:
+    def ns(name: str, value: float) -> Row:
+        return Row(name, name, Spread((value,)), "ns", 3.0, "3 ns")
+
+    rows = [
+        lost_row("plain lost", (plain,), Fraction(9, 10)),
+        Row("add lost", "add", Spread((plain,)) if add else None, "lost", 0.9, "", of=1000),
+        lost_row("atomic lost", (atomic,), Fraction(0)),
+    ]
+    return (*rows, ns("plain alone", 0.25), ns("atomic alone", 5.0), ns("atomic contended", 9.0))
+
+
+def test_hardware_sentences() -> None:
+    found, against = hardware.findings_of(hardware_rows(400, 0), True, "x86_64")
+    text = " ".join(found)
+    assert "lost 400 of 1,000 increments (40%, median)" in text
+    assert "One `add` instruction on memory lost 400 of 1,000 increments (40%, median) too" in text
+    assert "costs 5.0 ns per increment alone against 0.25 ns for the plain one (20×)" in text
+    assert () == against
+    found, _ = hardware.findings_of(hardware_rows(0, 0, add=False), False, "arm64")
+    text = " ".join(found)
+    assert "lost nothing this time" in text
+    assert "This CPU (arm64) has no add-to-memory instruction" in text
+    rows = hardware_rows(0, 0)
+    rows = (lost_row("plain lost", (0, 0, 7), Fraction(9, 10)), *rows[1:])
+    found, _ = hardware.findings_of(rows, True, "x86_64")
+    assert "on one word lost increments in 1 of 3 runs only (up to 7 of 1,000)" in found[0]
+    _, against = hardware.findings_of(hardware_rows(400, 3), True, "x86_64")
+    assert ("`lock add` lost 3 increments, which no atomic instruction can: the shim or the "
+            "machine is broken.",) == against  # fmt: skip
+
+
+# -- the shim where it cannot be built ----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("repo_root")
+def test_no_compiler_on_path_is_a_clear_message_and_status_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    status, out, err = refsim(capsys, "real", "hardware", "--quick")
+    assert 2 == status
+    assert "" == out
+    assert err.startswith("error: refsim real hardware compiles a small C shim at first use")
+    assert "is not on PATH" in err and "apt install gcc" in err
+    assert "Traceback" not in err
+    assert [] == list((tmp_path / "cache").glob("refsim/shim-*"))
+
+
+def test_a_compiler_that_fails_is_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CC", "false")  # on PATH, and fails whatever it is asked
+    with pytest.raises(shim.ShimUnavailable, match="could not compile its C shim"):
+        shim.load(tmp_path)
+    assert [] == list(tmp_path.glob("shim-*")), "a failed build leaves nothing to load"
+    assert [] == list(tmp_path.glob("build-*"))
+
+
+def test_without_cffi_the_message_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "cffi", None)  # `import cffi` raises ImportError
+    with pytest.raises(shim.ShimUnavailable, match=r"install the `real` extra"):
+        shim.load(tmp_path)
+
+
+def test_without_setuptools_the_message_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "setuptools", None)  # find_spec then finds nothing
+    with pytest.raises(shim.ShimUnavailable, match=r"pip install setuptools"):
+        shim.load(tmp_path)
+
+
+def test_the_cache_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("XDG_CACHE_HOME is where Linux and the BSDs keep caches")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert tmp_path / "refsim" == shim.cache_root()
+
+
+# -- gil --------------------------------------------------------------------------------------
+
+TINY_GIL = gil.GilSettings(work=0.002, repeat=1, requests=3)
+IDLE = gil.Machine(cores=2, free=2.0, load=0.1)
+BUSY = gil.Machine(cores=2, free=0.7, load=3.5)
+
+
+def test_busy_means_too_few_idle_cores_for_the_processes() -> None:
+    assert not gil.busy(IDLE, 2) and not gil.busy(IDLE, 4)
+    assert gil.busy(BUSY, 2) and gil.busy(BUSY, 4)
+    assert not gil.busy(gil.Machine(cores=2, free=1.6, load=None), 4)
+    assert gil.busy(gil.Machine(cores=8, free=2.0, load=6.0), 4)
+    assert not gil.busy(gil.Machine(cores=8, free=2.0, load=6.0), 2)
+
+
+def test_gil_on_an_idle_machine_measures_every_row() -> None:
+    ticks: list[str] = []
+    report = gil.run(TINY_GIL, progress=ticks.append, machine=lambda: IDLE)
+    assert gil.steps(TINY_GIL) == len(ticks)
+    document = report.json()
+    check_shape(document, "gil")
+    assert [
+        "bytecode ns", "process start ms", "2 threads", "2 processes", "4 threads",
+        "4 processes", "4 sleeping threads", "convoy 5 ms", "convoy 1 ms",
+    ] == [r["name"] for r in document["rows"]]  # fmt: skip
+    assert all(r["measured"] is not None for r in document["rows"])
+    assert "Processes have a GIL each" in " ".join(report.findings)
+
+
+def test_gil_on_a_busy_machine_does_not_measure_processes() -> None:
+    report = gil.run(TINY_GIL, machine=lambda: BUSY)
+    for name in ("2 processes", "4 processes"):
+        row = report.row(name)
+        assert row.measured is None and row.model is not None
+        assert "the machine was busy: 0.7 cores of 2 idle, load average 3.50" == row.note
+    text = " ".join(report.findings)
+    assert "The process rows were not measured because the machine was busy" in text
+    assert "Processes have a GIL each" not in text
+
+
+def test_the_timed_model_predicts_the_shapes() -> None:
+    model = gil.predicted(
+        cores=2, runtime=Runtime.GIL, iteration_ns=20, start_ns=3_000_000,
+        iterations=10_000_000, requests=50,
+    )  # fmt: skip
+    assert 1.0 == pytest.approx(model["2 threads"], abs=0.01)
+    assert 1.0 == pytest.approx(model["4 threads"], abs=0.01)
+    # 2 processes: 200 ms of work each, started 3 and 6 ms in, on 2 cores.
+    assert 2 * 200 / 206 == pytest.approx(model["2 processes"], rel=1e-3)
+    assert 3.9 < model["4 sleeping threads"] <= 4.0
+    assert 90 < model["convoy 5 ms"] < 110
+    assert model["convoy 1 ms"] > 4 * model["convoy 5 ms"]
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("repo_root")
+def test_counter_json_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["real", "counter", "--json", "--threads", "2", "--increments", "500", "--repeat", "1"]
+    status, out, err = refsim(capsys, *argv)
+    assert 0 == status and "" == err
+    check_shape(json.loads(out), "counter")
+
+
+@pytest.mark.usefixtures("repo_root")
+def test_counter_prints_a_table_and_its_findings(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["real", "counter", "--threads", "2", "--increments", "500", "--repeat", "1"]
+    status, out, _ = refsim(capsys, *argv)
+    assert 0 == status
+    lines = out.splitlines()
+    assert lines[0].startswith("refsim real counter  ·  CPython ")
+    assert "2 threads × 500 increments each (1,000 in all), 1 run of each" in lines[1]
+    assert re.match(r"what +measured \(median\) +range +refsim says", lines[3])
+    assert re.match(r"with lock: counter \+= 1 +0 \(0%\) .* no$", lines[6])
+    assert "lost nothing, as refsim says" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["real", "countr"], "unknown experiment 'countr' (did you mean counter?)"),
+        (["real", "counter", "--work", "1"], "--work goes with `refsim real gil`"),
+        (["real", "gil", "--threads", "2"], "--threads goes with `refsim real counter`"),
+        (["real", "counter", "--threads", "9"], "must be at most 8, not 9"),
+        (["real", "counter", "--switch-interval", "0"], "must be from 1us to 10s"),
+        (["real", "gil", "--work", "fast"], "expected seconds, like 0.2, not 'fast'"),
+    ],
+)
+def test_bad_usage_is_status_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    try:
+        status, _, err = refsim(capsys, *argv)
+    except SystemExit as exit:  # argparse's own errors
+        status, err = int(exit.code or 0), capsys.readouterr().err
+    assert 2 == status
+    assert message in err
+    assert "Traceback" not in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_progress_bar_that_goes_away() -> None:
+    import refsim.cli.real as cli
+
+    err = Terminal()
+    with cli._progress(err, 3, "counter") as tick:
+        assert tick is not None
+        for what in ("a", "b", "c"):
+            tick(what)
+    assert "refsim real counter" in err.getvalue()
+    with cli._progress(io.StringIO(), 3, "counter") as none:
+        assert none is None
+
+
+def test_render_shows_what_was_not_measured_and_why() -> None:
+    import refsim.cli.real as cli
+
+    rows = (Row("2 processes", "2 processes, speedup", None, "×", 1.9, "1.90×", note="busy"),)
+    report = Report("gil", interpreter(), (("work", 0.2), ("repeat", 1)), rows, ("a finding",))
+    out = io.StringIO()
+    cli.render(report, out)
+    text = out.getvalue()
+    assert "not measured" in text and "2 processes, speedup: busy." in text
+    assert "a finding" in text
+
+
+# -- the docs page --------------------------------------------------------------------------
+
+PAGE = ROOT / "docs" / "real.md"
+SHOWN = re.compile(r"```text\n\$ (refsim real [^\n]*)\n(.*?)```", re.DOTALL)
+TINY_ARGS = {
+    "counter": ["--threads", "2", "--increments", "500", "--repeat", "1"],
+    "hardware": ["--increments", "20000", "--repeat", "1"],
+    "gil": ["--work", "0.002", "--repeat", "1", "--requests", "3"],
+}
+
+
+def shown() -> list[tuple[str, str]]:
+    return [(m[1], m[2]) for m in SHOWN.finditer(PAGE.read_text(encoding="utf-8"))]
+
+
+def test_the_page_shows_a_run_of_every_experiment() -> None:
+    assert {"counter", "hardware", "gil"} <= {shlex.split(c)[2] for c, _ in shown()}
+
+
+@pytest.mark.usefixtures("repo_root")
+@pytest.mark.parametrize(("command", "output"), shown(), ids=[c for c, _ in shown()])
+def test_each_run_on_the_page_still_has_its_rows(
+    command: str, output: str, capsys: pytest.CaptureFixture[str], built: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A measured run cannot be compared figure for figure; its command still runs (with
+    tiny sizes), and prints the same rows, in the same order, as the page shows."""
+    monkeypatch.setattr(shim, "cache_root", lambda: built)
+    words = shlex.split(command)[1:]
+    if "--json" in words:
+        pytest.skip("the page's JSON is checked by its shape above")
+    status, out, _ = refsim(capsys, *words, *TINY_ARGS[words[1]])
+    assert 0 == status
+
+    def labels(text: str) -> list[str]:
+        table = text.split("\n\n")[1].splitlines()[1:]
+        return [re.split(r"\s{2,}", line.strip())[0] for line in table if "  " in line]
+
+    assert labels(output) == labels(out)
