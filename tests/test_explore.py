@@ -22,7 +22,7 @@ from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
 from refsim.loader import load_file
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, Schedule, ThreadSpec
 from refsim.trace import Exploration, Outcome, RunResult
-from tests.strategies import enumerable_scenarios, interleaving_bound, micro_steps
+from tests.strategies import enumerable_scenarios, micro_steps
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 UNSAFE, GIL, ATOMIC = Runtime.UNSAFE, Runtime.GIL, Runtime.ATOMIC
