@@ -389,18 +389,23 @@ def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) 
 
 
 def timed_summary(result: RunResult) -> Table:
-    """Per thread: time running, waiting for the GIL, on I/O, ready, on locks; ops done."""
+    """Per thread: time running, waiting for the GIL, on I/O, ready, on locks, blocked on
+    the other waiting primitives (a column shown only when some thread was); ops done."""
     assert result.metrics is not None
     table = Table(box=None, header_style="bold", pad_edge=False)
-    columns = ("thread", "running", "GIL wait", "I/O wait", "ready", "lock wait", "ops", "done at")
+    blocked = any(m.blocked_ns for _, m in result.metrics.threads)
+    columns = ["thread", "running", "GIL wait", "I/O wait", "ready", "lock wait"]
+    columns += ["blocked"] * blocked + ["ops", "done at"]
     for name in columns:
         table.add_column(name, justify="left" if name == "thread" else "right", no_wrap=True)
     for name, m in result.metrics.threads:
         done = "never" if m.finished_ns is None else format_ns(m.finished_ns)
-        table.add_row(
+        cells = [
             name, format_ns(m.running_ns), format_ns(m.gil_wait_ns), format_ns(m.io_wait_ns),
-            format_ns(m.ready_ns), format_ns(m.lock_wait_ns), f"{m.ops:,}", done,
-        )  # fmt: skip
+            format_ns(m.ready_ns), format_ns(m.lock_wait_ns),
+        ]  # fmt: skip
+        cells += [format_ns(m.blocked_ns)] * blocked + [f"{m.ops:,}", done]
+        table.add_row(*cells)
     return table
 
 
@@ -486,7 +491,7 @@ def timed_json(scenario: Scenario, result: RunResult, *, seed: int) -> dict[str,
     trace event's ``time`` in ns plus its ``duration`` (ns) and ``count`` (micro-steps it
     stands for), and ``metrics``: ``makespan_ns``, ``cores``, ``utilisation``, ``threads``
     (name -> ``running_ns``, ``gil_wait_ns``, ``io_wait_ns``, ``ready_ns``,
-    ``lock_wait_ns``, ``ops``, ``finished_ns``) and ``gil`` (``switches``,
+    ``lock_wait_ns``, ``blocked_ns``, ``ops``, ``finished_ns``) and ``gil`` (``switches``,
     ``drop_requests``)."""
     metrics = result.metrics
     assert metrics is not None
@@ -509,6 +514,7 @@ def timed_json(scenario: Scenario, result: RunResult, *, seed: int) -> dict[str,
                 "io_wait_ns": m.io_wait_ns,
                 "ready_ns": m.ready_ns,
                 "lock_wait_ns": m.lock_wait_ns,
+                "blocked_ns": m.blocked_ns,
                 "ops": m.ops,
                 "finished_ns": m.finished_ns,
             }
