@@ -6,7 +6,9 @@ interleavings but few states.
 (b) three threads x four ``counter += 1`` (about 3.4e15 interleavings), and three threads
     each ``incref obj, use obj, decref obj, incref obj, decref obj`` (obj starts at
     refcount 1): time, peak memory (tracemalloc) and distinct states per second; target
-    seconds and low hundreds of MB.
+    seconds and low hundreds of MB;
+(c) a producer/consumer: two producers and two consumers passing three items each
+    through a queue of 2 (the waiting primitives in the state).
 
 As a floor, each case also times the bare machine: as many ``Machine.step`` calls as the
 exploration made, along one long run, so the ratio shows the explorer's own overhead.
@@ -42,6 +44,25 @@ def refcounts(threads: int) -> Scenario:
         name=f"refcounts_{threads}x5",
         threads=tuple(ThreadSpec(f"T{i + 1}", body) for i in range(threads)),
         objects=(("obj", 1),),
+    )
+
+
+def producer_consumer(items: int) -> Scenario:
+    """Two producers and two consumers through a queue of 2: each producer does ``items``
+    times ``compute 1, put Q``; each consumer ``items`` times ``get Q, done += 1`` (the
+    consumers' count races)."""
+    produce = (Op(OpKind.COMPUTE, None, 1), Op(OpKind.PUT, "Q")) * items
+    consume = (Op(OpKind.GET, "Q"), Op(OpKind.ADD, "done", 1)) * items
+    return Scenario(
+        name=f"prodcons_2+2x{items}",
+        threads=(
+            ThreadSpec("P1", produce),
+            ThreadSpec("P2", produce),
+            ThreadSpec("C1", consume),
+            ThreadSpec("C2", consume),
+        ),
+        variables=(("done", 0),),
+        queues=(("Q", 2),),
     )
 
 
@@ -95,7 +116,7 @@ def main() -> None:
         f"{'scenario':<16} {'runtime':<7} {'interleavings':>26} {'states':>9} {'outcomes':>8} "
         f"{'time':>9} {'states/s':>12} {'peak mem':>13} {'vs bare steps':>6}"
     )
-    for scenario in (counter(2, 5), counter(3, 4), refcounts(3)):
+    for scenario in (counter(2, 5), counter(3, 4), refcounts(3), producer_consumer(3)):
         for runtime in runtimes:
             measure(scenario, runtime, args.repeat)
 

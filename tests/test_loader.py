@@ -14,6 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from refsim.engine import run
 from refsim.errors import Diagnostic, ScenarioError
 from refsim.loader import Limits, json_schema, load_file, load_text
 from refsim.model import (
@@ -1666,3 +1667,12 @@ def test_threads_share_the_namespace_of_every_declaration() -> None:
     line, column, path, message, _ = problem(text)
     assert (3, 3, "threads.W") == (line, column, path)
     assert "name 'W2' is already declared as an event on line 1" == message
+
+
+def test_the_waiting_example_of_the_format_page_loads_and_runs() -> None:
+    page = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    section = page[page.index("## Threads that wait for each other") :]
+    example = section[section.index("```yaml\n") + 8 : section.index("```\n", 8)]
+    scenario = load_text(example, filename="example.yaml")
+    assert ("producer", "consumer", "W1", "W2", "main") == scenario.thread_names
+    assert not run(scenario).anomalies
