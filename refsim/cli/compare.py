@@ -201,8 +201,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         _print(scenario, rows, args.seed, out)
     if args.plot is not None:
-        runs = [(label, runtime, arranged) for label, runtime, _, arranged in ways(scenario)]
-        wrote = compare_figure(args.plot, scenario, runs, seed=args.seed, force=args.force)
+        wrote = compare_figure(args.plot, scenario, seed=args.seed, force=args.force)
         (err if args.json else out).write(wrote + "\n")
     return EXIT_OK if all(_agrees(scenario, row) for row in rows) else EXIT_DISAGREES
 

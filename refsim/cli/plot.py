@@ -53,7 +53,10 @@ __all__ = [
     "check_figure_output",
     "check_output",
     "compare_figure",
+    "compare_variants",
+    "label",
     "runtimes_option",
+    "timed_variant",
     "window_option",
     "write_output",
     "write_timed_figure",
@@ -404,7 +407,7 @@ def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, 
     seed = 0 if args.seed is None else args.seed
     ways = args.runtimes or (Way(runtime, "file"),)
     variants = [
-        _timed_variant(scenario, way, label=_label(scenario, way, len(ways) > 1), seed=seed,
+        timed_variant(scenario, way, label=label(scenario, way, len(ways) > 1), seed=seed,
                        cores=args.cores, switch_interval=args.switch_interval)
         for way in ways
     ]  # fmt: skip
@@ -429,7 +432,7 @@ def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, 
     return EXIT_OK if agreed else EXIT_DISAGREES
 
 
-def _label(scenario: Scenario, way: Way, many: bool) -> str:
+def label(scenario: Scenario, way: Way, many: bool) -> str:
     """A run's title in a comparison, in ``refsim compare``'s words."""
     split = len(scenario.process_groups()) > 1
     if way.processes == "processes":
@@ -441,7 +444,7 @@ def _label(scenario: Scenario, way: Way, many: bool) -> str:
     return str(way.runtime) if many else ""
 
 
-def _timed_variant(
+def timed_variant(
     scenario: Scenario, way: Way, *, label: str, seed: int, cores: int | None = None,
     switch_interval: int | None = None,
 ) -> Variant:  # fmt: skip
@@ -468,19 +471,25 @@ def check_figure_output(path: str, *, force: bool, option: str) -> None:
     _require_matplotlib()
 
 
-def compare_figure(
-    path: str, scenario: Scenario, ways: Sequence[tuple[str, Runtime, Scenario]], *,
-    seed: int, force: bool, option: str = "--plot",
-) -> str:  # fmt: skip
-    """``refsim compare --plot``: each way of running ``scenario`` (label, runtime, the
-    scenario so arranged), timed, one above the other; returns what was written."""
+def compare_variants(scenario: Scenario, *, seed: int) -> list[Variant]:
+    """The timed run of each row of ``refsim compare`` (:func:`refsim.cli.compare.ways`)."""
+    from refsim.cli.compare import ways
     from refsim.plot import Variant
     from refsim.timed import run_timed
 
-    variants = []
-    for label, runtime, arranged in ways:
-        processes = tuple(name for name, _ in arranged.process_groups())
-        variants.append(Variant(label, run_timed(arranged, runtime=runtime, seed=seed), processes))
+    return [
+        Variant(label, run_timed(arranged, runtime=runtime, seed=seed),
+                tuple(name for name, _ in arranged.process_groups()))
+        for label, runtime, _, arranged in ways(scenario)
+    ]  # fmt: skip
+
+
+def compare_figure(
+    path: str, scenario: Scenario, *, seed: int, force: bool, option: str = "--plot"
+) -> str:
+    """``refsim compare --plot``: the run of each row, timed, one above the other; returns
+    the line that says what was written."""
+    variants = compare_variants(scenario, seed=seed)
     write_timed_figure(path, variants, scenario, window=None, force=force, dpi=100, option=option)
     runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
     return f"wrote {path}: {scenario.name} in simulated time, seed {seed}: {runs}"

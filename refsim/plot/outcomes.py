@@ -64,6 +64,15 @@ _COUNT_DIGITS = 12
 """Counts longer than this are written ``9.05 × 10^18`` beside a bar."""
 
 
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _count(n: int) -> str:
+    """``1,234``, or past :data:`_COUNT_DIGITS` digits ``9.05 × 10¹⁸``."""
+    head, power, exponent = count_text(n, _COUNT_DIGITS).partition("^")
+    return head + exponent.translate(_SUPERSCRIPT) if power else head
+
+
 def _grouped(outcomes: Sequence[OutcomeStats]) -> tuple[list[OutcomeStats], list[OutcomeStats]]:
     """The outcomes that get a bar each, most frequent first, and those grouped in the
     ``other`` bar: the rare ones (:data:`RARE`), and the least frequent beyond
@@ -155,7 +164,7 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     top = [y + bar / 2 if exact else y for y in ys]
     ax.barh(top, shares, height=bar, color=BLUE, gid="shares")
     for y, share, count in zip(top, shares, counts, strict=True):
-        of = f"{count_text(count, _COUNT_DIGITS)} of {count_text(total_count, _COUNT_DIGITS)}"
+        of = f"{_count(count)} of {_count(total_count)}"
         ax.text(share + 0.01, y, f"{_percent(share)}  ({of} {unit})", va="center",
                 fontsize=FONT - 1, gid="share-label")  # fmt: skip
     handles = [Patch(color=BLUE)]

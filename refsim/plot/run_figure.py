@@ -73,6 +73,12 @@ class RunFigure:
     """The steps the lanes and panels show, from the left edge to the right."""
     y_labels: tuple[str, ...]
     """Each panel's y-axis label: ``count`` for an object, ``value`` for a variable."""
+    blocked: tuple[tuple[str, float, float], ...] = ()
+    """Each blocked stretch: the thread's lane, its first and last x (steps; the ``end``
+    column ends at the right edge)."""
+    lane_labels: tuple[str, ...] = ()
+    """The texts in the lanes besides the boxes': holders (``T1, never released``) and
+    blocked stretches (``blocked on lock L``), top to bottom, left to right."""
 
 
 def plot_run(
@@ -732,6 +738,18 @@ def summarize_run(fig: Figure) -> RunFigure:
         for line in lanes_ax.lines
         if isinstance(line, Line2D) and line.get_gid() == "preemptions"
     )
+    ys = dict(zip(lanes_ax.get_yticks(), lanes, strict=True))
+    blocked = []
+    for c in collections(lanes_ax, "blocked"):
+        for path in c.get_paths():
+            corners = np.asarray(c.get_transform().transform(path.vertices))
+            corners = lanes_ax.transData.inverted().transform(corners)
+            y = float(np.round(corners[:, 1].mean()))
+            blocked.append((ys[y], float(corners[:, 0].min()), float(corners[:, 0].max())))
+    said = sorted(
+        (t for t in lanes_ax.texts if t.get_gid() in ("holder-label", "blocked-label")),
+        key=lambda t: (-round(t.get_position()[1]), t.get_position()[0]),
+    )
     return RunFigure(
         lanes=lanes,
         boxes=count(lanes_ax, "boxes:"),
@@ -747,4 +765,6 @@ def summarize_run(fig: Figure) -> RunFigure:
         anomaly_labels=tuple(labels),
         x_range=(float(lanes_ax.get_xlim()[0]), float(lanes_ax.get_xlim()[1])),
         y_labels=tuple(ax.get_ylabel() for ax in panels),
+        blocked=tuple(sorted(blocked, key=lambda b: (lanes.index(b[0]), b[1]))),
+        lane_labels=tuple(t.get_text() for t in said),
     )
