@@ -633,6 +633,23 @@ def test_an_unknown_figure_format_is_refused(tmp_path: Path) -> None:
         plot_run(result, tmp_path / "x.gif")
 
 
+def test_scenario_text_is_drawn_as_written_never_as_mathematics() -> None:
+    from dataclasses import replace
+
+    from refsim.plot import draw_outcomes, draw_timed
+
+    sc = replace(scenario("counter"), name="a$x^2$b")
+    figures = [
+        draw_run(run(sc), dpi=DPI),
+        draw_timed(run_timed(sc), dpi=DPI),
+        draw_outcomes(Exploration("a$x^2$b", Runtime.GIL, True, 20, exploration().outcomes)),
+    ]
+    for fig in figures:
+        [title] = [t for t in fig.texts if t.get_gid() == "title"]
+        assert title.get_text().startswith("a$x^2$b") and not title.get_parse_math()
+        fig.canvas.draw()  # and it renders: no mathtext error
+
+
 def test_drawing_leaves_matplotlibs_global_settings_alone() -> None:
     before = dict(matplotlib.rcParams)
     draw_run(run(scenario("leak")), dpi=DPI)

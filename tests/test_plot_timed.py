@@ -579,3 +579,7 @@ def test_compare_plot_draws_every_row(tmp_path: Path, capsys: pytest.CaptureFixt
     assert 0 == status and stdout.startswith("{") and err.startswith(f"wrote {out}:")
     status, _, err = refsim(capsys, "compare", "cpu_bound", "--plot", str(tmp_path / "c.gif"))
     assert 2 == status and "a figure's name ends in .png, .svg, .pdf" in err
+    status, _, err = refsim(capsys, "compare", "cpu_bound", "--force")
+    assert (2, "error: --force goes with --plot OUT: it lets the figure replace OUT\n") == (
+        status, err,
+    )  # fmt: skip

@@ -31,6 +31,7 @@ from refsim.cli.common import (
     EXIT_DISAGREES,
     EXIT_OK,
     Command,
+    UsageError,
     add_limits,
     console,
     load,
@@ -194,6 +195,8 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.plot is not None:
         check_figure_output(args.plot, force=args.force, option="--plot")
+    elif args.force:
+        raise UsageError("--force goes with --plot OUT: it lets the figure replace OUT")
     scenario, _ = load(args.file, args)
     rows = compare(scenario, seed=args.seed)
     if args.json:
