@@ -523,7 +523,7 @@ def _draw_blocked(
                               "alpha": 0.8})  # fmt: skip
                 break
     return [(Patch(facecolor=(*to_rgb(colour), alpha), edgecolor=colour, hatch="//", lw=0),
-             "blocked (cannot run)")]  # fmt: skip
+             "blocked (waits for another thread)")]  # fmt: skip
 
 
 def _actor(picture: RunPicture, step: int) -> str:
