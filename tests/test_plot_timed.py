@@ -217,6 +217,14 @@ def test_the_same_run_gives_the_same_bytes(tmp_path: Path, suffix: str) -> None:
     assert first == second
 
 
+def test_a_run_that_takes_no_time_still_draws() -> None:
+    s = load_text("timing: {costs: {COMPUTE: 0}}\nthreads:\n  T1: [compute 3]\n")
+    result = run_timed(s)
+    assert result.metrics is not None and 0 == result.metrics.makespan_ns
+    summary = summarize_timed(draw_timed(result, dpi=DPI))
+    assert (("T1",), (0.0, 1.0), "ns") == (summary.lanes, summary.x_range, summary.unit)
+
+
 def test_a_controlled_run_is_refused() -> None:
     from refsim.engine import run
 

@@ -184,10 +184,10 @@ def draw_comparison(
         if v.result.metrics is None:
             raise ValueError("a timed figure needs a timed run (refsim.timed.run_timed)")
     longest = max(v.result.metrics.makespan_ns for v in variants if v.result.metrics)
-    start, end = window if window is not None else (0, longest)
+    start, end = window if window is not None else (0, max(longest, 1))
     if not 0 <= start < end:
         raise ValueError(f"a window runs from its start to a later end, not {start}..{end} ns")
-    if start >= longest:
+    if window is not None and start >= longest:
         raise ValueError(
             f"the window starts at {human(start)}, after the run ended ({human(longest)})"
         )
