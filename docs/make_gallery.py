@@ -1,5 +1,6 @@
 """Generate the figures of docs/gallery.md: one run of each bundled scenario, drawn by
-``refsim plot``, some outcome shares, and the extra runs the course shows.
+``refsim plot``, some outcome shares, the extra runs the course shows, windows of timed
+runs and runs side by side.
 
     python docs/make_gallery.py [--out docs/gallery] [--dpi 100]
 
@@ -8,8 +9,9 @@ hand-checked runs of tests/test_scenarios.py). Scenarios about timing (a ``timin
 section: the GIL's convoy effect, CPU- and I/O-bound threads) are drawn by the timed
 figure (``refsim plot --timed``), the ones in ``TIMED`` as ``<name>_timed.png``;
 tests/test_plot.py holds these lists to the bundled set, so a new scenario needs a
-decision here. The output is deterministic: run it
-twice and the files do not change.
+decision here. Two figures need a bigger program than any bundled scenario: their
+scenario files sit beside the figures (``docs/gallery/*.yaml``). The output is
+deterministic: run it twice and the files do not change (a test holds it to that).
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ import argparse
 from pathlib import Path
 
 from refsim.bundled import bundled_scenarios
+from refsim.cli.plot import compare_variants, label, runtimes_option, timed_variant
 from refsim.engine import run
 from refsim.explore import explore
 from refsim.loader import load_file
-from refsim.model import Runtime, Schedule
-from refsim.plot import plot_outcomes, plot_run, plot_timed
+from refsim.model import Runtime, Scenario, Schedule
+from refsim.plot import (
+    Variant,
+    draw_comparison,
+    plot_outcomes,
+    plot_run,
+    plot_timed,
+    save_figure,
+)
 from refsim.timed import run_timed
 
 GALLERY = Path(__file__).parent / "gallery"
@@ -73,8 +83,34 @@ COURSE: dict[str, tuple[str, Runtime, str]] = {
 """More runs the course (docs/tutorial/) shows: figure name -> scenario, runtime, schedule."""
 
 
-TIMED = ("convoy", "cpu_bound")
+TIMED = ("convoy", "cpu_bound", "io_then_transform")
 """Timed scenarios drawn by the timed figure (``<name>_timed.png``), seed 0."""
+
+WINDOWS: dict[str, tuple[str, int, int]] = {
+    # The convoy's first 30 ms: each request's I/O, its 5 ms wait for the GIL, its work.
+    "convoy_window": ("convoy", 0, 30_000_000),
+}
+"""Windows of timed runs (``refsim plot --timed --window``): figure -> scenario, from, to."""
+
+SIDE_BY_SIDE: dict[str, tuple[str, str]] = {
+    # CPU-bound under the GIL against without it.
+    "cpu_bound_runtimes": ("cpu_bound", "gil,atomic"),
+    # Threads against processes: the transforms in the main process, or in their own.
+    "io_then_transform_processes": ("io_then_transform", "gil:threads,gil"),
+}
+"""Runs side by side (``refsim plot --timed --runtimes``): figure -> scenario, runtimes."""
+
+COMPARE = ("cpu_bound",)
+"""Scenarios whose ``refsim compare --plot`` figure is drawn (``<name>_compare.png``)."""
+
+HERE: dict[str, tuple[str, Runtime, str | None]] = {
+    # 45 micro-steps: each kind's short form (ACQ L, LDG 0...) where names do not fit.
+    "counter_locked_3x3": ("counter_locked_3x3", Runtime.GIL, None),
+    # 4 threads x 3 increments: 11 outcomes, the rarest grouped.
+    "counter_4x3_outcomes": ("counter_4x3", Runtime.GIL, "outcomes"),
+}
+"""Figures of the scenario files beside them (``docs/gallery/NAME.yaml``): figure ->
+scenario, runtime, and the schedule (``None``: the run of seed 3) or ``"outcomes"``."""
 
 
 def timed_only(name: str) -> bool:
@@ -83,15 +119,43 @@ def timed_only(name: str) -> bool:
     return scenario.timing is not None and name not in RUNS
 
 
+def _flat_colours() -> list[str]:
+    """Every flat colour the figures fill with: kept exact when a PNG is shrunk."""
+    from refsim.plot import style, timed_figure
+
+    found = [
+        style.SKY, style.ORANGE, style.GREEN, style.YELLOW, style.BLUE, style.VERMILLION,
+        style.PURPLE, style.GREY, *style.HOLDERS, *style.COLOUR.values(),
+        *timed_figure.GIL_HOLDERS, *(colour for _, _, colour in timed_figure.STATES),
+        timed_figure.DROP, "#000000", "#FFFFFF",
+    ]  # fmt: skip
+    return list(dict.fromkeys(c.upper() for c in found))
+
+
 def shrink(path: Path) -> None:
-    """Re-save a PNG with 64 colours: a third of the size, no visible change (the figures
-    are flat colours and text). Deterministic, like the figure itself."""
+    """Re-save a PNG with a palette of 256 colours: a third of the size, no visible change
+    (the figures are flat colours and text). The palette starts with every colour the
+    figures fill with, so that none is merged with a neighbour (a holder that fills a few
+    hundred pixels was, at 64 colours); the rest is median cut, and each pixel takes the
+    nearest colour of the palette. Deterministic, like the figure itself."""
+    import numpy as np
     from PIL import Image  # Pillow comes with matplotlib
 
+    fixed = [int(c[i : i + 2], 16) for c in _flat_colours() for i in (1, 3, 5)]
     with Image.open(path) as image:
-        flat = image.convert("RGB").quantize(
-            colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
-        )
+        rgb = image.convert("RGB")
+    rest = rgb.quantize(colors=256 - len(fixed) // 3, method=Image.Quantize.MEDIANCUT,
+                        dither=Image.Dither.NONE)  # fmt: skip
+    palette = np.array(fixed + (rest.getpalette() or [])[: 768 - len(fixed)]).reshape(-1, 3)
+    pixels = np.asarray(rgb).reshape(-1, 3).astype(np.int64)
+    # Nearest by exact distance (Pillow's own mapping rounds: white came out 252), once
+    # per distinct colour, each packed in one integer.
+    codes, where = np.unique(pixels @ [65536, 256, 1], return_inverse=True)
+    colours = np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=1)
+    distance = ((colours[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2)
+    index = distance.argmin(axis=1)[where.reshape(-1)].astype(np.uint8)
+    flat = Image.fromarray(index.reshape(rgb.height, rgb.width), mode="P")
+    flat.putpalette(palette.flatten().tolist())
     flat.save(path, optimize=True)
 
 
@@ -106,7 +170,7 @@ def make_gallery(out: Path, *, dpi: float = 100) -> list[Path]:
         runtime, schedule = RUNS[path.stem]
         result = run(scenario, runtime=runtime, schedule=Schedule.parse(schedule))
         target = out / f"{path.stem}.png"
-        plot_run(result, target, threads=scenario.thread_names, dpi=dpi)
+        plot_run(result, target, scenario=scenario, dpi=dpi)
         written.append(target)
         if path.stem in OUTCOMES:
             exploration = explore(scenario, runtime=OUTCOMES[path.stem])
@@ -118,27 +182,67 @@ def make_gallery(out: Path, *, dpi: float = 100) -> list[Path]:
         scenario = load_file(stems[stem])
         result = run(scenario, runtime=runtime, schedule=Schedule.parse(schedule))
         target = out / f"{name}.png"
-        plot_run(result, target, threads=scenario.thread_names, dpi=dpi)
+        plot_run(result, target, scenario=scenario, dpi=dpi)
         written.append(target)
     written += make_timed(out, dpi=dpi)
+    written += make_here(out, dpi=dpi)
     for path in written:
         shrink(path)
     return written
 
 
-def make_timed(out: Path, *, dpi: float) -> list[Path]:
-    """Draw the timed figure of each scenario in ``TIMED`` into ``out``."""
+def make_here(out: Path, *, dpi: float) -> list[Path]:
+    """Draw the figures of the scenario files in docs/gallery (``HERE``) into ``out``."""
     written = []
-    for path in bundled_scenarios():
-        if path.stem not in TIMED:
-            continue
-        scenario = load_file(path)
-        processes = [name for name, _ in scenario.process_groups()]
-        target = out / f"{path.stem}_timed.png"
+    for name, (stem, runtime, how) in HERE.items():
+        scenario = load_file(GALLERY / f"{stem}.yaml")
+        target = out / f"{name}.png"
+        if how == "outcomes":
+            plot_outcomes(explore(scenario, runtime=runtime), target, dpi=dpi)
+        else:
+            schedule = Schedule.parse(how) if how else None
+            result = run(scenario, runtime=runtime, schedule=schedule, seed=3)
+            plot_run(result, target, scenario=scenario, dpi=dpi)
+        written.append(target)
+    return written
+
+
+def make_timed(out: Path, *, dpi: float) -> list[Path]:
+    """Draw the timed figures into ``out``: each scenario in ``TIMED``, the ``WINDOWS``,
+    the runs ``SIDE_BY_SIDE`` and the ``COMPARE`` figures."""
+    stems = {p.stem: p for p in bundled_scenarios()}
+    written = []
+    for name in TIMED:
+        scenario = load_file(stems[name])
+        processes = [p for p, _ in scenario.process_groups()]
+        target = out / f"{name}_timed.png"
         plot_timed(run_timed(scenario), target, threads=scenario.thread_names,
                    processes=processes, dpi=dpi)  # fmt: skip
         written.append(target)
+    for name, (stem, start, end) in WINDOWS.items():
+        scenario = load_file(stems[stem])
+        target = out / f"{name}.png"
+        plot_timed(run_timed(scenario), target, threads=scenario.thread_names,
+                   processes=[p for p, _ in scenario.process_groups()], window=(start, end),
+                   dpi=dpi)  # fmt: skip
+        written.append(target)
+    for name, (stem, runtimes) in SIDE_BY_SIDE.items():
+        scenario = load_file(stems[stem])
+        ways = runtimes_option(runtimes)
+        variants = [
+            timed_variant(scenario, way, label=label(scenario, way, True), seed=0) for way in ways
+        ]
+        written.append(_side_by_side(out / f"{name}.png", scenario, variants, dpi))
+    for stem in COMPARE:
+        scenario = load_file(stems[stem])
+        variants = compare_variants(scenario, seed=0)
+        written.append(_side_by_side(out / f"{stem}_compare.png", scenario, variants, dpi))
     return written
+
+
+def _side_by_side(target: Path, scenario: Scenario, variants: list[Variant], dpi: float) -> Path:
+    save_figure(draw_comparison(variants, threads=scenario.thread_names, dpi=dpi), target)
+    return target
 
 
 def main() -> None:

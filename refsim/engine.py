@@ -158,6 +158,13 @@ class _ControlledRun:
         if finished:
             anomalies.extend(machine.conclude(self.state))
         names = machine.thread_names
+        blocked: tuple[tuple[str, str], ...] = ()
+        if finished and not self.machine.enabled(self.state):
+            blocked = tuple(
+                (names[t], on)
+                for t in range(len(names))
+                if (on := machine.waits_on(self.state, t)) is not None
+            )
         return RunResult(
             scenario=machine.scenario.name,
             runtime=runtime,
@@ -173,6 +180,7 @@ class _ControlledRun:
             preempted=tuple(self.preempted),
             finished=finished,
             completed_from=completed_from,
+            blocked=blocked,
         )
 
 

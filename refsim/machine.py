@@ -378,6 +378,31 @@ class Machine:
         who = self._who(state, state.holders[lock], thread)
         return f"lock {self.lock_names[lock]}, which {who} holds, to return from wait {name}"
 
+    def waits_on(self, state: State, thread: int) -> str | None:
+        """What blocks ``thread``, in a few words for a figure's lane (``lock L``, ``get Q
+        (empty)``, ``join W1``, ``notify on C``), or ``None`` when it is not blocked."""
+        key = self.wait_key(state, thread)
+        if key is None:
+            return None
+        instr = self.next_instr(state, thread)
+        assert instr is not None
+        code, name = instr.code, instr.subject
+        if code == ACQUIRE:
+            return f"lock {name}"
+        if code == REACQUIRE:
+            if key[0] == "condition":
+                return f"notify on {name}"
+            return f"lock {self.lock_names[self.condition_lock[instr.word]]} (wait {name})"
+        if code == SEM_ACQUIRE:
+            return f"semaphore {name}"
+        if code == WAIT:
+            return f"event {name}"
+        if code == PUT:
+            return f"put {name} (full)"
+        if code == GET:
+            return f"get {name} (empty)"
+        return f"join {name}"
+
     def _who(self, state: State, holder: int, thread: int) -> str:
         """A lock holder's name, marked if it has finished (it never will release)."""
         done = " (finished)" if holder != thread and self.finished(state, holder) else ""

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from refsim.machine import Machine
 from refsim.model import AnomalyKind, Runtime, Scenario
+from refsim.replay import waits
 from refsim.trace import Anomaly, RunResult, TraceEvent
 
 __all__ = [
@@ -204,25 +204,12 @@ class _Waits:
 def blocked_notes(scenario: Scenario, result: RunResult) -> tuple[Sentence, ...]:
     """For each step after which a thread is newly blocked on a lock or a waiting
     primitive, a sentence saying what it waits for (``C is blocked: it waits for Q to
-    hold an item``). Replays ``result``'s schedule through the machine."""
-    machine = Machine(scenario, result.runtime)
-    if not machine.may_block:
-        return ()
-    state = machine.initial()
-    before: dict[int, str] = dict(machine.blocked(state))
-    notes = []
-    index = {name: t for t, name in enumerate(machine.thread_names)}
-    for name in result.schedule:
-        if machine.finished(state, index[name]) or index[name] not in machine.enabled(state):
-            break  # not this scenario's run (a timed run of several processes, say)
-        state = machine.step(state, index[name])[0]
-        now = dict(machine.blocked(state))
-        for t, reason in now.items():
-            if before.get(t) != reason:
-                who = machine.thread_names[t]
-                notes.append(Sentence(state.step, f"{who} is blocked: it waits for {reason}"))
-        before = now
-    return tuple(notes)
+    hold an item``). A thread blocked from the start gets none: nothing changed."""
+    return tuple(
+        Sentence(w.start - 1, f"{w.thread} is blocked: it waits for {w.reason}")
+        for w in waits(scenario, result)
+        if w.start > 1
+    )
 
 
 def _previous_store(index: int, trace: Sequence[TraceEvent]) -> int | None:

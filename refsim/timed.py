@@ -438,9 +438,15 @@ class _TimedRun:
         final: list[tuple[str, FinalValue]] = []
         true_refs: list[tuple[str, int]] = []
         groups = scenario.process_groups()
+        blocked: list[tuple[str, str]] = []
         for (process, _), machine, state in zip(groups, self.machines, self.states, strict=True):
             prefix = f"{process}." if len(groups) > 1 else ""
             anomalies.extend(machine.conclude(state))
+            blocked += [
+                (machine.thread_names[t], on)
+                for t in range(len(machine.thread_names))
+                if (on := machine.waits_on(state, t)) is not None
+            ]
             final += [(prefix + name, value) for name, value in machine.final(state)]
             true_refs += [
                 (prefix + name, refs)
@@ -499,6 +505,7 @@ class _TimedRun:
             preemptions=self.preemptions,
             finished=True,
             metrics=metrics,
+            blocked=tuple(blocked),
         )
 
     def _close(self, g: int, until: int) -> None:

@@ -178,6 +178,9 @@ class RunResult:
     (continuing without preemptions)."""
     metrics: TimedMetrics | None = None
     """Timed runs only: where the simulated time went (``None`` in controlled mode)."""
+    blocked: tuple[tuple[str, str], ...] = ()
+    """The threads still blocked when the run ended (a deadlock), each with what it waits
+    for in a few words (``lock B``, ``get Q (empty)``, ``notify on C``)."""
     preempted: tuple[int, ...] = field(default=(), compare=False)
     """The steps that preempted a thread (ran another while the last one was still
     enabled), one per preemption, for figures; derived from the schedule like

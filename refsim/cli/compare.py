@@ -33,6 +33,7 @@ from refsim.cli.common import (
     EXIT_DISAGREES,
     EXIT_OK,
     Command,
+    UsageError,
     add_limits,
     console,
     load,
@@ -44,7 +45,7 @@ from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, ThreadSpec
 from refsim.report import format_ns
 from refsim.timed import run_timed
 
-__all__ = ["COMMAND", "Row", "compare", "compare_json", "compare_table"]
+__all__ = ["COMMAND", "Row", "compare", "compare_json", "compare_table", "per_thread", "ways"]
 
 MAX_STATES = 200_000
 """States the exploration of one process may use before sampling instead."""
@@ -127,25 +128,36 @@ def _sequential(scenario: Scenario, runtime: Runtime) -> int:
     return metrics.makespan_ns
 
 
-def compare(scenario: Scenario, *, seed: int = 0) -> tuple[Row, ...]:
-    """Every row of the comparison (see the module docstring)."""
-    one = replace(scenario, processes=())
-    per_thread = replace(
+def per_thread(scenario: Scenario) -> Scenario:
+    """``scenario`` with each thread in a process of its own (``P_T1``, ``P_T2`` ...)."""
+    return replace(
         scenario, processes=tuple((f"P_{name}", (name,)) for name in scenario.thread_names)
     )
-    ways = [
+
+
+def ways(scenario: Scenario) -> list[tuple[str, Runtime, str, Scenario]]:
+    """Each way the comparison runs ``scenario``: its label, runtime, processes (as
+    :attr:`Row.processes` says them) and the scenario so arranged."""
+    one = replace(scenario, processes=())
+    found = [
         (str(runtime), runtime, "one", one)
         for runtime in (Runtime.UNSAFE, Runtime.GIL, Runtime.ATOMIC)
     ]
     if not scenario.waits:
         # Threads that wait for each other share their queues, events and joins: apart,
         # in processes of their own, they would only wait for ever.
-        ways.append(("gil, a process per thread", Runtime.GIL, "per thread", per_thread))
+        found.append(("gil, a process per thread", Runtime.GIL, "per thread", per_thread(scenario)))
     if len(scenario.process_groups()) > 1:
-        ways.append(("gil, the file's processes", Runtime.GIL, "as the file says", scenario))
-    sequential = {runtime: _sequential(one, runtime) for _, runtime, _, _ in ways}
+        found.append(("gil, the file's processes", Runtime.GIL, "as the file says", scenario))
+    return found
+
+
+def compare(scenario: Scenario, *, seed: int = 0) -> tuple[Row, ...]:
+    """Every row of the comparison (see the module docstring)."""
+    one = replace(scenario, processes=())
+    sequential = {runtime: _sequential(one, runtime) for _, runtime, _, _ in ways(scenario)}
     rows = []
-    for label, runtime, processes, variant in ways:
+    for label, runtime, processes, variant in ways(scenario):
         kinds, exhaustive = _possible(variant, runtime, seed)
         timed = run_timed(variant, runtime=runtime, seed=seed, keep_trace=False)
         metrics = timed.metrics
@@ -181,16 +193,31 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="seed of the timed runs' jitter and of any sampling (default 0)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--plot", metavar="OUT", default=None,
+        help="also draw each row's timed run, one above the other on one time axis "
+        "(.png, .svg or .pdf)",
+    )  # fmt: skip
+    p.add_argument("--force", action="store_true", help="with --plot: overwrite OUT if it exists")
     add_limits(p)
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from refsim.cli.plot import check_figure_output, compare_figure
+
+    if args.plot is not None:
+        check_figure_output(args.plot, force=args.force, option="--plot")
+    elif args.force:
+        raise UsageError("--force goes with --plot OUT: it lets the figure replace OUT")
     scenario, _ = load(args.file, args)
     rows = compare(scenario, seed=args.seed)
     if args.json:
         write_json(out, compare_json(scenario, rows, args.seed))
     else:
         _print(scenario, rows, args.seed, out)
+    if args.plot is not None:
+        wrote = compare_figure(args.plot, scenario, seed=args.seed, force=args.force)
+        (err if args.json else out).write(wrote + "\n")
     return EXIT_OK if all(_agrees(scenario, row) for row in rows) else EXIT_DISAGREES
 
 

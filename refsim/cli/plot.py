@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from refsim.cli.common import (
     EXIT_BUDGET,
@@ -39,9 +41,26 @@ from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule, count_text
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
 from refsim.report import agrees, format_ns, plural, short_schedule
+from refsim.schema import parse_duration
 from refsim.trace import RunResult
 
-__all__ = ["COMMAND", "check_output", "write_output"]
+if TYPE_CHECKING:
+    from refsim.plot import Variant
+
+__all__ = [
+    "COMMAND",
+    "Way",
+    "check_figure_output",
+    "check_output",
+    "compare_figure",
+    "compare_variants",
+    "label",
+    "runtimes_option",
+    "timed_variant",
+    "window_option",
+    "write_output",
+    "write_timed_figure",
+]
 
 DEFAULT_PLOT_STEPS = 5_000
 """A figure of more micro-steps than this shows nothing a reader can follow."""
@@ -65,6 +84,17 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "the GIL; --seed seeds the jitter",
     )  # fmt: skip
     add_timing(p)
+    p.add_argument(
+        "--window", type=window_option, default=None, metavar="A..B",
+        help="with --timed: draw the stretch of the run from A to B, e.g. 0ms..30ms (A.. to "
+        "the end, ..B from the start)",
+    )  # fmt: skip
+    p.add_argument(
+        "--runtimes", type=runtimes_option, default=None, metavar="R,R...",
+        help="with --timed: a run under each runtime, one above the other on one time axis, "
+        "e.g. gil,atomic; gil:processes puts each thread in a process of its own, "
+        "gil:threads all in one",
+    )  # fmt: skip
     add_runtime(p)
     add_process(p)
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
@@ -91,6 +121,84 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "would exceed the budget",
     )  # fmt: skip
     add_limits(p)
+
+
+def _duration_in(text: str, what: str) -> int:
+    """A duration for ``--window``: a unit is needed (``30`` could mean anything) but for 0."""
+    text = text.strip()
+    if text.isdigit() and int(text) != 0:
+        raise argparse.ArgumentTypeError(
+            f"{what} {text!r} needs a unit: {text}ms, {text}us, {text}s or {text}ns"
+        )
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{what}: {error}") from None
+
+
+def window_option(text: str) -> tuple[int, int | None]:
+    """``--window A..B``: from A to B (ns); ``A..`` runs to the end (``None``), ``..B``
+    starts at 0."""
+    first, dots, last = text.partition("..")
+    if not dots or ".." in last:
+        raise argparse.ArgumentTypeError(
+            f"expected START..END, e.g. 0ms..30ms (START.. to the end, ..END from 0), not {text!r}"
+        )
+    start = _duration_in(first, "the start") if first.strip() else 0
+    end = _duration_in(last, "the end") if last.strip() else None
+    if end is not None and end <= start:
+        raise argparse.ArgumentTypeError(
+            f"the window {text} ends before it starts: give START..END with END later"
+        )
+    return start, end
+
+
+@dataclass(frozen=True, slots=True)
+class Way:
+    """One run of ``--runtimes``: a runtime, and where the threads live."""
+
+    runtime: Runtime
+    processes: str
+    """``file`` (as the file says), ``threads`` (all in one process) or ``processes``
+    (a process per thread)."""
+
+    def __str__(self) -> str:
+        return str(self.runtime) if self.processes == "file" else f"{self.runtime}:{self.processes}"
+
+
+_PLACES = ("threads", "processes")
+
+
+def runtimes_option(text: str) -> tuple[Way, ...]:
+    """``--runtimes gil,atomic,gil:processes``: two or more distinct runs."""
+    names = [r.value for r in Runtime]
+    found: list[Way] = []
+    for word in text.split(","):
+        runtime, colon, place = word.strip().partition(":")
+        if runtime not in names:
+            close = difflib.get_close_matches(runtime, names, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise argparse.ArgumentTypeError(
+                f"{runtime!r} is not a runtime{hint}: give some of {', '.join(names)}, "
+                "separated by commas"
+            )
+        if colon and place not in _PLACES:
+            close = difflib.get_close_matches(place, _PLACES, n=1)
+            hint = f" (did you mean {runtime}:{close[0]}?)" if close else ""
+            raise argparse.ArgumentTypeError(
+                f"{word.strip()!r}: after the colon comes threads (every thread in one "
+                f"process) or processes (a process per thread), not {place!r}{hint}"
+            )
+        way = Way(Runtime(runtime), place if colon else "file")
+        if way in found:
+            raise argparse.ArgumentTypeError(f"{way} is named twice in {text!r}")
+        found.append(way)
+    if len(found) < 2:
+        raise argparse.ArgumentTypeError(
+            f"--runtimes compares two or more runs, e.g. gil,atomic, not {text!r} "
+            "(for one, use --runtime)"
+        )
+    return tuple(found)
 
 
 def _dpi(text: str) -> float:
@@ -264,7 +372,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         from refsim.plot import draw_run, save_figure
 
-        fig = draw_run(result, threads=scenario.thread_names, dpi=args.dpi)
+        fig = draw_run(result, scenario=scenario, dpi=args.dpi)
         write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
         out.write(f"wrote {args.output}: {what}\n")
     if not result.finished:
@@ -277,9 +385,14 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _check_timed(args: argparse.Namespace, suffix: str) -> None:
     """Refuse the options that do not go with (or without) ``--timed``."""
-    timed_only(args, "cores", "switch_interval")
+    timed_only(args, "cores", "switch_interval", "window", "runtimes")
     if not args.timed:
         return
+    if args.runtimes is not None and args.runtime is not None:
+        raise UsageError("--runtimes gives each run its runtime: it does not go with --runtime")
+    if args.runtimes is not None and args.process is not None:
+        raise UsageError("--runtimes draws every process of the file (or gil:threads, "
+                         "gil:processes): it does not go with --process")  # fmt: skip
     if args.schedule is not None:
         raise UsageError("--schedule replays a controlled run; a timed run's schedule comes "
                          "from time: drop --timed to replay it")  # fmt: skip
@@ -291,25 +404,124 @@ def _check_timed(args: argparse.Namespace, suffix: str) -> None:
 
 
 def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO) -> int:
-    from refsim.plot import draw_timed, save_figure
+    seed = 0 if args.seed is None else args.seed
+    ways = args.runtimes or (Way(runtime, "file"),)
+    variants = [
+        timed_variant(scenario, way, label=label(scenario, way, len(ways) > 1), seed=seed,
+                       cores=args.cores, switch_interval=args.switch_interval)
+        for way in ways
+    ]  # fmt: skip
+    shown = write_timed_figure(
+        args.output, variants, scenario, window=args.window, force=args.force, dpi=args.dpi
+    )
+    runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
+    if len(variants) == 1:
+        metrics = variants[0].result.metrics
+        assert metrics is not None  # a timed run always measures
+        what = (
+            f"{scenario.name} under {variants[0].result.runtime} in simulated time, seed {seed} "
+            f"({format_ns(metrics.makespan_ns)}, {metrics.switches:,} GIL switches, "
+            f"{plural(metrics.drop_requests, 'drop request')})"
+        )
+    else:
+        what = f"{scenario.name} in simulated time, seed {seed}: {runs}"
+    if args.window is not None:
+        what += f"; window {format_ns(shown[0])} to {format_ns(shown[1])}"
+    out.write(f"wrote {args.output}: {what}\n")
+    agreed = all(agrees(scenario, v.result) for v in variants)
+    return EXIT_OK if agreed else EXIT_DISAGREES
+
+
+def label(scenario: Scenario, way: Way, many: bool) -> str:
+    """A run's title in a comparison, in ``refsim compare``'s words."""
+    split = len(scenario.process_groups()) > 1
+    if way.processes == "processes":
+        return f"{way.runtime}, a process per thread"
+    if way.processes == "threads" and split:
+        return f"{way.runtime}, one process"
+    if way.processes == "file" and split:
+        return f"{way.runtime}, the file's processes"
+    return str(way.runtime) if many else ""
+
+
+def timed_variant(
+    scenario: Scenario, way: Way, *, label: str, seed: int, cores: int | None = None,
+    switch_interval: int | None = None,
+) -> Variant:  # fmt: skip
+    """The timed run of ``scenario`` arranged as ``way`` says, for a figure."""
+    from refsim.cli.compare import per_thread
+    from refsim.plot import Variant
     from refsim.timed import run_timed
 
-    seed = 0 if args.seed is None else args.seed
-    result = run_timed(
-        scenario, runtime=runtime, seed=seed, cores=args.cores,
-        switch_interval=args.switch_interval,
-    )  # fmt: skip
-    processes = [name for name, _ in scenario.process_groups()]
-    fig = draw_timed(result, threads=scenario.thread_names, processes=processes, dpi=args.dpi)
-    write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
-    assert result.metrics is not None  # a timed run always measures
-    out.write(
-        f"wrote {args.output}: {result.scenario} under {result.runtime} in simulated time, "
-        f"seed {seed} ({format_ns(result.metrics.makespan_ns)}, "
-        f"{result.metrics.switches:,} GIL switches, "
-        f"{plural(result.metrics.drop_requests, 'drop request')})\n"
-    )
-    return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
+    arranged = {
+        "file": scenario,
+        "threads": replace(scenario, processes=()),
+        "processes": per_thread(scenario),
+    }[way.processes]
+    result = run_timed(arranged, runtime=way.runtime, seed=seed, cores=cores,
+                       switch_interval=switch_interval)  # fmt: skip
+    processes = tuple(name for name, _ in arranged.process_groups())
+    return Variant(label, result, processes)
+
+
+def check_figure_output(path: str, *, force: bool, option: str) -> None:
+    """Refuse (UsageError), before any work, a figure output that cannot be written: an
+    existing file without ``force``, a wrong suffix, or matplotlib missing."""
+    check_output(path, force=force, option=option, suffixes=FORMATS)
+    _require_matplotlib()
+
+
+def compare_variants(scenario: Scenario, *, seed: int) -> list[Variant]:
+    """The timed run of each row of ``refsim compare`` (:func:`refsim.cli.compare.ways`)."""
+    from refsim.cli.compare import ways
+    from refsim.plot import Variant
+    from refsim.timed import run_timed
+
+    return [
+        Variant(label, run_timed(arranged, runtime=runtime, seed=seed),
+                tuple(name for name, _ in arranged.process_groups()))
+        for label, runtime, _, arranged in ways(scenario)
+    ]  # fmt: skip
+
+
+def compare_figure(
+    path: str, scenario: Scenario, *, seed: int, force: bool, option: str = "--plot"
+) -> str:
+    """``refsim compare --plot``: the run of each row, timed, one above the other; returns
+    the line that says what was written."""
+    variants = compare_variants(scenario, seed=seed)
+    write_timed_figure(path, variants, scenario, window=None, force=force, dpi=100, option=option)
+    runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
+    return f"wrote {path}: {scenario.name} in simulated time, seed {seed}: {runs}"
+
+
+def _makespan(variant: Variant) -> int:
+    assert variant.result.metrics is not None  # a timed run always measures
+    return variant.result.metrics.makespan_ns
+
+
+def write_timed_figure(
+    path: str, variants: Sequence[Variant], scenario: Scenario, *,
+    window: tuple[int, int | None] | None, force: bool, dpi: float, option: str = "-o",
+) -> tuple[int, int]:  # fmt: skip
+    """Draw ``variants`` (one run, or several one above the other) and write the figure to
+    ``path`` (see :func:`write_output`); return the window shown, in ns. A window that
+    starts after every run has ended is refused (UsageError); one that ends after them
+    is cut where the longest ends."""
+    from refsim.plot import draw_comparison, save_figure
+
+    longest = max(_makespan(v) for v in variants)
+    start, end = window if window is not None else (0, None)
+    if start >= longest:
+        raise UsageError(
+            f"--window {format_ns(start)}..: the run ends at {format_ns(longest)}, before the "
+            "window starts"
+        )
+    shown = (start, longest if end is None else min(end, longest))
+    fig = draw_comparison(variants, threads=scenario.thread_names,
+                          window=shown if window is not None else None, dpi=dpi)  # fmt: skip
+    write_output(path, lambda tmp: save_figure(fig, tmp), force=force, option=option)
+    return shown
 
 
 def _plot_outcomes(

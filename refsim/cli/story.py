@@ -636,7 +636,7 @@ def _write_plot(path: str, story: _Story, force: bool, err: TextIO) -> None:
         raise UsageError(f"--plot needs matplotlib: {INSTALL_HINT}")
     scenario = story.scenario
     if story.failing is not None:
-        fig = draw_run(story.failing, threads=story.failing_in.thread_names)
+        fig = draw_run(story.failing, scenario=story.failing_in)
         what = f"the failing interleaving {story.failing.schedule}"
     elif story.timed is not None:
         result = run_timed(scenario, runtime=story.runtime)

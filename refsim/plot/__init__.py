@@ -31,6 +31,7 @@ file appeared.
 
 from refsim.plot.outcomes import OutcomesFigure, draw_outcomes, plot_outcomes, summarize_outcomes
 from refsim.plot.picture import (
+    Blocked,
     Holding,
     Mark,
     RunPicture,
@@ -44,12 +45,23 @@ from refsim.plot.picture import (
 )
 from refsim.plot.run_figure import RunFigure, draw_run, plot_run, summarize_run
 from refsim.plot.style import FORMATS, INSTALL_HINT, matplotlib_available, save_figure
-from refsim.plot.timed_figure import TimedFigure, draw_timed, plot_timed, summarize_timed
+from refsim.plot.timed_figure import (
+    TimedFigure,
+    Variant,
+    draw_comparison,
+    draw_timed,
+    plot_timed,
+    summarize_timed,
+)
+from refsim.plot.timeline import Band, Interval, Timeline, describe_timed
 
 __all__ = [
     "FORMATS",
     "INSTALL_HINT",
+    "Band",
+    "Blocked",
     "Holding",
+    "Interval",
     "Mark",
     "OutcomesFigure",
     "RunFigure",
@@ -57,8 +69,12 @@ __all__ = [
     "Series",
     "Step",
     "TimedFigure",
+    "Timeline",
+    "Variant",
     "Window",
     "describe_run",
+    "describe_timed",
+    "draw_comparison",
     "draw_outcomes",
     "draw_run",
     "draw_timed",

@@ -4,7 +4,9 @@ interleavings beside its probability under the fair random scheduler."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,7 @@ from refsim.plot.style import (
     save_figure,
     style,
 )
-from refsim.trace import Exploration
+from refsim.trace import Exploration, OutcomeStats
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -54,6 +56,42 @@ def plot_outcomes(
 
 
 _MAX_OUTCOMES = 12
+"""Bars at most, the ``other`` bar included."""
+RARE = Fraction(1, 1000)
+"""An outcome this rare both ways (share and probability) is grouped in the ``other`` bar,
+unless it is one without anomalies (the right answer stays, however rare it is)."""
+_COUNT_DIGITS = 12
+"""Counts longer than this are written ``9.05 × 10^18`` beside a bar."""
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _count(n: int) -> str:
+    """``1,234``, or past :data:`_COUNT_DIGITS` digits ``9.05 × 10¹⁸``."""
+    head, power, exponent = count_text(n, _COUNT_DIGITS).partition("^")
+    return head + exponent.translate(_SUPERSCRIPT) if power else head
+
+
+def _grouped(outcomes: Sequence[OutcomeStats]) -> tuple[list[OutcomeStats], list[OutcomeStats]]:
+    """The outcomes that get a bar each, most frequent first, and those grouped in the
+    ``other`` bar: the rare ones (:data:`RARE`), and the least frequent beyond
+    :data:`_MAX_OUTCOMES` bars. A group of one is no group: it keeps its own bar."""
+    ordered = sorted(outcomes, key=lambda s: -s.share)  # stable: explore's order for ties
+
+    def rare(s: OutcomeStats) -> bool:
+        probability = s.probability if s.probability is not None else Fraction(0)
+        return bool(s.outcome.anomalies) and s.share < RARE and probability < RARE
+
+    shown = [s for s in ordered if not rare(s)]
+    rest = [s for s in ordered if rare(s)]
+    if len(shown) + bool(rest) > _MAX_OUTCOMES:
+        keep = _MAX_OUTCOMES - 1
+        rest = shown[keep:] + rest
+        shown = shown[:keep]
+    if len(rest) == 1:
+        return sorted([*shown, *rest], key=lambda s: -s.share), []
+    return shown, sorted(rest, key=lambda s: -s.share)
 
 
 def draw_outcomes(exploration: Exploration, *, dpi: float = 100) -> Figure:
@@ -79,9 +117,10 @@ def _outcome_label(stats: Any, width: int) -> str:
     return "\n".join([*head, f"witness: {witness} {count}"])
 
 
-def _percent(share: float) -> str:
+def _percent(share: float | Fraction) -> str:
     """``52.6%``, as ``refsim explore`` prints it: never rounding a possible outcome to
     0% (``<0.1%``) or an uncertain one to 100% (``>99.9%``)."""
+    share = float(share)
     if share in (0, 1):
         return f"{share:.0%}"
     if share < 0.001:
@@ -95,8 +134,7 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     from matplotlib.patches import Patch
     from matplotlib.ticker import PercentFormatter
 
-    shown = list(exploration.outcomes[:_MAX_OUTCOMES])
-    rest = exploration.outcomes[_MAX_OUTCOMES:]
+    shown, rest = _grouped(exploration.outcomes)
     exact = exploration.exhaustive and all(s.probability is not None for s in shown)
     rows = len(shown) + (1 if rest else 0)
     per_row = 1.05 if exact else 0.75
@@ -111,20 +149,24 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     shares = [float(s.share) for s in shown]
     probs = [float(s.probability) for s in shown if s.probability is not None] if exact else []
     if rest:
-        labels.append(f"{len(rest)} other outcomes")
-        shares.append(float(sum(s.share for s in rest)))
+        total = sum((s.share for s in rest), Fraction(0))
+        bad = all(s.outcome.anomalies for s in rest)
+        mark = "✗ " if bad else ""
+        labels.append(f"{mark}other ({len(rest)} outcomes, {_percent(total)})")
+        shares.append(float(total))
         if exact:
             probs.append(float(sum(s.probability or 0 for s in rest)))
     ys = [float(rows - 1 - i) for i in range(rows)]
     bar = 0.38 if exact else 0.6
     counts = [s.count for s in shown] + ([sum(s.count for s in rest)] if rest else [])
     unit = "interleavings" if exploration.exhaustive else "runs"
+    total_count = exploration.interleavings
     top = [y + bar / 2 if exact else y for y in ys]
     ax.barh(top, shares, height=bar, color=BLUE, gid="shares")
     for y, share, count in zip(top, shares, counts, strict=True):
-        ax.text(share + 0.01, y, f"{_percent(share)}  ({count_text(count)} of "
-                f"{count_text(exploration.interleavings)} {unit})", va="center", fontsize=FONT - 1,
-                gid="share-label")  # fmt: skip
+        of = f"{_count(count)} of {_count(total_count)}"
+        ax.text(share + 0.01, y, f"{_percent(share)}  ({of} {unit})", va="center",
+                fontsize=FONT - 1, gid="share-label")  # fmt: skip
     handles = [Patch(color=BLUE)]
     # "share" as `refsim explore` and the docs say it.
     names = [
@@ -145,6 +187,8 @@ def _draw_outcomes(exploration: Exploration, dpi: float) -> Figure:
     for tick, stats in zip(ax.get_yticklabels(), shown, strict=False):
         if stats.outcome.anomalies:
             tick.set_color(VERMILLION)
+    if rest and all(s.outcome.anomalies for s in rest):
+        ax.get_yticklabels()[-1].set_color(VERMILLION)
     ax.tick_params(axis="y", length=0)
     ax.set_xlim(0, 1.32)
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])

@@ -10,10 +10,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from refsim.model import AnomalyKind, Runtime
+from refsim.model import AnomalyKind, Runtime, Scenario
+from refsim.replay import waits
 from refsim.trace import RunResult, TraceEvent
 
 __all__ = [
+    "Blocked",
     "Holding",
     "Mark",
     "RunPicture",
@@ -24,6 +26,7 @@ __all__ = [
     "natural_order",
     "short_label",
     "step_label",
+    "waiting_at_end",
 ]
 
 
@@ -60,6 +63,21 @@ class Holding:
     holder: str
     start: int
     end: int
+    to_end: bool = False
+    """Never released: still held when every thread had finished or blocked for good (a
+    lock left held, a deadlock), so the figure draws it through the ``end`` column."""
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A stretch of steps (inclusive) in which a thread could not run the next micro-step:
+    it was blocked. Step ``steps + 1`` is the ``end`` column, after the last step."""
+
+    thread: str
+    on: str | None
+    """What it waits for (``lock L``), when the run says; ``None`` when it does not."""
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +91,10 @@ class Series:
     """Objects only (empty for variables)."""
     freed_at: int | None
     """The step of the DEALLOC that freed the object, if any."""
+    intended: tuple[tuple[int, int], ...] = ()
+    """Variables only (empty for objects): the value if every update had been applied,
+    what :attr:`true_refs` is for an object; where it parts from :attr:`values`, an
+    update was lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +126,8 @@ class RunPicture:
     holdings: tuple[Holding, ...]
     series: tuple[Series, ...]
     marks: tuple[Mark, ...]
+    blocked: tuple[Blocked, ...] = ()
+    """The stretches in which a thread was blocked, by thread then step."""
 
 
 _READS = ("LOAD", "LOAD_GLOBAL")
@@ -117,9 +141,16 @@ def step_label(event: TraceEvent) -> str:
         return f"{micro} → {reg}"
     if micro in _READS or micro in _WRITES:
         return f"{micro} {reg}"
-    if micro in ("ACQUIRE", "RELEASE"):
+    if micro in _NAMED and event.subject is not None:
         return f"{micro} {event.subject}"
     return micro
+
+
+_NAMED = frozenset(
+    ("ACQUIRE", "RELEASE", "SET", "CLEAR", "WAIT", "PUT", "GET", "JOIN", "CWAIT", "REACQUIRE",
+     "NOTIFY", "NOTIFY_ALL")
+)  # fmt: skip
+"""Micro-steps of the synchronisation primitives: the box names the primitive."""
 
 
 _SHORT = {
@@ -146,15 +177,25 @@ def natural_order(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(set(names), key=key))
 
 
-def describe_run(result: RunResult, *, threads: Sequence[str] | None = None) -> RunPicture:
+def describe_run(
+    result: RunResult,
+    *,
+    threads: Sequence[str] | None = None,
+    scenario: Scenario | None = None,
+) -> RunPicture:
     """What the figure of ``result`` shows. ``threads`` gives the lanes' order (the
     scenario's ``thread_names``; by default the threads that appear, in natural order).
+    With the ``scenario`` the run ran, the blocked stretches are exact and say what each
+    thread waited for (the schedule is replayed: :func:`refsim.replay.waits`); without
+    it, they are read from the trace, for locks only.
 
     Raises ``ValueError`` for a run without a trace, or one whose driver did not record
     where its preemptions happened.
     """
     if result.trace is None:
         raise ValueError("the run kept no trace (keep_trace=False): there is nothing to draw")
+    if threads is None and scenario is not None:
+        threads = scenario.thread_names
     trace = result.trace
     if len(result.preempted) != result.preemptions:
         raise ValueError(
@@ -169,6 +210,14 @@ def describe_run(result: RunResult, *, threads: Sequence[str] | None = None) -> 
     boxes = tuple(Step(e.step, e.thread, e.micro, step_label(e), e.bytecode_start) for e in trace)
     preemptions = tuple((s, trace[s - 2].thread, trace[s - 1].thread) for s in result.preempted)
     holder_lanes, holdings = _holdings(result, trace)
+    if scenario is not None:
+        end = len(trace) + 1
+        blocked = [
+            Blocked(w.thread, w.on, w.start, end if w.end is None else min(w.end, end))
+            for w in waits(scenario, result)
+        ]
+    else:
+        blocked = _lock_waits(trace, holdings) + _blocked_at_end(result, len(trace))
     return RunPicture(
         scenario=result.scenario,
         runtime=result.runtime,
@@ -185,6 +234,7 @@ def describe_run(result: RunResult, *, threads: Sequence[str] | None = None) -> 
         marks=tuple(
             Mark(a.kind, a.subject, a.step, a.threads, a.message) for a in result.anomalies
         ),
+        blocked=tuple(sorted(blocked, key=lambda b: (lanes.index(b.thread), b.start))),
     )
 
 
@@ -236,7 +286,8 @@ def _holdings(
             thread, start = held.pop(e.subject)
             holdings.append(Holding(f"lock {e.subject}", thread, start, e.step))
     for lock, (thread, start) in held.items():
-        holdings.append(Holding(f"lock {lock}", thread, start, len(trace)))
+        # Still held when the run ended: for good, unless a step budget cut the run.
+        holdings.append(Holding(f"lock {lock}", thread, start, len(trace), result.finished))
     lanes += [f"lock {lock}" for lock in sorted(locks)]
     return tuple(lanes), tuple(sorted(holdings, key=lambda h: (h.lane, h.start)))
 
@@ -249,10 +300,14 @@ def _series(result: RunResult, trace: Sequence[TraceEvent]) -> tuple[Series, ...
     values: dict[str, list[tuple[int, int]]] = {n: [] for n in names}
     trues: dict[str, list[tuple[int, int]]] = {n: [] for n in objects}
     freed: dict[str, int] = {}
+    intended: dict[str, list[tuple[int, int]]] = {n: [] for n in names if n not in final_true}
+    loaded: dict[str, int] = {}
     for e in trace:
         name = e.subject
         if name is None or name not in values:
             continue
+        if e.micro == "LOAD_GLOBAL" and e.register is not None:
+            loaded[e.thread] = e.register
         if not values[name]:
             # The word before the first micro-step that touched it: only RMW changes the
             # word in the same micro-step that first touches it (a STORE follows a LOAD).
@@ -267,6 +322,11 @@ def _series(result: RunResult, trace: Sequence[TraceEvent]) -> tuple[Series, ...
             trues[name].append((e.step, e.true_refs))
         if e.micro == "DEALLOC" and name not in freed:
             freed[name] = e.step
+        if e.micro == "STORE_GLOBAL" and name in intended and e.register is not None:
+            # The update this store applies, as the thread meant it: what it stores less
+            # what it loaded (``n`` of ``V += n``), on top of every update applied so far.
+            now = intended[name][-1][1] if intended[name] else values[name][0][1]
+            intended[name].append((e.step, now + e.register - loaded[e.thread]))
     series = []
     for name in names:
         if not values[name]:  # never touched: constant
@@ -274,6 +334,8 @@ def _series(result: RunResult, trace: Sequence[TraceEvent]) -> tuple[Series, ...
             values[name].append((0, end if isinstance(end, int) else 0))
             if name in trues:
                 trues[name].append((0, final_true[name]))
+        if name in intended:
+            intended[name] = _changes([(0, values[name][0][1]), *intended[name]])
         series.append(
             Series(
                 name,
@@ -281,6 +343,63 @@ def _series(result: RunResult, trace: Sequence[TraceEvent]) -> tuple[Series, ...
                 tuple(values[name]),
                 tuple(trues.get(name, ())),
                 freed.get(name),
+                tuple(intended.get(name, ())),
             )
         )
     return tuple(series)
+
+
+def _changes(points: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``points`` without those that repeat the value before them."""
+    kept = [points[0]]
+    for step, value in points[1:]:
+        if value != kept[-1][1]:
+            kept.append((step, value))
+    return kept
+
+
+def _lock_waits(trace: Sequence[TraceEvent], holdings: Sequence[Holding]) -> list[Blocked]:
+    """Each stretch in which a thread's next micro-step was the ACQUIRE of a lock another
+    thread held: exactly the steps in which it was blocked on that lock. For a run whose
+    scenario is not at hand (with it, :func:`refsim.replay.waits` says more).
+
+    A thread's next micro-step after its step ``p`` is its next event in the trace, so a
+    thread whose next event (at step ``s``) is ``ACQUIRE L`` was blocked at each step
+    between ``p`` and ``s`` at whose start another thread held L (from the step after
+    that thread's ACQUIRE to its RELEASE, inclusive). It takes every ACQUIRE for a
+    lock's: a semaphore's shows no holder lane, so it finds nothing for one."""
+    spans: dict[str, list[tuple[str, int, int]]] = {}
+    for h in holdings:
+        if h.lane.startswith("lock "):
+            last = h.end + 1 if h.to_end else h.end  # to_end: the end column too
+            spans.setdefault(h.lane, []).append((h.holder, h.start + 1, last))
+    found: list[Blocked] = []
+    previous: dict[str, int] = {}
+    for e in trace:
+        after = previous.get(e.thread, 0)
+        previous[e.thread] = e.step
+        if e.micro != "ACQUIRE" or e.subject is None:
+            continue
+        lane = f"lock {e.subject}"
+        for holder, first, last in spans.get(lane, ()):
+            start, end = max(first, after + 1), min(last, e.step - 1)
+            if holder != e.thread and start <= end:
+                found.append(Blocked(e.thread, lane, start, end))
+    return found
+
+
+def waiting_at_end(result: RunResult) -> dict[str, str | None]:
+    """Each thread still blocked when the run ended (a deadlock), and what it waits for
+    (:attr:`~refsim.trace.RunResult.blocked`; ``None`` for a run that does not say)."""
+    waiting: dict[str, str | None] = {}
+    for anomaly in result.anomalies:
+        if anomaly.kind is AnomalyKind.DEADLOCK:
+            waiting.update(dict.fromkeys(anomaly.threads))
+    waiting.update(result.blocked)
+    return waiting
+
+
+def _blocked_at_end(result: RunResult, steps: int) -> list[Blocked]:
+    """The threads blocked for good, in the ``end`` column (step ``steps + 1``)."""
+    end = steps + 1
+    return [Blocked(t, on, end, end) for t, on in waiting_at_end(result).items()]

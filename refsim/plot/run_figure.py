@@ -11,20 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from refsim.model import AnomalyKind
+from refsim.model import AnomalyKind, Scenario
 from refsim.plot import labels
 from refsim.plot.picture import Mark, RunPicture, Series, Step, describe_run
 from refsim.plot.style import (
     BLUE,
     BOX_FONT,
     CATEGORIES,
-    CHAR,
     COLOUR,
     FONT,
     FORMATS,
     GREY,
     HOLDERS,
     ORANGE,
+    PURPLE,
     RACE,
     VERMILLION,
     WINDOW,
@@ -73,6 +73,12 @@ class RunFigure:
     """The steps the lanes and panels show, from the left edge to the right."""
     y_labels: tuple[str, ...]
     """Each panel's y-axis label: ``count`` for an object, ``value`` for a variable."""
+    blocked: tuple[tuple[str, float, float], ...] = ()
+    """Each blocked stretch: the thread's lane, its first and last x (steps; the ``end``
+    column ends at the right edge)."""
+    lane_labels: tuple[str, ...] = ()
+    """The texts in the lanes besides the boxes': holders (``T1, never released``) and
+    blocked stretches (``blocked on lock L``), top to bottom, left to right."""
 
 
 def plot_run(
@@ -80,12 +86,14 @@ def plot_run(
     path: str | Path,
     *,
     threads: Sequence[str] | None = None,
+    scenario: Scenario | None = None,
     dpi: float = 100,
 ) -> RunFigure:
-    """Draw ``result`` and write it to ``path`` (PNG, SVG or PDF by suffix)."""
+    """Draw ``result`` and write it to ``path`` (PNG, SVG or PDF by suffix). With the
+    ``scenario`` it ran, lanes say what each blocked thread waited for."""
     if Path(path).suffix.lower() not in FORMATS:
         raise ValueError(f"{path}: a figure must end in {', '.join(FORMATS)}")
-    fig = draw_run(result, threads=threads, dpi=dpi)
+    fig = draw_run(result, threads=threads, scenario=scenario, dpi=dpi)
     save_figure(fig, path)
     return summarize_run(fig)
 
@@ -94,16 +102,74 @@ _SMALL = BOX_FONT - 2.5
 """The box font a size smaller, for labels that do not fit at :data:`BOX_FONT`."""
 _WIDEST = 16.0
 """Inches: a figure may grow to this width so that every box's label fits."""
-_ABBREVIATED = {"DEALLOC": "FREE"}
-"""Box labels too long for a narrow box, and what such a box says instead."""
+SHORT = {
+    "LOAD": "LD",
+    "ADD": "ADD",
+    "SUB": "SUB",
+    "STORE": "ST",
+    "DEALLOC": "FREE",
+    "RMW": "RMW",
+    "READ": "RD",
+    "LOAD_GLOBAL": "LDG",
+    "BINARY_OP": "BIN",
+    "STORE_GLOBAL": "STG",
+    "COMPUTE": "COMP",
+    "IO": "IO",
+    "ACQUIRE": "ACQ",
+    "RELEASE": "REL",
+    "SET": "SET",
+    "CLEAR": "CLR",
+    "WAIT": "WT",
+    "PUT": "PUT",
+    "GET": "GET",
+    "JOIN": "JN",
+    "CWAIT": "CWT",
+    "REACQUIRE": "REACQ",
+    "NOTIFY": "NTF",
+    "NOTIFY_ALL": "NTFA",
+}
+"""The short form of each micro-step kind, for a box too narrow for the whole name
+(docs/plots.md lists them; the legend then gives both: ``LOAD_GLOBAL (LDG)``). A kind
+without one loses its text, never to a fragment of it, where its name does not fit."""
+_SYNONYM = {"DEALLOC": "FREE"}
+"""Short forms that are words: preferred, at the box font, to the whole name at the small
+one."""
 
 
 def _forms(label: str) -> list[str]:
-    """The ways a box's label may be written, best first: whole, on two lines, short."""
+    """The ways a box's label may be written whole, best first: on one line, on two, or
+    as a word that says the same (``FREE``)."""
+    return [form for form in (_written(label, form) for form in range(3)) if form]
+
+
+def _candidates(micro: str) -> list[tuple[int, float]]:
+    """The ways to write a box of kind ``micro``, best first, as (form, font size): the
+    whole forms (:func:`_forms`) at the box font then a size smaller, then its short
+    form with the value (``LDG 0``, on one line or two), then the short form alone.
+    Forms 0-2 are :func:`_forms`'s, 3-5 the short ones (:func:`_written`)."""
+    whole = [(form, size) for size in (BOX_FONT, _SMALL) for form in range(3)]
+    if micro not in SHORT:
+        return whole
+    with_value = [(form, size) for size in (BOX_FONT, _SMALL) for form in (3, 4)]
+    return whole + with_value + [(5, BOX_FONT), (5, _SMALL)]
+
+
+def _written(label: str, form: int) -> str | None:
+    """``label`` written in form ``form`` (see :func:`_candidates`), or ``None`` when it
+    has no such form."""
     head, _, tail = label.partition(" ")
-    forms = [label, f"{head}\n{tail}"] if tail else [label]
-    short = _ABBREVIATED.get(label)
-    return forms + ([short] if short else [])
+    if form == 0:
+        return label
+    if form == 1:
+        return f"{head}\n{tail}" if tail else None
+    if form == 2:
+        return _SYNONYM.get(head)
+    short = SHORT[head]
+    if form == 5:
+        return short
+    if not tail:
+        return None
+    return f"{short} {tail}" if form == 3 else f"{short}\n{tail}"
 
 
 def _text_box(text: str, font: float) -> tuple[float, float]:
@@ -187,10 +253,16 @@ class _Geometry:
 
 
 def draw_run(
-    result: RunResult, *, threads: Sequence[str] | None = None, dpi: float = 100
+    result: RunResult,
+    *,
+    threads: Sequence[str] | None = None,
+    scenario: Scenario | None = None,
+    dpi: float = 100,
 ) -> Figure:
     """The figure of one run (see the module docstring), as a matplotlib ``Figure``."""
-    picture = describe_run(result, threads=threads)
+    if threads is None and scenario is not None:
+        threads = scenario.thread_names
+    picture = describe_run(result, threads=threads, scenario=scenario)
     with style():
         return _draw_picture(picture, dpi)
 
@@ -277,8 +349,10 @@ def _legend_entries(picture: RunPicture) -> int:
     count += len({w.overlaps for w in picture.windows})
     count += any(b.bytecode_start for b in picture.boxes) + bool(picture.preemptions)
     objects = [s for s in picture.series if s.is_object]
-    count += bool(picture.series) + bool(objects) + any(s.freed_at for s in objects)
-    count += bool(picture.marks)
+    variables = [s for s in picture.series if not s.is_object]
+    count += bool(objects) + bool(variables) + bool(objects) + bool(variables)
+    count += any(s.freed_at for s in objects)
+    count += bool(picture.marks) + bool(picture.blocked)
     return count
 
 
@@ -334,6 +408,7 @@ def _draw_lanes(
             )  # fmt: skip
             handles.append((Patch(facecolor=colour, alpha=alpha), name))
 
+    handles += _draw_blocked(ax, picture, g, ys, xlim)
     anomaly_steps = {m.step for m in picture.marks if m.step is not None}
     # Outline the boxes where anomalies happened, unless they would be a smear.
     outline = sparse and len(anomaly_steps) * 3 <= g.axes_width * 72 / g.box_pt
@@ -342,6 +417,7 @@ def _draw_lanes(
         by_thread[box.thread].append(box)
     kinds_seen: set[str] = set()
     abbreviated: set[str] = set()
+    fitted = _fitted(picture.boxes, g)
     starts: list[list[tuple[float, float]]] = []
     for thread, boxes in by_thread.items():
         if not boxes:
@@ -367,14 +443,15 @@ def _draw_lanes(
                               fill=False, edgecolor=VERMILLION, lw=3, zorder=4,
                               gid="anomaly-box")
                 )  # fmt: skip
-            text, size = _fit_label(b.label, g)
-            if text:
+            written = _written(b.label, fitted[b.micro][0]) if b.micro in fitted else None
+            if written is not None:
+                form, size = fitted[b.micro]
                 ax.text(
-                    b.step, yc, text, ha="center", va="center", fontsize=size,
-                    zorder=5, gid="box-label", linespacing=1.1,
+                    b.step, yc, written, ha="center", va="center",
+                    fontsize=size, zorder=5, gid="box-label", linespacing=1.1,
                 )  # fmt: skip
-            if text and text == _ABBREVIATED.get(b.label):
-                abbreviated.add(b.micro)
+                if form >= 2:
+                    abbreviated.add(b.micro)
     if starts:
         ax.add_collection(
             LineCollection(starts, colors="black", linewidths=3.2, zorder=3,
@@ -385,9 +462,7 @@ def _draw_lanes(
              "bytecode starts")
         )  # fmt: skip
     for kinds, colour in CATEGORIES:
-        present = [
-            f"{k} ({_ABBREVIATED[k]})" if k in abbreviated else k for k in kinds if k in kinds_seen
-        ]
+        present = [f"{k} ({SHORT[k]})" if k in abbreviated else k for k in kinds if k in kinds_seen]
         if present:
             handles.append((Patch(facecolor=colour, edgecolor="#444444"), " / ".join(present)))
 
@@ -396,18 +471,22 @@ def _draw_lanes(
     for lane in picture.holder_lanes:
         spans = [h for h in picture.holdings if h.lane == lane]
         yc = ys[lane]
+        # Never released: through the end column to the edge, and said in its label.
+        bars = [(h.start - 0.5, (xlim[1] if h.to_end else h.end + 0.5)) for h in spans]
         ax.broken_barh(
-            [(h.start - 0.5, h.end - h.start + 1) for h in spans],
+            [(left, right - left) for left, right in bars],
             (yc - box_h / 2, box_h),
             facecolors=[colour_of.get(h.holder, GREY) for h in spans],
             edgecolors="white", linewidths=1.5 if sparse else 0.0, zorder=2,
             gid=f"holdings:{lane}",
         )  # fmt: skip
-        for h in spans:
-            width_pt = (h.end - h.start + 1) * g.box_pt
-            if len(h.holder) * CHAR * BOX_FONT + 6 <= width_pt:
-                ax.text((h.start + h.end) / 2, yc, h.holder, ha="center", va="center",
-                        fontsize=BOX_FONT, zorder=5, gid="holder-label")  # fmt: skip
+        for h, (left, right) in zip(spans, bars, strict=True):
+            width_pt = (right - left) * g.box_pt
+            for text in [f"{h.holder}, never released", h.holder] if h.to_end else [h.holder]:
+                if text_width(text, BOX_FONT) * 1.03 + 8 <= width_pt:
+                    ax.text((left + right) / 2, yc, text, ha="center", va="center",
+                            fontsize=BOX_FONT, zorder=5, gid="holder-label")  # fmt: skip
+                    break
 
     # Preemptions: a downward triangle over the lane of the thread that was switched away
     # from, at the boundary where it happened. Too many to tell apart: none, and say so.
@@ -424,21 +503,66 @@ def _draw_lanes(
     return handles
 
 
+BLOCKED = (PURPLE, 0.3)
+"""The blocked stretches' fill: the colour of the timed figure's blocked state, paler."""
+
+
+def _draw_blocked(
+    ax: Axes, picture: RunPicture, g: _Geometry, ys: dict[str, float],
+    xlim: tuple[float, float],
+) -> list[tuple[Any, str]]:  # fmt: skip
+    """Behind a thread's lane, each stretch in which it was blocked: hatched, and saying
+    on what (``blocked on lock L``) along its bottom where that fits."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch, Rectangle
+
+    if not picture.blocked:
+        return []
+    colour, alpha = BLOCKED
+    spans = [
+        (b, b.start - 0.5, xlim[1] if b.end > picture.steps else b.end + 0.5)
+        for b in picture.blocked
+    ]
+    rects = [Rectangle((left, ys[b.thread] - 0.43), right - left, 0.86) for b, left, right in spans]
+    ax.add_collection(
+        PatchCollection(rects, facecolor=(*to_rgb(colour), alpha), edgecolor=colour,
+                        hatch="//", linewidth=0, zorder=1, gid="blocked")
+    )  # fmt: skip
+    font = FONT - 3
+    for b, left, right in spans:
+        width_pt = (right - left) * g.box_pt
+        for text in ([f"blocked on {b.on}"] if b.on else []) + ["blocked"]:
+            if text_width(text, font, italic=True) * 1.03 + 6 <= width_pt:
+                ax.text((left + right) / 2, ys[b.thread] - 0.41, text, ha="center",
+                        va="bottom", fontsize=font, style="italic", color="#5A2A4A",
+                        zorder=5, gid="blocked-label",
+                        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                              "alpha": 0.8})  # fmt: skip
+                break
+    return [(Patch(facecolor=(*to_rgb(colour), alpha), edgecolor=colour, hatch="//", lw=0),
+             "blocked (waits for another thread)")]  # fmt: skip
+
+
 def _actor(picture: RunPicture, step: int) -> str:
     return picture.boxes[step - 1].thread
 
 
-def _fit_label(label: str, g: _Geometry) -> tuple[str, float]:
-    """The label and its font size: on one line or two, or short (``FREE``), a size
-    smaller, or just its value, or nothing (``""``) when the box is too small for any."""
-    for size in (BOX_FONT, _SMALL):
-        for text in _forms(label):
-            if g.fits(text, size):
-                return text, size
-    _, _, tail = label.partition(" ")
-    if tail and g.fits(tail, _SMALL):
-        return tail, _SMALL
-    return "", BOX_FONT
+def _fitted(boxes: Sequence[Step], g: _Geometry) -> dict[str, tuple[int, float]]:
+    """For each micro-step kind, how all its boxes are written: the first candidate
+    (:func:`_candidates`) in which every box of the kind fits, so that one kind is
+    abbreviated alike everywhere. A kind with none is left without text."""
+    labels: dict[str, set[str]] = {}
+    for b in boxes:
+        labels.setdefault(b.micro, set()).add(b.label)
+    chosen = {}
+    for micro, texts in labels.items():
+        for form, size in _candidates(micro):
+            written = [_written(label, form) for label in texts]
+            if all(w is not None and g.fits(w, size) for w in written):
+                chosen[micro] = (form, size)
+                break
+    return chosen
 
 
 def _value_at(points: Sequence[tuple[int, int]], step: float) -> int:
@@ -478,11 +602,18 @@ def _draw_panel(
             solid_joinstyle="miter")  # fmt: skip
     handles.append((Line2D([], [], color=BLUE, lw=3), "refcount" if series.is_object else "value"))
     everything = list(vs)
-    if series.true_refs:
-        txs, tvs = _steps_xy(series.true_refs, end)
+    # The dashed line is what the solid one should be: the true refs of an object, the
+    # intended value of a variable (every update applied); where they part, one was lost.
+    for shadow, gid, name in (
+        (series.true_refs, "true-refs-line", "true refs"),
+        (series.intended, "intended-line", "intended value (every update applied)"),
+    ):
+        if not shadow:
+            continue
+        txs, tvs = _steps_xy(shadow, end)
         ax.plot(txs, tvs, drawstyle="steps-post", color=ORANGE, lw=2.6, ls=(0, (4, 2.5)),
-                zorder=4, gid="true-refs-line")  # fmt: skip
-        handles.append((Line2D([], [], color=ORANGE, lw=2.6, ls=(0, (4, 2.5))), "true refs"))
+                zorder=4, gid=gid)  # fmt: skip
+        handles.append((Line2D([], [], color=ORANGE, lw=2.6, ls=(0, (4, 2.5))), name))
         everything += tvs
     # The lines below, the rows of labels above them (so a label never sits on a line).
     low, high = min([0, *everything]) - 0.45, max(everything) + 0.45
@@ -625,6 +756,18 @@ def summarize_run(fig: Figure) -> RunFigure:
         for line in lanes_ax.lines
         if isinstance(line, Line2D) and line.get_gid() == "preemptions"
     )
+    ys = dict(zip(lanes_ax.get_yticks(), lanes, strict=True))
+    blocked = []
+    for c in collections(lanes_ax, "blocked"):
+        for path in c.get_paths():
+            corners = np.asarray(c.get_transform().transform(path.vertices))
+            corners = lanes_ax.transData.inverted().transform(corners)
+            y = float(np.round(corners[:, 1].mean()))
+            blocked.append((ys[y], float(corners[:, 0].min()), float(corners[:, 0].max())))
+    said = sorted(
+        (t for t in lanes_ax.texts if t.get_gid() in ("holder-label", "blocked-label")),
+        key=lambda t: (-round(t.get_position()[1]), t.get_position()[0]),
+    )
     return RunFigure(
         lanes=lanes,
         boxes=count(lanes_ax, "boxes:"),
@@ -640,4 +783,6 @@ def summarize_run(fig: Figure) -> RunFigure:
         anomaly_labels=tuple(labels),
         x_range=(float(lanes_ax.get_xlim()[0]), float(lanes_ax.get_xlim()[1])),
         y_labels=tuple(ax.get_ylabel() for ax in panels),
+        blocked=tuple(sorted(blocked, key=lambda b: (lanes.index(b[0]), b[1]))),
+        lane_labels=tuple(t.get_text() for t in said),
     )

@@ -86,6 +86,9 @@ def style() -> Iterator[None]:
             "svg.fonttype": "path",
             "pdf.fonttype": 42,
             "path.simplify": True,
+            # Scenario text is untrusted and prints as written: a name like "a$x^2$b"
+            # must not turn into mathematics.
+            "text.parse_math": False,
         }
     ):
         yield
