@@ -34,11 +34,15 @@ from dataclasses import dataclass
 from refsim.model import MicroKind, Timing
 
 __all__ = [
+    "ATOMIC_RMW",
+    "BRC_QUEUE",
     "BYTECODE",
     "DEFAULT_CORES",
     "DEFAULT_COSTS",
     "DEFAULT_SWITCH_INTERVAL",
     "GIL_HANDOFF",
+    "PLAIN_STEP",
+    "PLAIN_WORD",
     "PROCESS_START",
     "QUEUE_OP",
     "SYNC_OP",
@@ -51,14 +55,29 @@ BYTECODE = 20
 ``V += n`` (pyperformance; ``refsim real gil`` measures it on this machine)."""
 
 PLAIN_WORD = 1
-"""A plain load, add or store of a word already in the L1 cache: one cycle or a few at
-3-4 GHz, about a nanosecond (Fog: ``mov``/``add`` latency 1-5 cycles)."""
+"""A plain load of a word already in the L1 cache, or a READ: a few cycles at 3-4 GHz,
+about a nanosecond (Fog: ``mov`` latency 4-5 cycles from L1)."""
 
-ATOMIC_RMW = 6
+PLAIN_STEP = 0
+"""The ADD (or SUB) and the STORE of a plain increment: a register add and a buffered
+store, overlapped with the load. A whole plain ``ob_refcnt++`` measured 0.22-0.48 ns per
+increment in a loop (``refsim real hardware``); the model's clock ticks in whole
+nanoseconds, so it charges the increment 1 ns, all of it to the LOAD."""
+
+ATOMIC_RMW = 7
 """An atomic read-modify-write (``lock xadd``) on an uncontended, cached line: about 18-20
-cycles, several times a plain access (Fog). Contended, the line moves between cores and
-it costs more: 5-11 ns more on the 2-core machine ``refsim real hardware`` measured
-(more between sockets); the model does not charge that (docs/timed.md)."""
+cycles, 5-10 ns per increment measured by ``refsim real hardware`` (about 7 alone, 16-22x
+a plain increment: Fog gives the same order). Contended, the line moves between cores
+and it costs more: 5-11 ns more on the 2-core machine measured (19 ns in all on the
+machine the issue measured; more between sockets); the model does not charge that
+(docs/timed.md)."""
+
+BRC_QUEUE = 50
+"""``_Py_brc_queue_object``: lock the owner's bucket (a ``PyMutex``), find its thread
+state, push the object, set the owner's eval-breaker bit, unlock: a few cache misses."""
+
+DEFERRED_REF = 0
+"""A stack reference to a deferred object: a tagged pointer, no count written."""
 
 DEALLOC = 50
 """Freeing a small object: ``tp_dealloc`` and pymalloc's free list (pyperformance)."""
@@ -97,9 +116,9 @@ DEFAULT_CORES = 4
 
 DEFAULT_COSTS: dict[MicroKind, int] = {
     MicroKind.LOAD: PLAIN_WORD,
-    MicroKind.ADD: PLAIN_WORD,
-    MicroKind.SUB: PLAIN_WORD,
-    MicroKind.STORE: PLAIN_WORD,
+    MicroKind.ADD: PLAIN_STEP,
+    MicroKind.SUB: PLAIN_STEP,
+    MicroKind.STORE: PLAIN_STEP,
     MicroKind.DEALLOC: DEALLOC,
     MicroKind.RMW: ATOMIC_RMW,
     MicroKind.READ: PLAIN_WORD,
@@ -120,6 +139,16 @@ DEFAULT_COSTS: dict[MicroKind, int] = {
     MicroKind.REACQUIRE: SYNC_OP,
     MicroKind.NOTIFY: SYNC_OP,
     MicroKind.NOTIFY_ALL: SYNC_OP,
+    MicroKind.LOAD_LOCAL: PLAIN_WORD,
+    MicroKind.STORE_LOCAL: PLAIN_STEP,
+    MicroKind.ADD_SHARED: ATOMIC_RMW,
+    MicroKind.DECREF_SHARED: ATOMIC_RMW,
+    MicroKind.QUEUE: BRC_QUEUE,
+    MicroKind.MERGE: ATOMIC_RMW,
+    MicroKind.IMMORTAL: PLAIN_WORD,
+    MicroKind.DEFERRED: DEFERRED_REF,
+    MicroKind.TAKE: PLAIN_WORD,
+    MicroKind.DROP: PLAIN_WORD,
 }
 """Each micro-step kind's cost in ns (``io D`` waits ``D`` on top of its ``IO`` cost)."""
 

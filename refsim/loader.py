@@ -48,6 +48,7 @@ from refsim.schema import (
     ThreadEntry,
     TimingEntry,
     closest,
+    closest_runtime,
     json_schema,
     parse_op,
     show_value,
@@ -251,7 +252,7 @@ def _bad_name(name: Any) -> tuple[str, str | None]:
 
 
 def _unknown_choice(what: str, value: str, choices: Sequence[str]) -> tuple[str, str | None]:
-    close = closest(value, choices)
+    close = closest_runtime(value) if choices is RUNTIMES else closest(value, choices)
     hint = f"did you mean {close!r}?" if close else f"expected {_one_of(choices)}"
     return f"unknown {what} {show_value(value)}", hint
 
@@ -296,6 +297,8 @@ def _section(path: DocPath) -> str:
         if isinstance(last, int):
             return "op"
         return "count" if n == 3 and last == "count" else str(last)
+    if head == "objects" and n >= 3 and path[2] in ("owner", "immortal", "deferred"):
+        return f"object.{path[2]}"
     if head in _DECLARATIONS:
         return head if n == 1 else head[:-1]
     if head == "expect":
@@ -311,9 +314,12 @@ _EXPECTED = {
     "": "a mapping",
     "name": "a non-empty string",
     "description": "a string",
-    "runtime": "a runtime (unsafe, gil or atomic)",
+    "runtime": "a runtime (unsafe, gil, atomic, free-threaded, pypy or jython)",
     "objects": "a mapping of object names to refcounts",
     "object": "a refcount of at least 1 (an object at refcount 0 has been freed already)",
+    "object.owner": "the name of the thread that owns it",
+    "object.immortal": "true or false",
+    "object.deferred": "true or false",
     "variables": "a mapping of variable names to integers",
     "variable": "an integer",
     "locks": "a list of lock names",
@@ -444,6 +450,7 @@ class _Checker:
         """Report what is wrong; return the threads, ready to expand if nothing is."""
         self._declarations()
         self._conditions()
+        self._object_traits()
         plans = tuple(self._plans())
         if self._within_op_limit(plans):
             for plan in plans:
@@ -504,6 +511,46 @@ class _Checker:
                 self.counted[name] = count
                 found += [(mark, f"{name}{i}", "thread", path) for i in range(1, count + 1)]
         return found
+
+    def _object_traits(self) -> None:
+        """An owner is a thread; an immortal object has no owner and is not deferred."""
+        objects = self.data.get("objects")
+        if not isinstance(objects, dict):
+            return
+        for name, entry in objects.items():
+            if not isinstance(entry, dict):
+                continue
+            owner = entry.get("owner")
+            if isinstance(owner, str) and owner:
+                declared = self.known.get(owner)
+                if declared is None or declared[0] != "thread":
+                    close = self._closest(owner, ("thread",))
+                    threads = [n for n, (k, _) in self.known.items() if k == "thread"]
+                    hint = f"did you mean {close!r}?" if close else None
+                    hint = hint or "the threads are " + ", ".join(threads[:8])
+                    if owner in self.counted:
+                        hint = f"count: {self.counted[owner]} names its copies {owner}1, ...: "
+                        hint += "name one of them"
+                    what = "not a thread" if declared is None else f"{_article(declared[0])} "
+                    what += "" if declared is None else f"{declared[0]}, not a thread"
+                    self.error(
+                        ("objects", name, "owner"),
+                        f"object {name!r} is owned by {owner!r}, which is {what}",
+                        hint,
+                    )
+            if entry.get("immortal") is True and entry.get("deferred") is True:
+                self.error(
+                    ("objects", name, "deferred"),
+                    f"object {name!r} cannot be both immortal and deferred",
+                    "an immortal object is never freed; a deferred one is freed by the "
+                    "collector: choose one",
+                )
+            if entry.get("immortal") is True and isinstance(owner, str):
+                self.error(
+                    ("objects", name, "owner"),
+                    f"immortal object {name!r} cannot have an owner",
+                    "CPython's immortal objects belong to no thread (their ob_tid is 0)",
+                )
 
     def _conditions(self) -> None:
         """Each condition is over a declared lock."""
@@ -864,6 +911,7 @@ def _build(doc: Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenar
         (name, value if isinstance(value, int) else value.refcount)
         for name, value in model.objects.items()
     )
+    long_form = {name: v for name, v in model.objects.items() if not isinstance(v, int)}
     threads: list[ThreadSpec] = []
     for plan in plans:
         ops = _expand(plan.body)
@@ -881,6 +929,9 @@ def _build(doc: Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenar
         semaphores=tuple(model.semaphores.items()),
         queues=tuple(model.queues.items()),
         conditions=tuple(model.conditions.items()),
+        owners=tuple((n, v.owner) for n, v in long_form.items() if v.owner is not None),
+        immortal=tuple(n for n, v in long_form.items() if v.immortal),
+        deferred=tuple(n for n, v in long_form.items() if v.deferred),
         runtime=Runtime(model.runtime),
         description=model.description if model.description is not None else "",
         timing=_timing(model.timing),

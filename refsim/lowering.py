@@ -39,16 +39,32 @@ class Bytecode:
     times: int = 1
 
 
-def lower(op: Op, runtime: Runtime) -> tuple[Bytecode, ...]:
+def lower(
+    op: Op,
+    runtime: Runtime,
+    *,
+    owner: bool = False,
+    immortal: bool = False,
+    deferred: bool = False,
+) -> tuple[Bytecode, ...]:
     """The bytecodes ``op`` runs as under ``runtime``.
 
     A decref's DEALLOC is listed but runs only if the value the decref stored (or its RMW
-    produced) is 0; the machine skips it otherwise.
+    produced) is 0; the machine skips it otherwise. Under ``free-threaded`` the
+    micro-steps of ``incref X`` and ``decref X`` depend on X and on the thread that runs
+    them: ``owner`` (X names this thread as its owner), ``immortal``, ``deferred`` (see
+    :func:`_biased`); other runtimes ignore them.
     """
     kind, subject = op.kind, op.subject
     if kind is OpKind.INCREF or kind is OpKind.DECREF:
         delta = 1 if kind is OpKind.INCREF else -1
-        if traits(runtime).atomic_refcounts:
+        counting = traits(runtime).counting
+        if counting == "tracing":
+            step = MicroKind.TAKE if delta > 0 else MicroKind.DROP
+            return (Bytecode((MicroStep(step, subject, delta),)),)
+        if counting == "biased":
+            return (Bytecode(_biased(subject, delta, owner, immortal, deferred)),)
+        if counting == "atomic":
             steps: tuple[MicroStep, ...] = (MicroStep(MicroKind.RMW, subject, delta),)
         else:
             arith = MicroKind.ADD if delta > 0 else MicroKind.SUB
@@ -83,6 +99,56 @@ def lower(op: Op, runtime: Runtime) -> tuple[Bytecode, ...]:
             Bytecode((MicroStep(MicroKind.REACQUIRE, subject),)),
         )
     return (Bytecode((MicroStep(_ONE_STEP[kind], subject),)),)
+
+
+def _biased(
+    subject: str | None, delta: int, owner: bool, immortal: bool, deferred: bool
+) -> tuple[MicroStep, ...]:
+    """Free-threaded CPython's ``Py_INCREF``/``Py_DECREF`` (``Include/refcount.h``), one
+    bytecode; docs/model.md gives each path with CPython's source lines.
+
+    Listed in program order; the machine takes the path the object's state calls for and
+    skips the rest, as it skips a DEALLOC after a store of a non-zero count:
+
+    * immortal: IMMORTAL (the load of ``ob_ref_local`` that finds it immortal; no write);
+    * deferred: DEFERRED (a stack reference: no count is written);
+    * the owner, incref: LOAD_LOCAL, ADD, STORE_LOCAL, or, once the object is merged,
+      ADD_SHARED;
+    * the owner, decref: LOAD_LOCAL, SUB, STORE_LOCAL, then MERGE if it stored 0
+      (``_Py_MergeZeroLocalRefcount``), or, once merged, DECREF_SHARED; DEALLOC when the
+      merged count is 0;
+    * another thread, incref: ADD_SHARED (``_Py_atomic_add_ssize``);
+    * another thread, decref: DECREF_SHARED (``_Py_DecRefShared``), then QUEUE if it
+      found the shared count at 0 (``_Py_brc_queue_object``), DEALLOC if a count reached
+      0 merged.
+    """
+    if immortal:
+        return (MicroStep(MicroKind.IMMORTAL, subject, delta),)
+    if deferred:
+        return (MicroStep(MicroKind.DEFERRED, subject, delta),)
+    if owner and delta > 0:
+        return (
+            MicroStep(MicroKind.LOAD_LOCAL, subject, delta),
+            MicroStep(MicroKind.ADD, subject, delta),
+            MicroStep(MicroKind.STORE_LOCAL, subject, delta),
+            MicroStep(MicroKind.ADD_SHARED, subject, delta),
+        )
+    if owner:
+        return (
+            MicroStep(MicroKind.LOAD_LOCAL, subject, delta),
+            MicroStep(MicroKind.SUB, subject, delta),
+            MicroStep(MicroKind.STORE_LOCAL, subject, delta),
+            MicroStep(MicroKind.MERGE, subject),
+            MicroStep(MicroKind.DECREF_SHARED, subject, delta),
+            MicroStep(MicroKind.DEALLOC, subject),
+        )
+    if delta > 0:
+        return (MicroStep(MicroKind.ADD_SHARED, subject, delta),)
+    return (
+        MicroStep(MicroKind.DECREF_SHARED, subject, delta),
+        MicroStep(MicroKind.QUEUE, subject),
+        MicroStep(MicroKind.DEALLOC, subject),
+    )
 
 
 _ONE_STEP = {

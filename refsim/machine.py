@@ -15,7 +15,7 @@ trace event needs, precomputed.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from refsim.lowering import lower
 from refsim.model import AnomalyKind, MicroKind, Op, OpKind, Runtime, Scenario
@@ -30,6 +30,18 @@ LOAD_GLOBAL, BINARY_OP, STORE_GLOBAL, COMPUTE, IO, ACQUIRE, RELEASE = 6, 7, 8, 9
 # The other primitives of `threading` and `queue` (MODEL.md, "Threads that wait").
 SEM_ACQUIRE, SEM_RELEASE, SET, CLEAR, WAIT, PUT, GET = 13, 14, 15, 16, 17, 18, 19
 JOIN, CWAIT, REACQUIRE, NOTIFY, NOTIFY_ALL = 20, 21, 22, 23, 24
+
+# Free-threaded CPython's biased counting (MODEL.md, "Free-threaded CPython"): the
+# owner's LOAD_LOCAL and STORE_LOCAL, one code per place in an incref or a decref, so each
+# knows where to jump; then the shared-count steps, the merge, immortal and deferred.
+L_INC, L_DEC, S_INC, S_DEC, MERGE_ZERO, ADD_SHARED = 25, 26, 27, 28, 29, 30
+DS_OWNER, DS_GUEST, QUEUE, IMMORTAL, DEFERRED = 31, 32, 33, 34, 35
+MERGE_QUEUED = 36
+QUEUED, MERGED = 1, 2
+"""Free-threaded object flags (CPython's ``_Py_REF_QUEUED`` and ``_Py_REF_MERGED``)."""
+"""Not in any program: the owner merging an object another thread queued for it."""
+# Tracing collectors: a pointer taken or dropped, no count.
+TAKE, DROP = 37, 38
 
 WAITS = frozenset({SEM_ACQUIRE, WAIT, PUT, GET, JOIN, REACQUIRE})
 """Codes besides ACQUIRE whose micro-step may not be enabled (the thread is blocked)."""
@@ -60,6 +72,23 @@ _CODES = {
     MicroKind.NOTIFY: NOTIFY,
     MicroKind.NOTIFY_ALL: NOTIFY_ALL,
 }
+_BIASED_CODES = {
+    (MicroKind.LOAD_LOCAL, 1): L_INC,
+    (MicroKind.LOAD_LOCAL, -1): L_DEC,
+    (MicroKind.STORE_LOCAL, 1): S_INC,
+    (MicroKind.STORE_LOCAL, -1): S_DEC,
+    (MicroKind.MERGE, 0): MERGE_ZERO,
+    (MicroKind.ADD_SHARED, 1): ADD_SHARED,
+    (MicroKind.QUEUE, 0): QUEUE,
+    (MicroKind.IMMORTAL, 1): IMMORTAL,
+    (MicroKind.IMMORTAL, -1): IMMORTAL,
+    (MicroKind.DEFERRED, 1): DEFERRED,
+    (MicroKind.DEFERRED, -1): DEFERRED,
+    (MicroKind.TAKE, 1): TAKE,
+    (MicroKind.DROP, -1): DROP,
+}
+"""Codes of the micro-steps of free-threaded and tracing refcount ops, by kind and delta
+(DECREF_SHARED's code depends on whose program it is in: see ``Machine._lower``)."""
 _SEMAPHORE_CODES = {ACQUIRE: SEM_ACQUIRE, RELEASE: SEM_RELEASE}
 """``acquire S`` and ``release S`` of a semaphore: the lock's micro-steps, other effects."""
 _TABLES = {
@@ -70,6 +99,19 @@ _TABLES = {
 """Which table an instruction's ``word`` indexes (the words, for every other code)."""
 
 _BIT = {kind: 1 << i for i, kind in enumerate(AnomalyKind)}
+_TOUCHES = {
+    L_INC: "loaded the local count of",
+    L_DEC: "loaded the local count of",
+    S_INC: "stored into the local count of",
+    S_DEC: "stored into the local count of",
+    MERGE_ZERO: "merged the counts of",
+    ADD_SHARED: "updated the shared count of",
+    DS_OWNER: "updated the shared count of",
+    DS_GUEST: "updated the shared count of",
+    QUEUE: "queued",
+    MERGE_QUEUED: "merged the counts of",
+}
+"""What each biased-counting micro-step does to the object, for a use-after-free message."""
 _UAF = AnomalyKind.USE_AFTER_FREE
 _new = tuple.__new__
 
@@ -137,6 +179,11 @@ class State(NamedTuple):
     """Each event (1 set, 0 clear), then each semaphore's count, then each queue's items."""
     waiters: tuple[tuple[int, ...], ...] = ()
     """Per condition, the threads waiting to be notified, first come first."""
+    brc: tuple[Any, ...] = ()
+    """Free-threaded only (else empty): ``(shared, flags, pending, merging)``: per object
+    its shared count and its flags (0, QUEUED or MERGED), per thread the objects queued
+    for it to merge and the object whose merge it must free next (-1 if none). The
+    object's ``values`` word is then its local count."""
 
 
 def _check(scenario: Scenario) -> None:
@@ -186,6 +233,8 @@ class Machine:
         self.scenario = scenario
         self.runtime = scenario.runtime if runtime is None else runtime
         self.gil = traits(self.runtime).bytecode_atomic
+        self.counting = traits(self.runtime).counting
+        """``plain``, ``atomic``, ``biased`` (free-threaded) or ``tracing`` (runtimes.py)."""
         self.thread_names = scenario.thread_names
         self.object_names = tuple(name for name, _ in scenario.objects)
         self.variable_names = tuple(name for name, _ in scenario.variables)
@@ -207,6 +256,16 @@ class Machine:
         self.condition_lock = tuple(locks[lock] for _, lock in scenario.conditions)
         """Per condition, the index of its lock."""
         words = {name: i for i, name in enumerate(self.word_names)}
+        biased = self.counting == "biased"
+        threads = {name: i for i, name in enumerate(self.thread_names)}
+        self.owner_of = tuple(
+            threads.get(dict(scenario.owners).get(name, ""), -1) if biased else -1
+            for name in self.object_names
+        )
+        """Free-threaded: per object, the index of its owner thread, or -1."""
+        self._objects = {name: w for w, name in enumerate(self.object_names)}
+        self.immortal = frozenset(scenario.immortal) if biased else frozenset()
+        self.deferred = frozenset(scenario.deferred) if biased else frozenset()
         tables = {
             "locks": locks,
             "sync": {name: i for i, name in enumerate(self.sync_names)},
@@ -216,16 +275,26 @@ class Machine:
         # Compile each distinct program once. Copies made by `count: n` share one ops
         # tuple, found by identity (hashing a long program again for every copy costs
         # more than compiling it); equal programs written out twice are found by value.
+        # Under free-threaded an object's owner runs other micro-steps than the rest, so
+        # a thread that owns objects is compiled on its own.
         by_id: dict[int, tuple[Instr, ...]] = {}
         by_value: dict[tuple[Op, ...], tuple[Instr, ...]] = {}
         lowered: dict[Op, list[tuple[int, str, int, int, bool, int, str | None]]] = {}
-        for t in scenario.threads:
+        programs = []
+        for index, t in enumerate(scenario.threads):
+            owned = frozenset(o for o, owner in enumerate(self.owner_of) if owner == index)
+            if owned:
+                programs.append(self._compile(t.ops, words, tables, {}, owned))
+                continue
             if id(t.ops) not in by_id:
                 program = by_value.get(t.ops)
                 if program is None:
                     program = by_value[t.ops] = self._compile(t.ops, words, tables, lowered)
                 by_id[id(t.ops)] = program
-        self.programs = tuple(by_id[id(t.ops)] for t in scenario.threads)
+            programs.append(by_id[id(t.ops)])
+        self.programs = tuple(programs)
+        self.owners = frozenset(o for o in self.owner_of if o >= 0)
+        """Free-threaded: the threads that own some object (never interchangeable)."""
         self.has_locks = bool(self.lock_names)
         self.may_block = any(
             instr.code == ACQUIRE or instr.code in WAITS
@@ -233,6 +302,11 @@ class Machine:
             for instr in program
         )
         """Whether any thread can ever be blocked (else every live thread is enabled)."""
+        if biased:
+            # One machine step for every driver: the biased variants replace the methods
+            # on this instance, so the other runtimes pay nothing for them.
+            self.step = self._step_biased  # type: ignore[method-assign]
+            self.enabled = self._enabled_biased  # type: ignore[method-assign]
 
     def _compile(
         self,
@@ -240,12 +314,13 @@ class Machine:
         words: dict[str, int],
         tables: dict[str, dict[str, int]],
         lowered: dict[Op, list[tuple[int, str, int, int, bool, int, str | None]]],
+        owned: frozenset[int] = frozenset(),
     ) -> tuple[Instr, ...]:
         program: list[Instr] = []
         for index, op in enumerate(ops):
             steps = lowered.get(op)
             if steps is None:
-                steps = lowered[op] = self._lower(op, words, tables)
+                steps = lowered[op] = self._lower(op, words, tables, owned)
             text = str(op)
             for code, micro, word, amount, first, times, subject in steps:
                 program.append(
@@ -254,14 +329,31 @@ class Machine:
         return tuple(program)
 
     def _lower(
-        self, op: Op, words: dict[str, int], tables: dict[str, dict[str, int]]
+        self,
+        op: Op,
+        words: dict[str, int],
+        tables: dict[str, dict[str, int]],
+        owned: frozenset[int] = frozenset(),
     ) -> list[tuple[int, str, int, int, bool, int, str | None]]:
         """``op``'s micro-steps as Instr fields, without the op's index and text."""
         steps = []
         semaphore = op.kind in (OpKind.SEMAPHORE_ACQUIRE, OpKind.SEMAPHORE_RELEASE)
-        for bytecode in lower(op, self.runtime):
+        subject = op.subject or ""
+        owner = words.get(subject, -1) in owned
+        bytecodes = lower(
+            op,
+            self.runtime,
+            owner=owner,
+            immortal=subject in self.immortal,
+            deferred=subject in self.deferred,
+        )
+        for bytecode in bytecodes:
             for position, micro in enumerate(bytecode.steps):
-                code = _CODES[micro.kind]
+                code = _BIASED_CODES.get((micro.kind, micro.amount))
+                if micro.kind is MicroKind.DECREF_SHARED:
+                    code = DS_OWNER if owner else DS_GUEST
+                elif code is None:
+                    code = _CODES[micro.kind]
                 if semaphore:
                     code = _SEMAPHORE_CODES[code]
                 table = tables[_TABLES[code]] if code in _TABLES else words
@@ -278,6 +370,11 @@ class Machine:
         """The state before any micro-step has run."""
         s = self.scenario
         values = tuple(v for _, v in s.objects) + tuple(v for _, v in s.variables)
+        brc: tuple[Any, ...] = ()
+        if self.counting == "biased":
+            brc = self._initial_brc(values)
+            locals_ = tuple(v - shared for v, shared in zip(values, brc[0], strict=False))
+            values = locals_ + values[self.n_objects :]
         return State(
             threads=tuple(ThreadState(0, 0, -1, 0) for _ in s.threads),
             values=values,
@@ -293,16 +390,223 @@ class Machine:
             inside=-1,
             sync=((0,) * len(s.events) + tuple(n for _, n in s.semaphores) + (0,) * len(s.queues)),
             waiters=((),) * len(s.conditions),
+            brc=brc,
         )
 
+    def _initial_brc(self, values: tuple[int, ...]) -> tuple[Any, ...]:
+        """Free-threaded counts at the start: an owned object's whole count is its owner's
+        local count; any other object starts merged, its count all shared (MODEL.md)."""
+        n = len(self.thread_names)
+        shared = tuple(
+            0 if owner >= 0 or name in self.immortal else values[w]
+            for w, (name, owner) in enumerate(zip(self.object_names, self.owner_of, strict=True))
+        )
+        flags = tuple(0 if owner >= 0 else MERGED for owner in self.owner_of)
+        return (shared, flags, ((),) * n, (-1,) * n)
+
     def finished(self, state: State, thread: int) -> bool:
-        return state.threads[thread].pc >= len(self.programs[thread])
+        """Whether ``thread`` has nothing left to run: its program is done and (free-
+        threaded) no object waits for it to merge."""
+        if state.threads[thread].pc < len(self.programs[thread]):
+            return False
+        return not state.brc or (not state.brc[2][thread] and state.brc[3][thread] < 0)
 
     def next_instr(self, state: State, thread: int) -> Instr | None:
-        """The instruction ``thread`` runs next, or ``None`` if it has finished."""
+        """The instruction ``thread`` runs next, or ``None`` if it has finished. Under
+        free-threaded this may be a merge of an object another thread queued for it, or
+        the DEALLOC that follows one: steps of no op of its program."""
         pc = state.threads[thread].pc
         program = self.programs[thread]
+        if state.brc:
+            interrupt = self._interrupt(state, thread)
+            if interrupt is not None:
+                return interrupt
         return program[pc] if pc < len(program) else None
+
+    # -- free-threaded CPython: biased reference counting ---------------------------
+
+    def _at_boundary(self, state: State, thread: int) -> bool:
+        """Whether ``thread`` is between two bytecodes (or done with its program): where
+        CPython's eval loop handles the merges queued for it."""
+        pc = state.threads[thread].pc
+        program = self.programs[thread]
+        return pc >= len(program) or program[pc].first
+
+    def _interrupt(self, state: State, thread: int) -> Instr | None:
+        """The queued merge (or its DEALLOC) ``thread`` must run now, if any."""
+        _, _, pending, merging = state.brc
+        if merging[thread] >= 0:
+            w, micro, code, first = merging[thread], "DEALLOC", DEALLOC, False
+        elif pending[thread] and self._at_boundary(state, thread):
+            w, micro, code, first = pending[thread][0], "MERGE", MERGE_QUEUED, True
+        else:
+            return None
+        name = self.object_names[w]
+        pc = state.threads[thread].pc
+        program = self.programs[thread]
+        index = (
+            program[pc].op_index if pc < len(program) else len(self.scenario.threads[thread].ops)
+        )
+        op = f"(merge {name}, queued by another thread)"
+        return _new(Instr, (code, micro, w, 0, first, 1, index, op, name))
+
+    def _enabled_biased(self, state: State) -> tuple[int, ...]:
+        """:meth:`enabled` under free-threaded: a thread with a queued merge to run may
+        always run it; otherwise as :meth:`enabled` (there is no GIL)."""
+        holders = state.holders
+        programs = self.programs
+        threads = state.threads
+        _, _, pending, merging = state.brc
+        result = []
+        for t in state.live:
+            if merging[t] >= 0 or (pending[t] and self._at_boundary(state, t)):
+                result.append(t)
+                continue
+            instr = programs[t][threads[t].pc]
+            code = instr.code
+            if code == ACQUIRE:
+                if holders[instr.word] < 0:
+                    result.append(t)
+            elif code not in WAITS or self._ready(state, t, instr):
+                result.append(t)
+        return tuple(result)
+
+    def _step_biased(
+        self, state: State, thread: int, time: int = 0
+    ) -> tuple[State, TraceEvent, tuple[Anomaly, ...]]:
+        """:meth:`step` under free-threaded (bound in its place by ``__init__``)."""
+        interrupt = self._interrupt(state, thread)
+        if interrupt is not None:
+            new, event, anomalies = self._brc_step(state, thread, interrupt, time)
+        else:
+            pc = state.threads[thread].pc
+            instr = self.programs[thread][pc]
+            if L_INC <= instr.code <= DEFERRED:
+                new, event, anomalies = self._brc_step(state, thread, instr, time)
+            else:
+                new, event, anomalies = Machine.step(self, state, thread, time)
+        # A thread stays live while merges are queued for it, after its last op too.
+        if thread not in new.live and not self.finished(new, thread):
+            new = new._replace(live=tuple(sorted((*new.live, thread))))
+        elif thread in new.live and self.finished(new, thread):
+            new = new._replace(live=tuple(t for t in new.live if t != thread))
+        w = self._objects.get(event.subject or "")
+        if w is not None:
+            local, shared = new.values[w], new.brc[0][w]
+            event = event._replace(value=local + shared, counts=(local, shared))
+        return new, event, anomalies
+
+    def _brc_step(
+        self, state: State, t: int, instr: Instr, time: int
+    ) -> tuple[State, TraceEvent, tuple[Anomaly, ...]]:
+        """One micro-step of biased counting (see :func:`refsim.lowering.lower`), or a
+        queued merge: MODEL.md's "Free-threaded CPython", docs/model.md has CPython's code."""
+        (threads, values, versions, freed, true_refs, holders, kinds, stepno, last_store,
+         freed_by, live, _inside, sync, waiters, brc) = state  # fmt: skip
+        shared, flags, pending, merging = (list(part) for part in brc)
+        values_, versions_, true_ = list(values), list(versions), list(true_refs)
+        pc, reg, loaded, reps = threads[t]
+        code, w, delta = instr.code, instr.word, instr.delta
+        stepno += 1
+        anomalies: tuple[Anomaly, ...] = ()
+        register: int | None = None
+        if freed[w] and code not in (IMMORTAL, DEFERRED, DEALLOC):
+            anomalies = (self._after_free(_UAF, state, t, w, _TOUCHES[code], stepno),)
+        if code == DEALLOC:  # the DEALLOC after a queued merge that brought the count to 0
+            merging[t] = -1
+            if freed[w]:
+                anomalies = (self._double_free(state, t, w, stepno),)
+            else:
+                if true_refs[w] > 0:
+                    anomalies = (self._premature_free(state, t, w, stepno),)
+                freed = freed[:w] + (True,) + freed[w + 1 :]
+                freed_by = freed_by[:w] + ((t, stepno),) + freed_by[w + 1 :]
+        elif code == MERGE_QUEUED:
+            pending[t] = pending[t][1:]
+            count = self._explicit_merge(w, values_, versions_, shared, flags)
+            if count == 0:
+                merging[t] = w
+        else:
+            pc += 1
+            if code in (L_INC, L_DEC):
+                if flags[w] == MERGED:  # no longer owned: the shared path
+                    pc += 2 if code == L_INC else 3
+                else:
+                    register = reg = values[w]
+                    loaded = versions[w]
+            elif code in (S_INC, S_DEC):
+                if versions[w] != loaded:  # never: only the owner writes its local count
+                    anomalies += (self._lost_update(state, t, w, reg, loaded, delta, stepno),)
+                values_[w] = register = reg
+                versions_[w] += 1
+                loaded = -1
+                true_[w] += delta
+                if code == S_INC:
+                    pc += 1  # not ADD_SHARED
+                elif reg != 0:
+                    pc += 3  # no merge: not MERGE, DECREF_SHARED, DEALLOC
+            elif code == MERGE_ZERO:
+                flags[w] = MERGED
+                pc += 1 if shared[w] == 0 else 2  # DEALLOC, or done
+            elif code == ADD_SHARED:
+                shared[w] += 1
+                true_[w] += 1
+            elif code in (DS_OWNER, DS_GUEST):
+                true_[w] -= 1
+                if code == DS_GUEST and flags[w] == 0 and shared[w] == 0:
+                    flags[w] = QUEUED  # no decrement: the queue holds the reference
+                else:
+                    shared[w] -= 1
+                    zero = flags[w] == MERGED and shared[w] == 0
+                    if code == DS_OWNER:
+                        pc += 0 if zero else 1
+                    else:
+                        pc += 1 if zero else 2
+            elif code == QUEUE:
+                owner = self.owner_of[w]
+                if flags[w] == MERGED:
+                    # The owner merged meanwhile: a plain shared decref (brc.c: Py_DECREF).
+                    shared[w] -= 1
+                    zero = shared[w] == 0
+                elif owner not in live:
+                    # The owner has exited: merge here, dropping the queue's reference.
+                    zero = self._explicit_merge(w, values_, versions_, shared, flags) == 0
+                else:
+                    pending[owner] = (*pending[owner], w)
+                    zero = False
+                pc += 0 if zero else 1
+            else:
+                assert code in (IMMORTAL, DEFERRED), code
+                true_[w] += delta
+        new_brc = (tuple(shared), tuple(flags), tuple(pending), tuple(merging))
+        for anomaly in anomalies:
+            kinds |= _BIT[anomaly.kind]
+        thread_list = list(threads)
+        thread_list[t] = _new(ThreadState, (pc, reg, loaded, reps))
+        new = _new(
+            State,
+            (tuple(thread_list), tuple(values_), tuple(versions_), freed, tuple(true_), holders,
+             kinds, stepno, last_store, freed_by, live, -1, sync, waiters, new_brc),
+        )  # fmt: skip
+        event = _new(
+            TraceEvent,
+            (stepno, time, self.thread_names[t], instr.op, instr.micro, instr.subject, register,
+             None, true_[w], instr.op_index, instr.first, None),
+        )  # fmt: skip
+        return new, event, anomalies
+
+    @staticmethod
+    def _explicit_merge(
+        w: int, values: list[int], versions: list[int], shared: list[int], flags: list[int]
+    ) -> int:
+        """``_Py_ExplicitMergeRefcount(ob, -1)``: local + shared - 1 becomes the shared
+        count, the local count 0, the object merged; returns the count."""
+        count = values[w] + shared[w] - 1
+        values[w] = 0
+        versions[w] += 1
+        shared[w] = count
+        flags[w] = MERGED
+        return count
 
     def enabled(self, state: State) -> tuple[int, ...]:
         """The threads that may run the next micro-step (MODEL.md, "Runtimes" and
@@ -480,7 +784,7 @@ class Machine:
         """
         t = thread
         (threads, values, versions, freed, true_refs, holders, kinds, stepno, last_store,
-         freed_by, live, inside, sync, waiters) = state  # fmt: skip
+         freed_by, live, inside, sync, waiters, brc) = state  # fmt: skip
         pc, reg, loaded, reps = threads[t]
         program = self.programs[t]
         instr = program[pc]
@@ -555,8 +859,13 @@ class Machine:
             holders = holders[:w] + (t,) + holders[w + 1 :]
         elif code == RELEASE:
             holders = holders[:w] + (-1,) + holders[w + 1 :]
-        elif code > RELEASE:
+        elif RELEASE < code <= NOTIFY_ALL:
             sync, waiters, holders, value = self._wait_step(code, t, w, sync, waiters, holders)
+        elif code >= TAKE:
+            # A tracing collector's TAKE or DROP: a reference, no count to write.
+            new_list = list(true_refs)
+            new_list[w] = shown_true = true_refs[w] + delta
+            true_refs = tuple(new_list)
         # IO has no effect in controlled mode: it is one micro-step like any other.
 
         if wrote:
@@ -590,12 +899,12 @@ class Machine:
         new = _new(
             State,
             (tuple(thread_list), values, versions, freed, true_refs, holders, kinds, stepno,
-             last_store, freed_by, live, inside, sync, waiters),
+             last_store, freed_by, live, inside, sync, waiters, brc),
         )  # fmt: skip
         event = _new(
             TraceEvent,
             (stepno, time, self.thread_names[t], op, micro, subject, register, value,
-             shown_true, op_index, first),
+             shown_true, op_index, first, None),
         )  # fmt: skip
         return new, event, anomalies
 
@@ -650,7 +959,11 @@ class Machine:
         if blocked:
             return (self._deadlock(state, blocked),)
         leaks = []
+        if self.counting == "tracing":
+            return ()  # the collector frees whatever nothing refers to
         for w, name in enumerate(self.object_names):
+            if name in self.immortal or name in self.deferred:
+                continue  # never freed / freed by the collector: neither leaks
             if not state.freed[w] and state.true_refs[w] == 0:
                 leaks.append(
                     Anomaly(
@@ -658,18 +971,33 @@ class Machine:
                         name,
                         None,
                         (),
-                        f"{name} is never freed: its refcount is {state.values[w]} but no "
-                        f"reference to it remains (true refs 0): a leak",
+                        f"{name} is never freed: its refcount is {self._count(state, w)} but "
+                        f"no reference to it remains (true refs 0): a leak",
                     )
                 )
         return tuple(leaks)
 
+    def _count(self, state: State, w: int) -> int:
+        """Object ``w``'s refcount: its word, or under free-threaded local + shared."""
+        return state.values[w] + state.brc[0][w] if state.brc else state.values[w]
+
     def final(self, state: State) -> tuple[tuple[str, FinalValue], ...]:
-        """Each object's refcount (or ``"freed"``), then each variable's value."""
-        objects: list[tuple[str, FinalValue]] = [
-            (name, "freed" if state.freed[w] else state.values[w])
-            for w, name in enumerate(self.object_names)
-        ]
+        """Each object's refcount (or ``"freed"``), then each variable's value.
+
+        Under a tracing collector (``pypy``, ``jython``) there is no count: an object is
+        ``"freed"`` once every thread has finished and nothing refers to it (the
+        collector's work), else the number of references left (its true refs). Under
+        free-threaded a deferred object is freed the same way, by the collector."""
+        done = not state.live
+        objects: list[tuple[str, FinalValue]] = []
+        for w, name in enumerate(self.object_names):
+            collected = self.counting == "tracing" or name in self.deferred
+            if state.freed[w] or (collected and done and state.true_refs[w] == 0):
+                objects.append((name, "freed"))
+            elif self.counting == "tracing":
+                objects.append((name, state.true_refs[w]))
+            else:
+                objects.append((name, self._count(state, w)))
         variables: list[tuple[str, FinalValue]] = [
             (name, state.values[self.n_objects + i]) for i, name in enumerate(self.variable_names)
         ]

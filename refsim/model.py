@@ -39,6 +39,13 @@ class Runtime(Enum):
     """One global interpreter lock: a bytecode, once started, runs to its end."""
     ATOMIC = "atomic"
     """No GIL, but refcount updates are atomic read-modify-writes."""
+    FREE_THREADED = "free-threaded"
+    """CPython's free-threaded build (PEP 703): no GIL, biased reference counting, immortal
+    and deferred objects."""
+    PYPY = "pypy"
+    """A GIL, and a tracing garbage collector instead of reference counts."""
+    JYTHON = "jython"
+    """No GIL, and a tracing garbage collector (IronPython behaves the same)."""
 
     def __str__(self) -> str:
         return self.value
@@ -191,6 +198,29 @@ class MicroKind(Enum):
     """The second bytecode of ``wait C``: once notified, take C's lock back."""
     NOTIFY = "NOTIFY"
     NOTIFY_ALL = "NOTIFY_ALL"
+    LOAD_LOCAL = "LOAD_LOCAL"
+    """Free-threaded: the owner loads the object's local count (``ob_ref_local``)."""
+    STORE_LOCAL = "STORE_LOCAL"
+    """Free-threaded: the owner stores the local count back (no other thread writes it)."""
+    ADD_SHARED = "ADD_SHARED"
+    """Free-threaded: an atomic add of 1 to the shared count (``ob_ref_shared``)."""
+    DECREF_SHARED = "DECREF_SHARED"
+    """Free-threaded: ``_Py_DecRefShared``'s compare-and-swap: subtract 1 from the shared
+    count, or, finding it at 0 (not queued, not merged), mark the object queued."""
+    QUEUE = "QUEUE"
+    """Free-threaded: ``_Py_brc_queue_object``: hand the object to its owner to merge."""
+    MERGE = "MERGE"
+    """Free-threaded: merge the local and shared counts into the shared one; the object
+    loses its owner (``_Py_MergeZeroLocalRefcount``, ``_Py_ExplicitMergeRefcount``)."""
+    IMMORTAL = "IMMORTAL"
+    """Free-threaded: the load of the local count that finds an immortal object; nothing
+    is written."""
+    DEFERRED = "DEFERRED"
+    """Free-threaded: a stack reference to a deferred object: no count is written."""
+    TAKE = "TAKE"
+    """Tracing collectors: a pointer is copied (a reference taken); no count exists."""
+    DROP = "DROP"
+    """Tracing collectors: a pointer is dropped; the collector frees what is unreachable."""
 
     def __str__(self) -> str:
         return self.value
@@ -305,6 +335,15 @@ class Scenario:
     """``queue.Queue``s and their ``maxsize``; empty at the start."""
     conditions: tuple[tuple[str, str], ...] = ()
     """``threading.Condition``s and the lock each is over."""
+    owners: tuple[tuple[str, str], ...] = ()
+    """Objects that name the thread that created them (``owner: T1``): free-threaded
+    CPython's biased counting gives that thread the object's local count."""
+    immortal: tuple[str, ...] = ()
+    """Immortal objects (PEP 683: ``None``, small ints): under ``free-threaded`` their
+    count is never written and they are never freed."""
+    deferred: tuple[str, ...] = ()
+    """Objects with deferred reference counting (functions, code objects, modules): under
+    ``free-threaded`` stack references write no count; the collector frees them."""
     runtime: Runtime = Runtime.UNSAFE
     description: str = ""
     timing: Timing | None = None
@@ -359,7 +398,9 @@ class Scenario:
         specs = {t.name: t for t in self.threads}
         part_of = name if len(groups) > 1 else None
         threads = tuple(specs[n] for n in groups[name])
-        return replace(self, threads=threads, processes=(), part_of=part_of)
+        # The copy of an object owned by a thread of another process has no owner here.
+        owners = tuple((o, t) for o, t in self.owners if t in groups[name])
+        return replace(self, threads=threads, processes=(), part_of=part_of, owners=owners)
 
     def per_process(self) -> tuple[Scenario, ...]:
         """:meth:`process` for every process, in file order."""

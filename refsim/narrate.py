@@ -22,6 +22,7 @@ __all__ = [
     "consequences",
     "gil_lesson",
     "narrate",
+    "why_runtime",
 ]
 
 RUNTIME_WORDS = {
@@ -30,7 +31,13 @@ RUNTIME_WORDS = {
     Runtime.GIL: "one global interpreter lock: a bytecode, once started, runs to its end "
     "(a refcount update is one uninterruptible step)",
     Runtime.ATOMIC: "no GIL, but each refcount update is one atomic read-modify-write "
-    "(free-threaded CPython, PEP 703)",
+    "(the naive fix PEP 703 rejected as too slow)",
+    Runtime.FREE_THREADED: "CPython's free-threaded build (PEP 703): no GIL, biased "
+    "reference counting (the owner's updates plain, the others' atomic), immortal and "
+    "deferred objects",
+    Runtime.PYPY: "PyPy: a GIL, and a tracing garbage collector instead of reference counts",
+    Runtime.JYTHON: "Jython (and IronPython): no GIL, and the JVM's tracing garbage collector "
+    "instead of reference counts",
 }
 """What each runtime means, in one phrase."""
 
@@ -335,6 +342,47 @@ def _lost_update_meaning(
     return (
         "a lost refcount update: the count no longer matches the references, so the "
         "object will be freed too early or never"
+    )
+
+
+def why_runtime(scenario: Scenario, runtime: Runtime, kinds: frozenset[AnomalyKind] | None) -> str:
+    """One sentence on why ``scenario`` is, or is not, safe under ``runtime``, from the
+    anomaly kinds some interleaving reaches there (``None``: not known)."""
+    if kinds is None:
+        return "too many interleavings to decide here."
+    refcounts = {AnomalyKind.LOST_UPDATE, AnomalyKind.PREMATURE_FREE,
+                 AnomalyKind.USE_AFTER_FREE, AnomalyKind.DOUBLE_FREE, AnomalyKind.LEAK}  # fmt: skip
+    variables = scenario.variables and AnomalyKind.LOST_UPDATE in kinds
+    if AnomalyKind.DEADLOCK in kinds and not kinds - {AnomalyKind.DEADLOCK}:
+        return "a deadlock: no runtime orders your threads' locks and waits for you."
+    if kinds and variables and not scenario.objects:
+        return {
+            Runtime.GIL: "`V += n` is three bytecodes, and the GIL may change hands between them.",
+            Runtime.PYPY: "`V += n` is three bytecodes, and PyPy's GIL may change hands "
+            "between them, as CPython's does.",
+        }.get(runtime, "`V += n` is three steps, and with no GIL threads interleave them.")
+    if not kinds & refcounts:
+        return {
+            Runtime.UNSAFE: "safe here: no two threads update one count at once.",
+            Runtime.GIL: "safe: each refcount update runs inside one bytecode, which no "
+            "other thread can enter.",
+            Runtime.ATOMIC: "safe: each refcount update is one atomic read-modify-write "
+            "(at several times the cost of a plain one).",
+            Runtime.FREE_THREADED: "safe: the owner's updates touch a count no other thread "
+            "writes, the others' are atomic, and a merge settles the two.",
+            Runtime.PYPY: "safe: there is no count to race on, and the collector frees only "
+            "what nothing refers to, after the threads finish.",
+            Runtime.JYTHON: "safe: no count to race on; the collector frees only what "
+            "nothing refers to.",
+        }[runtime]
+    if runtime in (Runtime.GIL, Runtime.ATOMIC, Runtime.FREE_THREADED):
+        return (
+            "each refcount update is safe, but a thread uses a reference it does not own "
+            "(a borrowed one), and the object can be freed before it takes its own."
+        )
+    return (
+        "plain LOAD/ADD/STORE counts: interleaved updates are lost, and a lost update "
+        "frees an object too early or never."
     )
 
 

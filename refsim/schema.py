@@ -41,6 +41,7 @@ __all__ = [
     "OP_FORMS",
     "OP_SUBJECTS",
     "RUNTIMES",
+    "RUNTIME_ALIASES",
     "TAGS",
     "ObjectEntry",
     "OpSyntaxError",
@@ -49,6 +50,7 @@ __all__ = [
     "ThreadEntry",
     "TimingEntry",
     "closest",
+    "closest_runtime",
     "json_schema",
     "parse_duration",
     "parse_op",
@@ -61,7 +63,36 @@ NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 MAX_INT = 2**63 - 1
 """The largest number a file may hold (refcounts are ``Py_ssize_t`` in CPython)."""
 
-RUNTIMES = ("unsafe", "gil", "atomic")
+RUNTIMES = ("unsafe", "gil", "atomic", "free-threaded", "pypy", "jython")
+
+RUNTIME_ALIASES = {
+    "nogil": "free-threaded",
+    "no-gil": "free-threaded",
+    "no_gil": "free-threaded",
+    "ft": "free-threaded",
+    "freethreaded": "free-threaded",
+    "free_threaded": "free-threaded",
+    "free-threading": "free-threaded",
+    "3.13t": "free-threaded",
+    "3.14t": "free-threaded",
+    "python3.13t": "free-threaded",
+    "python3.14t": "free-threaded",
+    "pep703": "free-threaded",
+    "cpython": "gil",
+    "ironpython": "jython",
+}
+"""Names people use for a runtime refsim calls otherwise: what "did you mean" suggests."""
+
+
+def closest_runtime(name: str) -> str | None:
+    """The runtime ``name`` most likely means (``nogil`` -> ``free-threaded``), if any."""
+    alias = RUNTIME_ALIASES.get(name.strip().lower())
+    if alias is not None:
+        return alias
+    close = closest(name, (*RUNTIMES, *RUNTIME_ALIASES))
+    return RUNTIME_ALIASES.get(close, close) if close is not None else None
+
+
 ANOMALY_KINDS = (
     "lost-update",
     "premature-free",
@@ -393,11 +424,22 @@ class _Strict(BaseModel):
 
 
 class ObjectEntry(_Strict):
-    """The long form of an object: `obj: {refcount: 2}`."""
+    """The long form of an object: `obj: {refcount: 2, owner: T1}`."""
 
     model_config = ConfigDict(title="object")
     refcount: Positive = Field(
         description="initial refcount (and true refs), at least 1: an object at 0 is freed"
+    )
+    owner: Name = _optional(
+        "the thread that created it: under free-threaded, its local (biased) count"
+    )
+    immortal: bool = Field(
+        default=False, description="never counted, never freed (PEP 683: None, small ints)"
+    )
+    deferred: bool = Field(
+        default=False,
+        description="stack references are not counted; the collector frees it "
+        "(functions, code objects, modules)",
     )
 
 
@@ -434,7 +476,7 @@ ThreadValue = Annotated[
     Annotated[OpList, Tag("<list>")] | Annotated[ThreadEntry, Tag("<thread>")],
     _mapping_or("<thread>", "<list>"),
 ]
-RuntimeName = Literal["unsafe", "gil", "atomic"]
+RuntimeName = Literal["unsafe", "gil", "atomic", "free-threaded", "pypy", "jython"]
 AnomalyName = Literal[
     "lost-update", "premature-free", "use-after-free", "double-free", "leak", "deadlock"
 ]
@@ -463,6 +505,16 @@ MicroName = Literal[
     "REACQUIRE",
     "NOTIFY",
     "NOTIFY_ALL",
+    "LOAD_LOCAL",
+    "STORE_LOCAL",
+    "ADD_SHARED",
+    "DECREF_SHARED",
+    "QUEUE",
+    "MERGE",
+    "IMMORTAL",
+    "DEFERRED",
+    "TAKE",
+    "DROP",
 ]
 
 

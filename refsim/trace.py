@@ -53,6 +53,9 @@ class TraceEvent(NamedTuple):
     """Index of the op in its thread's program, from 0."""
     bytecode_start: bool
     """True when this micro-step begins a bytecode (the GIL may switch only before these)."""
+    counts: tuple[int, int] | None = None
+    """Free-threaded runs: the subject object's local and shared counts after the step
+    (``value`` is their sum, the refcount); ``None`` otherwise."""
 
 
 class Anomaly(NamedTuple):

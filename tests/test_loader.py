@@ -761,9 +761,9 @@ def test_an_unknown_runtime_without_a_close_one_lists_them() -> None:
         1,
         10,
         "runtime",
-        "unknown runtime 'threaded'",
-        "expected unsafe, gil or atomic",
-    ) == problem("runtime: threaded\n" + ONE_THREAD)
+        "unknown runtime 'banana'",
+        "expected unsafe, gil, atomic, free-threaded, pypy or jython",
+    ) == problem("runtime: banana\n" + ONE_THREAD)
 
 
 def test_an_unknown_runtime_in_expect_is_a_key_problem() -> None:
@@ -1676,3 +1676,11 @@ def test_the_waiting_example_of_the_format_page_loads_and_runs() -> None:
     scenario = load_text(example, filename="example.yaml")
     assert ("producer", "consumer", "W1", "W2", "main") == scenario.thread_names
     assert not run(scenario).anomalies
+
+
+def test_every_micro_step_kind_can_be_given_a_cost() -> None:
+    from typing import get_args
+
+    from refsim.schema import MicroName
+
+    assert sorted(k.value for k in MicroKind) == sorted(get_args(MicroName))

@@ -283,7 +283,8 @@ def test_anomaly_kinds_are_declared_in_sorted_order() -> None:
 
 
 def test_runtime_str_is_its_name_in_files() -> None:
-    assert ["unsafe", "gil", "atomic"] == [str(r) for r in Runtime]
+    expected = ["unsafe", "gil", "atomic", "free-threaded", "pypy", "jython"]
+    assert expected == [str(r) for r in Runtime]
 
 
 @given(st.integers(min_value=-(10**600), max_value=10**600))

@@ -572,8 +572,9 @@ def test_compare_plot_draws_every_row(tmp_path: Path, capsys: pytest.CaptureFixt
     out = tmp_path / "compare.png"
     status, stdout, _ = refsim(capsys, "compare", "cpu_bound", "--plot", str(out))
     assert 0 == status
-    assert stdout.endswith(f"wrote {out}: cpu_bound in simulated time, seed 0: unsafe 50ms; "
-                           "gil 100ms; atomic 50ms; gil, a process per thread 52ms\n")  # fmt: skip
+    assert stdout.endswith(f"wrote {out}: cpu_bound in simulated time, seed 0: gil 100ms; "
+                           "unsafe 50ms; atomic 50ms; free-threaded 50ms; pypy 100ms; jython "
+                           "50ms; gil, a process per thread 52ms\n")  # fmt: skip
     written = out.read_bytes()
     assert written.startswith(b"\x89PNG")
     # Refused before any work without --force; with --json the line goes to stderr.

@@ -169,6 +169,31 @@ HAND_CHECKED = [
 ]
 
 
+# The new runtimes. A scenario without objects lowers the same under free-threaded,
+# pypy and jython as under gil (the ops are the same micro-steps; pypy keeps the GIL,
+# and with no refcount op inside a bytecode, gil allows every schedule the others do):
+# its hand-checked gil schedules reach the same outcomes.
+WITHOUT_OBJECTS = ("counter", "deadlock", "lost_wakeup", "forgot_join", "semaphore_pool")
+HAND_CHECKED += [
+    (name, new, schedule, kinds, final)
+    for name, runtime, schedule, kinds, final in list(HAND_CHECKED)
+    if name in WITHOUT_OBJECTS and runtime is Runtime.GIL
+    for new in (Runtime.FREE_THREADED, Runtime.PYPY, Runtime.JYTHON)
+]
+HAND_CHECKED += [
+    # borrowed under free-threaded: obj has no owner, so it starts merged and every
+    # update is an atomic one on the shared count. T2's DECREF_SHARED takes it to 0,
+    # merged: T2 frees it; T1's ADD_SHARED and READ touch freed memory, and its decref
+    # takes the count to 0 again and frees obj a second time.
+    ("borrowed", Runtime.FREE_THREADED, "T2*2 T1*4", {K.USE_AFTER_FREE, K.DOUBLE_FREE},
+     (("obj", "freed"),)),
+    # T2's DECREF_SHARED reaches 0; T1's ADD_SHARED brings it back to 1 before T2's
+    # DEALLOC, which then frees obj under T1's live reference.
+    ("borrowed", Runtime.FREE_THREADED, "T2 T1*2 T2 T1*2",
+     {K.USE_AFTER_FREE, K.PREMATURE_FREE, K.DOUBLE_FREE}, (("obj", "freed"),)),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(("name", "runtime", "schedule", "kinds", "final"), HAND_CHECKED)
 def test_hand_checked_run(
     name: str,

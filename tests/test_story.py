@@ -13,6 +13,8 @@ import pytest
 from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 
+from refsim.model import Runtime
+
 ROOT = Path(__file__).parent.parent
 BUNDLED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
 TIMED = {"convoy", "cpu_bound", "io_then_transform", "io_bound"}
@@ -66,7 +68,14 @@ def test_story_json(capsys: pytest.CaptureFixture[str]) -> None:
         "leak",
         "exact",
         "T1 T2*3 T1*2",
-        {"unsafe": ["leak", "lost-update"], "gil": [], "atomic": []},
+        {
+            "unsafe": ["leak", "lost-update"],
+            "gil": [],
+            "atomic": [],
+            "free-threaded": [],
+            "pypy": [],
+            "jython": [],
+        },
     )
     actual = (
         status,
@@ -111,7 +120,8 @@ def test_story_timed_json_has_the_comparison(capsys: pytest.CaptureFixture[str])
     document = json.loads(out)
     makespans = {row["runs_as"]: row["makespan_ns"] for row in document["timed"]["rows"]}
     runtimes = {r["runtime"]: r["anomalies"] for r in document["gil"]["runtimes"]}
-    expected = (0, None, {"unsafe": [], "gil": [], "atomic": []})
+    none: list[str] = []
+    expected = (0, None, {r.value: none for r in Runtime})
     assert expected == (status, document["outcomes"]["exploration"], runtimes)
     # Under gil the two 50 ms threads run one after the other, plus the GIL hand-offs.
     assert (50_000_000, 100_095_000) == (makespans["atomic"], makespans["gil"])

@@ -42,7 +42,9 @@ from refsim.cli.common import (
 from refsim.costs import settings
 from refsim.explore import StateBudgetExceeded, explore, reachable
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, ThreadSpec
+from refsim.narrate import why_runtime
 from refsim.report import format_ns
+from refsim.runtimes import GROUPS
 from refsim.timed import run_timed
 
 __all__ = ["COMMAND", "Row", "compare", "compare_json", "compare_table", "per_thread", "ways"]
@@ -139,10 +141,7 @@ def ways(scenario: Scenario) -> list[tuple[str, Runtime, str, Scenario]]:
     """Each way the comparison runs ``scenario``: its label, runtime, processes (as
     :attr:`Row.processes` says them) and the scenario so arranged."""
     one = replace(scenario, processes=())
-    found = [
-        (str(runtime), runtime, "one", one)
-        for runtime in (Runtime.UNSAFE, Runtime.GIL, Runtime.ATOMIC)
-    ]
+    found = [(str(runtime), runtime, "one", one) for _, runtimes in GROUPS for runtime in runtimes]
     if not scenario.waits:
         # Threads that wait for each other share their queues, events and joins: apart,
         # in processes of their own, they would only wait for ever.
@@ -229,19 +228,25 @@ def _times(ratio: float) -> str:
 
 
 def compare_table(rows: tuple[Row, ...]) -> Table:
-    """The comparison as a table: a row per way of running, its safety and its speed."""
+    """The comparison as a table: a row per way of running, its safety and its speed,
+    grouped as the design space is (runtimes.GROUPS, then processes)."""
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("runs as", "anomalies possible", "makespan", "speedup", "CPU utilisation"):
+    names = ("", "runs as", "anomalies possible", "makespan", "speedup", "CPU utilisation")
+    for name in names:
         right = name in ("makespan", "speedup", "CPU utilisation")
         table.add_column(name, justify="right" if right else "left", no_wrap=True)
+    group_of = {runtime: group for group, runtimes in GROUPS for runtime in runtimes}
+    shown = ""
     for row in rows:
         found = ", ".join(k.value for k in row.anomalies) or "none"
         if not row.exhaustive:
             found += " (sampled)"
+        group = group_of[row.runtime] if row.processes == "one" else "processes"
         table.add_row(
-            row.label, found, format_ns(row.makespan_ns), _times(row.speedup),
-            f"{row.utilisation:.0%}",
+            Text(group if group != shown else "", style="dim"), row.label, found,
+            format_ns(row.makespan_ns), _times(row.speedup), f"{row.utilisation:.0%}",
         )  # fmt: skip
+        shown = group
     return table
 
 
@@ -258,7 +263,7 @@ def _print(scenario: Scenario, rows: tuple[Row, ...], seed: int, out: TextIO) ->
     con.print()
     con.print(compare_table(rows))
     con.print()
-    sequential = format_ns(rows[1].sequential_ns)
+    sequential = format_ns(next(r for r in rows if r.runtime is Runtime.GIL).sequential_ns)
     con.print(
         "speedup: over running the threads one after another under the same runtime "
         f"(under gil: {sequential}); CPU utilisation: of {cores} core{'s' if cores != 1 else ''}; "
@@ -266,6 +271,12 @@ def _print(scenario: Scenario, rows: tuple[Row, ...], seed: int, out: TextIO) ->
         + (", or a seeded sample where marked" if not all(r.exhaustive for r in rows) else "")
         + "."
     )
+    con.print()
+    width = max(len(row.label) for row in rows if row.processes == "one")
+    for row in rows:
+        if row.processes == "one":
+            kinds = frozenset(row.anomalies)
+            con.print(Text(f"  {row.label:<{width}}  {why_runtime(scenario, row.runtime, kinds)}"))
     for row in rows:
         if row.went_wrong:
             con.print(

@@ -127,6 +127,16 @@ SHORT = {
     "REACQUIRE": "REACQ",
     "NOTIFY": "NTF",
     "NOTIFY_ALL": "NTFA",
+    "LOAD_LOCAL": "LDL",
+    "STORE_LOCAL": "STL",
+    "ADD_SHARED": "ADDS",
+    "DECREF_SHARED": "DECS",
+    "QUEUE": "QUE",
+    "MERGE": "MRG",
+    "IMMORTAL": "IMM",
+    "DEFERRED": "DEF",
+    "TAKE": "TAKE",
+    "DROP": "DROP",
 }
 """The short form of each micro-step kind, for a box too narrow for the whole name
 (docs/plots.md lists them; the legend then gives both: ``LOAD_GLOBAL (LDG)``). A kind
