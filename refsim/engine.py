@@ -136,7 +136,7 @@ class _ControlledRun:
                 preempted.append(n + 1)
             turns[t] = _Turn(env)
             turns[nxt].give_after(n - env.now)
-            if state.threads[t].pc >= length:
+            if state.threads[t].pc >= length and machine.finished(state, t):
                 return  # finished: its process ends
 
     def _refuse(self, chosen: int) -> None:

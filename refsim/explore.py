@@ -77,6 +77,8 @@ from refsim.machine import (
     COMPUTE,
     IO,
     JOIN,
+    S_DEC,
+    S_INC,
     STORE,
     STORE_GLOBAL,
     Machine,
@@ -96,6 +98,8 @@ PROGRESS_EVERY = 1 << 14
 """Call the progress callback every this many new states (or sampled runs)."""
 
 _BIT = {kind: 1 << i for i, kind in enumerate(AnomalyKind)}
+_READS_REGISTER = frozenset({ARITH, BINARY_OP, STORE, STORE_GLOBAL, S_INC, S_DEC})
+"""Codes whose micro-step reads the register a LOAD left (else it is dead)."""
 _KINDS = tuple(AnomalyKind)
 
 # A witness cost packs (preemptions, steps) into one int so that comparing costs is one
@@ -137,16 +141,15 @@ class _Space:
         # Per thread and pc: the word whose LOAD the register holds, if the next
         # micro-step reads the register; else -1 (the register is dead).
         self.live_word = tuple(
-            tuple(
-                instr.word if instr.code in (ARITH, BINARY_OP, STORE, STORE_GLOBAL) else -1
-                for instr in program
-            )
-            + (-1,)
+            tuple(instr.word if instr.code in _READS_REGISTER else -1 for instr in program) + (-1,)
             for program in programs
         )
         # A thread another thread joins is not interchangeable with its twins: `join W1`
         # names it, so swapping it with W2 changes what the joiner waits for.
         joined = {instr.word for program in programs for instr in program if instr.code == JOIN}
+        # An object's owner (free-threaded) runs its own micro-steps for the object: it
+        # is not interchangeable with threads that run the same ops.
+        joined |= machine.owners
         by_program: dict[object, list[int]] = {}
         for t, spec in enumerate(machine.scenario.threads):
             if t not in joined:
@@ -157,7 +160,9 @@ class _Space:
         for c, ts in enumerate(self.classes):
             for t in ts:
                 self.class_of[t] = c
-        self.has_sync = bool(machine.sync_names or machine.condition_names)
+        self.has_sync = bool(
+            machine.sync_names or machine.condition_names or machine.counting == "biased"
+        )
         """Whether states carry counters and condition waiters (part of the key)."""
         self.lcm = math.lcm(*range(1, self.n + 1)) if self.n else 1
         self._powers = [1]
@@ -231,7 +236,7 @@ class _Space:
             waiters = state.waiters
             if self.classes:
                 waiters = tuple(tuple(slots[t] for t in queue) for queue in waiters)
-            key += (state.sync, waiters)
+            key += (state.sync, waiters, state.brc)
         return key, slots, local
 
     def groups(self, enabled: Sequence[int], local: list[_Local]) -> list[list[int]]:
@@ -794,7 +799,6 @@ def reachable(
     """
     machine = Machine(scenario, runtime)
     space = _Space(machine)
-    programs = machine.programs
     seen: set[tuple[_Key, int]] = set()
     witnesses: dict[AnomalyKind, Schedule] = {}
     # A path is a linked list of (thread, micro-steps, previous) so paths share prefixes.
@@ -816,9 +820,11 @@ def reachable(
                 if kind not in witnesses:
                     witnesses[kind] = _path_schedule(machine, path)
             continue
-        local = [t for t in enabled if programs[t][state.threads[t].pc].code in (COMPUTE, IO)]
+        nexts = {t: machine.next_instr(state, t) for t in enabled}
+        local = [t for t in enabled if nexts[t].code in (COMPUTE, IO)]  # type: ignore[union-attr]
         for t in local[:1] or reversed(enabled):
-            instr = programs[t][state.threads[t].pc]
+            instr = nexts[t]
+            assert instr is not None
             before, count = state, 1
             if instr.code == COMPUTE and instr.times - state.threads[t].reps > 1:
                 # Run the rest of the compute at once: its repetitions only count (the

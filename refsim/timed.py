@@ -51,7 +51,7 @@ from typing import Any
 import simpy
 
 from refsim.costs import GIL_HANDOFF, PROCESS_START, TimingSettings, settings
-from refsim.machine import COMPUTE, IO, Instr, Machine, State
+from refsim.machine import COMPUTE, IO, QUEUE, Instr, Machine, State
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, RunResult, ThreadMetrics, TimedMetrics, TraceEvent
@@ -239,9 +239,15 @@ class _TimedRun:
             start = int(env.now)
             cost = self._cost(instr)
             wait_io = instr.delta if instr.code == IO else 0
+            before = self.states[p]
             self._step(g, p, t, 1, start, cost + wait_io)
             self.busy_until[g] = start + cost
             self._wake(p, machine.wakes(instr))
+            if instr.code == QUEUE:
+                # Free-threaded: an object queued for its owner wakes a blocked owner, which
+                # merges it (the eval breaker's work) before it waits again.
+                owner = machine.owner_of[instr.word]
+                self._wake(p, machine.wait_key(before, owner))
             if cost:
                 yield env.timeout(cost)
             if instr.code == IO:

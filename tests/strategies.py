@@ -169,7 +169,7 @@ def scenarios(
     that only drop references they own.
     """
     objects = tuple(
-        (name, draw(st.integers(0, 3)))
+        (name, draw(st.integers(1, 3)))
         for name in OBJECT_NAMES[: draw(st.integers(1, len(OBJECT_NAMES)))]
     )
     object_names = [name for name, _ in objects]
@@ -196,15 +196,35 @@ def scenarios(
         ThreadSpec(name, tuple(_program(draw, picker(name), lock_names, max_ops, prims.conditions)))
         for name in names
     )
-    return prims.declare(
-        Scenario(
-            name="random",
-            threads=threads,
-            objects=objects,
-            variables=tuple((name, draw(st.integers(-2, 5))) for name in var_names),
-            locks=tuple(lock_names),
-            runtime=draw(st.sampled_from(tuple(runtimes))),
-        )
+    return _object_traits(
+        draw,
+        prims.declare(
+            Scenario(
+                name="random",
+                threads=threads,
+                objects=objects,
+                variables=tuple((name, draw(st.integers(-2, 5))) for name in var_names),
+                locks=tuple(lock_names),
+                runtime=draw(st.sampled_from(tuple(runtimes))),
+            )
+        ),
+    )
+
+
+def _object_traits(draw: st.DrawFn, scenario: Scenario) -> Scenario:
+    """``scenario`` with, now and then, objects owned by a thread, immortal or deferred
+    (what free-threaded CPython's biased counting cares about; other runtimes ignore it)."""
+    owners, immortal, deferred = [], [], []
+    for name, _ in scenario.objects:
+        trait = draw(st.sampled_from(("none", "none", "owner", "owner", "immortal", "deferred")))
+        if trait == "owner":
+            owners.append((name, draw(st.sampled_from(scenario.thread_names))))
+        elif trait == "immortal":
+            immortal.append(name)
+        elif trait == "deferred":
+            deferred.append(name)
+    return replace(
+        scenario, owners=tuple(owners), immortal=tuple(immortal), deferred=tuple(deferred)
     )
 
 
@@ -215,8 +235,14 @@ def well_formed_scenarios(
     runtimes: Sequence[Runtime] = tuple(Runtime),
     max_threads: int = 4,
     max_ops: int = 5,
+    borrowed: bool = True,
+    variables: bool = True,
 ) -> Scenario:
     """A small random scenario in which every thread only drops references it owns.
+
+    With ``borrowed=False`` a thread also increfs and uses only objects it holds a
+    reference to: no borrowed reference at all (what free-threaded CPython's guarantees
+    are about).
 
     Well-formed means: each object's initial references are handed out to the threads
     (each thread owns some of them, in total at most the initial refcount), and a thread
@@ -225,10 +251,10 @@ def well_formed_scenarios(
     below zero: ``true_refs`` never goes negative, whatever the schedule.
     """
     objects = tuple(
-        (name, draw(st.integers(0, 3)))
+        (name, draw(st.integers(1, 3)))
         for name in OBJECT_NAMES[: draw(st.integers(1, len(OBJECT_NAMES)))]
     )
-    var_names = [VARIABLE_NAME] if draw(st.booleans()) else []
+    var_names = [VARIABLE_NAME] if variables and draw(st.booleans()) else []
     lock_names = list(LOCK_NAMES[: draw(st.integers(0, len(LOCK_NAMES)))])
     n_threads = draw(st.integers(1, max_threads))
 
@@ -242,7 +268,8 @@ def well_formed_scenarios(
 
         def pick(d: st.DrawFn, held: dict[str, int] = held) -> Op:
             droppable = [name for name, n in held.items() if n > 0]
-            kinds = ["incref", "use", "other"] + (["decref"] if droppable else [])
+            kinds = ["other"] + (["decref"] if droppable else [])
+            kinds += ["incref", "use"] if borrowed or droppable else []
             kind = d(st.sampled_from(kinds))
             if kind == "other":
                 return _other_op(d, var_names)
@@ -250,20 +277,23 @@ def well_formed_scenarios(
                 name = d(st.sampled_from(droppable))
                 held[name] -= 1
             else:
-                name = d(st.sampled_from(list(held)))
+                name = d(st.sampled_from(list(held) if borrowed else droppable))
                 if kind == "incref":
                     held[name] += 1
             return Op(OpKind(kind), name)
 
         ops = tuple(_program(draw, pick, lock_names, max_ops))
         threads.append(ThreadSpec(THREAD_NAMES[i], ops))
-    return Scenario(
-        name="well_formed",
-        threads=tuple(threads),
-        objects=objects,
-        variables=tuple((name, 0) for name in var_names),
-        locks=tuple(lock_names),
-        runtime=draw(st.sampled_from(tuple(runtimes))),
+    return _object_traits(
+        draw,
+        Scenario(
+            name="well_formed",
+            threads=tuple(threads),
+            objects=objects,
+            variables=tuple((name, 0) for name in var_names),
+            locks=tuple(lock_names),
+            runtime=draw(st.sampled_from(tuple(runtimes))),
+        ),
     )
 
 
