@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from refsim.engine import run
 from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
 from refsim.loader import load_file
+from refsim.machine import Machine
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, Schedule, ThreadSpec
 from refsim.trace import Exploration, Outcome, RunResult
-from tests.strategies import enumerable_scenarios, interleaving_bound, micro_steps
+from tests.strategies import enumerable_scenarios, interleaving_bound, micro_steps, prefixes
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 UNSAFE, GIL, ATOMIC = Runtime.UNSAFE, Runtime.GIL, Runtime.ATOMIC
@@ -144,6 +145,60 @@ def table(exploration: Exploration) -> dict[Outcome, tuple[int, Fraction, str, i
 
 
 # -- the differential test ----------------------------------------------------------------
+
+
+# -- from a start state (the odds in refsim play) --------------------------------------------
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_from_a_start_state_it_counts_the_interleavings_that_continue_it(
+    data: st.DataObject,
+) -> None:
+    scenario = data.draw(enumerable_scenarios(max_interleavings=2_000))
+    prefix = data.draw(prefixes(scenario))
+    machine = Machine(scenario)
+    state = machine.initial()
+    for thread in prefix:
+        state = machine.step(state, thread)[0]
+    exploration = explore(scenario, start=state)
+    continuing = [
+        (r, p) for r, p, picks in brute_force(scenario).runs if picks[: len(prefix)] == prefix
+    ]
+    weight = sum(p for _, p in continuing)
+    expected: dict[Outcome, tuple[int, Fraction]] = {}
+    for result, p in continuing:
+        count, probability = expected.get(result.outcome, (0, Fraction(0)))
+        expected[result.outcome] = (count + 1, probability + p / weight)
+    actual = {s.outcome: (s.count, s.probability) for s in exploration.outcomes}
+    assert (expected, len(continuing)) == (actual, exploration.interleavings)
+    names = scenario.thread_names
+    for s in exploration.outcomes:
+        # A witness continues the prefix: together they replay to the outcome.
+        whole = Schedule.from_steps([names[t] for t in prefix] + list(s.witness))
+        assert s.outcome == run(scenario, schedule=whole, keep_trace=False).outcome
+
+
+def test_from_the_initial_state_start_changes_nothing() -> None:
+    scenario = bundled("double_free")
+    assert explore(scenario) == explore(scenario, start=Machine(scenario).initial())
+
+
+def test_kinds_recorded_before_the_start_belong_to_every_outcome() -> None:
+    scenario = bundled("leak")
+    machine = Machine(scenario)
+    state = machine.initial()
+    for thread in (0, 1, 1, 1, 0, 0):  # T1 T2*3 T1*2: the lost update at step 6
+        state = machine.step(state, thread)[0]
+    [only] = explore(scenario, start=state).outcomes
+    expected = (Outcome((LEAK, LOST), (("obj", 1),)), 1, Schedule(()), 0)
+    assert expected == (only.outcome, only.count, only.witness, only.preemptions)
+
+
+def test_a_sample_cannot_start_from_a_state() -> None:
+    scenario = bundled("leak")
+    with pytest.raises(ValueError, match="not from start"):
+        explore(scenario, sample=10, start=Machine(scenario).initial())
 
 
 @settings(max_examples=150)
