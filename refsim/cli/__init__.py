@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from refsim import __version__
-from refsim.cli import compare, explore, files, plot, run, search, story
+from refsim.cli import compare, explore, files, play, plot, run, search, story
 from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, UsageError, print_scenario_error
 from refsim.errors import ScenarioError
 
@@ -30,6 +30,7 @@ COMMANDS: tuple[Command, ...] = (
     plot.COMMAND,
     search.COMMAND,
     compare.COMMAND,
+    play.COMMAND,
     files.VALIDATE,
     files.LIST,
     files.SCHEMA,
