@@ -17,7 +17,7 @@ from rich.text import Text
 from refsim.claims import judge_run
 from refsim.errors import visible
 from refsim.model import Runtime, Scenario
-from refsim.render.text import and_words, command_line, plural
+from refsim.render.text import and_words, command_line, hanging, plural
 from refsim.render.verdict import verdict_text
 from refsim.trace import Anomaly, RunResult, TimedMetrics, TraceEvent
 
@@ -25,6 +25,7 @@ __all__ = [
     "TRACE_ROWS",
     "agrees",
     "and_words",
+    "fitted",
     "format_ns",
     "legend",
     "metrics_json",
@@ -136,17 +137,31 @@ def _fit(widths: list[int], room: int, least: int = 3) -> list[int]:
 
 
 def _segment(
-    rows: Sequence[tuple[str, ...]], headers: Sequence[str], widths: Sequence[int], header: bool
+    rows: Sequence[tuple[str, ...]],
+    headers: Sequence[str],
+    widths: Sequence[int],
+    header: bool,
+    right: Sequence[str] = _RIGHT,
 ) -> Table:
     table = Table(box=None, show_header=header, header_style="bold", pad_edge=False)
     for name, width in zip(headers, widths, strict=True):
         table.add_column(
-            name, justify="right" if name in _RIGHT else "left", min_width=width,
+            name, justify="right" if name in right else "left", min_width=width,
             max_width=width, overflow="fold",
         )  # fmt: skip
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def fitted(
+    headers: Sequence[str], rows: Sequence[tuple[str, ...]], right: Sequence[str], width: int
+) -> Table:
+    """A table of ``rows`` no wider than ``width``: its columns narrowed, widest first,
+    so that a cell wraps within its column rather than being cut."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    widths = _fit(widths, width - 2 * (len(widths) - 1))
+    return _segment(rows, headers, widths, True, right)
 
 
 def trace_columns(scenario: Scenario, result: RunResult) -> list[str]:
@@ -250,7 +265,7 @@ def print_run(
     if quiz:
         head.append("  ·  quiz")
     console.print(head)
-    console.print(Text(f"schedule ({source}): {result.schedule}"))
+    console.print(hanging([(f"schedule ({source}):", str(result.schedule))], gap=1))
     if result.completed_from is not None:
         console.print(
             Text(
@@ -413,29 +428,23 @@ def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) 
     headers += [_value_header(scenario), "true refs"]
     rows = _timed_rows(result)
     keep = [i for i in range(len(headers)) if i < 6 or any(r[i] for r in rows)]
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for i in keep:
-        right = i in (0, 1, 5, 6, 7, 8)
-        table.add_column(headers[i], justify="right" if right else "left", no_wrap=True)
-    for row in rows:
-        table.add_row(*(row[i] for i in keep))
-    console.print(table)
+    right = [headers[i] for i in (0, 1, 5, 6, 7, 8)]
+    kept = [tuple(r[i] for i in keep) for r in rows]
+    console.print(fitted([headers[i] for i in keep], kept, right, console.width))
 
 
-def timed_summary(result: RunResult) -> Table:
+def timed_summary(result: RunResult, width: int) -> Table:
     """Per thread: time running, waiting for the GIL, on I/O, ready, on locks; ops done."""
     assert result.metrics is not None
-    table = Table(box=None, header_style="bold", pad_edge=False)
     columns = ("thread", "running", "GIL wait", "I/O wait", "ready", "lock wait", "ops", "done at")
-    for name in columns:
-        table.add_column(name, justify="left" if name == "thread" else "right", no_wrap=True)
+    rows = []
     for name, m in result.metrics.threads:
         done = "never" if m.finished_ns is None else format_ns(m.finished_ns)
-        table.add_row(
-            name, format_ns(m.running_ns), format_ns(m.gil_wait_ns), format_ns(m.io_wait_ns),
-            format_ns(m.ready_ns), format_ns(m.lock_wait_ns), f"{m.ops:,}", done,
+        rows.append(
+            (name, format_ns(m.running_ns), format_ns(m.gil_wait_ns), format_ns(m.io_wait_ns),
+             format_ns(m.ready_ns), format_ns(m.lock_wait_ns), f"{m.ops:,}", done)
         )  # fmt: skip
-    return table
+    return fitted(columns, rows, columns[1:], width)
 
 
 def print_timed_run(
@@ -464,10 +473,11 @@ def print_timed_run(
     console.print(head)
     runs = len(result.schedule.runs)
     if runs <= _LONG_SCHEDULE:
-        console.print(f"schedule: {result.schedule}")
+        schedule = str(result.schedule)
     else:
         first = " ".join(str(result.schedule).split()[:8])
-        console.print(f"schedule: {first} … ({runs:,} runs; --json prints it whole)")
+        schedule = f"{first} … ({runs:,} runs; --json prints it whole)"
+    console.print(hanging([("schedule:", schedule)], gap=1))
     console.print()
     if result.trace is not None:
         rows = len(result.trace)
@@ -487,7 +497,7 @@ def print_timed_run(
             f"{'s' if metrics.cores != 1 else ''}"
         )
     )
-    console.print(timed_summary(result))
+    console.print(timed_summary(result, console.width))
     if result.runtime is Runtime.GIL:
         console.print(
             f"GIL: {metrics.switches:,} switch{'es' if metrics.switches != 1 else ''} between "
@@ -504,10 +514,7 @@ def print_timed_run(
             "mode (processes share no memory)"
         )
     elif runs <= _LONG_SCHEDULE:
-        console.print(
-            Text("replay (controlled mode): ", style="bold")
-            + Text(replay_command(file, result, scenario))
-        )
+        command_line(console, "replay (controlled mode): ", replay_command(file, result, scenario))
     else:
         console.print(
             "replay: the schedule in --json's schedule field replays this run in controlled "

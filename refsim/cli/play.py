@@ -242,6 +242,7 @@ def _lines(terminal: bool, screen: Console, json: bool) -> Any:
     """The commands, one a line: prompted on a terminal, echoed after ``>`` otherwise."""
     while True:
         if terminal:
+            screen.print()
             try:
                 line = input("> ")
             except (EOFError, KeyboardInterrupt):

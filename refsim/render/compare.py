@@ -11,7 +11,7 @@ from refsim.compare import Row, agrees
 from refsim.costs import DEFAULT_COSTS, GIL_HANDOFF, PROCESS_START, settings
 from refsim.model import MicroKind, Scenario
 from refsim.render.text import visible
-from refsim.report import format_ns, plural
+from refsim.report import fitted, format_ns, plural
 
 __all__ = ["compare_table", "print_comparison", "times"]
 
@@ -23,21 +23,20 @@ def times(ratio: float) -> str:
     return f"{ratio:.2g}×" if ratio >= 0.001 else "<0.001×"
 
 
-def compare_table(rows: tuple[Row, ...]) -> Table:
-    """The comparison as a table: a row per way of running, its safety and its speed."""
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("runs as", "anomalies possible", "makespan", "speedup", "CPU use"):
-        right = name in ("makespan", "speedup", "CPU use")
-        table.add_column(name, justify="right" if right else "left")
+def compare_table(rows: tuple[Row, ...], width: int) -> Table:
+    """The comparison as a table ``width`` columns wide at most: a row per way of
+    running, its safety and its speed."""
+    headers = ("runs as", "anomalies possible", "makespan", "speedup", "CPU use")
+    cells = []
     for row in rows:
         found = ", ".join(k.value for k in row.anomalies) or "none"
         if not row.exhaustive:
             found += " (sampled)"
-        table.add_row(
-            row.label, found, format_ns(row.makespan_ns), times(row.speedup),
-            f"{row.utilisation:.0%}",
+        cells.append(
+            (row.label, found, format_ns(row.makespan_ns), times(row.speedup),
+             f"{row.utilisation:.0%}")
         )  # fmt: skip
-    return table
+    return fitted(headers, cells, headers[2:], width)
 
 
 def _untimed(scenario: Scenario) -> str:
@@ -71,7 +70,7 @@ def print_comparison(
     if scenario.timing is None:
         console.print(Text(_untimed(scenario)))
     console.print()
-    console.print(compare_table(rows))
+    console.print(compare_table(rows, console.width))
     console.print()
     sequential = format_ns(rows[1].sequential_ns)
     sampled = ", or a seeded sample where marked" if not all(r.exhaustive for r in rows) else ""

@@ -255,7 +255,7 @@ def print_checked(
     for c, words, verdict, how in rows:
         grid = Table.grid(padding=(0, 2, 0, 0))
         grid.add_column(no_wrap=True, min_width=runtime_width)
-        grid.add_column(min_width=min(claim_width, longest), max_width=claim_width)
+        grid.add_column(min_width=min(claim_width, longest), max_width=claim_width, overflow="fold")
         grid.add_column(no_wrap=True, min_width=verdict_width)
         grid.add_column()
         grid.add_row(c.claim.runtime.value, Text(words), verdict, Text(how))

@@ -29,8 +29,8 @@ HELP = (
     "the odds of each move, q to quit."
 )
 AUTOPILOT_HELP = (
-    "The autopilot plays round-robin, {quantum} micro-steps a turn: an empty line lets it "
-    "make one move, a lets it play to the end{stop}."
+    "The autopilot plays round-robin, {quantum} a turn: an empty line lets it make one "
+    "move, a lets it play to the end{stop}."
 )
 
 
@@ -51,7 +51,8 @@ def print_intro(
     console.print(Text(HELP))
     if quantum is not None:
         stop = " (Ctrl-C stops it)" if terminal else ""
-        console.print(Text(AUTOPILOT_HELP.format(quantum=quantum, stop=stop)))
+        turn = plural(quantum, "micro-step")
+        console.print(Text(AUTOPILOT_HELP.format(quantum=turn, stop=stop)))
     if goal is not None:
         console.print()
         if reachable is False:

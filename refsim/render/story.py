@@ -222,7 +222,7 @@ def _time(c: Console, story: Story) -> None:
         )
     )
     c.print()
-    c.print(timed_summary(result))
+    c.print(timed_summary(result, c.width))
     if result.runtime is Runtime.GIL:
         switches = "switch" if metrics.switches == 1 else "switches"
         c.print(
@@ -243,7 +243,7 @@ def _time(c: Console, story: Story) -> None:
 def _side_by_side(c: Console, story: Story) -> None:
     time = story.time
     assert time is not None
-    c.print(compare_table(time.rows))
+    c.print(compare_table(time.rows, c.width))
     c.print(
         Text(
             "(speedup: over running the threads one after another; anomalies possible: found "
