@@ -126,13 +126,28 @@ def _row(event: TraceEvent, quiz: bool) -> tuple[str, ...]:
 _RIGHT = ("step", "register", "refcount", "value", "refcount/value", "true refs")
 
 
-def _fit(widths: list[int], room: int, least: int = 3) -> list[int]:
-    """``widths`` narrowed, widest first, until they add up to at most ``room`` (no column
-    below ``least``): the trace's cells then wrap within their columns, the same in every
-    segment of the table, instead of being cut."""
-    widths = list(widths)
-    while sum(widths) > room and max(widths) > least:
-        widths[widths.index(max(widths))] -= 1
+def _fit(
+    headers: Sequence[str], rows: Sequence[tuple[str, ...]], room: int, least: int = 3
+) -> list[int]:
+    """Column widths for ``rows`` under ``headers`` that add up to at most ``room``: each
+    column as wide as its header and widest cell, then narrowed, widest first: its header
+    broken into lines (to its widest cell or header word), then its cells too (to the
+    longest word of either), then to the longest word of its cells, then further if need
+    be, to ``least``. The cells then wrap within their columns, the same in every
+    segment of a table, instead of being cut."""
+    n = len(headers)
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    whole = [max((len(r[i]) for r in rows), default=1) for i in range(n)]
+    cells = [max((len(w) for r in rows for w in r[i].split()), default=1) for i in range(n)]
+    heads = [max(len(w) for w in h.split()) for h in headers]
+    unbroken = [max(c, h) for c, h in zip(whole, heads, strict=True)]
+    words = [max(c, h) for c, h in zip(cells, heads, strict=True)]
+    for floor in (unbroken, words, cells, [least] * n):
+        while sum(widths) > room:
+            slack = [w - f for w, f in zip(widths, floor, strict=True)]
+            if max(slack) <= 0:
+                break
+            widths[max(range(n), key=lambda i: (slack[i] > 0, widths[i]))] -= 1
     return widths
 
 
@@ -159,8 +174,7 @@ def fitted(
 ) -> Table:
     """A table of ``rows`` no wider than ``width``: its columns narrowed, widest first,
     so that a cell wraps within its column rather than being cut."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    widths = _fit(widths, width - 2 * (len(widths) - 1))
+    widths = _fit(headers, rows, width - 2 * (len(headers) - 1))
     return _segment(rows, headers, widths, True, right)
 
 
@@ -190,8 +204,7 @@ def print_trace(
     headers = trace_columns(scenario, result)
     keep = [names.index(h) for h in headers]
     rows = [tuple(r[i] for i in keep) for r in (_row(e, quiz) for e in result.trace)]
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    widths = _fit(widths, console.width - 2 * (len(widths) - 1))
+    widths = _fit(headers, rows, console.width - 2 * (len(headers) - 1))
     by_step: dict[int, list[Anomaly]] = {}
     for anomaly in () if quiz else result.anomalies:
         if anomaly.step is not None:
@@ -209,9 +222,9 @@ def print_trace(
 
 
 def _anomaly_line(indent: int, anomaly: Anomaly) -> RenderableType:
-    line = Text(f"! {anomaly.kind.value}: ", style="bold red")
-    line.append(anomaly.message)
-    return Padding(line, (0, 0, 0, indent))
+    text = Text(f"{anomaly.kind.value}: ", style="bold red")
+    text.append(anomaly.message)
+    return hanging([(Text("!", style="bold red"), text)], indent=indent, gap=1)
 
 
 def _final_line(result: RunResult, quiz: bool = False) -> str:

@@ -29,22 +29,33 @@ OUTCOME_LEAST = 16
 ``premature-free,`` still fits."""
 SPACED_OVER = 44
 """Outcomes longer than this may wrap: rows then get a blank line between them."""
-STACKED = 64
-"""Below this many columns each outcome is a block of lines instead of a table row."""
+
+
+def _headers(exploration: Exploration) -> list[str]:
+    exact = exploration.exhaustive
+    headers = ["interleavings" if exact else "runs", "share"] + ["fair random"] * exact
+    return headers + ["witness", "preemptions"]
+
+
+def _fixed(exploration: Exploration) -> int:
+    """The columns the table's numbers, the gaps and the preemptions take, whatever the
+    outcomes and witnesses."""
+    headers = _headers(exploration)
+    counts = [count_cell(s.count) for s in exploration.outcomes]
+    numbers = [max([len(headers[0]), *map(len, counts)])] + [len(h) for h in headers[1:-2]]
+    return sum(numbers) + len(headers[-1]) + 2 * len(headers)
 
 
 def _table(exploration: Exploration, width: int) -> tuple[Table, list[str]]:
     """The outcome table for a console ``width`` columns wide, and the witnesses too long
     for their column, to print under it."""
     exact = exploration.exhaustive
-    headers = ["interleavings" if exact else "runs", "share"] + ["fair random"] * exact
-    headers += ["witness", "preemptions"]
+    headers = _headers(exploration)
     words = [str(s.outcome) for s in exploration.outcomes]
     counts = [count_cell(s.count) for s in exploration.outcomes]
     witnesses = [str(s.witness) for s in exploration.outcomes]
     spaced = max(map(len, words), default=0) > SPACED_OVER
-    numbers = [max([len(headers[0]), *map(len, counts)])] + [len(h) for h in headers[1:-2]]
-    fixed = sum(numbers) + len(headers[-1]) + 2 * len(headers)
+    fixed = _fixed(exploration)
     # An outcome too long for its column breaks at its " · ": the final state on a line
     # of its own, and a blank line between rows keeps that tail ("freed") from reading
     # as an outcome of its own.
@@ -66,7 +77,7 @@ def _table(exploration: Exploration, width: int) -> tuple[Table, list[str]]:
         outcome = max(width - fixed - room, 1)
     notes: list[str] = []
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("outcome", min_width=outcome, max_width=outcome)
+    table.add_column("outcome", min_width=outcome, max_width=outcome, overflow="fold")
     for name in headers[:-2]:
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("witness", no_wrap=True)
@@ -88,7 +99,8 @@ def _table(exploration: Exploration, width: int) -> tuple[Table, list[str]]:
 
 
 def _stacked(console: Console, exploration: Exploration) -> None:
-    """The outcome table for a narrow console: each outcome a block of lines."""
+    """The outcome table for a console too narrow for its columns: each outcome a block
+    of lines."""
     exact = exploration.exhaustive
     for i, s in enumerate(exploration.outcomes):
         if i:
@@ -151,7 +163,7 @@ def print_exploration(
     head.append(f"  runtime {exploration.runtime}  ·  {_headline(exploration)}")
     console.print(head)
     console.print()
-    if console.width < STACKED:
+    if console.width < _fixed(exploration) + len("witness") + OUTCOME_LEAST:
         _stacked(console, exploration)
     else:
         table, notes = _table(exploration, console.width)

@@ -80,7 +80,9 @@ def hanging(
     return Padding(grid, (0, 0, 0, indent)) if indent else grid
 
 
-def commands(rows: Sequence[tuple[str, str]], width: int, *, indent: int = 2) -> list[Text]:
+def commands(
+    rows: Sequence[tuple[str, str]], width: int, *, indent: int = 2
+) -> list[RenderableType]:
     """(what, command) pairs as lines: ``what:`` and its command side by side, aligned,
     when every pair fits on a line; otherwise each command on the line under its label,
     indented further, so that no command is broken where it could be kept whole."""
@@ -88,10 +90,10 @@ def commands(rows: Sequence[tuple[str, str]], width: int, *, indent: int = 2) ->
     pad = " " * indent
     if all(indent + label + len(command) <= width for _, command in rows):
         return [Text(f"{pad}{what + ':':<{label}}{visible(command)}") for what, command in rows]
-    lines = []
+    lines: list[RenderableType] = []
     for what, command in rows:
         lines.append(Text(f"{pad}{what}:"))
-        lines.append(Text(f"{pad}    {visible(command)}"))
+        lines.append(Padding(Text(visible(command)), (0, 0, 0, indent + 4)))
     return lines
 
 
