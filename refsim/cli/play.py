@@ -44,15 +44,14 @@ from refsim.play import (
     goal_reachable,
     read_command,
 )
-from refsim.render.json import board_json, odds_json
+from refsim.render.json import board_json, game_json, odds_json
 from refsim.render.play import (
     HELP,
     print_board,
     print_ending,
-    print_goal,
     print_intro,
     print_odds,
-    print_taken,
+    print_steps,
 )
 
 __all__ = ["COMMAND"]
@@ -126,13 +125,7 @@ class _Game:
         board."""
         if self.args.json or not steps:
             return
-        recorded = before.recorded
-        for group in _groups(steps):
-            print_taken(self.screen, group[0], last=group[-1])
-            new = {a.kind for a in group[-1].anomalies} - recorded
-            recorded |= new
-            if self.goal in new:
-                print_goal(self.screen, self.goal, group[-1].event.step)
+        print_steps(self.screen, steps, before.recorded, self.goal)
         if self.session.finished:
             done = ending(self.session, max_states=self.args.max_states)
             print_ending(self.screen, self.session, done, file=self.args.file, goal=self.goal)
@@ -221,23 +214,6 @@ class _Game:
         return True
 
 
-def _groups(steps: list[Taken]) -> list[list[Taken]]:
-    """``steps`` in runs to tell on one line each: consecutive quiet micro-steps of one
-    thread of the same kind in the same op; a step that records an anomaly ends its run."""
-    groups: list[list[Taken]] = []
-    for taken in steps:
-        last = groups[-1][-1] if groups else None
-        same = last is not None and (
-            (last.event.thread, last.event.op, last.event.micro, last.event.op_index)
-            == (taken.event.thread, taken.event.op, taken.event.micro, taken.event.op_index)
-        )
-        if same and not last.anomalies and not taken.preempted:  # type: ignore[union-attr]
-            groups[-1].append(taken)
-        else:
-            groups.append([taken])
-    return groups
-
-
 def _lines(terminal: bool, screen: Console, json: bool) -> Any:
     """The commands, one a line: prompted on a terminal, echoed after ``>`` otherwise."""
     while True:
@@ -284,41 +260,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not going:
             break
     if args.json:
-        write_json(out, _game_json(game, reachable))
+        done = ending(game.session, max_states=args.max_states) if game.session.finished else None
+        write_json(out, game_json(game.session, game.turns, args.goal, reachable, done))
     return EXIT_OK
-
-
-def _game_json(game: _Game, reachable: bool | None) -> dict[str, Any]:
-    session = game.session
-    result = session.result()
-    document: dict[str, Any] = {
-        "scenario": session.scenario.name,
-        "runtime": session.runtime.value,
-        "goal": None if game.goal is None else game.goal.value,
-        "goal_reachable": reachable,
-        "turns": game.turns,
-        "schedule": str(result.schedule),
-        "steps": result.steps,
-        "preemptions": result.preemptions,
-        "finished": result.finished,
-        "anomalies": [
-            {"kind": a.kind.value, "step": a.step, "message": a.message} for a in result.anomalies
-        ],
-        "ending": None,
-    }
-    if session.finished:
-        done = ending(session, max_states=game.args.max_states)
-        stats = done.stats
-        document["ending"] = {
-            "anomalies": [k.value for k in done.outcome.anomalies],
-            "final": dict(done.outcome.final),
-            "count": None if stats is None else stats.count,
-            "interleavings": done.interleavings,
-            "share": None if stats is None else float(stats.share),
-            "fewest_preemptions": None if stats is None else stats.preemptions,
-            "witness": None if stats is None else str(stats.witness),
-        }
-    return document
 
 
 COMMAND = Command(

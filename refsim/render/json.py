@@ -12,8 +12,8 @@ from typing import Any
 from refsim.claims import Checked, Verdict
 from refsim.compare import Row, agrees
 from refsim.costs import settings
-from refsim.model import Runtime, Scenario
-from refsim.play import Board, Odds, Session
+from refsim.model import AnomalyKind, Runtime, Scenario
+from refsim.play import Board, Ending, Odds, Session
 from refsim.report import agrees as run_agrees
 from refsim.report import metrics_json, run_json, witness_replay
 from refsim.story import Story
@@ -24,6 +24,7 @@ __all__ = [
     "checked_json",
     "compare_json",
     "exploration_json",
+    "game_json",
     "odds_json",
     "story_json",
     "sweep_json",
@@ -341,4 +342,43 @@ def sweep_json(
             for quantum, result in runs
         ],
         "agrees": all(run_agrees(scenario, result) for _, result in runs),
+    }
+
+
+def game_json(
+    session: Session,
+    turns: list[dict[str, Any]],
+    goal: AnomalyKind | None,
+    reachable: bool | None,
+    done: Ending | None,
+) -> dict[str, Any]:
+    """``refsim play --json``: every turn (the command, the board after it, the odds when
+    asked), the run so far and, when it is over, how its outcome compares with every
+    interleaving."""
+    result = session.result()
+    stats = None if done is None else done.stats
+    return {
+        "scenario": session.scenario.name,
+        "runtime": session.runtime.value,
+        "goal": None if goal is None else goal.value,
+        "goal_reachable": reachable,
+        "turns": turns,
+        "schedule": str(result.schedule),
+        "steps": result.steps,
+        "preemptions": result.preemptions,
+        "finished": result.finished,
+        "anomalies": [
+            {"kind": a.kind.value, "step": a.step, "message": a.message} for a in result.anomalies
+        ],
+        "ending": None
+        if done is None
+        else {
+            "anomalies": [k.value for k in done.outcome.anomalies],
+            "final": dict(done.outcome.final),
+            "count": None if stats is None else stats.count,
+            "interleavings": done.interleavings,
+            "share": None if stats is None else float(stats.share),
+            "fewest_preemptions": None if stats is None else stats.preemptions,
+            "witness": None if stats is None else str(stats.witness),
+        },
     }

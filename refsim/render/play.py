@@ -21,6 +21,7 @@ __all__ = [
     "print_goal",
     "print_intro",
     "print_odds",
+    "print_steps",
     "print_taken",
 ]
 
@@ -128,6 +129,40 @@ def print_taken(console: Console, taken: Taken, *, last: Taken | None = None) ->
     console.print(line)
     for anomaly in (taken if last is None else last).anomalies:
         _anomaly(console, anomaly.kind.value, anomaly.message)
+
+
+def _groups(steps: list[Taken]) -> list[list[Taken]]:
+    """``steps`` in runs to tell on one line each: consecutive quiet micro-steps of one
+    thread of the same kind in the same op; a step that records an anomaly ends its run."""
+    groups: list[list[Taken]] = []
+    for taken in steps:
+        last = groups[-1][-1] if groups else None
+        same = last is not None and (
+            (last.event.thread, last.event.op, last.event.micro, last.event.op_index)
+            == (taken.event.thread, taken.event.op, taken.event.micro, taken.event.op_index)
+        )
+        if same and not last.anomalies and not taken.preempted:  # type: ignore[union-attr]
+            groups[-1].append(taken)
+        else:
+            groups.append([taken])
+    return groups
+
+
+def print_steps(
+    console: Console,
+    steps: list[Taken],
+    recorded: frozenset[AnomalyKind],
+    goal: AnomalyKind | None,
+) -> None:
+    """``steps`` (a run of one thread's quiet micro-steps of one kind on one line), each
+    anomaly the moment it happened, and the goal when a step first records it
+    (``recorded``: the kinds recorded before the first of ``steps``)."""
+    for group in _groups(steps):
+        print_taken(console, group[0], last=group[-1])
+        new = {a.kind for a in group[-1].anomalies} - recorded
+        recorded |= new
+        if goal in new:
+            print_goal(console, goal, group[-1].event.step)
 
 
 def _anomaly(console: Console, kind: str, message: str) -> None:
