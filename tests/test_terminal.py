@@ -214,3 +214,32 @@ def test_the_bundled_scenarios_folder_is_not_needed(tmp_path: Path) -> None:
     shutil.copy(ROOT / "scenarios" / "leak.yaml", tmp_path / "[a].yaml")
     status, out, _ = refsim("run", "[a].yaml", "--seed", "1", root=tmp_path)
     assert (0, True) == (status, "refsim run '[a].yaml' --schedule" in flat(out))
+
+
+ESCAPED = "x\x1b[2Jy"
+"""A folder name that would clear the screen, were it printed as it is."""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("story",),
+        ("run", "--seed", "1"),
+        ("run", "--schedule", "T1 T9"),
+        ("explore",),
+        ("check",),
+        ("play",),
+        ("validate",),
+    ],
+    ids=lambda argv: " ".join(argv),
+)
+def test_a_path_with_an_escape_never_reaches_the_terminal(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    (tmp_path / ESCAPED).mkdir()
+    shutil.copy(ROOT / "scenarios" / "leak.yaml", tmp_path / ESCAPED / "l.yaml")
+    command, *options = argv
+    path = f"{ESCAPED}/l.yaml"
+    status, out, err = refsim(command, path, *options, stdin="T1*3\nT2*4\n", root=tmp_path)
+    assert (True, [], []) == (status in (0, 2), CONTROL.findall(out), CONTROL.findall(err))
+    assert "x␛[2Jy" in out + err

@@ -17,7 +17,14 @@ from typing import NoReturn
 
 from refsim import __version__
 from refsim.cli import compare, explore, files, play, plot, run, search, story
-from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, UsageError, print_scenario_error
+from refsim.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Command,
+    UsageError,
+    print_scenario_error,
+    shown,
+)
 from refsim.errors import ScenarioError
 
 __all__ = ["COMMANDS", "main"]
@@ -96,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_scenario_error(error, err)
         return EXIT_USAGE
     except UsageError as error:
-        err.write(f"error: {error}\n")
+        err.write(f"error: {shown(str(error))}\n")
         return EXIT_USAGE
     except BrokenPipeError:  # `refsim run ... | head`
         sys.stderr.close()

@@ -16,7 +16,7 @@ from typing import TextIO, cast
 from rich.console import Console
 
 from refsim.bundled import resolve
-from refsim.errors import ScenarioError
+from refsim.errors import ScenarioError, visible
 from refsim.loader import Limits, load_file
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, ScheduleSyntaxError
 from refsim.schema import parse_duration
@@ -38,6 +38,8 @@ __all__ = [
     "load",
     "one_process",
     "parse_schedule",
+    "print_scenario_error",
+    "shown",
     "timed_only",
     "whole",
     "width",
@@ -303,8 +305,14 @@ def parse_schedule(text: str) -> Schedule:
         ) from None
 
 
+def shown(text: str) -> str:
+    """``text`` with its control characters made visible, line by line: a message may
+    quote a path or an option the user typed."""
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
 def print_scenario_error(error: ScenarioError, err: TextIO) -> None:
     for diagnostic in error.diagnostics:
-        err.write(f"{diagnostic}\n")
+        err.write(f"{shown(str(diagnostic))}\n")
     count = len(error.diagnostics)
     err.write(f"{count} error{'s' if count != 1 else ''}\n")

@@ -30,6 +30,7 @@ from refsim.cli.common import (
     load,
     one_process,
     print_scenario_error,
+    shown,
     whole,
     write_json,
 )
@@ -144,8 +145,8 @@ def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )  # fmt: skip
         except StateBudgetExceeded as error:
             err.write(
-                f"error: {args.file}: under {error.runtime}, the exact count needs more than "
-                f"{error.max_states:,} distinct states (the state budget, --max-states).\n"
+                f"error: {shown(args.file)}: under {error.runtime}, the exact count needs more "
+                f"than {error.max_states:,} distinct states (the state budget, --max-states).\n"
                 f"    Raise --max-states (each state costs about 2 KB of memory), bound "
                 f"the preemptions with --preemption-bound K, or pass "
                 f"--sample N for a table sampled from N random runs (not exact).\n"

@@ -23,6 +23,7 @@ from refsim.cli.common import (
     load,
     one_process,
     parse_schedule,
+    shown,
     timed_only,
     whole,
     write_json,
@@ -177,7 +178,8 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.trace_out is not None:
         write_chrome_trace(args.trace_out, result, scenario, force=args.force,
                            option="--trace-out")  # fmt: skip
-        err.write(f"wrote {args.trace_out}: open it in ui.perfetto.dev or chrome://tracing\n")
+        written = shown(args.trace_out)
+        err.write(f"wrote {written}: open it in ui.perfetto.dev or chrome://tracing\n")
     if not result.finished:
         return EXIT_BUDGET
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES

@@ -20,6 +20,7 @@ from refsim.cli.common import (
     add_runtime,
     console,
     load,
+    shown,
     write_json,
 )
 from refsim.cli.plot import check_output, write_output
@@ -68,7 +69,7 @@ def _write_plot(path: str, story: Story, force: bool, err: TextIO) -> None:
     else:
         raise UsageError(f"--plot {path}: no interleaving goes wrong, so there is nothing to plot")
     write_output(path, lambda tmp: save_figure(fig, tmp), force=force, option="--plot")
-    err.write(f"wrote {path}: {what}\n")
+    err.write(f"wrote {shown(path)}: {what}\n")
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
