@@ -202,3 +202,63 @@ def test_python_dash_m_file_tells_the_story() -> None:
     )  # fmt: skip
     golden = (Path(__file__).parent / "golden" / "story_leak.txt").read_text(encoding="utf-8")
     assert (0, golden.split("\n", 1)[1]) == (done.returncode, done.stdout)
+
+
+def test_story_json_has_a_verdict_per_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = refsim(capsys, "scenarios/borrowed.yaml", "--json")
+    document = json.loads(out)
+    verdicts = [
+        (c["runtime"], c["basis"], c["holds"], c["found"] == c["claimed"])
+        for c in document["claims"]
+    ]
+    expected = [
+        ("unsafe", "explored", True, True),
+        ("gil", "explored", True, True),
+        ("atomic", "explored", True, True),
+    ]
+    assert ("race", expected, True) == (document["shape"], verdicts, document["agrees"])
+
+
+def test_a_timed_storys_json_has_where_the_time_goes(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = refsim(capsys, "scenarios/io_then_transform.yaml", "--json")
+    document = json.loads(out)
+    time = document["time"]
+    makespans = {run["runtime"]: run["makespan_ns"] for run in time["runs"]}
+    assert ("time", ["unsafe", "gil", "atomic"]) == (document["shape"], list(makespans))
+    # The transforms take turns under one GIL: twice the time they take without one.
+    assert time["lesson"].startswith(
+        "Under one GIL the two CPU-bound threads, X1 and X2, take turns: 201ms against 100ms"
+    )
+
+
+@pytest.mark.parametrize("name", ["leak", "deadlock", "cpu_bound", "convoy"])
+def test_the_terminal_and_json_tell_the_same_story(name: str) -> None:
+    """Both renderers read one Story value: everything it says shows on both."""
+    from refsim.loader import load_file
+    from refsim.render.json import story_json
+    from refsim.story import gather
+
+    story = gather(load_file(ROOT / "scenarios" / f"{name}.yaml"), name)
+    document = json.dumps(story_json(story), ensure_ascii=False)
+    _, text, _ = refsim_text(name)
+    said = [story.lesson, *(text for _, text in story.facts), *(c for _, c in story.next)]
+    if story.failing is not None:
+        said += [s.text for s in story.failing.sentences] + list(story.failing.meanings)
+    if story.time is not None:
+        said.append(story.time.lesson)
+    assert ([], []) == (
+        [s for s in said if flat(s) not in flat(text)],
+        [s for s in said if json.dumps(s, ensure_ascii=False)[1:-1] not in document],
+    )
+
+
+def refsim_text(*argv: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from refsim.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()

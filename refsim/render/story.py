@@ -251,9 +251,8 @@ def _side_by_side(c: Console, story: Story) -> None:
         )
     )
     c.print()
-    if any(row.reachable for row in story.runtimes):
-        c.print(Text(story.lesson))
-        c.print()
+    c.print(Text(story.lesson))
+    c.print()
     c.print(Text("The lesson: ", style="bold") + Text(time.lesson))
 
 
