@@ -141,11 +141,15 @@ def _nothing_found(v: Verdict, want: AnomalyKind | None) -> str:
     kinds = v.claim.kinds
     if kinds is None:
         return f"no anomaly found (the scenario makes no claim for {runtime})."
-    if not kinds:
-        whose = "the file's own runtime" if v.claim.implicit else "the scenario's claim"
+    if not kinds and v.claim.implicit:
         return (
-            f"consistent with {whose}: no anomaly can happen under {runtime} (a search can "
+            f"no anomaly found, as expected of the file's own runtime, {runtime} (a search can "
             f"show an anomaly, not prove there is none)."
+        )
+    if not kinds:
+        return (
+            f"consistent with the scenario's claim that no anomaly can happen under {runtime} "
+            f"(a search can show an anomaly, not prove there is none)."
         )
     if want is not None and want not in kinds:
         return (
