@@ -407,7 +407,6 @@ def read_command(line: str, threads: tuple[str, ...]) -> Command:
     action = _WORDS.get(text.lower())
     if action is not None:
         return Command(action)
-    folded = {name.casefold(): name for name in threads}
     try:
         schedule = Schedule.parse(text)
     except ScheduleSyntaxError:
@@ -415,12 +414,12 @@ def read_command(line: str, threads: tuple[str, ...]) -> Command:
             f"{text!r} is neither a thread nor a command: type a thread's name "
             f"({', '.join(threads)}), u to undo, ? for a hint, q to quit"
         ) from None
+    # A name in the wrong case stands for the one thread it matches, if only one does.
+    by_case: dict[str, list[str]] = {}
+    for name in threads:
+        by_case.setdefault(name.casefold(), []).append(name)
     runs = []
     for name, count in schedule.runs:
-        if (
-            name not in threads
-            and len([n for n in threads if n.casefold() == name.casefold()]) == 1
-        ):
-            name = folded[name.casefold()]
-        runs.append((name, count))
+        matches = by_case.get(name.casefold(), [])
+        runs.append((matches[0] if name not in threads and len(matches) == 1 else name, count))
     return Command(Action.STEP, Schedule.from_runs(runs))

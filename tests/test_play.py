@@ -371,3 +371,14 @@ def test_a_bad_file_exits_2(
 ) -> None:
     status, out, err = play(monkeypatch, capsys, "T1\n", "no/such.yaml")
     assert (2, "", False) == (status, out, "Traceback" in err)
+
+
+def test_a_seed_without_an_autopilot_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = play(monkeypatch, capsys, "", "leak", "--seed", "3")
+    assert (2, "", "error: --seed draws the autopilot's turns: it goes with --quantum N\n") == (
+        status,
+        out,
+        err,
+    )

@@ -22,6 +22,7 @@ from rich.text import Text
 from refsim.cli.common import (
     EXIT_OK,
     Command,
+    UsageError,
     add_limits,
     add_process,
     add_runtime,
@@ -32,6 +33,7 @@ from refsim.cli.common import (
     whole,
     write_json,
 )
+from refsim.cli.run import MAX_QUANTUM
 from refsim.errors import visible
 from refsim.model import AnomalyKind, Runtime
 from refsim.play import (
@@ -72,7 +74,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="a level: make this anomaly kind happen (said at once if no interleaving can)",
     )  # fmt: skip
     p.add_argument(
-        "--quantum", type=whole(most=1_000_000), metavar="N",
+        "--quantum", type=whole(most=MAX_QUANTUM), metavar="N",
         help="an autopilot: round-robin, N micro-steps a turn (an empty line: one move; a: "
         "to the end; on a terminal it starts at once and Ctrl-C takes over)",
     )  # fmt: skip
@@ -235,6 +237,8 @@ def _lines(terminal: bool, screen: Console, json: bool) -> Any:
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.seed is not None and args.quantum is None:
+        raise UsageError("--seed draws the autopilot's turns: it goes with --quantum N")
     scenario, file = load(args.file, args)
     scenario = one_process(scenario, args, file)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
