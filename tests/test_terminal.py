@@ -243,3 +243,12 @@ def test_a_path_with_an_escape_never_reaches_the_terminal(
     status, out, err = refsim(command, path, *options, stdin="T1*3\nT2*4\n", root=tmp_path)
     assert (True, [], []) == (status in (0, 2), CONTROL.findall(out), CONTROL.findall(err))
     assert "x␛[2Jy" in out + err
+
+
+def test_a_figure_of_a_hostile_scenario_is_written_and_named_literally(hostile: Path) -> None:
+    pytest.importorskip("matplotlib")
+    argv = ("plot", "[cs101]/h.yaml", "-o", "[cs101]/run.png", "--force")
+    status, out, err = refsim(*argv, root=hostile)
+    said = out + err
+    assert (1, True) == (status, said.startswith("wrote [cs101]/run.png: hostile"))
+    assert (hostile / "[cs101]" / "run.png").read_bytes().startswith(b"\x89PNG")
