@@ -25,7 +25,13 @@ from refsim.model import (
     Schedule,
     ThreadSpec,
 )
-from refsim.scheduling import Chooser, NonPreemptiveChooser, RandomChooser, ReplayChooser
+from refsim.scheduling import (
+    Chooser,
+    NonPreemptiveChooser,
+    QuantumChooser,
+    RandomChooser,
+    ReplayChooser,
+)
 from refsim.search import SearchReport, search, search_report
 from refsim.trace import Anomaly, Exploration, Outcome, OutcomeStats, RunResult, TraceEvent
 
@@ -40,6 +46,7 @@ __all__ = [
     "OpKind",
     "Outcome",
     "OutcomeStats",
+    "QuantumChooser",
     "RandomChooser",
     "Reachability",
     "RefsimError",

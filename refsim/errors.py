@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Diagnostic", "RefsimError", "ScenarioError", "ScheduleError"]
+__all__ = ["Diagnostic", "RefsimError", "ScenarioError", "ScheduleError", "visible"]
 
 
 class RefsimError(Exception):
@@ -37,7 +37,7 @@ class Diagnostic:
         where = f"{self.path}: " if self.path else ""
         lines = [f"{self.file}:{self.line}:{self.column}: error: {where}{self.message}"]
         if self.source_line is not None:
-            text = _visible(self.source_line.rstrip("\r\n").expandtabs(1))
+            text = visible(self.source_line.rstrip("\r\n").expandtabs(1))
             lines.append(f"    {text}")
             lines.append("    " + " " * max(self.column - 1, 0) + "^")
         if self.hint:
@@ -45,9 +45,10 @@ class Diagnostic:
         return "\n".join(lines)
 
 
-def _visible(text: str) -> str:
-    """``text`` with each control character shown as one visible one (ESC as ␛), so that an
-    excerpt can neither drive the terminal nor shift the caret under it."""
+def visible(text: str) -> str:
+    """``text`` with each control character shown as one visible one (ESC as ␛), so that
+    text from a file (an excerpt, a description, a path) can neither drive the terminal
+    nor shift the caret under an excerpt."""
     return "".join(
         chr(0x2400 + ord(c)) if ord(c) < 0x20 else "␡" if c == "\x7f"
         else "\ufffd" if 0x80 <= ord(c) < 0xA0 else c

@@ -134,8 +134,10 @@ class _Budget(Exception):
 class _Space:
     """The machine plus what the explorer precomputes about it, and the memo key."""
 
-    def __init__(self, machine: Machine) -> None:
+    def __init__(self, machine: Machine, root: State | None = None) -> None:
         self.machine = machine
+        self.root = machine.initial() if root is None else root
+        """Where the exploration starts: the initial state, or a ``start`` state."""
         programs = machine.programs
         self.n = len(programs)
         # Per thread and pc: the word whose LOAD the register holds, if the next
@@ -264,18 +266,27 @@ def _fewest_states(space: _Space) -> int:
     on programs like ``compute 2500000`` beside another thread.
 
     Without anything that can block (locks, the waiting primitives) every combination of
-    the threads' bytecode boundaries is reachable (run each thread up to its position in
-    turn), and differs in its program counters; interchangeable threads count as
-    multisets. With anything that can block: 0 (no bound)."""
+    the threads' bytecode boundaries still ahead of them is reachable (run each thread up
+    to its position in turn), and differs in its program counters; interchangeable threads
+    count as multisets (from a ``start`` state where they stand at different places, at
+    least the combinations over their number of orders). With anything that can block: 0
+    (no bound)."""
     machine = space.machine
     if machine.may_block:
         return 0
-    positions = [1 + sum(i.times for i in program if i.first) for program in machine.programs]
+    positions = [
+        1 + sum(i.times for i in program[ts.pc :] if i.first) - ts.reps
+        for program, ts in zip(machine.programs, space.root.threads, strict=True)
+    ]
     bound = 1
     in_class: set[int] = set()
     for members in space.classes:
         in_class.update(members)
-        bound *= math.comb(positions[members[0]] + len(members) - 1, len(members))
+        k = len(members)
+        if len({space.root.threads[t] for t in members}) == 1:
+            bound *= math.comb(positions[members[0]] + k - 1, k)
+        else:
+            bound *= math.prod(positions[t] for t in members) // math.factorial(k)
     for t, p in enumerate(positions):
         if t not in in_class:
             bound *= p
@@ -315,9 +326,8 @@ class _Exact:
 
     def count(self) -> tuple[_Key, tuple[int, tuple[_Entry, ...]]]:
         space = self.space
-        machine = space.machine
         memo = self.memo
-        root = machine.initial()
+        root = space.root
         root_key = space.canon(root)[0]
         # Frames: [key, state, children or None]. A frame is expanded on its first visit
         # (children computed, the unknown ones pushed) and combined on its second.
@@ -409,12 +419,12 @@ class _Exact:
         return (e, tuple(table))
 
     def witness(self, target: int) -> Schedule:
-        """The fewest-preemption schedule reaching outcome ``target`` from the start."""
+        """The fewest-preemption schedule reaching outcome ``target`` from the root."""
         space = self.space
         machine = space.machine
         memo = self.memo
         kinds, final = space.outcomes[target]
-        state = machine.initial()
+        state = space.root
         root = memo[space.canon(state)[0]][1]
         remaining = next(entry[3] for entry in root if entry[0] == target)
         past, last, picks = 0, -1, []
@@ -493,7 +503,7 @@ class _Bounded:
 
     def count(self) -> tuple[_Key, tuple[int, tuple[_BoundedEntry, ...]]]:
         memo = self.memo
-        root = self.space.machine.initial()
+        root = self.space.root
         root_key = self.key(root, -1, self.bound)[0]
         stack: list[list[Any]] = [[root_key, root, -1, self.bound, None]]
         while stack:
@@ -572,7 +582,7 @@ class _Bounded:
         machine = space.machine
         memo = self.memo
         kinds, final = space.outcomes[target]
-        state = machine.initial()
+        state = space.root
         left = self.bound
         root = memo[self.key(state, -1, left)[0]][1]
         remaining = next(entry[3] for entry in root if entry[0] == target)
@@ -671,6 +681,7 @@ def explore(
     sample: int | None = None,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    start: State | None = None,
 ) -> Exploration:
     """The outcome table of ``scenario`` under ``runtime`` (default: the scenario's).
 
@@ -683,6 +694,11 @@ def explore(
     runs of the fair random scheduler seeded ``seed``, ``seed + 1``, ... and is marked
     not exhaustive. ``progress`` is called now and then with the number of distinct
     states so far (or of sampled runs).
+
+    ``start``, a state of the same scenario's :class:`~refsim.machine.Machine`, counts
+    the interleavings that continue from there instead (what ``refsim play`` calls the
+    odds from here): outcomes include the anomaly kinds already recorded on the way to
+    ``start``, and witnesses are schedules from ``start`` (whose first switch is free).
     """
     if max_states < 1:
         raise ValueError(f"max_states must be at least 1, not {max_states}")
@@ -692,8 +708,10 @@ def explore(
         raise ValueError(f"sample must be at least 1 run, not {sample}")
     if sample is not None and preemption_bound is not None:
         raise ValueError("sampling cannot respect a preemption bound: random runs preempt freely")
+    if sample is not None and start is not None:
+        raise ValueError("sampling replays seeded runs from the initial state, not from start")
     machine = Machine(scenario, runtime)
-    space = _Space(machine)
+    space = _Space(machine, start)
     counter: _Exact | _Bounded = (
         _Exact(space, max_states, progress)
         if preemption_bound is None
@@ -709,10 +727,23 @@ def explore(
         return _sampled(machine, sample, seed, progress)
     total = sum(entry[1] for entry in table)
     weight = sum(entry[2] for entry in table)
-    stats = []
+    # Outcomes are the kinds recorded before the root joined with those after it; two
+    # futures that differ only in kinds the past already recorded are one outcome.
+    past = space.root.kinds
+    merged: dict[tuple[int, _Final], list[int]] = {}
     for entry in table:
         oid, count, numerator, cost = entry[0], entry[1], entry[2], entry[3]
         bits, final = space.outcomes[oid]
+        found = merged.get((bits | past, final))
+        if found is None:
+            merged[(bits | past, final)] = [count, numerator, cost, oid]
+        else:
+            found[0] += count
+            found[1] += numerator
+            if cost < found[2]:
+                found[2:] = [cost, oid]
+    stats = []
+    for (bits, final), (count, numerator, cost, oid) in merged.items():
         stats.append(
             OutcomeStats(
                 outcome=Outcome(_kinds(bits), final),

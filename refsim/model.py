@@ -368,14 +368,6 @@ class Scenario:
                 return frozenset(kinds)
         return None
 
-    def held_to(self, runtime: Runtime) -> frozenset[AnomalyKind] | None:
-        """What a verdict over every runtime holds ``runtime`` to: its claim; with none,
-        "no anomaly" for the file's own runtime, and nothing (``None``) for the others."""
-        claimed = self.expected(runtime)
-        if claimed is None and runtime is self.runtime:
-            return frozenset()
-        return claimed
-
     @property
     def waits(self) -> bool:
         """Whether its threads wait for each other beyond locks: it declares an event, a

@@ -9,19 +9,27 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from refsim.model import Runtime, Scenario, count_text
+from refsim.claims import judge_run
+from refsim.errors import visible
+from refsim.model import Runtime, Scenario
 from refsim.narrate import blocked_notes
-from refsim.trace import Anomaly, RunResult, TraceEvent
+from refsim.render.text import and_words, command_line, hanging, plural
+from refsim.render.verdict import verdict_text
+from refsim.trace import Anomaly, RunResult, TimedMetrics, TraceEvent
 
 __all__ = [
     "TRACE_ROWS",
     "agrees",
     "and_words",
+    "fitted",
     "format_ns",
+    "legend",
+    "metrics_json",
     "plural",
     "print_run",
     "print_timed_run",
@@ -30,58 +38,20 @@ __all__ = [
     "replay_line",
     "run_json",
     "short_schedule",
+    "start_line",
     "timed_json",
     "timed_summary",
-    "verdict",
+    "trace_columns",
+    "witness_replay",
 ]
 
 _COLUMNS = ("step", "thread", "op", "micro-step", "register", "{value}", "true refs")
 
 
 def agrees(scenario: Scenario, result: RunResult) -> bool:
-    """True when the run's anomalies are all claimed by ``expect:`` for its runtime (without
-    a claim for that runtime: when it has no anomaly). This decides exit status 0 or 1."""
-    claimed = scenario.expected(result.runtime)
-    found = result.anomaly_kinds
-    return found <= claimed if claimed is not None else not found
-
-
-def verdict(scenario: Scenario, result: RunResult) -> str:
-    """One line saying whether the run agrees with the scenario's claims."""
-    runtime = result.runtime
-    claimed = scenario.expected(runtime)
-    found = sorted(k.value for k in result.anomaly_kinds)
-    if claimed is None:
-        if not found:
-            return f"no anomaly (the scenario makes no claim for {runtime})."
-        return f"unexpected: the scenario makes no claim for {runtime}, and this run found " + (
-            f"{', '.join(found)}."
-        )
-    possible = and_words(sorted(k.value for k in claimed)) if claimed else ""
-    if not claimed:
-        if not found:
-            return (
-                f"no anomaly, as the scenario claims for {runtime} (one run is one "
-                f"interleaving: `refsim check` covers them all)."
-            )
-        return (
-            f"unexpected: the scenario claims no anomaly can happen under {runtime}, but this "
-            f"run found {', '.join(found)}."
-        )
-    if not found:
-        return (
-            f"no anomaly this time; the scenario claims {possible} can happen under {runtime} "
-            f"(try another --seed or --schedule)."
-        )
-    if agrees(scenario, result):
-        rest = sorted(k.value for k in claimed - result.anomaly_kinds)
-        also = f"; it also claims {and_words(rest)}, which this run did not reach" if rest else ""
-        return f"as the scenario claims, {and_words(found)} can happen under {runtime}{also}."
-    extra = ", ".join(sorted(k.value for k in result.anomaly_kinds - claimed))
-    return (
-        f"unexpected: the scenario claims only {possible} can happen under {runtime}, but "
-        f"this run found {extra}."
-    )
+    """True when the run's anomalies are all allowed by the scenario's claim for its runtime
+    (refsim.claims). This decides exit status 0 or 1."""
+    return judge_run(scenario, result).holds
 
 
 def replay_command(
@@ -112,6 +82,15 @@ def replay_line(
     return command
 
 
+def witness_replay(
+    file: str, scenario: Scenario, witness: str, runtime: Runtime, process: str | None
+) -> str:
+    """The command that replays a witness of ``process`` (or of the whole file), always
+    naming the runtime (a check lists several)."""
+    part = scenario if process is None else scenario.process(process)
+    return replay_line(file, witness, runtime, part, always=True)
+
+
 def _value_header(scenario: Scenario) -> str:
     others = (
         scenario.variables,
@@ -125,88 +104,168 @@ def _value_header(scenario: Scenario) -> str:
     return "refcount" if scenario.objects else "value"
 
 
-def _cell(value: int | None) -> str:
-    return "" if value is None else str(value)
+_MEANINGS = {
+    "register": "the thread's private copy of the value it is updating",
+    "refcount": "the word in memory",
+    "value": "the variable in memory",
+    "refcount/value": "the word in memory",
+    "true refs": "the references that really exist",
+}
 
 
-def _row(event: TraceEvent) -> tuple[str, ...]:
+def _cell(value: int | None, hidden: bool = False) -> str:
+    if value is None:
+        return ""
+    return "?" if hidden else str(value)
+
+
+def _row(event: TraceEvent, quiz: bool) -> tuple[str, ...]:
     return (
         str(event.step),
         event.thread,
         event.op,
         event.micro,
-        _cell(event.register),
-        _cell(event.value),
-        _cell(event.true_refs),
+        _cell(event.register, quiz),
+        _cell(event.value, quiz),
+        _cell(event.true_refs, quiz),
     )
 
 
+_RIGHT = ("step", "register", "refcount", "value", "refcount/value", "true refs")
+
+
+def _fit(
+    headers: Sequence[str], rows: Sequence[tuple[str, ...]], room: int, least: int = 3
+) -> list[int]:
+    """Column widths for ``rows`` under ``headers`` that add up to at most ``room``: each
+    column as wide as its header and widest cell, then narrowed, widest first: its header
+    broken into lines (to its widest cell or header word), then its cells too (to the
+    longest word of either), then to the longest word of its cells, then further if need
+    be, to ``least``. The cells then wrap within their columns, the same in every
+    segment of a table, instead of being cut."""
+    n = len(headers)
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    whole = [max((len(r[i]) for r in rows), default=1) for i in range(n)]
+    cells = [max((len(w) for r in rows for w in r[i].split()), default=1) for i in range(n)]
+    heads = [max(len(w) for w in h.split()) for h in headers]
+    unbroken = [max(c, h) for c, h in zip(whole, heads, strict=True)]
+    words = [max(c, h) for c, h in zip(cells, heads, strict=True)]
+    for floor in (unbroken, words, cells, [least] * n):
+        while sum(widths) > room:
+            slack = [w - f for w, f in zip(widths, floor, strict=True)]
+            if max(slack) <= 0:
+                break
+            widths[max(range(n), key=lambda i: (slack[i] > 0, widths[i]))] -= 1
+    return widths
+
+
 def _segment(
-    rows: Sequence[tuple[str, ...]], headers: Sequence[str], widths: Sequence[int], header: bool
+    rows: Sequence[tuple[str, ...]],
+    headers: Sequence[str],
+    widths: Sequence[int],
+    header: bool,
+    right: Sequence[str] = _RIGHT,
 ) -> Table:
     table = Table(box=None, show_header=header, header_style="bold", pad_edge=False)
     for name, width in zip(headers, widths, strict=True):
-        right = name in ("step", "register", "refcount", "value", "refcount/value", "true refs")
         table.add_column(
-            name, justify="right" if right else "left", min_width=width, max_width=width,
-            no_wrap=True,
+            name, justify="right" if name in right else "left", min_width=width,
+            max_width=width, overflow="fold",
         )  # fmt: skip
     for row in rows:
         table.add_row(*row)
     return table
 
 
-def print_trace(console: Console, scenario: Scenario, result: RunResult) -> None:
-    """The trace table, with each anomaly's sentence under the step where it happened."""
+def fitted(
+    headers: Sequence[str], rows: Sequence[tuple[str, ...]], right: Sequence[str], width: int
+) -> Table:
+    """A table of ``rows`` no wider than ``width``: its columns narrowed, widest first,
+    so that a cell wraps within its column rather than being cut."""
+    widths = _fit(headers, rows, width - 2 * (len(headers) - 1))
+    return _segment(rows, headers, widths, True, right)
+
+
+def trace_columns(scenario: Scenario, result: RunResult) -> list[str]:
+    """The trace table's columns for this run: a value column no row uses is left out (a
+    scenario of locks only has no refcounts, one of variables only no true refs)."""
     assert result.trace is not None
     headers = [c.format(value=_value_header(scenario)) for c in _COLUMNS]
-    rows = [_row(e) for e in result.trace]
-    # Drop the value columns no row uses (a scenario of locks only has no refcounts).
-    keep = [i for i in range(len(headers)) if i < 4 or any(r[i] for r in rows)]
-    headers = [headers[i] for i in keep]
-    rows = [tuple(r[i] for i in keep) for r in rows]
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    rows = [_row(e, False) for e in result.trace]
+    return [h for i, h in enumerate(headers) if i < 4 or any(r[i] for r in rows)]
+
+
+def legend(columns: Sequence[str]) -> str | None:
+    """What the trace table's value columns mean, for the columns it has."""
+    parts = [f"{name}: {_MEANINGS[name]}" for name in columns if name in _MEANINGS]
+    return f"({'; '.join(parts)})" if parts else None
+
+
+def print_trace(
+    console: Console, scenario: Scenario, result: RunResult, *, quiz: bool = False
+) -> None:
+    """The trace table, with each anomaly's sentence under the step where it happened.
+    ``quiz``: every register, refcount, true refs and value is ``?``, and the anomalies
+    are withheld, for a class to fill in."""
+    assert result.trace is not None
+    names = [c.format(value=_value_header(scenario)) for c in _COLUMNS]
+    headers = trace_columns(scenario, result)
+    keep = [names.index(h) for h in headers]
+    rows = [tuple(r[i] for i in keep) for r in (_row(e, quiz) for e in result.trace)]
+    widths = _fit(headers, rows, console.width - 2 * (len(headers) - 1))
     by_step: dict[int, list[Anomaly]] = {}
-    for anomaly in result.anomalies:
+    for anomaly in () if quiz else result.anomalies:
         if anomaly.step is not None:
             by_step.setdefault(anomaly.step, []).append(anomaly)
     notes: dict[int, list[str]] = {}
     for note in blocked_notes(scenario, result):
         assert note.step is not None
         notes.setdefault(note.step, []).append(note.text)
-    indent = " " * (widths[0] + 1)
+    indent = min(widths[0] + 1, 8)
     start = 0
     for index, event in enumerate(result.trace):
         if event.step in by_step or event.step in notes:
             console.print(_segment(rows[start : index + 1], headers, widths, start == 0))
             for anomaly in by_step.get(event.step, ()):
-                _print_anomaly_line(console, indent, anomaly)
-            for text in notes.get(event.step, ()):
-                console.print(Text(f"{indent}… {text}", style="dim"))
+                console.print(_anomaly_line(indent, anomaly))
+            for said in notes.get(event.step, ()):
+                line = Text(said, style="dim")
+                console.print(hanging([(Text("…", style="dim"), line)], indent=indent, gap=1))
             start = index + 1
     if start < len(rows) or not rows:
         console.print(_segment(rows[start:], headers, widths, start == 0))
 
 
-def _print_anomaly_line(console: Console, indent: str, anomaly: Anomaly) -> None:
-    line = Text(indent)
-    line.append(f"! {anomaly.kind.value}: ", style="bold red")
-    line.append(anomaly.message)
-    console.print(line)
+def _anomaly_line(indent: int, anomaly: Anomaly) -> RenderableType:
+    text = Text(f"{anomaly.kind.value}: ", style="bold red")
+    text.append(anomaly.message)
+    return hanging([(Text("!", style="bold red"), text)], indent=indent, gap=1)
 
 
-def _final_line(result: RunResult) -> str:
+def _final_line(result: RunResult, quiz: bool = False) -> str:
     true_refs = dict(result.true_refs)
     parts = []
     for name, value in result.final:
         if name in true_refs:
-            if value == "freed":
-                parts.append(f"{name} freed (true refs {true_refs[name]})")
+            refs = "?" if quiz else true_refs[name]
+            if quiz:
+                parts.append(f"{name} refcount ? or freed (true refs ?)")
+            elif value == "freed":
+                parts.append(f"{name} freed (true refs {refs})")
             else:
-                parts.append(f"{name} refcount {value} (true refs {true_refs[name]})")
+                parts.append(f"{name} refcount {value} (true refs {refs})")
         else:
-            parts.append(f"{name} = {value}")
+            parts.append(f"{name} = {'?' if quiz else value}")
     return ", ".join(parts) or "(no objects or variables)"
+
+
+def start_line(scenario: Scenario) -> str:
+    """The state before the first step: each object's refcount (true refs the same), each
+    variable, each lock free."""
+    parts = [f"{name} refcount {n} (true refs {n})" for name, n in scenario.objects]
+    parts += [f"{name} = {n}" for name, n in scenario.variables]
+    parts += [f"lock {name} free" for name in scenario.locks]
+    return ", ".join(parts) or "(no objects, variables or locks)"
 
 
 def print_run(
@@ -217,10 +276,13 @@ def print_run(
     file: str,
     source: str,
     show_trace: bool = True,
+    quiz: bool = False,
 ) -> None:
     """Print one run: header, trace table with anomaly sentences, final state, anomalies,
     the verdict against ``expect:`` and the replay command. ``source`` says where the
-    schedule came from (``"--schedule"``, ``"seed 7"``)."""
+    schedule came from (``"--schedule"``, ``"seed 7"``). ``quiz``: predict-then-reveal,
+    every value shown as ``?`` and the anomalies withheld (the same run without ``quiz``
+    is the answer key)."""
     preemptions = "preemption" if result.preemptions == 1 else "preemptions"
     head = Text()
     head.append(scenario.name, style="bold")
@@ -228,25 +290,44 @@ def print_run(
         head.append(f"  process {scenario.part_of}")
     head.append(f"  runtime {result.runtime}  ·  {result.steps} steps, ")
     head.append(f"{result.preemptions} {preemptions}")
+    if quiz:
+        head.append("  ·  quiz")
     console.print(head)
-    console.print(f"schedule ({source}): {result.schedule}")
+    console.print(hanging([(f"schedule ({source}):", str(result.schedule))], gap=1))
     if result.completed_from is not None:
         console.print(
-            f"  (the given schedule ran out at step {result.completed_from}; "
-            f"refsim continued without preemptions)"
+            Text(
+                f"  (the given schedule ran out at step {result.completed_from}; "
+                f"refsim continued without preemptions)"
+            )
         )
+    if quiz:
+        console.print(Text("at the start: ", style="bold") + Text(start_line(scenario)))
     console.print()
     if show_trace and result.trace is not None:
-        print_trace(console, scenario, result)
+        print_trace(console, scenario, result, quiz=quiz)
         console.print()
     if not result.finished:
         console.print(
-            f"[bold yellow]stopped:[/] the step budget ran out after {result.steps} steps "
-            f"before every thread finished (raise it with --max-steps)"
+            Text("stopped: ", style="bold yellow")
+            + Text(
+                f"the step budget ran out after {result.steps} steps before every thread "
+                f"finished (raise it with --max-steps)"
+            )
         )
+    replay = replay_command(file, result, scenario)
+    if quiz:
+        console.print(Text("final state: ", style="bold") + Text(_final_line(result, quiz=True)))
+        console.print(
+            Text("anomalies: ", style="bold") + Text("? (which ones happen, and at which step?)")
+        )
+        console.print()
+        console.print(Text("Fill in every ?; the same run without --quiz has the answers:"))
+        console.print(Padding(Text(visible(replay)), (0, 0, 0, 2)))
+        return
     _print_findings(console, scenario, result)
     console.print()
-    console.print(Text("replay: ", style="bold") + Text(replay_command(file, result, scenario)))
+    command_line(console, "replay: ", replay)
 
 
 def _print_findings(console: Console, scenario: Scenario, result: RunResult) -> None:
@@ -254,15 +335,21 @@ def _print_findings(console: Console, scenario: Scenario, result: RunResult) -> 
     console.print(Text("final state: ", style="bold") + Text(_final_line(result)))
     if result.anomalies:
         console.print(Text(f"anomalies ({len(result.anomalies)}):", style="bold"))
+        rows = []
         for anomaly in result.anomalies:
             where = "end" if anomaly.step is None else f"step {anomaly.step}"
-            line = Text(f"  {where:<9} ")
-            line.append(f"{anomaly.kind.value:<16}", style="red")
-            line.append(anomaly.message)
-            console.print(line)
+            rows.append((where, Text(anomaly.kind.value, style="red"), anomaly.message))
+        grid = Table.grid(padding=(0, 1, 0, 0))
+        grid.add_column(no_wrap=True, min_width=9)
+        grid.add_column(no_wrap=True, min_width=15)
+        grid.add_column()
+        for where, kind, message in rows:
+            grid.add_row(where, kind, message)
+        console.print(Padding(grid, (0, 0, 0, 2)))
     else:
         console.print(Text("anomalies: ", style="bold") + Text("none"))
-    console.print(verdict(scenario, result))
+    verdict = judge_run(scenario, result)
+    console.print(verdict_text(verdict, retry="try another --seed or --schedule"))
 
 
 def _anomaly_json(anomaly: Anomaly) -> dict[str, Any]:
@@ -307,10 +394,6 @@ def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict
     }
 
 
-def runtime_choices() -> list[str]:
-    return [r.value for r in Runtime]
-
-
 # -- timed runs ----------------------------------------------------------------------------
 
 TRACE_ROWS = 200
@@ -318,16 +401,6 @@ TRACE_ROWS = 200
 
 _LONG_SCHEDULE = 40
 """Schedules of more runs than this are summarised in text (``--json`` has them whole)."""
-
-
-def plural(n: int, word: str) -> str:
-    """``1 step``, ``2 steps``, ``1,000 steps``."""
-    return f"{count_text(n)} {word}" if n == 1 else f"{count_text(n)} {word}s"
-
-
-def and_words(words: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def short_schedule(schedule: str, limit: int) -> str:
@@ -379,25 +452,19 @@ def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) 
     headers += [_value_header(scenario), "true refs"]
     rows = _timed_rows(result)
     keep = [i for i in range(len(headers)) if i < 6 or any(r[i] for r in rows)]
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for i in keep:
-        right = i in (0, 1, 5, 6, 7, 8)
-        table.add_column(headers[i], justify="right" if right else "left", no_wrap=True)
-    for row in rows:
-        table.add_row(*(row[i] for i in keep))
-    console.print(table)
+    right = [headers[i] for i in (0, 1, 5, 6, 7, 8)]
+    kept = [tuple(r[i] for i in keep) for r in rows]
+    console.print(fitted([headers[i] for i in keep], kept, right, console.width))
 
 
-def timed_summary(result: RunResult) -> Table:
+def timed_summary(result: RunResult, width: int) -> Table:
     """Per thread: time running, waiting for the GIL, on I/O, ready, on locks, blocked on
     the other waiting primitives (a column shown only when some thread was); ops done."""
     assert result.metrics is not None
-    table = Table(box=None, header_style="bold", pad_edge=False)
     blocked = any(m.blocked_ns for _, m in result.metrics.threads)
     columns = ["thread", "running", "GIL wait", "I/O wait", "ready", "lock wait"]
     columns += ["blocked"] * blocked + ["ops", "done at"]
-    for name in columns:
-        table.add_column(name, justify="left" if name == "thread" else "right", no_wrap=True)
+    rows = []
     for name, m in result.metrics.threads:
         done = "never" if m.finished_ns is None else format_ns(m.finished_ns)
         cells = [
@@ -405,8 +472,8 @@ def timed_summary(result: RunResult) -> Table:
             format_ns(m.ready_ns), format_ns(m.lock_wait_ns),
         ]  # fmt: skip
         cells += [format_ns(m.blocked_ns)] * blocked + [f"{m.ops:,}", done]
-        table.add_row(*cells)
-    return table
+        rows.append(tuple(cells))
+    return fitted(columns, rows, columns[1:], width)
 
 
 def print_timed_run(
@@ -435,10 +502,11 @@ def print_timed_run(
     console.print(head)
     runs = len(result.schedule.runs)
     if runs <= _LONG_SCHEDULE:
-        console.print(f"schedule: {result.schedule}")
+        schedule = str(result.schedule)
     else:
         first = " ".join(str(result.schedule).split()[:8])
-        console.print(f"schedule: {first} … ({runs:,} runs; --json prints it whole)")
+        schedule = f"{first} … ({runs:,} runs; --json prints it whole)"
+    console.print(hanging([("schedule:", schedule)], gap=1))
     console.print()
     if result.trace is not None:
         rows = len(result.trace)
@@ -458,7 +526,7 @@ def print_timed_run(
             f"{'s' if metrics.cores != 1 else ''}"
         )
     )
-    console.print(timed_summary(result))
+    console.print(timed_summary(result, console.width))
     if result.runtime is Runtime.GIL:
         console.print(
             f"GIL: {metrics.switches:,} switch{'es' if metrics.switches != 1 else ''} between "
@@ -475,10 +543,7 @@ def print_timed_run(
             "mode (processes share no memory)"
         )
     elif runs <= _LONG_SCHEDULE:
-        console.print(
-            Text("replay (controlled mode): ", style="bold")
-            + Text(replay_command(file, result, scenario))
-        )
+        command_line(console, "replay (controlled mode): ", replay_command(file, result, scenario))
     else:
         console.print(
             "replay: the schedule in --json's schedule field replays this run in controlled "
@@ -503,7 +568,13 @@ def timed_json(scenario: Scenario, result: RunResult, *, seed: int) -> dict[str,
         ):
             event["duration"] = duration
             event["count"] = count
-    document["metrics"] = {
+    document["metrics"] = metrics_json(metrics)
+    return document
+
+
+def metrics_json(metrics: TimedMetrics) -> dict[str, Any]:
+    """Where a timed run's time went, as ``run --timed --json``'s ``metrics``."""
+    return {
         "makespan_ns": metrics.makespan_ns,
         "cores": metrics.cores,
         "utilisation": round(metrics.utilisation, 6),
@@ -522,4 +593,3 @@ def timed_json(scenario: Scenario, result: RunResult, *, seed: int) -> dict[str,
         },
         "gil": {"switches": metrics.switches, "drop_requests": metrics.drop_requests},
     }
-    return document

@@ -2,8 +2,9 @@
 
 The engine asks a :class:`Chooser` at every step, giving it the enabled threads (as indices
 into the scenario's threads) and the thread that ran last. Anything with a matching
-``choose`` method is a chooser: replay of a schedule and seeded random live here; PCT,
-Hypothesis and exhaustive drivers plug in the same way without touching the engine.
+``choose`` method is a chooser: replay of a schedule, seeded random and the round-robin
+of a timer interrupt (quantum) live here; PCT, Hypothesis and exhaustive drivers plug in
+the same way without touching the engine.
 The engine checks every answer, so a chooser that names a thread that is not enabled
 produces a :class:`~refsim.errors.ScheduleError` that says why.
 """
@@ -18,7 +19,13 @@ from typing import Protocol
 from refsim.errors import ScheduleError
 from refsim.model import Schedule
 
-__all__ = ["Chooser", "NonPreemptiveChooser", "RandomChooser", "ReplayChooser"]
+__all__ = [
+    "Chooser",
+    "NonPreemptiveChooser",
+    "QuantumChooser",
+    "RandomChooser",
+    "ReplayChooser",
+]
 
 
 class Chooser(Protocol):
@@ -107,3 +114,48 @@ class ReplayChooser:
     def leftover(self, steps_run: int) -> int:
         """How many of the schedule's steps were never used by a run of ``steps_run`` steps."""
         return max(self._length - steps_run, 0)
+
+
+class QuantumChooser:
+    """Round-robin with a time slice, the way a timer interrupt preempts a thread.
+
+    The threads take turns in the order they are declared; each turn runs ``quantum``
+    micro-steps, fewer if the thread finishes or blocks first. A turn whose quantum is
+    used up while no other thread can run goes on until one can: under ``gil`` a thread
+    inside a bytecode is the only one enabled, so the switch waits for the bytecode's end,
+    and a thread left alone simply carries on. With ``seed``, each turn's length is drawn
+    at random from 1 to ``quantum`` (one ``random.Random(seed)``, drawn once per turn).
+
+    A move made by someone else (the learner in ``refsim play``) starts that thread's
+    turn: the next choice continues it as if its quantum had begun with that move.
+    """
+
+    def __init__(self, quantum: int, *, seed: int | None = None) -> None:
+        if quantum < 1:
+            raise ValueError(f"a quantum is at least 1 micro-step, not {quantum}")
+        self.quantum = quantum
+        self.seed = seed
+        self._random = None if seed is None else random.Random(seed)
+        self._current = -1
+        self._used = 0
+        self._length = 0
+
+    def _start(self, thread: int) -> None:
+        self._current = thread
+        self._used = 1
+        draw = self._random
+        self._length = self.quantum if draw is None else draw.randint(1, self.quantum)
+
+    def choose(self, step: int, enabled: tuple[int, ...], last: int) -> int:
+        if last >= 0 and last != self._current:
+            self._start(last)
+        going = self._used < self._length or len(enabled) == 1
+        if last == self._current and last in enabled and going:
+            self._used += 1
+            return last
+        # The turn is over (used up, or the thread finished or blocked): the next thread
+        # after it in declared order, wrapping round.
+        after = [t for t in enabled if t > last]
+        chosen = after[0] if after else enabled[0]
+        self._start(chosen)
+        return chosen

@@ -18,6 +18,12 @@ def repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
 
 
+def flat(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces as single spaces: what a wrapped
+    paragraph says, whatever the width."""
+    return " ".join(text.split())
+
+
 def refsim(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """``refsim ARGV...``: the exit status, stdout and stderr."""
     status = main(list(argv))

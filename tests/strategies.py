@@ -345,3 +345,18 @@ def enumerable_scenarios(
         longest = lengths.index(max(lengths))
         ops = threads[longest].ops
         threads[longest] = ThreadSpec(threads[longest].name, ops[:-1])
+
+
+@st.composite
+def prefixes(draw: st.DrawFn, scenario: Scenario) -> list[int]:
+    """The first picks (thread indices) of some interleaving of ``scenario`` under its
+    runtime: a random walk over the enabled threads, of any length up to a whole run."""
+    machine = Machine(scenario)
+    length = draw(st.integers(0, sum(micro_steps(scenario))))
+    state = machine.initial()
+    picks: list[int] = []
+    while len(picks) < length and (enabled := machine.enabled(state)):
+        thread = draw(st.sampled_from(enabled))
+        picks.append(thread)
+        state = machine.step(state, thread)[0]
+    return picks

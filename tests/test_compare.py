@@ -1,4 +1,4 @@
-"""``refsim compare``: safety and speed side by side (refsim/cli/compare.py)."""
+"""``refsim compare``: safety and speed side by side (refsim/compare.py, refsim/cli/compare.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 
-import refsim.cli.compare as compare_module
-from refsim.cli.compare import compare
+import refsim.compare as compare_module
+from refsim.compare import compare
 from refsim.explore import reachable
 from refsim.loader import load_file
 from refsim.model import AnomalyKind

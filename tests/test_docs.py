@@ -1,7 +1,8 @@
 """Every example in README.md and docs/ runs, and prints what the page says it prints.
 
 A page shows a command as a ```console block whose first line is ``$ refsim ...`` or
-``$ python -m refsim ...``; the lines after it are the expected output (stdout, then
+``$ python -m refsim ...`` (or ``$ printf '...' | refsim ...``, whose text is the
+command's standard input); the lines after it are the expected output (stdout, then
 stderr). ``pytest --update-goldens`` rewrites the blocks from the real output; review the
 diff before committing (``-k PAGE`` limits it to one page, e.g. ``-k 03-lost-updates``).
 
@@ -18,6 +19,7 @@ import io
 import re
 import shlex
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from cli_runner import repo_root  # noqa: F401 (a fixture)
@@ -32,6 +34,10 @@ PREFIXES = (("python", "-m", "refsim"), ("refsim",))
 
 
 def run_example(command: str) -> str:
+    stdin = ""
+    if command.startswith("printf "):
+        feed, _, command = command.partition(" | ")
+        stdin = shlex.split(feed)[1].replace("\\n", "\n")
     words = shlex.split(command)
     for prefix in PREFIXES:
         if tuple(words[: len(prefix)]) == prefix:
@@ -40,7 +46,11 @@ def run_example(command: str) -> str:
     else:
         raise AssertionError(f"not a refsim command: {command}")
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        mock.patch("sys.stdin", io.StringIO(stdin)),
+    ):
         main(argv)
     return out.getvalue() + err.getvalue()
 
@@ -49,7 +59,8 @@ def examples() -> list[tuple[Path, str]]:
     found = []
     for page in PAGES:
         for match in BLOCK.finditer(page.read_text(encoding="utf-8")):
-            if match["command"].startswith(("refsim", "python -m refsim")):
+            command = match["command"].partition(" | ")[2] or match["command"]
+            if command.startswith(("refsim", "python -m refsim")):
                 found.append((page, match["command"]))
     return found
 

@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from refsim.engine import run
 from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
 from refsim.loader import load_file
+from refsim.machine import Machine
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, Schedule, ThreadSpec
 from refsim.trace import Exploration, Outcome, RunResult
-from tests.strategies import enumerable_scenarios, micro_steps
+from tests.strategies import enumerable_scenarios, micro_steps, prefixes
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 UNSAFE, GIL, ATOMIC = Runtime.UNSAFE, Runtime.GIL, Runtime.ATOMIC
@@ -144,6 +145,60 @@ def table(exploration: Exploration) -> dict[Outcome, tuple[int, Fraction, str, i
 
 
 # -- the differential test ----------------------------------------------------------------
+
+
+# -- from a start state (the odds in refsim play) --------------------------------------------
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_from_a_start_state_it_counts_the_interleavings_that_continue_it(
+    data: st.DataObject,
+) -> None:
+    scenario = data.draw(enumerable_scenarios(max_interleavings=2_000))
+    prefix = data.draw(prefixes(scenario))
+    machine = Machine(scenario)
+    state = machine.initial()
+    for thread in prefix:
+        state = machine.step(state, thread)[0]
+    exploration = explore(scenario, start=state)
+    continuing = [
+        (r, p) for r, p, picks in brute_force(scenario).runs if picks[: len(prefix)] == prefix
+    ]
+    weight = sum(p for _, p in continuing)
+    expected: dict[Outcome, tuple[int, Fraction]] = {}
+    for result, p in continuing:
+        count, probability = expected.get(result.outcome, (0, Fraction(0)))
+        expected[result.outcome] = (count + 1, probability + p / weight)
+    actual = {s.outcome: (s.count, s.probability) for s in exploration.outcomes}
+    assert (expected, len(continuing)) == (actual, exploration.interleavings)
+    names = scenario.thread_names
+    for s in exploration.outcomes:
+        # A witness continues the prefix: together they replay to the outcome.
+        whole = Schedule.from_steps([names[t] for t in prefix] + list(s.witness))
+        assert s.outcome == run(scenario, schedule=whole, keep_trace=False).outcome
+
+
+def test_from_the_initial_state_start_changes_nothing() -> None:
+    scenario = bundled("double_free")
+    assert explore(scenario) == explore(scenario, start=Machine(scenario).initial())
+
+
+def test_kinds_recorded_before_the_start_belong_to_every_outcome() -> None:
+    scenario = bundled("leak")
+    machine = Machine(scenario)
+    state = machine.initial()
+    for thread in (0, 1, 1, 1, 0, 0):  # T1 T2*3 T1*2: the lost update at step 6
+        state = machine.step(state, thread)[0]
+    [only] = explore(scenario, start=state).outcomes
+    expected = (Outcome((LEAK, LOST), (("obj", 1),)), 1, Schedule(()), 0)
+    assert expected == (only.outcome, only.count, only.witness, only.preemptions)
+
+
+def test_a_sample_cannot_start_from_a_state() -> None:
+    scenario = bundled("leak")
+    with pytest.raises(ValueError, match="not from start"):
+        explore(scenario, sample=10, start=Machine(scenario).initial())
 
 
 @settings(max_examples=150)
@@ -496,18 +551,20 @@ def test_long_computes_do_not_recurse() -> None:
     assert [Schedule.parse("T1*3000 T2*3")] == [s.witness for s in exploration.outcomes]
 
 
-@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
 def test_the_outcome_column_never_vanishes_on_a_narrow_terminal(width: int) -> None:
     from rich.console import Console
 
-    from refsim.cli.explore import _table
+    from refsim.render.explore import print_exploration
 
-    scenario = load_file(ROOT / "docs" / "howto" / "examples" / "del_while_reading.yaml")
-    screen = Console(width=width, file=io.StringIO(), highlight=False)
-    screen.print(_table(explore(scenario), screen.width))
+    path = ROOT / "docs" / "howto" / "examples" / "del_while_reading.yaml"
+    scenario = load_file(path)
+    screen = Console(width=width, file=io.StringIO(), highlight=False, markup=False)
+    exploration = explore(scenario)
+    print_exploration(screen, scenario, exploration, file=str(path))
     text = screen.file.getvalue()  # type: ignore[attr-defined]
     flat = " ".join(text.split())
     wanted = ["leak, lost-update", "obj = 2", "obj = 1", "no anomaly", "obj freed"]
-    # Below 80 columns the numbers alone are wider than the screen; the outcome stays.
-    fits = width < 80 or max(map(len, text.splitlines())) <= width
+    wanted += [str(s.witness) for s in exploration.outcomes]
+    fits = max(map(len, text.splitlines())) <= width
     assert ([], True) == ([w for w in wanted if w not in flat], fits)

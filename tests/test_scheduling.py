@@ -1,4 +1,5 @@
-"""Unit tests for refsim.scheduling: the choosers (seeded random, replay, non-preemptive)."""
+"""Unit tests for refsim.scheduling: the choosers (seeded random, replay, non-preemptive,
+round-robin with a quantum)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from hypothesis import strategies as st
 
 from refsim.engine import run
 from refsim.errors import ScheduleError
-from refsim.model import Op, OpKind, Scenario, Schedule, ThreadSpec
-from refsim.scheduling import Chooser, NonPreemptiveChooser, RandomChooser, ReplayChooser
+from refsim.model import Op, OpKind, Runtime, Scenario, Schedule, ThreadSpec
+from refsim.scheduling import (
+    Chooser,
+    NonPreemptiveChooser,
+    QuantumChooser,
+    RandomChooser,
+    ReplayChooser,
+)
 from tests.strategies import seeds
 
 LEAK = Scenario(
@@ -183,3 +190,85 @@ def test_non_preemptive_yields_when_the_thread_blocks() -> None:
     # T2 -> T1 preempted T2; T1 -> T2 did not preempt T1 (it blocked on L), and
     # T2 -> T1 at the end did not either (T2 had finished).
     assert 1 == result.preemptions
+
+
+# -- QuantumChooser --------------------------------------------------------------------------
+
+
+def _threads(*programs: tuple[Op, ...]) -> tuple[ThreadSpec, ...]:
+    return tuple(ThreadSpec(f"T{i + 1}", ops) for i, ops in enumerate(programs))
+
+
+def _compute(n: int) -> tuple[Op, ...]:
+    return (Op(OpKind.COMPUTE, None, n),)
+
+
+COUNTER = Scenario(
+    name="counter",
+    variables=(("counter", 0),),
+    threads=_threads((Op(OpKind.ADD, "counter", 1),), (Op(OpKind.ADD, "counter", 1),)),
+)
+DEADLOCK = Scenario(
+    name="deadlock",
+    locks=("A", "B"),
+    threads=_threads(
+        tuple(Op(k, n) for k, n in [(OpKind.ACQUIRE, "A"), (OpKind.ACQUIRE, "B"),
+                                    (OpKind.RELEASE, "B"), (OpKind.RELEASE, "A")]),
+        tuple(Op(k, n) for k, n in [(OpKind.ACQUIRE, "B"), (OpKind.ACQUIRE, "A"),
+                                    (OpKind.RELEASE, "A"), (OpKind.RELEASE, "B")]),
+    ),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scenario", "runtime", "quantum", "expected"),
+    [
+        # The issue's example: T1 loads and subtracts, T2 the same, then each stores.
+        (LEAK, Runtime.UNSAFE, 2, "T1*2 T2*2 T1 T2"),
+        (LEAK, Runtime.UNSAFE, 1, "T1 T2 T1 T2 T1 T2"),
+        # Each decref is done within one quantum of 3: no interleaving at all.
+        (LEAK, Runtime.UNSAFE, 3, "T1*3 T2*4"),
+        # Under the GIL the switch waits for the bytecode's end: T2's decref frees obj.
+        (LEAK, Runtime.GIL, 1, "T1*3 T2*4"),
+        # `counter += 1` is three bytecodes: the GIL may switch between them.
+        (COUNTER, Runtime.GIL, 1, "T1 T2 T1 T2 T1 T2"),
+        (COUNTER, Runtime.GIL, 2, "T1*2 T2*2 T1 T2"),
+        # T1's quantum ends while T2 waits for B: T1 goes on until T2 can run.
+        (DEADLOCK, Runtime.GIL, 2, "T1*3 T2 T1 T2*3"),
+        (DEADLOCK, Runtime.GIL, 1, "T1 T2"),
+        # Round-robin in declared order; a finished thread is skipped.
+        (Scenario("rr", _threads(_compute(3), _compute(3), _compute(3))), Runtime.UNSAFE, 2,
+         "T1*2 T2*2 T3*2 T1 T2 T3"),
+        (Scenario("rr", _threads(_compute(1), _compute(4), _compute(4))), Runtime.UNSAFE, 2,
+         "T1 T2*2 T3*2 T2*2 T3*2"),
+    ],
+)  # fmt: skip
+def test_quantum_schedules_are_the_hand_computed_ones(
+    scenario: Scenario, runtime: Runtime, quantum: int, expected: str
+) -> None:
+    result = run(scenario, runtime=runtime, chooser=QuantumChooser(quantum))
+    assert expected == str(result.schedule)
+
+
+def test_a_move_made_elsewhere_starts_that_threads_turn() -> None:
+    chooser = QuantumChooser(2)
+    # The chooser picks 0; someone else ran 1 instead; the chooser then gives 1 its turn.
+    assert [0, 1, 0] == [
+        chooser.choose(1, (0, 1), -1),
+        chooser.choose(2, (0, 1), 1),
+        chooser.choose(3, (0, 1), 1),
+    ]
+
+
+@given(st.integers(1, 6), seeds)
+def test_a_seeded_quantum_is_reproducible_and_each_turn_within_it(quantum: int, seed: int) -> None:
+    scenario = Scenario("two", _threads(_compute(30), _compute(30)))
+    first = run(scenario, chooser=QuantumChooser(quantum, seed=seed)).schedule
+    again = run(scenario, chooser=QuantumChooser(quantum, seed=seed)).schedule
+    # Every turn but the last (the thread left alone) lasts 1 to `quantum` micro-steps.
+    assert (first, True) == (again, all(1 <= n <= quantum for _, n in first.runs[:-1]))
+
+
+def test_a_quantum_is_at_least_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        QuantumChooser(0)

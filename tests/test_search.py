@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from cli_runner import flat
 from golden_files import check_golden
 from hypothesis import given, settings
 
@@ -291,7 +292,7 @@ def test_runs_cut_by_max_steps_are_blamed_on_max_steps(
         "search (seed 0): no schedule reached an anomaly in 20 examples, and 20 of them "
         "were stopped by --max-steps before the run ended: raise --max-steps."
     )
-    assert (3, expected) == (status, out.splitlines()[0])
+    assert (3, expected) == (status, flat(out.split("\n\n")[0]))
 
 
 @pytest.mark.usefixtures("at_root")
@@ -301,7 +302,7 @@ def test_cli_exit_3_when_a_claimed_anomaly_is_not_found_within_the_budget(
     argv = ["search", "double_free", "--want", "double-free", "--max-examples", "3"]
     status, out, _ = refsim_cli(capsys, *argv)
     assert 3 == status
-    assert "no schedule reached double-free in 3 examples (budget 3; raise it" in out
+    assert "no schedule reached double-free in 3 examples (budget 3; raise it" in flat(out)
     assert "not shown: the scenario claims double-free can happen under unsafe;" in out
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
+from cli_runner import flat, refsim, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 
 from refsim.model import Runtime
@@ -91,7 +92,8 @@ def test_story_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_story_json_brief(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = refsim(capsys, "scenarios/leak.yaml", "--json", "--brief")
     document = json.loads(out)
-    assert (["gil", "outcomes", "scenario", "timed"], None) == (sorted(document), document["timed"])
+    expected = (["gil", "outcomes", "scenario", "time", "timed"], None)
+    assert expected == (sorted(document), document["timed"])
 
 
 def test_story_runtime_override(capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,11 +108,22 @@ def test_story_timed_scenario_tells_where_the_time_goes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     status, out, _ = refsim(capsys, "scenarios/cpu_bound.yaml")
-    assert 0 == status
-    assert "every reachable state was searched" in out
-    assert "no interleaving reaches any anomaly" in out
-    assert "In simulated time (seed 0, 2 cores) the run takes 100ms" in out
-    assert "no faster than one after another (1.00×)" in out
+    titles = [line for line in out.splitlines() if line[:2] in ("1.", "2.", "3.", "4.", "5.")]
+    expected = [
+        "1. The scenario: cpu_bound",
+        "2. Where the time goes (runtime gil, simulated time)",
+        "3. The runtimes side by side",
+        "4. Go further",
+    ]
+    assert (0, expected) == (status, titles)
+    text = flat(out)
+    assert "One run in simulated time (seed 0, 2 cores) takes 100ms" in text
+    assert (
+        "The lesson: Under one GIL the two CPU-bound threads, T1 and T2, take turns: 100ms "
+        "against 50ms without a GIL" in text
+    )
+    # A story about time counts no interleavings in its prose.
+    assert [] == re.findall(r"\d[\d,]* interleavings?", out)
     assert "refsim compare scenarios/cpu_bound.yaml" in out
     assert "refsim run scenarios/cpu_bound.yaml --timed" in out
 
@@ -129,7 +142,7 @@ def test_story_timed_json_has_the_comparison(capsys: pytest.CaptureFixture[str])
 
 def test_story_convoy_names_the_convoy(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = refsim(capsys, "scenarios/convoy.yaml")
-    assert "But look at S: it finishes at 1.03s under gil against 30.2ms under atomic" in out
+    assert "S finishes at 1.03s under gil against 30.2ms without a GIL" in flat(out)
     assert "the convoy effect" in out
 
 
@@ -199,3 +212,63 @@ def test_python_dash_m_file_tells_the_story() -> None:
     )  # fmt: skip
     golden = (Path(__file__).parent / "golden" / "story_leak.txt").read_text(encoding="utf-8")
     assert (0, golden.split("\n", 1)[1]) == (done.returncode, done.stdout)
+
+
+def test_story_json_has_a_verdict_per_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = refsim(capsys, "scenarios/borrowed.yaml", "--json")
+    document = json.loads(out)
+    verdicts = [
+        (c["runtime"], c["basis"], c["holds"], c["found"] == c["claimed"])
+        for c in document["claims"]
+    ]
+    expected = [
+        (runtime, "explored", True, True)
+        for runtime in ("unsafe", "gil", "atomic", "free-threaded", "pypy", "jython")
+    ]
+    assert ("race", expected, True) == (document["shape"], verdicts, document["agrees"])
+
+
+def test_a_timed_storys_json_has_where_the_time_goes(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = refsim(capsys, "scenarios/io_then_transform.yaml", "--json")
+    document = json.loads(out)
+    time = document["time"]
+    makespans = {run["runtime"]: run["makespan_ns"] for run in time["runs"]}
+    everyone = ["unsafe", "gil", "atomic", "free-threaded", "pypy", "jython"]
+    assert ("time", everyone) == (document["shape"], list(makespans))
+    # The transforms take turns under one GIL: twice the time they take without one.
+    assert time["lesson"].startswith(
+        "Under one GIL the two CPU-bound threads, X1 and X2, take turns: 201ms against 100ms"
+    )
+
+
+@pytest.mark.parametrize("name", ["leak", "deadlock", "cpu_bound", "convoy"])
+def test_the_terminal_and_json_tell_the_same_story(name: str) -> None:
+    """Both renderers read one Story value: everything it says shows on both."""
+    from refsim.loader import load_file
+    from refsim.render.json import story_json
+    from refsim.story import gather
+
+    story = gather(load_file(ROOT / "scenarios" / f"{name}.yaml"), name)
+    document = json.dumps(story_json(story), ensure_ascii=False)
+    _, text, _ = refsim_text(name)
+    said = [story.lesson, *(text for _, text in story.facts), *(c for _, c in story.next)]
+    if story.failing is not None:
+        said += [s.text for s in story.failing.sentences] + list(story.failing.meanings)
+    if story.time is not None:
+        said.append(story.time.lesson)
+    assert ([], []) == (
+        [s for s in said if flat(s) not in flat(text)],
+        [s for s in said if json.dumps(s, ensure_ascii=False)[1:-1] not in document],
+    )
+
+
+def refsim_text(*argv: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from refsim.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()

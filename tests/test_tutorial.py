@@ -51,7 +51,7 @@ def test_the_course_has_its_chapters() -> None:
 
 
 def test_the_how_to_pages_exist() -> None:
-    expected = ["pytest", "replay-and-plot", "write-a-scenario"]
+    expected = ["pytest", "replay-and-plot", "teach-with-play", "write-a-scenario"]
     assert expected == [page.stem for page in HOWTOS]
 
 

@@ -16,8 +16,15 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from refsim import __version__
-from refsim.cli import compare, explore, files, plot, real, run, search, story
-from refsim.cli.common import EXIT_OK, EXIT_USAGE, Command, UsageError, print_scenario_error
+from refsim.cli import compare, explore, files, play, plot, real, run, search, story
+from refsim.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Command,
+    UsageError,
+    print_scenario_error,
+    shown,
+)
 from refsim.errors import ScenarioError
 
 __all__ = ["COMMANDS", "main"]
@@ -30,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     plot.COMMAND,
     search.COMMAND,
     compare.COMMAND,
+    play.COMMAND,
     files.VALIDATE,
     files.LIST,
     files.SCHEMA,
@@ -96,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_scenario_error(error, err)
         return EXIT_USAGE
     except UsageError as error:
-        err.write(f"error: {error}\n")
+        err.write(f"error: {shown(str(error))}\n")
         return EXIT_USAGE
     except BrokenPipeError:  # `refsim run ... | head`
         sys.stderr.close()

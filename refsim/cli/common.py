@@ -16,9 +16,9 @@ from typing import TextIO, cast
 from rich.console import Console
 
 from refsim.bundled import resolve
-from refsim.errors import ScenarioError
+from refsim.errors import ScenarioError, visible
 from refsim.loader import Limits, load_file
-from refsim.model import Runtime, Scenario, Schedule, ScheduleSyntaxError
+from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, ScheduleSyntaxError
 from refsim.schema import parse_duration
 
 __all__ = [
@@ -33,12 +33,16 @@ __all__ = [
     "add_runtime",
     "add_schedule",
     "add_timing",
+    "anomaly_kind",
     "console",
     "load",
     "one_process",
     "parse_schedule",
+    "print_scenario_error",
+    "shown",
     "timed_only",
     "whole",
+    "width",
     "write_json",
 ]
 
@@ -77,14 +81,34 @@ def write_json(out: TextIO, document: object, *, indent: int | None = None) -> N
     out.write("\n")
 
 
+DEFAULT_WIDTH = 80
+"""The width of output off a terminal (pipes, files, tests), unless ``COLUMNS`` says."""
+
+
+def width(stream: TextIO) -> int:
+    """The columns output to ``stream`` may use: ``COLUMNS`` when it is a usable number,
+    else the terminal's width, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if stream.isatty():
+        try:
+            return os.get_terminal_size(stream.fileno()).columns or DEFAULT_WIDTH
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+    return DEFAULT_WIDTH
+
+
 def console(stream: TextIO) -> Console:
-    """A rich console on ``stream``: colour only on a terminal (and never with NO_COLOR)."""
-    # Off a terminal (pipes, tests, golden files) use a fixed width so output does not
-    # depend on the machine; COLUMNS still wins when set.
-    width = None if stream.isatty() or "COLUMNS" in os.environ else 120
+    """A rich console on ``stream``: every line wrapped to :func:`width`; colour only on a
+    terminal (and never with NO_COLOR); no markup, emoji or highlighting, so that text
+    from a scenario file prints exactly as written (``[/x]`` included)."""
     # rich types its file as IO[str]; it only ever writes, flushes and asks isatty().
     trimmed = cast(TextIO, _Trimmed(stream))
-    return Console(file=trimmed, width=width, highlight=False, soft_wrap=True)
+    return Console(
+        file=trimmed, width=width(stream), markup=False, emoji=False, highlight=False,
+        soft_wrap=False,
+    )  # fmt: skip
 
 
 _TRAILING = re.compile(r"[ \t]+\n")
@@ -113,6 +137,20 @@ class _Trimmed(io.TextIOBase):
 
     def isatty(self) -> bool:
         return self._stream.isatty()
+
+
+def anomaly_kind(text: str) -> AnomalyKind:
+    """An option's type: an anomaly kind (``double_free`` is read as ``double-free``)."""
+    folded = text.strip().lower().replace("_", "-")
+    for kind in AnomalyKind:
+        if kind.value == folded:
+            return kind
+    kinds = [k.value for k in AnomalyKind]
+    close = difflib.get_close_matches(folded, kinds, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise argparse.ArgumentTypeError(
+        f"unknown anomaly kind {text!r}{hint}; the kinds are {', '.join(kinds)}"
+    )
 
 
 def add_limits(parser: argparse.ArgumentParser) -> None:
@@ -267,8 +305,14 @@ def parse_schedule(text: str) -> Schedule:
         ) from None
 
 
+def shown(text: str) -> str:
+    """``text`` with its control characters made visible, line by line: a message may
+    quote a path or an option the user typed."""
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
 def print_scenario_error(error: ScenarioError, err: TextIO) -> None:
     for diagnostic in error.diagnostics:
-        err.write(f"{diagnostic}\n")
+        err.write(f"{shown(str(diagnostic))}\n")
     count = len(error.diagnostics)
     err.write(f"{count} error{'s' if count != 1 else ''}\n")

@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
+from rich.text import Text
+
 from refsim.bundled import bundled_scenarios
 from refsim.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     Command,
     add_limits,
+    console,
     load,
     print_scenario_error,
     write_json,
 )
-from refsim.errors import ScenarioError
+from refsim.errors import ScenarioError, visible
 from refsim.loader import json_schema, load_file
-from refsim.report import plural
+from refsim.render.text import hanging, plural
 
 __all__ = ["LIST", "SCHEMA", "VALIDATE"]
 
@@ -29,6 +32,7 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    screen = console(out)
     status = EXIT_OK
     report = []
     for file in args.files:
@@ -50,9 +54,11 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not args.json:
             ops = sum(len(t.ops) for t in scenario.threads)
             threads = plural(len(scenario.threads), "thread")
-            out.write(
-                f"{file}: ok ({scenario.name}: {threads}, {plural(ops, 'op')}, "
-                f"runtime {scenario.runtime})\n"
+            screen.print(
+                Text(
+                    f"{visible(file)}: ok ({scenario.name}: {threads}, {plural(ops, 'op')}, "
+                    f"runtime {scenario.runtime})"
+                )
             )
     if args.json:
         write_json(out, report)
@@ -60,7 +66,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _first_sentence(text: str) -> str:
-    flat = " ".join(text.split())
+    flat = visible(" ".join(text.split()))
     end = flat.find(". ")
     return flat if end < 0 else flat[: end + 1]
 
@@ -78,9 +84,7 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         rows = [{"name": n, "file": str(p), "description": d} for n, p, d in entries]
         write_json(out, rows)
         return EXIT_OK
-    width = max((len(n) for n, _, _ in entries), default=0)
-    for name, _, description in entries:
-        out.write(f"{name:<{width}}  {description}\n")
+    console(out).print(hanging([(name, description) for name, _, description in entries]))
     return EXIT_OK
 
 

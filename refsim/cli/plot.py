@@ -449,7 +449,7 @@ def timed_variant(
     switch_interval: int | None = None,
 ) -> Variant:  # fmt: skip
     """The timed run of ``scenario`` arranged as ``way`` says, for a figure."""
-    from refsim.cli.compare import per_thread
+    from refsim.compare import per_thread
     from refsim.plot import Variant
     from refsim.timed import run_timed
 
@@ -473,7 +473,7 @@ def check_figure_output(path: str, *, force: bool, option: str) -> None:
 
 def compare_variants(scenario: Scenario, *, seed: int) -> list[Variant]:
     """The timed run of each row of ``refsim compare`` (:func:`refsim.cli.compare.ways`)."""
-    from refsim.cli.compare import ways
+    from refsim.compare import ways
     from refsim.plot import Variant
     from refsim.timed import run_timed
 

@@ -1,5 +1,7 @@
 """``refsim run FILE``: one run, controlled (a chooser picks each micro-step) or timed
-(``--timed``: simulated time decides), printed as a trace table or as JSON."""
+(``--timed``: simulated time decides), printed as a trace table or as JSON; ``--quiz``
+hides its values for a class to predict; ``--quantum 1..10`` sweeps the round-robin
+time slice, one line per quantum."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from refsim.cli.common import (
     load,
     one_process,
     parse_schedule,
+    shown,
     timed_only,
     whole,
     write_json,
@@ -30,7 +33,10 @@ from refsim.costs import settings
 from refsim.engine import DEFAULT_MAX_STEPS, run
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule
+from refsim.render.json import sweep_json
+from refsim.render.quantum import print_sweep
 from refsim.report import TRACE_ROWS, agrees, print_run, print_timed_run, run_json, timed_json
+from refsim.scheduling import QuantumChooser
 from refsim.timed import run_timed
 
 __all__ = ["COMMAND"]
@@ -44,6 +50,17 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json", action="store_true", help="print one JSON document (shape: docs/cli.md)"
     )
+    p.add_argument(
+        "--quantum", type=_quantum, default=None, metavar="N",
+        help="round-robin in the order threads are declared, N micro-steps a turn, as a "
+        "timer interrupt preempts a thread (with --seed: each turn 1..N at random); "
+        "A..B runs once per quantum from A to B and prints one line each",
+    )  # fmt: skip
+    p.add_argument(
+        "--quiz", action="store_true",
+        help="predict-then-reveal: every register, refcount, true refs and value shown as ?, "
+        "the anomalies withheld (the same command without --quiz is the answer key)",
+    )  # fmt: skip
     p.add_argument(
         "--no-trace", action="store_true",
         help="do not keep or print the trace (for big runs): summary only",
@@ -71,44 +88,119 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     add_limits(p)
 
 
+MAX_QUANTUM = 1_000_000
+"""The largest quantum (and the widest sweep) ``--quantum`` accepts."""
+
+
+def _quantum(text: str) -> tuple[int, int]:
+    """``--quantum``'s value: ``N``, or ``A..B`` for a sweep from A to B."""
+    first, dots, last = text.partition("..")
+    number = whole(most=MAX_QUANTUM)
+    low = number(first)
+    high = number(last) if dots else low
+    if high < low:
+        raise argparse.ArgumentTypeError(f"{text!r}: A..B needs A at most B")
+    return low, high
+
+
+def _refuse(args: argparse.Namespace) -> None:
+    """Options that do not go together, with why."""
+    if args.quantum is not None:
+        if args.schedule is not None:
+            raise UsageError("--quantum makes the schedule; --schedule replays one: give one")
+        if args.timed:
+            raise UsageError(
+                "--quantum picks the threads of a controlled run; a timed run's schedule comes "
+                "from time (its GIL switch interval is --switch-interval)"
+            )
+    if args.quiz:
+        low, high = args.quantum or (0, 0)
+        for given, flag in (
+            (args.json, "--json"),
+            (args.timed, "--timed"),
+            (args.no_trace, "--no-trace"),
+            (high > low, "a --quantum sweep"),
+        ):
+            if given:
+                raise UsageError(f"--quiz hides one run's trace for a class: drop {flag}")
+    if args.trace_out is not None and (args.timed or args.no_trace):
+        flag = "--timed" if args.timed else "--no-trace"
+        raise UsageError(f"--trace-out exports the trace of a controlled run: drop {flag}")
+    if (
+        args.trace_out is not None
+        and args.quantum is not None
+        and args.quantum[0] < args.quantum[1]
+    ):
+        raise UsageError("--trace-out exports one run: give one --quantum, not a sweep")
+
+
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     timed_only(args, "cores", "switch_interval", "trace")
+    _refuse(args)
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     if args.trace_out is not None:
-        if args.timed or args.no_trace:
-            flag = "--timed" if args.timed else "--no-trace"
-            raise UsageError(f"--trace-out exports the trace of a controlled run: drop {flag}")
         check_output(args.trace_out, force=args.force, option="--trace-out")
     scenario = one_process(scenario, args, file, timed=True)
     if args.timed:
         return _execute_timed(args, scenario, runtime, out)
+    if args.quantum is not None and args.quantum[0] < args.quantum[1]:
+        return _sweep(args, scenario, runtime, out)
     seed: int | None = None
     schedule: Schedule | None = None
+    chooser: QuantumChooser | None = None
     if args.schedule is not None:
         schedule = parse_schedule(args.schedule)
         source = "--schedule"
+    elif args.quantum is not None:
+        chooser = QuantumChooser(args.quantum[0], seed=args.seed)
+        source = f"--quantum {args.quantum[0]}" + (
+            "" if args.seed is None else f", seed {args.seed}"
+        )
     else:
         seed = 0 if args.seed is None else args.seed
         source = f"seed {seed}"
     try:
         result = run(
-            scenario, runtime=runtime, schedule=schedule, seed=seed or 0,
+            scenario, runtime=runtime, schedule=schedule, seed=seed or 0, chooser=chooser,
             keep_trace=not args.no_trace, max_steps=args.max_steps or DEFAULT_MAX_STEPS,
         )  # fmt: skip
     except ScheduleError as error:
         raise UsageError(f"{file}: --schedule: {error}") from None
     if args.json:
-        write_json(out, run_json(scenario, result, seed=seed))
+        document = run_json(scenario, result, seed=seed)
+        if chooser is not None:
+            document["quantum"] = chooser.quantum
+            document["seed"] = args.seed
+        write_json(out, document)
     else:
-        print_run(console(out), scenario, result, file=args.file, source=source)
+        print_run(console(out), scenario, result, file=args.file, source=source, quiz=args.quiz)
     if args.trace_out is not None:
         write_chrome_trace(args.trace_out, result, scenario, force=args.force,
                            option="--trace-out")  # fmt: skip
-        err.write(f"wrote {args.trace_out}: open it in ui.perfetto.dev or chrome://tracing\n")
+        written = shown(args.trace_out)
+        err.write(f"wrote {written}: open it in ui.perfetto.dev or chrome://tracing\n")
     if not result.finished:
         return EXIT_BUDGET
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
+
+
+def _sweep(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO) -> int:
+    """``--quantum A..B``: one run per quantum, one line each."""
+    low, high = args.quantum
+    max_steps = args.max_steps or DEFAULT_MAX_STEPS
+    runs = [
+        (q, run(scenario, runtime=runtime, chooser=QuantumChooser(q, seed=args.seed),
+                keep_trace=False, max_steps=max_steps))
+        for q in range(low, high + 1)
+    ]  # fmt: skip
+    if args.json:
+        write_json(out, sweep_json(scenario, runs, runtime=runtime, seed=args.seed))
+    else:
+        print_sweep(console(out), scenario, runs, runtime=runtime, seed=args.seed, file=args.file)
+    if not all(result.finished for _, result in runs):
+        return EXIT_BUDGET
+    return EXIT_OK if all(agrees(scenario, result) for _, result in runs) else EXIT_DISAGREES
 
 
 def _execute_timed(

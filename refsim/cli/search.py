@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.text import Text
 
+from refsim.claims import claim, judge_nothing_found
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -26,6 +27,7 @@ from refsim.cli.common import (
     add_limits,
     add_process,
     add_runtime,
+    anomaly_kind,
     console,
     load,
     one_process,
@@ -34,32 +36,19 @@ from refsim.cli.common import (
 )
 from refsim.engine import DEFAULT_MAX_STEPS
 from refsim.model import AnomalyKind, Runtime, Scenario
+from refsim.render.verdict import verdict_text
 from refsim.report import agrees, print_run, replay_command, run_json
 from refsim.search import DEFAULT_MAX_EXAMPLES, SearchReport, search_report
 
 __all__ = ["COMMAND"]
 
-_KINDS = [k.value for k in AnomalyKind]
-
-
-def _kind(text: str) -> AnomalyKind:
-    """``--want``'s value: an anomaly kind (``double_free`` is read as ``double-free``)."""
-    folded = text.strip().lower().replace("_", "-")
-    for kind in AnomalyKind:
-        if kind.value == folded:
-            return kind
-    close = difflib.get_close_matches(folded, _KINDS, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    raise argparse.ArgumentTypeError(
-        f"unknown anomaly kind {text!r}{hint}; the kinds are {', '.join(_KINDS)}"
-    )
-
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a scenario file, or a bundled scenario's name")
     p.add_argument(
-        "--want", type=_kind, metavar="KIND",
-        help=f"search for this anomaly kind ({', '.join(_KINDS)}); default: any anomaly",
+        "--want", type=anomaly_kind, metavar="KIND",
+        help=f"search for this anomaly kind ({', '.join(k.value for k in AnomalyKind)}); "
+        "default: any anomaly",
     )  # fmt: skip
     add_runtime(p)
     add_process(p)
@@ -87,10 +76,10 @@ def _what(report: SearchReport) -> str:
 
 def expected_nothing(scenario: Scenario, report: SearchReport) -> bool:
     """True when the scenario's claims say there was nothing for this search to find."""
-    claimed = scenario.expected(report.runtime)
-    if not claimed:  # no claim, or `[]`: no anomaly is expected
+    kinds = claim(scenario, report.runtime).kinds
+    if not kinds:  # not checked, or held to no anomaly
         return True
-    return report.want is not None and report.want not in claimed
+    return report.want is not None and report.want not in kinds
 
 
 def _summary(report: SearchReport) -> str:
@@ -113,29 +102,6 @@ def _summary(report: SearchReport) -> str:
             f"run ended: raise --max-steps."
         )
     return f"{nothing} (budget {report.max_examples:,}; raise it with --max-examples)."
-
-
-def _nothing_verdict(scenario: Scenario, report: SearchReport) -> str:
-    runtime = report.runtime
-    claimed = scenario.expected(runtime)
-    if claimed is None:
-        return f"no anomaly found (the scenario makes no claim for {runtime})."
-    if not claimed:
-        return (
-            f"consistent with the scenario's claim that no anomaly can happen under {runtime} "
-            f"(a search can show an anomaly, not prove there is none)."
-        )
-    possible = ", ".join(sorted(k.value for k in claimed))
-    if report.want is not None and report.want not in claimed:
-        return (
-            f"as the scenario claims, {report.want} cannot happen under {runtime} (only "
-            f"{possible} can)."
-        )
-    what = possible if report.want is None else report.want.value
-    return (
-        f"not shown: the scenario claims {what} can happen under {runtime}; a bigger "
-        f"--max-examples or another --seed may find it."
-    )
 
 
 def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]:
@@ -194,13 +160,14 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_json(out, _json(scenario, report, args.file))
     else:
         screen = console(out)
-        screen.print(_summary(report))
+        screen.print(Text(_summary(report)))
         screen.print()
         if report.run is not None:
             source = f"search, seed {report.seed}"
             print_run(screen, scenario, report.run, file=args.file, source=source)
         else:
-            screen.print(_nothing_verdict(scenario, report))
+            verdict = judge_nothing_found(scenario, report.runtime)
+            screen.print(verdict_text(verdict, want=report.want))
     if report.run is not None:
         return EXIT_OK if agrees(scenario, report.run) else EXIT_DISAGREES
     return EXIT_OK if expected_nothing(scenario, report) else EXIT_BUDGET

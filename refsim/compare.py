@@ -1,0 +1,169 @@
+"""The same scenario under each runtime, safety and speed side by side (``refsim compare``).
+
+Each row runs the scenario one way: under every runtime with every thread in one process,
+grouped as the design space is (:data:`refsim.runtimes.GROUPS`: CPython with the GIL,
+without it, other Pythons); under ``gil`` with one process per thread (unless its threads
+wait for each other, which needs shared memory); and, when the file groups its threads
+into processes, under ``gil`` as the file says. For each row:
+
+* **anomalies possible**: the anomaly kinds some interleaving reaches, decided exactly as
+  ``refsim check`` decides them (:func:`refsim.explore.reachable`), process by process,
+  since processes share no memory. Past the state budget, a seeded sample of controlled
+  runs stands in (of the scenario with each ``compute n`` cut to ``compute 1``, which
+  reaches the same outcomes), and the row says "sampled" (a sample can miss an anomaly;
+  it never invents one).
+* **makespan**: one timed run (:func:`refsim.timed.run_timed`) with the given seed;
+* **speedup**: the time the threads take one after another (one thread running every
+  thread's ops in file order, timed under the same runtime, without process starts; for
+  threads that wait for each other, which cannot be run as one, the sum of each
+  thread's running and I/O time), divided by the makespan;
+* **CPU utilisation**: the cores' time spent running threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from refsim.claims import claim
+from refsim.explore import StateBudgetExceeded, explore, reachable
+from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, ThreadSpec
+from refsim.runtimes import GROUPS
+from refsim.timed import run_timed
+
+__all__ = ["MAX_STATES", "SAMPLES", "Row", "agrees", "compare", "per_thread", "ways"]
+
+MAX_STATES = 200_000
+"""States the exploration of one process may use before sampling instead."""
+SAMPLES = 500
+"""Seeded controlled runs when exploring would need more states."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One way of running the scenario, and what it gives."""
+
+    label: str
+    runtime: Runtime
+    processes: str
+    """``"one"``, ``"per thread"`` or ``"as the file says"``."""
+    anomalies: tuple[AnomalyKind, ...]
+    exhaustive: bool
+    """False when a sample, not an exploration, found ``anomalies``."""
+    makespan_ns: int
+    sequential_ns: int
+    utilisation: float
+    went_wrong: tuple[AnomalyKind, ...] = ()
+    """What the timed run itself recorded: its makespan is that of a broken run (a leaked
+    object is never freed, so the run skips that DEALLOC)."""
+
+    @property
+    def speedup(self) -> float:
+        return self.sequential_ns / self.makespan_ns if self.makespan_ns else 1.0
+
+
+def _explorable(scenario: Scenario) -> Scenario:
+    """``scenario`` with each ``compute n`` cut to ``compute 1`` (same outcomes)."""
+    threads = tuple(
+        replace(
+            t,
+            ops=tuple(
+                Op(OpKind.COMPUTE, None, 1) if op.kind is OpKind.COMPUTE else op for op in t.ops
+            ),
+        )
+        for t in scenario.threads
+    )
+    return replace(scenario, threads=threads)
+
+
+def _possible(scenario: Scenario, runtime: Runtime, seed: int) -> tuple[set[AnomalyKind], bool]:
+    """The anomaly kinds some interleaving reaches, exactly as ``check`` decides them; past
+    the state budget, those a seeded sample of runs finds (then not exhaustive)."""
+    kinds: set[AnomalyKind] = set()
+    exhaustive = True
+    for sub in scenario.per_process():
+        try:
+            kinds |= reachable(sub, runtime=runtime, max_states=MAX_STATES).kinds
+        except StateBudgetExceeded:
+            table = explore(
+                _explorable(sub), runtime=runtime, max_states=MAX_STATES, sample=SAMPLES, seed=seed
+            )
+            exhaustive &= table.exhaustive
+            kinds |= table.kinds
+    return kinds, exhaustive
+
+
+def _sequential(scenario: Scenario, runtime: Runtime) -> int:
+    """The threads one after another: one thread running every thread's ops in file order,
+    timed, in one process.
+
+    One thread rather than each thread alone: the work must be the same as the rows'. Two
+    decrefs of an object with refcount 2, run each alone, never reach the DEALLOC that
+    one of them runs when both share the object."""
+    if scenario.waits:
+        # Threads that wait for each other cannot run as one thread (a consumer's get
+        # would come before the producer's put): add up the work of each thread instead,
+        # its running and its I/O, as one thread would do it one piece after another.
+        metrics = run_timed(scenario, runtime=runtime, keep_trace=False).metrics
+        assert metrics is not None
+        return sum(m.running_ns + m.io_wait_ns for _, m in metrics.threads)
+    ops = tuple(op for thread in scenario.threads for op in thread.ops)
+    one = replace(scenario, threads=(ThreadSpec(scenario.threads[0].name, ops),), processes=())
+    metrics = run_timed(one, runtime=runtime, keep_trace=False).metrics
+    assert metrics is not None
+    return metrics.makespan_ns
+
+
+def per_thread(scenario: Scenario) -> Scenario:
+    """``scenario`` with each thread in a process of its own (``P_T1``, ``P_T2`` ...)."""
+    return replace(
+        scenario, processes=tuple((f"P_{name}", (name,)) for name in scenario.thread_names)
+    )
+
+
+def ways(scenario: Scenario) -> list[tuple[str, Runtime, str, Scenario]]:
+    """Each way the comparison runs ``scenario``: its label, runtime, processes (as
+    :attr:`Row.processes` says them) and the scenario so arranged."""
+    one = replace(scenario, processes=())
+    found = [(str(runtime), runtime, "one", one) for _, runtimes in GROUPS for runtime in runtimes]
+    if not scenario.waits:
+        # Threads that wait for each other share their queues, events and joins: apart,
+        # in processes of their own, they would only wait for ever.
+        found.append(("gil, a process per thread", Runtime.GIL, "per thread", per_thread(scenario)))
+    if len(scenario.process_groups()) > 1:
+        found.append(("gil, the file's processes", Runtime.GIL, "as the file says", scenario))
+    return found
+
+
+def compare(scenario: Scenario, *, seed: int = 0) -> tuple[Row, ...]:
+    """Every row of the comparison (see the module docstring)."""
+    one = replace(scenario, processes=())
+    sequential = {runtime: _sequential(one, runtime) for _, runtime, _, _ in ways(scenario)}
+    rows = []
+    for label, runtime, processes, variant in ways(scenario):
+        kinds, exhaustive = _possible(variant, runtime, seed)
+        timed = run_timed(variant, runtime=runtime, seed=seed, keep_trace=False)
+        metrics = timed.metrics
+        assert metrics is not None
+        rows.append(
+            Row(
+                label=label,
+                runtime=runtime,
+                processes=processes,
+                anomalies=tuple(sorted(kinds, key=lambda k: k.value)),
+                exhaustive=exhaustive,
+                makespan_ns=metrics.makespan_ns,
+                sequential_ns=sequential[runtime],
+                utilisation=metrics.utilisation,
+                went_wrong=tuple(sorted(timed.anomaly_kinds, key=str)),
+            )
+        )
+    return tuple(rows)
+
+
+def agrees(scenario: Scenario, row: Row) -> bool:
+    """Whether a one-process row's anomalies are all allowed by the scenario's claim for
+    its runtime (refsim.claims; a runtime not checked always agrees)."""
+    kinds = claim(scenario, row.runtime).kinds
+    if row.processes != "one" or kinds is None:
+        return True
+    return set(row.anomalies) <= kinds

@@ -1,0 +1,273 @@
+"""``refsim FILE``: a :class:`~refsim.story.Story` told on a terminal.
+
+A race: (1) the scenario, (2) how often each outcome happens, (3) the shortest way it
+goes wrong, (4) what the GIL changes, (5) what to try next. A time story: (1) the
+scenario, (2) where the time goes, then the shortest way it goes wrong if something can,
+the runtimes side by side with the lesson, and what to try next. ``brief`` keeps the
+outcomes and the runtimes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from refsim.model import Runtime
+from refsim.render.compare import compare_table
+from refsim.render.text import (
+    and_words,
+    commands,
+    count_cell,
+    hanging,
+    heading,
+    percent,
+    plural,
+    print_paragraphs,
+)
+from refsim.report import (
+    fitted,
+    format_ns,
+    legend,
+    print_trace,
+    timed_summary,
+    trace_columns,
+)
+from refsim.story import Shape, Story
+from refsim.trace import Exploration
+
+__all__ = ["outcome_table", "print_story"]
+
+_Body = Callable[[Console, Story], None]
+
+
+def print_story(console: Console, story: Story, *, brief: bool = False) -> None:
+    """The whole story of ``story``, or with ``brief`` its outcomes and runtimes only."""
+    sections = _sections(story, brief)
+    for number, (title, body) in enumerate(sections, 1):
+        if brief and number == 1:
+            console.print(Text(story.scenario.name, style="bold"))
+        heading(console, f"{number}. {title}", first=number == 1 and not brief)
+        body(console, story)
+
+
+def _sections(story: Story, brief: bool) -> list[tuple[str, _Body]]:
+    race = story.shape is Shape.RACE
+    outcomes = (f"How often each outcome happens (runtime {story.runtime})", _outcomes)
+    gil = ("What the GIL changes", _gil)
+    time = (f"Where the time goes (runtime {story.runtime}, simulated time)", _time)
+    side = ("The runtimes side by side", _side_by_side)
+    if brief:
+        return [outcomes, gil] if race else [side]
+    sections: list[tuple[str, _Body]] = [
+        (f"The scenario: {story.scenario.name}", _scenario),
+        outcomes if race else time,
+    ]
+    if race or story.failing is not None:
+        sections.append(("The shortest way it goes wrong", _failing))
+    sections.append(gil if race else side)
+    sections.append(("Go further", _next))
+    return sections
+
+
+def _scenario(c: Console, story: Story) -> None:
+    if story.scenario.description:
+        print_paragraphs(c, story.scenario.description)
+        c.print()
+    c.print(hanging(story.facts))
+
+
+# -- how often each outcome happens ---------------------------------------------------------
+
+
+def _found_words(kinds: frozenset[object] | None) -> str:
+    if kinds is None:
+        return "too many states to search"
+    if kinds:
+        return f"these anomalies can happen: {and_words(sorted(str(k) for k in kinds))}"
+    return "no interleaving reaches any anomaly"
+
+
+def _headline(story: Story) -> str:
+    table = story.table
+    kinds = story.row(story.runtime).reachable
+    if len(story.processes) > 1:
+        names = ", ".join(story.processes)
+        return (
+            f"its threads run in {len(story.processes)} processes ({names}), which share no "
+            f"memory, so each is explored on its own (`refsim explore FILE --process NAME` "
+            f"counts one): {_found_words(kinds)}"
+        )
+    if table is None:
+        why = "too many interleavings to count, and too long to sample"
+        if kinds is None:
+            return f"unavailable: {why}"
+        return (
+            f"{why}; but every reachable state was searched (a compute or I/O step touches "
+            f"nothing shared, so its place in the interleaving cannot change the outcome): "
+            f"{_found_words(kinds)}"
+        )
+    if not table.exhaustive:
+        return (
+            f"sampled, not exact: {table.interleavings:,} runs of the fair random scheduler "
+            f"(too many states to count every interleaving)"
+        )
+    return f"exact: every one of {plural(table.interleavings, 'interleaving')} counted"
+
+
+def outcome_table(table: Exploration) -> Table:
+    """Each outcome, its count and its share."""
+    grid = Table(box=None, header_style="bold", pad_edge=False)
+    grid.add_column("outcome")
+    grid.add_column("interleavings" if table.exhaustive else "runs", justify="right")
+    grid.add_column("share", justify="right")
+    for s in table.outcomes:
+        grid.add_row(str(s.outcome), count_cell(s.count), percent(s.share))
+    return grid
+
+
+def _outcomes(c: Console, story: Story) -> None:
+    c.print(Text(_headline(story)))
+    if story.table is not None:
+        c.print(outcome_table(story.table))
+
+
+# -- the shortest way it goes wrong ---------------------------------------------------------
+
+
+def _failing(c: Console, story: Story) -> None:
+    failing = story.failing
+    if failing is None:
+        kinds = story.row(story.runtime).reachable
+        if kinds is None:
+            c.print("Not known: there are too many interleavings to find one.")
+        elif kinds:
+            c.print(
+                Text(
+                    f"{and_words(sorted(k.value for k in kinds))} can happen, but there are too "
+                    f"many interleavings to pick the shortest: `refsim search` finds and "
+                    f"shrinks one."
+                )
+            )
+        else:
+            c.print(Text(f"No interleaving goes wrong under {story.runtime}."))
+        return
+    result, part = failing.run, failing.part
+    names = [k.value for k in result.outcome.anomalies]
+    where = "" if part.part_of is None else f" (in process {part.part_of})"
+    c.print(
+        Text(
+            f"The fewest preemptions that end in {and_words(names)}{where}: schedule "
+            f"{result.schedule}, {plural(result.steps, 'step')}, "
+            f"{plural(result.preemptions, 'preemption')} (a preemption: the scheduler switches "
+            f"away from a thread that could have gone on)."
+        )
+    )
+    c.print()
+    print_trace(c, part, result)
+    words = legend(trace_columns(part, result))
+    if words is not None:
+        c.print(Text(words))
+    c.print()
+    c.print(Text("Step by step:", style="bold"))
+    steps = [("end" if s.step is None else f"step {s.step}", s.text) for s in failing.sentences]
+    c.print(hanging(steps, indent=2))
+    c.print()
+    c.print(Text("In a real CPython process:", style="bold"))
+    c.print(hanging([("-", f"{line}.") for line in failing.meanings], indent=2, gap=1))
+
+
+# -- what the GIL changes -------------------------------------------------------------------
+
+
+def _runtime_table(story: Story, width: int) -> Table:
+    """Every runtime, grouped as the design space is, and whether it can go wrong."""
+    headers = ("design", "runtime", "can it go wrong?", "interleavings")
+    cells: list[tuple[str, ...]] = []
+    shown = ""
+    for row in story.runtimes:
+        group = row.group if row.group != shown else ""
+        shown = row.group
+        kinds = row.reachable
+        if kinds is None:
+            cells.append((group, row.runtime.value, "unknown (too many states to search)", ""))
+            continue
+        answer = "yes: " + ", ".join(sorted(k.value for k in kinds)) if kinds else "no"
+        table = row.table
+        if table is not None and not table.exhaustive:
+            answer += " (sampled: maybe more)"
+        if len(story.processes) > 1:
+            count = "by process"
+        elif table is None:
+            count = "too many to count"
+        else:
+            count = count_cell(table.interleavings) if table.exhaustive else "sampled"
+        cells.append((group, row.runtime.value, answer, count))
+    return fitted(headers, cells, headers[3:], width)
+
+
+def _gil(c: Console, story: Story) -> None:
+    c.print(_runtime_table(story, c.width))
+    c.print()
+    c.print(Text("Why, runtime by runtime:"))
+    c.print(hanging([(row.runtime.value, row.why) for row in story.runtimes], indent=2))
+    c.print()
+    c.print(Text(story.lesson))
+
+
+# -- time -----------------------------------------------------------------------------------
+
+
+def _time(c: Console, story: Story) -> None:
+    time = story.time
+    assert time is not None
+    result = time.run(story.runtime)
+    metrics = result.metrics
+    assert metrics is not None
+    c.print(
+        Text(
+            f"One run in simulated time (seed 0, {plural(metrics.cores, 'core')}) takes "
+            f"{format_ns(metrics.makespan_ns)}, with the cores busy {metrics.utilisation:.0%} "
+            f"of it; each thread's time went to:"
+        )
+    )
+    c.print()
+    c.print(timed_summary(result, c.width))
+    if result.runtime is Runtime.GIL:
+        switches = "switch" if metrics.switches == 1 else "switches"
+        c.print(
+            Text(
+                f"GIL: {metrics.switches:,} {switches} between threads, "
+                f"{plural(metrics.drop_requests, 'drop request')} (switch interval "
+                f"{format_ns(time.switch_interval)})"
+            )
+        )
+    c.print(
+        Text(
+            "(running: on a core; GIL wait: ready but another thread holds the GIL; I/O wait: "
+            "in a blocking call, the GIL released)"
+        )
+    )
+
+
+def _side_by_side(c: Console, story: Story) -> None:
+    time = story.time
+    assert time is not None
+    c.print(compare_table(time.rows, c.width))
+    c.print(
+        Text(
+            "(speedup: over running the threads one after another; anomalies possible: found "
+            "by exploring every interleaving; `refsim compare` has the details)"
+        )
+    )
+    c.print()
+    c.print(Text(story.lesson))
+    c.print()
+    c.print(Text("The lesson: ", style="bold") + Text(time.lesson))
+
+
+def _next(c: Console, story: Story) -> None:
+    for line in commands(story.next, c.width):
+        c.print(line)

@@ -1,0 +1,254 @@
+"""Output fit for a terminal (and a projector): every line fits the width, and text from
+a scenario file or a path prints exactly as written, whatever it contains."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from cli_runner import flat, repo_root  # noqa: F401 (a fixture)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from refsim.cli import main
+
+ROOT = Path(__file__).parent.parent
+BUNDLED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+
+
+@contextlib.contextmanager
+def at(root: Path, width: int | None, stdin: str = "") -> Iterator[None]:
+    """Run from ``root`` with ``COLUMNS=width`` (unset for None) and ``stdin`` as input."""
+    environ = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if width is not None:
+        environ["COLUMNS"] = str(width)
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        with (
+            mock.patch.dict(os.environ, environ, clear=True),
+            mock.patch("sys.stdin", io.StringIO(stdin)),
+        ):
+            yield
+    finally:
+        os.chdir(cwd)
+
+
+def refsim(
+    *argv: str, width: int | None = None, stdin: str = "", root: Path = ROOT
+) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with at(root, width, stdin), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(argv))
+        except SystemExit as exc:
+            status = int(str(exc.code))
+    return status, out.getvalue(), err.getvalue()
+
+
+def longest(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+# -- width ----------------------------------------------------------------------------------
+
+COMMANDS: list[tuple[tuple[str, ...], str]] = [
+    (("leak",), ""),
+    (("double_free",), ""),
+    (("deadlock", "--brief"), ""),
+    (("counter",), ""),
+    (("cpu_bound",), ""),
+    (("explore", "double_free"), ""),
+    (("explore", "premature_free", "--max-states", "100", "--sample", "200"), ""),
+    (("check", "leak", "borrowed", "cpu_bound"), ""),
+    (("run", "premature_free", "--seed", "4"), ""),
+    (("run", "double_free", "--seed", "2", "--quiz"), ""),
+    (("run", "leak", "--quantum", "1..6"), ""),
+    (("run", "convoy", "--timed", "--no-trace"), ""),
+    (("run", "io_then_transform", "--timed"), ""),
+    (("compare", "leak"), ""),
+    (("compare", "cpu_bound"), ""),
+    (("io_then_transform", "--brief"), ""),
+    (("play", "counter_locked"), "T1\n?\nT2\nT1*9\nu\nT1\nT2*9\n"),
+    (("play", "leak", "--quantum", "2", "--goal", "leak"), "\n?\na\n"),
+    (("list",), ""),
+    (("validate", "leak", "deadlock"), ""),
+]
+
+
+@settings(max_examples=60)
+@given(st.integers(40, 200), st.sampled_from(COMMANDS))
+def test_no_line_is_wider_than_the_terminal(
+    width: int, command: tuple[tuple[str, ...], str]
+) -> None:
+    argv, stdin = command
+    status, out, _ = refsim(*argv, width=width, stdin=stdin)
+    # A cell is never cut short either ("… (10 ops in all)" is a summary, not a cut).
+    assert (True, [], []) == (
+        status in (0, 1),
+        [line for line in out.splitlines() if len(line) > width],
+        re.findall(r"\w…", out),
+    )
+
+
+@pytest.mark.parametrize("width", [40, 57, 80, 133, 200])
+def test_a_search_fits_its_width(width: int) -> None:
+    # Not in the property above: the search runs Hypothesis itself.
+    _, out, _ = refsim("search", "double_free", "--want", "double-free", width=width)
+    assert longest(out) <= width
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("width", [40, 80, 200])
+def test_every_story_fits_its_width(name: str, width: int) -> None:
+    _, out, _ = refsim(name, width=width)
+    assert longest(out) <= width
+
+
+def test_off_a_terminal_the_width_is_80() -> None:
+    _, out, _ = refsim("leak")
+    assert 80 == longest(out)
+
+
+@pytest.mark.parametrize("columns", ["0", "-3", "wide", ""])
+def test_an_unusable_columns_means_80(columns: str) -> None:
+    with mock.patch.dict(os.environ, {"COLUMNS": columns}):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            main(["leak"])
+    assert 80 == longest(out.getvalue())
+
+
+def test_explore_double_free_at_80_columns_shows_every_witness_whole() -> None:
+    _, out, _ = refsim("explore", "double_free", "--json")
+    import json
+
+    witnesses = [o["witness"] for o in json.loads(out)["outcomes"]]
+    _, text, _ = refsim("explore", "double_free", width=80)
+    lines = text.splitlines()
+    assert [] == [w for w in witnesses if not any(w in line for line in lines)]
+    assert 80 >= longest(text)
+
+
+def test_a_description_keeps_its_paragraphs() -> None:
+    _, out, _ = refsim("io_then_transform", width=80)
+    description = out.split("\n\nthread F1")[0]
+    # One paragraph in the file: one paragraph on the screen, wrapped.
+    assert (1, True) == (description.count("\n\n") + 1, longest(description) <= 80)
+
+
+# -- hostile text ---------------------------------------------------------------------------
+
+HOSTILE = """\
+name: hostile
+description: "lst = [item], [bold]b[/bold] and [/x] :smile: and \\\\[escaped].\\n\\nA second \
+paragraph: an escape \\e[2J\\e]0;PWNED\\a, a C1 \\x9b, a bell \\a and a NUL \\0."
+objects:
+  obj: 2
+threads:
+  T1: [decref obj]
+  T2: [decref obj]
+"""
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hostile")
+    folder = root / "[cs101]"
+    folder.mkdir()
+    (folder / "h.yaml").write_text(HOSTILE, encoding="utf-8")
+    return root
+
+
+HOSTILE_COMMANDS: list[tuple[tuple[str, ...], str, bool]] = [
+    (("[cs101]/h.yaml",), "", True),
+    (("story", "[cs101]/h.yaml", "--brief"), "", False),
+    (("run", "[cs101]/h.yaml", "--schedule", "T1 T2*3 T1*2"), "", True),
+    (("run", "[cs101]/h.yaml", "--quiz"), "", True),
+    (("run", "[cs101]/h.yaml", "--quantum", "1..3"), "", True),
+    (("explore", "[cs101]/h.yaml"), "", True),
+    (("check", "[cs101]/h.yaml"), "", True),
+    (("search", "[cs101]/h.yaml"), "", True),
+    (("compare", "[cs101]/h.yaml"), "", False),
+    (("play", "[cs101]/h.yaml"), "T1\nT2*3\n[/x] \x1b[2J\nT1*2\n", True),
+    (("validate", "[cs101]/h.yaml"), "", True),
+]
+"""(argv, standard input, whether the output names the file)."""
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "named"),
+    HOSTILE_COMMANDS,
+    ids=[" ".join(argv) for argv, _, _ in HOSTILE_COMMANDS],
+)
+def test_hostile_text_prints_literally_and_harmlessly(
+    hostile: Path, argv: tuple[str, ...], stdin: str, named: bool
+) -> None:
+    status, out, err = refsim(*argv, stdin=stdin, root=hostile)
+    # The scenario has no claims: its own runtime is held to no anomaly, and it leaks.
+    assert (True, "Traceback" in err) == (status in (0, 1), False)
+    assert ([], []) == (CONTROL.findall(out), CONTROL.findall(err))
+    assert named == ("[cs101]" in out)
+    if argv[0].startswith("["):  # the story shows the description
+        text = flat(out)
+        assert "lst = [item], [bold]b[/bold] and [/x] :smile: and \\[escaped]." in text
+        assert "A second paragraph: an escape ␛[2J␛]0;PWNED␇, a C1 \ufffd, a bell ␇" in text
+
+
+def test_a_bundled_name_with_markup_is_refused_plainly() -> None:
+    status, out, err = refsim("run", "[/x]")
+    assert (2, "", True, False) == (status, out, "[/x]" in err, "Traceback" in err)
+
+
+def test_the_bundled_scenarios_folder_is_not_needed(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "scenarios" / "leak.yaml", tmp_path / "[a].yaml")
+    status, out, _ = refsim("run", "[a].yaml", "--seed", "1", root=tmp_path)
+    assert (0, True) == (status, "refsim run '[a].yaml' --schedule" in flat(out))
+
+
+ESCAPED = "x\x1b[2Jy"
+"""A folder name that would clear the screen, were it printed as it is."""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("story",),
+        ("run", "--seed", "1"),
+        ("run", "--schedule", "T1 T9"),
+        ("explore",),
+        ("check",),
+        ("play",),
+        ("validate",),
+    ],
+    ids=lambda argv: " ".join(argv),
+)
+def test_a_path_with_an_escape_never_reaches_the_terminal(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    (tmp_path / ESCAPED).mkdir()
+    shutil.copy(ROOT / "scenarios" / "leak.yaml", tmp_path / ESCAPED / "l.yaml")
+    command, *options = argv
+    path = f"{ESCAPED}/l.yaml"
+    status, out, err = refsim(command, path, *options, stdin="T1*3\nT2*4\n", root=tmp_path)
+    assert (True, [], []) == (status in (0, 2), CONTROL.findall(out), CONTROL.findall(err))
+    assert "x␛[2Jy" in out + err
+
+
+def test_a_figure_of_a_hostile_scenario_is_written_and_named_literally(hostile: Path) -> None:
+    pytest.importorskip("matplotlib")
+    argv = ("plot", "[cs101]/h.yaml", "-o", "[cs101]/run.png", "--force")
+    status, out, err = refsim(*argv, root=hostile)
+    said = out + err
+    assert (1, True) == (status, said.startswith("wrote [cs101]/run.png: hostile"))
+    assert (hostile / "[cs101]" / "run.png").read_bytes().startswith(b"\x89PNG")
