@@ -390,9 +390,7 @@ def test_counter_prints_a_table_and_its_findings(capsys: pytest.CaptureFixture[s
     assert 0 == status
     head, table = out.split("\n\n")[:2]
     assert head.startswith("refsim real counter  ·  CPython ")
-    assert "2 threads × 500 increments each (1,000 in all), 1 run of each" in " ".join(
-        head.split()
-    )
+    assert "2 threads × 500 increments each (1,000 in all), 1 run of each" in " ".join(head.split())
     rows = [line for line in table.splitlines() if not line.startswith(" ")]
     assert re.match(r"what +measured \(median\) +range +refsim says", rows[0])
     assert re.match(r"with lock: counter \+= 1 +0 \(0%\) .* no$", rows[3])
