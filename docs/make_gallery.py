@@ -62,6 +62,13 @@ RUNS: dict[str, tuple[Runtime, str]] = {
     "join_then_sum": (Runtime.GIL, "W1*6 W2*6 Main*14"),
     # Two workers in the pool at once lose an increment; the third waits for a slot.
     "semaphore_pool": (Runtime.GIL, "W1*2 W2*4 W1*3 W2 W3*5"),
+    # Biased counting: the owner's local count, the worker's shared one, a queued
+    # decref and the owner's merge.
+    "biased": (Runtime.FREE_THREADED, "Main Worker*2 Main*3 Worker*2 Main*2 Worker Main*5"),
+    # None dropped three times for one reference taken: nothing is written.
+    "immortal": (Runtime.FREE_THREADED, "T2 T1*3"),
+    # borrowed's program under PyPy: T2 drops its pointer first, and nothing is freed.
+    "tracing": (Runtime.PYPY, "T2 T1*3"),
     # The queue orders the items: the consumer frees each after the producer is done.
     "producer_consumer": (Runtime.UNSAFE, "Producer*3 Consumer*6 Producer Consumer*6"),
 }

@@ -447,7 +447,7 @@ class Machine:
         index = (
             program[pc].op_index if pc < len(program) else len(self.scenario.threads[thread].ops)
         )
-        op = f"(merge {name}, queued by another thread)"
+        op = f"(merge queued {name})"
         return _new(Instr, (code, micro, w, 0, first, 1, index, op, name))
 
     def _enabled_biased(self, state: State) -> tuple[int, ...]:
@@ -971,13 +971,13 @@ class Machine:
                         name,
                         None,
                         (),
-                        f"{name} is never freed: its refcount is {self._count(state, w)} but "
+                        f"{name} is never freed: its refcount is {self.count(state, w)} but "
                         f"no reference to it remains (true refs 0): a leak",
                     )
                 )
         return tuple(leaks)
 
-    def _count(self, state: State, w: int) -> int:
+    def count(self, state: State, w: int) -> int:
         """Object ``w``'s refcount: its word, or under free-threaded local + shared."""
         return state.values[w] + state.brc[0][w] if state.brc else state.values[w]
 
@@ -997,7 +997,7 @@ class Machine:
             elif self.counting == "tracing":
                 objects.append((name, state.true_refs[w]))
             else:
-                objects.append((name, self._count(state, w)))
+                objects.append((name, self.count(state, w)))
         variables: list[tuple[str, FinalValue]] = [
             (name, state.values[self.n_objects + i]) for i, name in enumerate(self.variable_names)
         ]

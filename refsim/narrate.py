@@ -93,10 +93,15 @@ def narrate(scenario: Scenario, result: RunResult) -> tuple[Sentence, ...]:
     pending: dict[str, dict[str, int]] = {}
     """Per word, the threads holding a loaded copy they have not stored back, and its value."""
     waits = _Waits(scenario)
+    owners = dict(scenario.owners)
     sentences: list[Sentence] = []
     for index, event in enumerate(trace):
         told = by_step.get(event.step, [])
-        text = waits.tell(event) or _tell(event, index, trace, pending, told, objects)
+        text = (
+            waits.tell(event)
+            or _tell_counts(event, index, trace, owners)
+            or _tell(event, index, trace, pending, told, objects)
+        )
         if text is not None:
             sentences.append(Sentence(event.step, text))
         handled = _handled(event)
@@ -206,6 +211,51 @@ class _Waits:
         if micro in ("NOTIFY", "NOTIFY_ALL"):
             return f"{me} notifies {name}, but no thread is waiting yet: the notify is lost."
         return None
+
+
+def _tell_counts(
+    event: TraceEvent, index: int, trace: Sequence[TraceEvent], owners: Mapping[str, str]
+) -> str | None:
+    """The sentence of a free-threaded (biased counting) or tracing micro-step, or
+    ``None`` for one that needs none (the owner's plain LOAD_LOCAL and STORE_LOCAL, a
+    tracing collector's TAKE and DROP: nothing can go wrong in them)."""
+    me, name, micro = event.thread, event.subject, event.micro
+    counts = event.counts
+    if name is None or counts is None:
+        return None
+    local, shared = counts
+    if micro == "ADD_SHARED":
+        return (
+            f"{me} adds 1 to {name}'s shared count, atomically ({name} is not its own): "
+            f"{name} now counts {local} + {shared}."
+        )
+    if micro == "DECREF_SHARED":
+        # The thread's next micro-step tells whether this one queued the object.
+        queues = next((e.micro == "QUEUE" for e in trace[index + 1 :] if e.thread == me), False)
+        if queues:
+            return (
+                f"{me} finds {name}'s shared count at 0: instead of subtracting, it marks "
+                f"{name} queued (the queue keeps the reference {me} drops)."
+            )
+        return f"{me} subtracts 1 from {name}'s shared count, atomically: {local} + {shared}."
+    if micro == "QUEUE":
+        owner = owners.get(name, "its owner")
+        return (
+            f"{me} hands {name} to {owner} to merge (CPython's _Py_brc_queue_object), or "
+            f"merges it itself if {owner} has exited: {name} counts {local} + {shared}."
+        )
+    if micro == "MERGE":
+        queued = event.op.startswith("(merge")
+        why = "a decref another thread queued" if queued else "its local count reached 0"
+        return (
+            f"{me} merges {name}'s two counts ({why}): all of it is shared now, "
+            f"{shared}, and {name} has no owner any more."
+        )
+    if micro == "IMMORTAL":
+        return f"{me} reads {name}'s count, sees that {name} is immortal, and writes nothing."
+    if micro == "DEFERRED":
+        return f"{me}'s reference to {name} is deferred: no count is written."
+    return None
 
 
 def blocked_notes(scenario: Scenario, result: RunResult) -> tuple[Sentence, ...]:

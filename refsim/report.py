@@ -45,7 +45,11 @@ __all__ = [
     "witness_replay",
 ]
 
-_COLUMNS = ("step", "thread", "op", "micro-step", "register", "{value}", "true refs")
+_COLUMNS = (
+    "step", "thread", "op", "micro-step", "register", "local", "shared", "{value}", "true refs",
+)  # fmt: skip
+"""The trace table's columns; ``local`` and ``shared`` (free-threaded's two counts) and
+any value column that no row uses are left out."""
 
 
 def agrees(scenario: Scenario, result: RunResult) -> bool:
@@ -106,6 +110,8 @@ def _value_header(scenario: Scenario) -> str:
 
 _MEANINGS = {
     "register": "the thread's private copy of the value it is updating",
+    "local": "the owner's count, which only the owner writes",
+    "shared": "the count every other thread updates atomically",
     "refcount": "the word in memory",
     "value": "the variable in memory",
     "refcount/value": "the word in memory",
@@ -120,18 +126,23 @@ def _cell(value: int | None, hidden: bool = False) -> str:
 
 
 def _row(event: TraceEvent, quiz: bool) -> tuple[str, ...]:
+    local, shared = event.counts if event.counts is not None else (None, None)
     return (
         str(event.step),
         event.thread,
         event.op,
         event.micro,
         _cell(event.register, quiz),
+        _cell(local, quiz),
+        _cell(shared, quiz),
         _cell(event.value, quiz),
         _cell(event.true_refs, quiz),
     )
 
 
-_RIGHT = ("step", "register", "refcount", "value", "refcount/value", "true refs")
+_RIGHT = (
+    "step", "register", "local", "shared", "refcount", "value", "refcount/value", "true refs",
+)  # fmt: skip
 
 
 def _fit(
@@ -363,7 +374,9 @@ def _anomaly_json(anomaly: Anomaly) -> dict[str, Any]:
 
 
 def _event_json(event: TraceEvent) -> dict[str, Any]:
-    return {
+    """One trace event as CLI.md shows it; under free-threaded also the object's
+    ``local`` and ``shared`` counts (``value`` is their sum)."""
+    found = {
         "step": event.step,
         "time": event.time,
         "thread": event.thread,
@@ -374,6 +387,9 @@ def _event_json(event: TraceEvent) -> dict[str, Any]:
         "value": event.value,
         "true_refs": event.true_refs,
     }
+    if event.counts is not None:
+        found["local"], found["shared"] = event.counts
+    return found
 
 
 def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict[str, Any]:

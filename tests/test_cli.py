@@ -315,7 +315,7 @@ def test_list_golden(capsys: pytest.CaptureFixture[str], request: pytest.Fixture
     status, out, _ = refsim(capsys, "list")
     assert 0 == status
     # One entry per bundled scenario, its name first; a long sentence wraps under it.
-    assert 17 == len([line for line in out.splitlines() if not line.startswith(" ")])
+    assert 20 == len([line for line in out.splitlines() if not line.startswith(" ")])
     check_golden(request, "list.txt", out)
 
 

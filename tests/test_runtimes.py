@@ -127,7 +127,7 @@ def test_a_guest_decref_at_shared_zero_queues_the_object_for_its_owner() -> None
     assert "MERGE" == machine.next_instr(state, 0).micro  # type: ignore[union-attr]
     state, events, anomalies = run_to_end(machine, "T2*2 T1*4")
     assert ["MERGE", "LOAD_LOCAL", "DECREF_SHARED", "DEALLOC"] == [e.micro for e in events[2:]]
-    assert "(merge obj, queued by another thread)" == events[2].op
+    assert "(merge queued obj)" == events[2].op
     assert ((2, 0), (0, 1)) == (events[1].counts, events[2].counts)
     assert ((True,), []) == (state.freed, anomalies)
 

@@ -181,6 +181,50 @@ HAND_CHECKED += [
     for new in (Runtime.FREE_THREADED, Runtime.PYPY, Runtime.JYTHON)
 ]
 HAND_CHECKED += [
+    # biased under unsafe (owners mean nothing without biased counting): Main loads 2
+    # for its incref; Worker's incref, use and first decref go by (2 -> 3 -> 2) and its
+    # second decref loads 2; Main stores 3 over Worker's 2; ... two stores of 0 later both
+    # threads free obj, the second time into freed memory.
+    ("biased", Runtime.UNSAFE, "Main*2 Worker*3 Main*5 Worker*5 Main*4 Worker*3",
+     {K.DOUBLE_FREE, K.LOST_UPDATE, K.PREMATURE_FREE, K.USE_AFTER_FREE}, (("obj", "freed"),)),
+    # Main loads 2 for its incref, Worker runs all four ops (2 -> 3 -> 2 -> 1 ... its
+    # decrefs leave 1), Main stores 3 over them and its decrefs end at 1: nobody refers
+    # to obj, which is never freed.
+    ("biased", Runtime.UNSAFE, "Main*2 Worker*10 Main*8", {K.LEAK, K.LOST_UPDATE},
+     (("obj", 1),)),
+    # immortal under the counting runtimes (immortal matters under free-threaded only):
+    # T2 drops the only reference and frees None; T1's ops then touch freed memory and
+    # its second decref frees it again.
+    ("immortal", Runtime.UNSAFE, "T2*4 T1*10", {K.DOUBLE_FREE, K.USE_AFTER_FREE},
+     (("none", "freed"),)),
+    ("immortal", Runtime.UNSAFE, "T1*4 T2*3 T1*6", {K.LOST_UPDATE}, (("none", "freed"),)),
+    ("immortal", Runtime.UNSAFE, "T2 T1*3 T2*3 T1*6",
+     {K.LOST_UPDATE, K.PREMATURE_FREE, K.USE_AFTER_FREE}, (("none", "freed"),)),
+    ("immortal", Runtime.GIL, "T2*4 T1*10", {K.DOUBLE_FREE, K.USE_AFTER_FREE},
+     (("none", "freed"),)),
+    ("immortal", Runtime.ATOMIC, "T2*2 T1*4", {K.DOUBLE_FREE, K.USE_AFTER_FREE},
+     (("none", "freed"),)),
+    ("immortal", Runtime.ATOMIC, "T2 T1 T2 T1*3",
+     {K.DOUBLE_FREE, K.PREMATURE_FREE, K.USE_AFTER_FREE}, (("none", "freed"),)),
+    # tracing is borrowed's program: under the counting runtimes, borrowed's outcomes.
+    ("tracing", Runtime.UNSAFE, "T2*4 T1*8", {K.DOUBLE_FREE, K.USE_AFTER_FREE},
+     (("obj", "freed"),)),
+    ("tracing", Runtime.UNSAFE, "T1*5 T2*3 T1*2", {K.LEAK, K.LOST_UPDATE}, (("obj", 1),)),
+    ("tracing", Runtime.UNSAFE, "T2 T1*3 T2*3 T1*4",
+     {K.LOST_UPDATE, K.PREMATURE_FREE, K.USE_AFTER_FREE}, (("obj", "freed"),)),
+    ("tracing", Runtime.GIL, "T2*4 T1*8", {K.DOUBLE_FREE, K.USE_AFTER_FREE},
+     (("obj", "freed"),)),
+    ("tracing", Runtime.ATOMIC, "T2*2 T1*4", {K.DOUBLE_FREE, K.USE_AFTER_FREE},
+     (("obj", "freed"),)),
+    ("tracing", Runtime.ATOMIC, "T2 T1 T2 T1*3",
+     {K.DOUBLE_FREE, K.PREMATURE_FREE, K.USE_AFTER_FREE}, (("obj", "freed"),)),
+    ("tracing", Runtime.FREE_THREADED, "T2*2 T1*4", {K.DOUBLE_FREE, K.USE_AFTER_FREE},
+     (("obj", "freed"),)),
+    ("tracing", Runtime.FREE_THREADED, "T2 T1 T2 T1*3",
+     {K.DOUBLE_FREE, K.PREMATURE_FREE, K.USE_AFTER_FREE}, (("obj", "freed"),)),
+    # Under pypy nothing goes wrong: T2 drops its pointer, T1 takes, uses and drops one;
+    # the collector frees obj at the end, when nothing refers to it.
+    ("tracing", Runtime.PYPY, "T2 T1*3", set(), (("obj", "freed"),)),
     # borrowed under free-threaded: obj has no owner, so it starts merged and every
     # update is an atomic one on the shared count. T2's DECREF_SHARED takes it to 0,
     # merged: T2 frees it; T1's ADD_SHARED and READ touch freed memory, and its decref
@@ -226,6 +270,7 @@ def test_every_claimed_anomaly_has_a_hand_checked_run() -> None:
 
 def test_bundled_scenarios_are_the_documented_set() -> None:
     expected = [
+        "biased",
         "borrowed",
         "convoy",
         "counter",
@@ -234,6 +279,7 @@ def test_bundled_scenarios_are_the_documented_set() -> None:
         "deadlock",
         "double_free",
         "forgot_join",
+        "immortal",
         "io_bound",
         "io_then_transform",
         "join_then_sum",
@@ -243,6 +289,7 @@ def test_bundled_scenarios_are_the_documented_set() -> None:
         "premature_free",
         "producer_consumer",
         "semaphore_pool",
+        "tracing",
     ]
     assert expected == [p.stem for p in bundled_scenarios()]
 

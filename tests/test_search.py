@@ -67,7 +67,10 @@ def assert_replays(s: Scenario, result: refsim.RunResult) -> None:
 # -- finding what the scenarios claim ---------------------------------------------------------
 
 # The double free needs four preemptions: it takes hundreds of examples, about a second.
-HARD = {("double_free", Runtime.UNSAFE, AnomalyKind.DOUBLE_FREE)}
+HARD = {
+    ("double_free", Runtime.UNSAFE, AnomalyKind.DOUBLE_FREE),
+    ("biased", Runtime.UNSAFE, AnomalyKind.DOUBLE_FREE),  # four preemptions too
+}
 
 
 @pytest.mark.parametrize(("name", "runtime", "kind"), claims(), ids=str)

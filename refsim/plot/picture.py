@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from refsim.machine import Machine
 from refsim.model import AnomalyKind, Runtime, Scenario
 from refsim.replay import waits
 from refsim.trace import RunResult, TraceEvent
@@ -95,6 +96,11 @@ class Series:
     """Variables only (empty for objects): the value if every update had been applied,
     what :attr:`true_refs` is for an object; where it parts from :attr:`values`, an
     update was lost."""
+    local: tuple[tuple[int, int], ...] = ()
+    """Free-threaded objects (empty otherwise): the owner's local count over the run;
+    :attr:`values` is then local + shared."""
+    shared: tuple[tuple[int, int], ...] = ()
+    """Free-threaded objects: the shared count over the run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +236,7 @@ def describe_run(
         preemptions=preemptions,
         holder_lanes=holder_lanes,
         holdings=holdings,
-        series=_series(result, trace),
+        series=_split(_series(result, trace, _start(result, scenario)), result, trace, scenario),
         marks=tuple(
             Mark(a.kind, a.subject, a.step, a.threads, a.message) for a in result.anomalies
         ),
@@ -292,7 +298,64 @@ def _holdings(
     return tuple(lanes), tuple(sorted(holdings, key=lambda h: (h.lane, h.start)))
 
 
-def _series(result: RunResult, trace: Sequence[TraceEvent]) -> tuple[Series, ...]:
+def _split(
+    series: tuple[Series, ...],
+    result: RunResult,
+    trace: Sequence[TraceEvent],
+    scenario: Scenario | None,
+) -> tuple[Series, ...]:
+    """``series`` with each free-threaded object's local and shared counts, from the
+    trace (the counts before the first step come from the scenario's initial state)."""
+    if scenario is None or not any(e.counts for e in trace):
+        return series
+    machine = Machine(scenario, result.runtime)
+    start = machine.initial()
+    found = []
+    for s in series:
+        if not s.is_object:
+            found.append(s)
+            continue
+        w = machine.object_names.index(s.name)
+        local, shared = [(0, start.values[w])], [(0, start.brc[0][w])]
+        for e in trace:
+            if e.subject == s.name and e.counts is not None:
+                for points, now in ((local, e.counts[0]), (shared, e.counts[1])):
+                    if points[-1][1] != now:
+                        points.append((e.step, now))
+        found.append(replace(s, local=tuple(local), shared=tuple(shared)))
+    return tuple(found)
+
+
+def _start(
+    result: RunResult, scenario: Scenario | None
+) -> dict[str, tuple[int | None, int | None]] | None:
+    """Each object's and variable's count (or value) and true refs before the first
+    step, from the scenario's initial state; ``None`` without the scenario. A tracing
+    collector's object has no count (``None``)."""
+    if scenario is None:
+        return None
+    machine = Machine(scenario, result.runtime)
+    state = machine.initial()
+    start: dict[str, tuple[int | None, int | None]] = {}
+    for w, name in enumerate(machine.object_names):
+        count = None if machine.counting == "tracing" else machine.count(state, w)
+        start[name] = (count, state.true_refs[w])
+    for i, name in enumerate(machine.variable_names):
+        start[name] = (state.values[machine.n_objects + i], None)
+    return start
+
+
+_FIRST_TOUCH = frozenset({"RMW", "ADD_SHARED", "TAKE", "DROP", "IMMORTAL", "DEFERRED"})
+"""Micro-steps that change the true refs in the step that first touches an object (the
+refcount too, for RMW and ADD_SHARED); without the scenario, their delta is undone to
+find the count before it."""
+
+
+def _series(
+    result: RunResult,
+    trace: Sequence[TraceEvent],
+    start: dict[str, tuple[int | None, int | None]] | None = None,
+) -> tuple[Series, ...]:
     objects = [name for name, _ in result.true_refs]
     final = dict(result.final)
     final_true = dict(result.true_refs)
@@ -302,18 +365,34 @@ def _series(result: RunResult, trace: Sequence[TraceEvent]) -> tuple[Series, ...
     freed: dict[str, int] = {}
     intended: dict[str, list[tuple[int, int]]] = {n: [] for n in names if n not in final_true}
     loaded: dict[str, int] = {}
+    counted = not (start and any(v is None for n, (v, _) in start.items() if n in trues))
+    if start is not None:
+        for name in names:
+            value, refs = start[name]
+            if value is not None:
+                values[name].append((0, value))
+            if refs is not None and name in trues:
+                trues[name].append((0, refs))
+    touched: set[str] = set(start or ())
     for e in trace:
-        name = e.subject
-        if name is None or name not in values:
+        subject = e.subject
+        if subject is None or subject not in values:
             continue
+        name = subject
+        if not counted and name in trues:
+            e = e._replace(value=None)  # a tracing collector's object has no count
         if e.micro == "LOAD_GLOBAL" and e.register is not None:
             loaded[e.thread] = e.register
-        if not values[name]:
-            # The word before the first micro-step that touched it: only RMW changes the
-            # word in the same micro-step that first touches it (a STORE follows a LOAD).
-            delta = (1 if e.op.startswith("incref") else -1) if e.micro == "RMW" else 0
+        if name not in touched:
+            # The word before the first micro-step that touched it: only RMW (and its
+            # kin) change it in the same micro-step that first touches it (a STORE
+            # follows a LOAD).
+            touched.add(name)
+            sign = 1 if e.op.startswith("incref") else -1
+            delta = sign if e.micro in _FIRST_TOUCH else 0
+            shift = delta if e.micro in ("RMW", "ADD_SHARED") else 0
             if e.value is not None:
-                values[name].append((0, e.value - delta))
+                values[name].append((0, e.value - shift))
             if e.true_refs is not None and name in trues:
                 trues[name].append((0, e.true_refs - delta))
         if e.value is not None and values[name] and values[name][-1][1] != e.value:
@@ -329,7 +408,9 @@ def _series(result: RunResult, trace: Sequence[TraceEvent]) -> tuple[Series, ...
             intended[name].append((e.step, now + e.register - loaded[e.thread]))
     series = []
     for name in names:
-        if not values[name]:  # never touched: constant
+        if not counted and name in trues:
+            pass  # a tracing collector's object: no count to draw
+        elif not values[name]:  # never touched: constant
             end = final[name]
             values[name].append((0, end if isinstance(end, int) else 0))
             if name in trues:

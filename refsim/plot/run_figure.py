@@ -21,6 +21,7 @@ from refsim.plot.style import (
     COLOUR,
     FONT,
     FORMATS,
+    GREEN,
     GREY,
     HOLDERS,
     ORANGE,
@@ -607,11 +608,14 @@ def _draw_panel(
     end = xlim[1]
     kind = "object" if series.is_object else "variable"
     ax.set_title(f"{series.name} ({kind})", pad=6)
-    xs, vs = _steps_xy(series.values, end)
-    ax.plot(xs, vs, drawstyle="steps-post", color=BLUE, lw=3, zorder=3, gid="value-line",
-            solid_joinstyle="miter")  # fmt: skip
-    handles.append((Line2D([], [], color=BLUE, lw=3), "refcount" if series.is_object else "value"))
-    everything = list(vs)
+    everything: list[int] = []
+    if series.values:  # a tracing collector's object has no count: only its true refs
+        xs, vs = _steps_xy(series.values, end)
+        ax.plot(xs, vs, drawstyle="steps-post", color=BLUE, lw=3, zorder=3, gid="value-line",
+                solid_joinstyle="miter")  # fmt: skip
+        label = "refcount" if series.is_object else "value"
+        handles.append((Line2D([], [], color=BLUE, lw=3), label))
+        everything += vs
     # The dashed line is what the solid one should be: the true refs of an object, the
     # intended value of a variable (every update applied); where they part, one was lost.
     for shadow, gid, name in (
@@ -625,6 +629,18 @@ def _draw_panel(
                 zorder=4, gid=gid)  # fmt: skip
         handles.append((Line2D([], [], color=ORANGE, lw=2.6, ls=(0, (4, 2.5))), name))
         everything += tvs
+    # Free-threaded: the refcount is the sum of two counts; draw both, thinner.
+    for part, gid, name, colour, dashes in (
+        (series.local, "local-line", "local count (the owner's)", GREEN, (0, (1, 1.5))),
+        (series.shared, "shared-line", "shared count (atomic)", PURPLE, (0, (5, 1.5, 1, 1.5))),
+    ):
+        if not part:
+            continue
+        pxs, pvs = _steps_xy(part, end)
+        ax.plot(pxs, pvs, drawstyle="steps-post", color=colour, lw=1.8, ls=dashes, zorder=5,
+                gid=gid)  # fmt: skip
+        handles.append((Line2D([], [], color=colour, lw=1.8, ls=dashes), name))
+        everything += pvs
     # The lines below, the rows of labels above them (so a label never sits on a line).
     low, high = min([0, *everything]) - 0.45, max(everything) + 0.45
     per_pt = (high - low) / g.data_pt
@@ -643,7 +659,8 @@ def _draw_panel(
         ax.axvspan(series.freed_at + 0.5, end, facecolor="#000000", alpha=0.10, hatch="//",
                    edgecolor="#777777", lw=0, zorder=1, gid=f"freed:{series.name}")  # fmt: skip
         handles.append((Patch(facecolor="#000000", alpha=0.10, hatch="//"), "freed"))
-    points = [(x, float(_value_at(series.values, x - 0.5))) for x, _, _ in layout.found]
+    line = series.values or series.true_refs
+    points = [(x, float(_value_at(line, x - 0.5))) for x, _, _ in layout.found]
     gid = f"anomalies:{series.name}"
     labels.draw_marks(ax, points, layout, g.room, gid, high + 3 * per_pt, per_pt)
     if layout.found:
