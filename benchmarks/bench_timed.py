@@ -6,6 +6,9 @@ Two runs, each timed in this process next to its floor, a bare SimPy loop doing 
 * 64 threads x 1,000 refcount ops (incref/decref alternating) under each runtime, trace
   kept: a micro-step is about one SimPy event, so the ratio to the floor is refsim's
   overhead per micro-step;
+* an owner-heavy scenario (each of 8 threads increfs and decrefs objects it owns, one
+  in ten of its updates touches a shared object): simulated time under free-threaded
+  against atomic and gil, biased counting's gain in the model's costs;
 * the convoy (``scenarios/convoy.yaml``: a server thread beside a CPU-bound thread,
   about 1.2 simulated seconds, 60 million micro-steps) under ``gil``: a ``compute``
   stretch is one event however many bytecodes it holds, so simulated micro-steps per
@@ -40,6 +43,39 @@ def big_scenario(threads: int, ops: int) -> Scenario:
         objects=(("obj", threads + 1),),
         timing=Timing(cores=8),
     )
+
+
+def owner_heavy_scenario(threads: int, ops: int) -> Scenario:
+    """Each thread owns an object (``mine_i``) and updates it; every tenth update is an
+    incref/decref pair of one shared object no thread owns (merged from the start)."""
+    specs = []
+    for i in range(threads):
+        body: list[Op] = []
+        for k in range(ops // 2):
+            name = "shared" if k % 10 == 9 else f"mine{i + 1}"
+            body += [Op(OpKind.INCREF, name), Op(OpKind.DECREF, name)]
+        specs.append(ThreadSpec(f"T{i + 1}", tuple(body)))
+    return Scenario(
+        name=f"owner_heavy_{threads}x{ops}",
+        threads=tuple(specs),
+        objects=tuple((f"mine{i + 1}", 1) for i in range(threads)) + (("shared", 1),),
+        owners=tuple((f"mine{i + 1}", f"T{i + 1}") for i in range(threads)),
+        timing=Timing(cores=8),
+    )
+
+
+def owner_heavy(ops: int) -> None:
+    """Simulated time of the owner-heavy scenario under free-threaded, atomic and gil."""
+    scenario = owner_heavy_scenario(8, ops)
+    print(f"\nowner-heavy: 8 threads x {ops:,} refcount ops, 9 in 10 on objects they own")
+    spans = {}
+    for runtime in (Runtime.FREE_THREADED, Runtime.ATOMIC, Runtime.GIL):
+        result = run_timed(scenario, runtime=runtime, keep_trace=False)
+        assert result.metrics is not None and not result.anomalies
+        spans[runtime] = result.metrics.makespan_ns
+        print(f"  {runtime.value:<13} simulated {result.metrics.makespan_ns / 1e3:>9,.1f} µs")
+    gain = spans[Runtime.ATOMIC] / spans[Runtime.FREE_THREADED]
+    print(f"  free-threaded runs it {gain:.2f}x as fast as atomic counts (the model's costs)")
 
 
 def events_of(result: RunResult) -> int:
@@ -79,6 +115,8 @@ def main() -> None:
         f"  controlled engine, unsafe, same scenario: real {controlled:.3f} s, "
         f"ratio {controlled / floor_time(steps, args.repeat):.2f}x the floor's time"
     )
+
+    owner_heavy(args.ops)
 
     convoy = load_file(ROOT / "scenarios" / "convoy.yaml")
     result = run_timed(convoy)
