@@ -425,10 +425,20 @@ def why_runtime(scenario: Scenario, runtime: Runtime, kinds: frozenset[AnomalyKi
             Runtime.JYTHON: "safe: no count to race on; the collector frees only what "
             "nothing refers to.",
         }[runtime]
-    if runtime in (Runtime.GIL, Runtime.ATOMIC, Runtime.FREE_THREADED):
+    if runtime is Runtime.GIL:
         return (
-            "each refcount update is safe, but a thread uses a reference it does not own "
-            "(a borrowed one), and the object can be freed before it takes its own."
+            "each refcount update is safe, but a thread uses or drops a reference it does "
+            "not own (a borrowed one, or one decref too many). In CPython, C code takes a "
+            "borrowed reference and increfs it within one bytecode, never releasing the GIL "
+            "between the two: the GIL closed that window, which refsim's separate ops leave "
+            "open."
+        )
+    if runtime in (Runtime.ATOMIC, Runtime.FREE_THREADED):
+        return (
+            "each refcount update is safe, but a thread uses or drops a reference it does "
+            "not own (a borrowed one, or one decref too many), and with no GIL nothing stops "
+            "another thread from freeing the object in between (why free-threaded CPython "
+            "added PyDict_GetItemRef)."
         )
     return (
         "plain LOAD/ADD/STORE counts: interleaved updates are lost, and a lost update "

@@ -317,11 +317,26 @@ def ops_text(ops: tuple[Op, ...]) -> str:
 
 def _facts(scenario: Scenario, runtime: Runtime) -> tuple[tuple[str, str], ...]:
     rows = [(f"thread {t.name}", ops_text(t.ops)) for t in scenario.threads]
-    rows += [
-        (f"object {name}", f"refcount {value} at the start") for name, value in scenario.objects
-    ]
+    owners = dict(scenario.owners)
+    for name, value in scenario.objects:
+        said = f"refcount {value} at the start"
+        if name in owners:
+            said += f", owned by {owners[name]} (free-threaded: its local count)"
+        if name in scenario.immortal:
+            said += ", immortal (free-threaded: never counted, never freed)"
+        if name in scenario.deferred:
+            said += ", deferred (free-threaded: stack references not counted)"
+        rows.append((f"object {name}", said))
     rows += [(f"variable {name}", f"{value} at the start") for name, value in scenario.variables]
     rows += [(f"lock {name}", "free at the start") for name in scenario.locks]
+    rows += [(f"event {name}", "clear at the start") for name in scenario.events]
+    rows += [
+        (f"semaphore {name}", f"count {value} at the start") for name, value in scenario.semaphores
+    ]
+    rows += [
+        (f"queue {name}", f"maxsize {size}, empty at the start") for name, size in scenario.queues
+    ]
+    rows += [(f"condition {name}", f"over lock {lock}") for name, lock in scenario.conditions]
     if len(scenario.process_groups()) > 1:
         rows += [
             (f"process {name}", f"{', '.join(threads)}: its own GIL and its own objects")
