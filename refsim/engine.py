@@ -96,6 +96,7 @@ class _ControlledRun:
         machine = self.machine
         step = machine.step
         enabled_in = machine.enabled
+        is_enabled = machine.is_enabled
         choose = self.chooser.choose
         max_steps = self.max_steps
         record = None if self.trace is None else self.trace.append
@@ -122,17 +123,17 @@ class _ControlledRun:
                     self.stopped = _BUDGET
                     break
                 nxt = choose(n + 1, enabled, t)
-                if nxt != t or t not in enabled:
+                if nxt != t or not is_enabled(state, t):
                     break
             self.state = state
             self.steps = n
             self.runs += (t, n - start)
             if not enabled or self.stopped == _BUDGET:
                 return
-            if nxt not in enabled:
+            if not 0 <= nxt < len(turns) or not is_enabled(state, nxt):
                 self._refuse(nxt)
                 return
-            if t in enabled:
+            if is_enabled(state, t):
                 preempted.append(n + 1)
             turns[t] = _Turn(env)
             turns[nxt].give_after(n - env.now)

@@ -636,6 +636,25 @@ class Machine:
                 result.append(t)
         return tuple(result)
 
+    def is_enabled(self, state: State, thread: int) -> bool:
+        """Whether ``thread`` is among :meth:`enabled`'s threads, without building them:
+        in constant time, where a membership test of the enabled tuple costs a scan of
+        every thread (a run of 5,000 threads asks at every switch)."""
+        if self.gil and state.inside >= 0:
+            return thread == state.inside
+        if state.brc:
+            return thread in self._enabled_biased(state)
+        pc = state.threads[thread].pc
+        program = self.programs[thread]
+        if pc >= len(program):
+            return False
+        if not self.may_block:
+            return True
+        instr = program[pc]
+        if instr.code == ACQUIRE:
+            return state.holders[instr.word] < 0
+        return instr.code not in WAITS or self._ready(state, thread, instr)
+
     def _ready(self, state: State, t: int, instr: Instr) -> bool:
         """Whether ``t``'s next micro-step ``instr``, one that may wait, can run now."""
         code, w = instr.code, instr.word
