@@ -150,3 +150,20 @@ def test_preemptions_are_a_subset_of_switches(scenario: Scenario, seed: int) -> 
 @given(schedules())
 def test_every_schedule_prints_text_that_parses_back(schedule: Schedule) -> None:
     assert schedule == Schedule.parse(str(schedule))
+
+
+@given(scenarios(), seeds)
+def test_is_enabled_agrees_with_the_enabled_threads(scenario: Scenario, seed: int) -> None:
+    """Machine.is_enabled answers in constant time what `t in enabled(state)` answers by
+    scanning: they agree at every step of a random run, for every thread."""
+    machine = Machine(scenario)
+    state = machine.initial()
+    chooser = RandomChooser(seed)
+    for n in range(200):
+        enabled = machine.enabled(state)
+        assert [t in enabled for t in range(len(machine.programs))] == [
+            machine.is_enabled(state, t) for t in range(len(machine.programs))
+        ]
+        if not enabled:
+            break
+        state = machine.step(state, chooser.choose(n + 1, enabled, -1))[0]
