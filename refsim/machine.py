@@ -235,6 +235,8 @@ class Machine:
         self.gil = traits(self.runtime).bytecode_atomic
         self.counting = traits(self.runtime).counting
         """``plain``, ``atomic``, ``biased`` (free-threaded) or ``tracing`` (runtimes.py)."""
+        self.counted = self.counting != "tracing"
+        """Whether objects have a count at all (not under a tracing collector)."""
         self.thread_names = scenario.thread_names
         self.object_names = tuple(name for name, _ in scenario.objects)
         self.variable_names = tuple(name for name, _ in scenario.variables)
@@ -863,7 +865,7 @@ class Machine:
         elif code == READ:
             if freed[w]:
                 anomalies = (self._after_free(_UAF, state, t, w, "used", stepno),)
-            value = values[w]
+            value = values[w] if self.counted else None  # a tracing collector counts nothing
             shown_true = true_refs[w]
         elif code == LOAD_GLOBAL:
             register = value = reg = values[w]

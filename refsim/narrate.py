@@ -418,8 +418,7 @@ def why_runtime(scenario: Scenario, runtime: Runtime, kinds: frozenset[AnomalyKi
             "other thread can enter.",
             Runtime.ATOMIC: "safe: each refcount update is one atomic read-modify-write "
             "(at several times the cost of a plain one).",
-            Runtime.FREE_THREADED: "safe: the owner's updates touch a count no other thread "
-            "writes, the others' are atomic, and a merge settles the two.",
+            Runtime.FREE_THREADED: _free_threaded_safe(scenario),
             Runtime.PYPY: "safe: there is no count to race on, and the collector frees only "
             "what nothing refers to, after the threads finish.",
             Runtime.JYTHON: "safe: no count to race on; the collector frees only what "
@@ -446,6 +445,21 @@ def why_runtime(scenario: Scenario, runtime: Runtime, kinds: frozenset[AnomalyKi
     )
 
 
+def _free_threaded_safe(scenario: Scenario) -> str:
+    """Why free-threaded is safe for ``scenario``, from what its objects are."""
+    if scenario.owners:
+        return (
+            "safe: an owner's updates touch a count no other thread writes, the others' "
+            "are atomic, and a merge settles the two."
+        )
+    if scenario.objects and len(scenario.immortal) == len(scenario.objects):
+        return "safe: an immortal object's count is read, never written."
+    return (
+        "safe: an object no thread owns is counted on its shared count, every update an "
+        "atomic one (as under atomic)."
+    )
+
+
 def gil_lesson(
     scenario: Scenario, reachable: Mapping[Runtime, frozenset[AnomalyKind] | None]
 ) -> str:
@@ -458,6 +472,14 @@ def gil_lesson(
         return (
             "Too many interleavings to count here: this scenario is about time, not races; "
             "`refsim compare` shows what the GIL costs it."
+        )
+    tracing = reachable.get(scenario.runtime)
+    if scenario.runtime in (Runtime.PYPY, Runtime.JYTHON) and tracing == frozenset() and gil:
+        return (
+            "Reference counting cannot tell a borrowed pointer from an owned one, and the "
+            "GIL only keeps each count update whole; a tracing collector needs no counts: "
+            "it frees an object once nothing can reach it, so no interleaving of this "
+            "program goes wrong under PyPy or Jython."
         )
     if scenario.variables and AnomalyKind.LOST_UPDATE in gil:
         return (

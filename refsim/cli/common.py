@@ -19,7 +19,7 @@ from refsim.bundled import resolve
 from refsim.errors import ScenarioError, visible
 from refsim.loader import Limits, load_file
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, ScheduleSyntaxError
-from refsim.schema import parse_duration
+from refsim.schema import closest_runtime, parse_duration
 
 __all__ = [
     "EXIT_BUDGET",
@@ -167,10 +167,24 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def runtime_name(text: str) -> str:
+    """``--runtime``'s value, checked: a runtime's name, else an error that says which
+    runtime was likely meant (``nogil``: ``free-threaded``)."""
+    names = [r.value for r in Runtime]
+    if text in names:
+        return text
+    close = closest_runtime(text)
+    hint = f"did you mean {close!r}? " if close else ""
+    raise argparse.ArgumentTypeError(
+        f"unknown runtime {text!r}: {hint}the runtimes are {', '.join(names)}"
+    )
+
+
 def add_runtime(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--runtime", choices=[r.value for r in Runtime], help="override the file's runtime"
-    )
+        "--runtime", type=runtime_name, metavar="RUNTIME",
+        help="override the file's runtime: " + ", ".join(r.value for r in Runtime),
+    )  # fmt: skip
 
 
 def add_process(parser: argparse.ArgumentParser) -> None:

@@ -260,7 +260,7 @@ def print_checked(
     # widths in each, so the claims still line up.
     runtime_width = max(len(c.claim.runtime.value) for c in checked)
     verdict_width = max(len(verdict.plain) for _, _, verdict, _ in rows)
-    room = console.width - 2 - runtime_width - verdict_width - 3 * 2
+    room = console.width - 2 - runtime_width - verdict_width - 4 * 2  # each column pads 2
     longest = max(len(words) for _, words, _, _ in rows)
     widest_how = max(len(how) for _, _, _, how in rows)
     claim_width = longest if longest + widest_how <= room else max(room * 3 // 5, room - widest_how)
@@ -269,7 +269,7 @@ def print_checked(
         grid.add_column(no_wrap=True, min_width=runtime_width)
         grid.add_column(min_width=min(claim_width, longest), max_width=claim_width, overflow="fold")
         grid.add_column(no_wrap=True, min_width=verdict_width)
-        grid.add_column()
+        grid.add_column(overflow="fold")  # wraps at spaces; never cut
         grid.add_row(c.claim.runtime.value, Text(words), verdict, Text(how))
         console.print(Padding(grid, (0, 0, 0, 2)))
         if c.verdict is None or c.verdict.holds:
