@@ -11,10 +11,13 @@ engine, and memoises, for every state, a table of the outcomes reachable from it
 * the cost (preemptions, then steps) of the cheapest way to reach it, which later
   guides the search for each outcome's witness.
 
-A parent's table is the sum of its children's, so each state is expanded once.
+A parent's table is the sum of its children's, so each state is expanded once. The
+states are walked in the compact form of :mod:`refsim.statespace` (a packed int per
+state, steps learned from the machine's), and states with the same future share one
+interned table.
 
-**What makes two states equal** (the memo key, :meth:`_Space.canon`): everything the
-future depends on and nothing else.
+**What makes two states equal** (the memo key, :meth:`refsim.statespace.Space.canon`):
+everything the future depends on and nothing else.
 
 * Message-only fields are dropped: ``step``, ``last_store``, ``freed_by``; and the
   derived ``live`` and ``inside``.
@@ -32,8 +35,9 @@ future depends on and nothing else.
   states that differ only in their history share one table.
 * Symmetry: threads that run the same program (the same ops tuple, e.g. ``count: 3``
   copies) are interchangeable, because an outcome names no thread. Within each such
-  class the threads' local states are sorted, so permuted states share one table. When
-  several enabled threads of one class are in the same local state, stepping any of
+  class the threads' local states are sorted (then their places in condition waiters'
+  queues, the only other thing that tells them apart), so permuted states share one
+  table. When several enabled threads of one class are in the same local state, stepping any of
   them gives permuted (equal) children: the explorer steps one and counts it that many
   times. A thread that some thread joins is in no class (``join W1`` tells it apart from
   W2). Every interleaving is still counted exactly once; the differential test
@@ -66,27 +70,16 @@ fair random scheduler, reported as a sample (``exhaustive=False``), never as exa
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from refsim.machine import (
-    ARITH,
-    BINARY_OP,
-    COMPUTE,
-    IO,
-    JOIN,
-    S_DEC,
-    S_INC,
-    STORE,
-    STORE_GLOBAL,
-    Machine,
-    State,
-)
+from refsim.machine import COMPUTE, IO, Machine, State
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
 from refsim.scheduling import RandomChooser
-from refsim.trace import Anomaly, Exploration, FinalValue, Outcome, OutcomeStats
+from refsim.statespace import Child, Space, bits_of, pack
+from refsim.trace import Exploration, FinalValue, Outcome, OutcomeStats
 
 __all__ = ["DEFAULT_MAX_STATES", "Reachability", "StateBudgetExceeded", "explore", "reachable"]
 
@@ -97,9 +90,6 @@ DEFAULT_MAX_STATES = 1_000_000
 PROGRESS_EVERY = 1 << 14
 """Call the progress callback every this many new states (or sampled runs)."""
 
-_BIT = {kind: 1 << i for i, kind in enumerate(AnomalyKind)}
-_READS_REGISTER = frozenset({ARITH, BINARY_OP, STORE, STORE_GLOBAL, S_INC, S_DEC})
-"""Codes whose micro-step reads the register a LOAD left (else it is dead)."""
 _KINDS = tuple(AnomalyKind)
 
 # A witness cost packs (preemptions, steps) into one int so that comparing costs is one
@@ -108,10 +98,6 @@ _PREEMPTION = 1 << 48
 _INFINITE = 1 << 200
 
 _Final = tuple[tuple[str, FinalValue], ...]
-_Key = tuple[Any, ...]
-_Local = tuple[int, int, bool, int, int, bool]
-"""A thread's part of a memo key: pc, live register (else 0), stale flag, compute
-repetitions, held locks (bit set), "ran last" (bounded exploration only)."""
 
 
 class StateBudgetExceeded(Exception):
@@ -131,137 +117,7 @@ class _Budget(Exception):
     """Raised inside the count when the memo is full; turned into the public error."""
 
 
-class _Space:
-    """The machine plus what the explorer precomputes about it, and the memo key."""
-
-    def __init__(self, machine: Machine, root: State | None = None) -> None:
-        self.machine = machine
-        self.root = machine.initial() if root is None else root
-        """Where the exploration starts: the initial state, or a ``start`` state."""
-        programs = machine.programs
-        self.n = len(programs)
-        # Per thread and pc: the word whose LOAD the register holds, if the next
-        # micro-step reads the register; else -1 (the register is dead).
-        self.live_word = tuple(
-            tuple(instr.word if instr.code in _READS_REGISTER else -1 for instr in program) + (-1,)
-            for program in programs
-        )
-        # A thread another thread joins is not interchangeable with its twins: `join W1`
-        # names it, so swapping it with W2 changes what the joiner waits for.
-        joined = {instr.word for program in programs for instr in program if instr.code == JOIN}
-        # An object's owner (free-threaded) runs its own micro-steps for the object: it
-        # is not interchangeable with threads that run the same ops.
-        joined |= machine.owners
-        by_program: dict[object, list[int]] = {}
-        for t, spec in enumerate(machine.scenario.threads):
-            if t not in joined:
-                by_program.setdefault(spec.ops, []).append(t)
-        self.classes = tuple(tuple(ts) for ts in by_program.values() if len(ts) > 1)
-        """Threads running the same program, in index order (only classes of 2 or more)."""
-        self.class_of = [-1] * self.n
-        for c, ts in enumerate(self.classes):
-            for t in ts:
-                self.class_of[t] = c
-        self.has_sync = bool(
-            machine.sync_names or machine.condition_names or machine.counting == "biased"
-        )
-        """Whether states carry counters and condition waiters (part of the key)."""
-        self.lcm = math.lcm(*range(1, self.n + 1)) if self.n else 1
-        self._powers = [1]
-        self.outcomes: list[tuple[int, _Final]] = []
-        """Interned future outcomes: (anomaly kind bits, final state)."""
-        self._ids: dict[tuple[int, _Final], int] = {}
-        self._unions: dict[tuple[int, int], int] = {}
-
-    def power(self, e: int) -> int:
-        """``lcm ** e``, cached."""
-        powers = self._powers
-        while len(powers) <= e:
-            powers.append(powers[-1] * self.lcm)
-        return powers[e]
-
-    def intern(self, bits: int, final: _Final) -> int:
-        key = (bits, final)
-        oid = self._ids.get(key)
-        if oid is None:
-            oid = self._ids[key] = len(self.outcomes)
-            self.outcomes.append(key)
-        return oid
-
-    def union(self, oid: int, bits: int) -> int:
-        """The outcome ``oid`` with the anomaly kinds ``bits`` added."""
-        key = (oid, bits)
-        found = self._unions.get(key)
-        if found is None:
-            kinds, final = self.outcomes[oid]
-            found = self._unions[key] = self.intern(kinds | bits, final)
-        return found
-
-    def locals(self, state: State, last: int) -> list[_Local]:
-        """Each thread's part of the memo key (see the module docstring)."""
-        versions = state.versions
-        live_word = self.live_word
-        held = [0] * self.n
-        for lock, holder in enumerate(state.holders):
-            if holder >= 0:
-                held[holder] |= 1 << lock
-        result: list[_Local] = []
-        for t, (pc, reg, loaded, reps) in enumerate(state.threads):
-            w = live_word[t][pc]
-            if w >= 0:
-                result.append((pc, reg, versions[w] != loaded, reps, held[t], t == last))
-            else:
-                result.append((pc, 0, False, reps, held[t], t == last))
-        return result
-
-    def canon(self, state: State, last: int = -1) -> tuple[_Key, list[int], list[_Local]]:
-        """The memo key of ``state`` (with ``last`` marked), each thread's slot in it, and
-        the threads' local states.
-
-        Threads of one symmetry class occupy the class's slots in sorted order of their
-        local states; any other thread keeps its own slot.
-        """
-        local = self.locals(state, last)
-        slots = list(range(self.n))
-        ordered = local
-        if self.classes:
-            ordered = list(local)
-            for members in self.classes:
-                by_local = sorted(members, key=local.__getitem__)
-                for slot, t in zip(members, by_local, strict=True):
-                    ordered[slot] = local[t]
-                    slots[t] = slot
-        key: _Key = (tuple(ordered), state.values, state.freed, state.true_refs)
-        if self.has_sync:
-            # Waiters are thread indices: write them as the slots their threads occupy, so
-            # that permuted states still share one key.
-            waiters = state.waiters
-            if self.classes:
-                waiters = tuple(tuple(slots[t] for t in queue) for queue in waiters)
-            key += (state.sync, waiters, state.brc)
-        return key, slots, local
-
-    def groups(self, enabled: Sequence[int], local: list[_Local]) -> list[list[int]]:
-        """The enabled threads, grouped so that stepping any thread of a group gives the
-        same canonical child: same symmetry class and same local state."""
-        groups: list[list[int]] = []
-        seen: dict[tuple[int, _Local], list[int]] = {}
-        class_of = self.class_of
-        for t in enabled:
-            c = class_of[t]
-            if c < 0:
-                groups.append([t])
-                continue
-            group = seen.get((c, local[t]))
-            if group is None:
-                group = seen[(c, local[t])] = [t]
-                groups.append(group)
-            else:
-                group.append(t)
-        return groups
-
-
-def _fewest_states(space: _Space) -> int:
+def _fewest_states(space: Space) -> int:
     """A lower bound on the distinct states the exact count visits, to give up at once
     on programs like ``compute 2500000`` beside another thread.
 
@@ -293,13 +149,6 @@ def _fewest_states(space: _Space) -> int:
     return bound
 
 
-def _bits(anomalies: tuple[Anomaly, ...]) -> int:
-    bits = 0
-    for anomaly in anomalies:
-        bits |= _BIT[anomaly.kind]
-    return bits
-
-
 def _kinds(bits: int) -> tuple[AnomalyKind, ...]:
     """Anomaly kinds of a bit set, sorted (AnomalyKind is declared in sorted order)."""
     return tuple(kind for i, kind in enumerate(_KINDS) if bits >> i & 1)
@@ -310,63 +159,56 @@ def _kinds(bits: int) -> tuple[AnomalyKind, ...]:
 _Entry = tuple[int, int, int, int, tuple[int, ...]]
 """(outcome id, interleavings, probability numerator, cost with a free first choice,
 cost per last thread's slot)."""
+_Table = tuple[int, tuple[_Entry, ...]]
+"""(probability exponent e, entries): the numerators share the denominator ``lcm**e``."""
 
 
 class _Exact:
-    """Counts every interleaving from the initial state (no preemption bound)."""
+    """Counts every interleaving from the initial state (no preemption bound).
+
+    It walks compact states (:mod:`refsim.statespace`) depth first: a state is expanded
+    on its first visit (its children computed, the unknown ones pushed) and its table
+    combined from its children's on its second. Tables are interned: states with the same
+    future share one table, and the per-slot costs are shared too."""
 
     def __init__(
-        self, space: _Space, max_states: int, progress: Callable[[int], None] | None
+        self, space: Space, max_states: int, progress: Callable[[int], None] | None
     ) -> None:
         self.space = space
         self.max_states = max_states
         self.progress = progress
-        self.memo: dict[_Key, tuple[int, tuple[_Entry, ...]]] = {}
-        """Per canonical state: (probability exponent e, table)."""
+        self.memo: dict[int, _Table] = {}
+        """Per canonical state's key: (probability exponent e, entries)."""
+        self._tables: dict[_Table, _Table] = {}
+        self._costs: dict[tuple[int, ...], tuple[int, ...]] = {}
 
-    def count(self) -> tuple[_Key, tuple[int, tuple[_Entry, ...]]]:
+    def count(self) -> tuple[int, _Table]:
         space = self.space
         memo = self.memo
-        root = space.root
-        root_key = space.canon(root)[0]
-        # Frames: [key, state, children or None]. A frame is expanded on its first visit
-        # (children computed, the unknown ones pushed) and combined on its second.
-        stack: list[list[Any]] = [[root_key, root, None]]
+        expand = space.expand
+        lids, sid, _, _ = space.compact(space.root)
+        root_key = pack(lids, sid)
+        # Frames: [key, lids, sid, expansion or None].
+        stack: list[list[Any]] = [[root_key, lids, sid, None]]
         while stack:
             frame = stack[-1]
-            key, state, children = frame
+            key = frame[0]
             if key in memo:
                 stack.pop()
                 continue
-            if children is None:
-                children = frame[2] = self._expand(state)
-                for _, _, child_key, _, child in children[1]:
-                    if child_key not in memo:
-                        stack.append([child_key, child, None])
+            expanded = frame[3]
+            if expanded is None:
+                expanded = frame[3] = expand(frame[1], frame[2])
+                for child in expanded[2]:
+                    if child[0] not in memo:
+                        stack.append([child[0], child[1], child[2], None])
                 if stack[-1] is not frame:
                     continue
             stack.pop()
-            self._store(key, self._combine(state, children))
+            self._store(key, self._combine(frame[1], frame[2], expanded))
         return root_key, memo[root_key]
 
-    def _expand(self, state: State) -> tuple[Any, list[Any]]:
-        """The groups of enabled threads and, per group, one representative's child."""
-        space = self.space
-        machine = space.machine
-        enabled = machine.enabled(state)
-        if not enabled:
-            return (None, [])
-        _, slots, local = space.canon(state)
-        groups = space.groups(enabled, local)
-        children = []
-        for group in groups:
-            t = group[0]
-            child, _, anomalies = machine.step(state, t)
-            child_key, child_slots, _ = space.canon(child)
-            children.append((group, t, child_key, (child_slots[t], _bits(anomalies)), child))
-        return ((len(enabled), slots, groups), children)
-
-    def _store(self, key: _Key, value: tuple[int, tuple[_Entry, ...]]) -> None:
+    def _store(self, key: int, value: _Table) -> None:
         memo = self.memo
         if len(memo) >= self.max_states:
             raise _Budget
@@ -374,26 +216,28 @@ class _Exact:
         if self.progress is not None and not len(memo) % PROGRESS_EVERY:
             self.progress(len(memo))
 
-    def _combine(self, state: State, expanded: tuple[Any, list[Any]]) -> tuple[int, Any]:
+    def _combine(
+        self, lids: list[int], sid: int, expanded: tuple[int, list[list[int]], list[Child]]
+    ) -> _Table:
+        """A state's table from its children's (its slots are its threads)."""
         space = self.space
+        k, groups, children = expanded
+        if not k:
+            oid = space.outcome(lids, sid)
+            return self._intern(0, [(oid, 1, 1, 0, (0,) * space.n)])
         memo = self.memo
-        info, children = expanded
-        if info is None:
-            machine = space.machine
-            oid = space.intern(_bits(machine.conclude(state)), machine.final(state))
-            return (0, ((oid, 1, 1, 0, (0,) * space.n),))
-        k, slots, groups = info
-        exponents = [memo[child_key][0] for _, _, child_key, _, _ in children]
-        e = max(exponents) + (k > 1)
+        tables = [memo[child[0]] for child in children]
+        e = max(table[0] for table in tables) + (k > 1)
         share = space.lcm // k
         n_groups = len(groups)
+        union = space.union
         acc: dict[int, list[Any]] = {}
-        for g, (group, _, child_key, (slot, bits), _) in enumerate(children):
-            m = len(group)
-            scale = m * share * space.power(e - 1 - exponents[g]) if k > 1 else 1
-            for oid, count, numerator, _, costs in memo[child_key][1]:
+        for g, (child, (child_e, entries)) in enumerate(zip(children, tables, strict=True)):
+            m, slot, bits = child[3], child[4], child[5]
+            scale = m * share * space.power(e - 1 - child_e) if k > 1 else 1
+            for oid, count, numerator, _, costs in entries:
                 if bits:
-                    oid = space.union(oid, bits)
+                    oid = union(oid, bits)
                 cost = costs[slot] + 1
                 entry = acc.get(oid)
                 if entry is None:
@@ -407,16 +251,27 @@ class _Exact:
                     if cost < best[g]:
                         best[g] = cost
         table = []
+        n = space.n
         for oid, (count, numerator, best) in acc.items():
             free = min(best)
             switch = free + _PREEMPTION
-            per_slot = [free] * space.n
+            per_slot = [free] * n
             for g, group in enumerate(groups):
                 cost = best[g] if best[g] < switch else switch
                 for t in group:
-                    per_slot[slots[t]] = cost
+                    per_slot[t] = cost
             table.append((oid, count, numerator, free, tuple(per_slot)))
-        return (e, tuple(table))
+        return self._intern(e, table)
+
+    def _intern(self, e: int, entries: list[_Entry]) -> _Table:
+        """One shared copy of a table, and of each per-slot cost tuple in it."""
+        costs = self._costs
+        shared = []
+        for oid, count, numerator, free, per_slot in entries:
+            per_slot = costs.setdefault(per_slot, per_slot)
+            shared.append((oid, count, numerator, free, per_slot))
+        table = (e, tuple(shared))
+        return self._tables.setdefault(table, table)
 
     def witness(self, target: int) -> Schedule:
         """The fewest-preemption schedule reaching outcome ``target`` from the root."""
@@ -435,7 +290,7 @@ class _Exact:
                 if step > remaining:
                     continue
                 child, _, anomalies = machine.step(state, t)
-                so_far = past | _bits(anomalies)
+                so_far = past | bits_of(anomalies)
                 child_key, slots, _ = space.canon(child)
                 slot = slots[t]
                 best = min(
@@ -452,7 +307,7 @@ class _Exact:
                     break
             else:
                 raise AssertionError("no step continues the witness")
-        assert remaining == 0 and past | _bits(machine.conclude(state)) == kinds
+        assert remaining == 0 and past | bits_of(machine.conclude(state)) == kinds
         return Schedule.from_steps(machine.thread_names[t] for t in picks)
 
 
@@ -483,7 +338,7 @@ class _Bounded:
 
     def __init__(
         self,
-        space: _Space,
+        space: Space,
         bound: int,
         max_states: int,
         progress: Callable[[int], None] | None,
@@ -492,16 +347,16 @@ class _Bounded:
         self.bound = bound
         self.max_states = max_states
         self.progress = progress
-        self.memo: dict[_Key, tuple[int, tuple[_BoundedEntry, ...]]] = {}
+        self.memo: dict[tuple[int, int], tuple[int, tuple[_BoundedEntry, ...]]] = {}
 
-    def key(self, state: State, last: int, left: int) -> tuple[_Key, list[_Local]]:
+    def key(self, state: State, last: int, left: int) -> tuple[tuple[int, int], list[int]]:
         space = self.space
         if last >= 0 and last not in space.machine.enabled(state):
             last = -1
-        key, _, local = space.canon(state, last)
-        return (*key, left), local
+        key, _, lids = space.canon(state, last)
+        return (key, left), lids
 
-    def count(self) -> tuple[_Key, tuple[int, tuple[_BoundedEntry, ...]]]:
+    def count(self) -> tuple[tuple[int, int], tuple[int, tuple[_BoundedEntry, ...]]]:
         memo = self.memo
         root = self.space.root
         root_key = self.key(root, -1, self.bound)[0]
@@ -528,16 +383,18 @@ class _Bounded:
                 self.progress(len(memo))
         return root_key, memo[root_key]
 
-    def _expand(self, state: State, key: _Key, last: int, left: int) -> tuple[int, list[Any]]:
+    def _expand(
+        self, state: State, key: tuple[int, int], last: int, left: int
+    ) -> tuple[int, list[Any]]:
         space = self.space
         machine = space.machine
         enabled = machine.enabled(state)
         if not enabled:
             return (0, [])
         could_continue = last in enabled
-        local = space.locals(state, last if could_continue else -1)
+        lids = space.lids(state, last if could_continue else -1)
         children = []
-        for group in space.groups(enabled, local):
+        for group in space.groups(enabled, lids):
             t = group[0]
             preempts = could_continue and t != last
             if preempts and left == 0:
@@ -546,7 +403,9 @@ class _Bounded:
             child, _, anomalies = machine.step(state, t)
             child_key = self.key(child, t, child_left)[0]
             step = 1 + (_PREEMPTION if preempts else 0)
-            children.append((len(group), (step, _bits(anomalies)), child_key, child, t, child_left))
+            children.append(
+                (len(group), (step, bits_of(anomalies)), child_key, child, t, child_left)
+            )
         return (len(enabled), children)
 
     def _combine(self, state: State, expanded: tuple[int, list[Any]]) -> tuple[int, Any]:
@@ -555,7 +414,7 @@ class _Bounded:
         k, children = expanded
         if not k:
             machine = space.machine
-            oid = space.intern(_bits(machine.conclude(state)), machine.final(state))
+            oid = space.intern(bits_of(machine.conclude(state)), machine.final(state))
             return (0, ((oid, 1, 1, 0),))
         exponents = [memo[child[2]][0] for child in children]
         e = max(exponents) + (k > 1)
@@ -595,7 +454,7 @@ class _Bounded:
                 if step > remaining or (preempts and left == 0):
                     continue
                 child, _, anomalies = machine.step(state, t)
-                so_far = past | _bits(anomalies)
+                so_far = past | bits_of(anomalies)
                 child_key = self.key(child, t, left - preempts)[0]
                 best = min(
                     (
@@ -612,7 +471,7 @@ class _Bounded:
                     break
             else:
                 raise AssertionError("no step continues the witness")
-        assert remaining == 0 and past | _bits(machine.conclude(state)) == kinds
+        assert remaining == 0 and past | bits_of(machine.conclude(state)) == kinds
         return Schedule.from_steps(machine.thread_names[t] for t in picks)
 
 
@@ -637,10 +496,10 @@ def _sample(
                 preemptions += 1
             state, _, anomalies = machine.step(state, t)
             if anomalies:
-                bits |= _bits(anomalies)
+                bits |= bits_of(anomalies)
             picks.append(t)
             last = t
-        key = (bits | _bits(machine.conclude(state)), machine.final(state))
+        key = (bits | bits_of(machine.conclude(state)), machine.final(state))
         entry = found.get(key)
         cost = (preemptions, len(picks))
         if entry is None:
@@ -711,7 +570,7 @@ def explore(
     if sample is not None and start is not None:
         raise ValueError("sampling replays seeded runs from the initial state, not from start")
     machine = Machine(scenario, runtime)
-    space = _Space(machine, start)
+    space = Space(machine, start)
     counter: _Exact | _Bounded = (
         _Exact(space, max_states, progress)
         if preemption_bound is None
@@ -829,8 +688,8 @@ def reachable(
     :class:`StateBudgetExceeded` beyond ``max_states`` distinct states.
     """
     machine = Machine(scenario, runtime)
-    space = _Space(machine)
-    seen: set[tuple[_Key, int]] = set()
+    space = Space(machine)
+    seen: set[tuple[int, int]] = set()
     witnesses: dict[AnomalyKind, Schedule] = {}
     # A path is a linked list of (thread, micro-steps, previous) so paths share prefixes.
     stack: list[tuple[State, int, Any]] = [(machine.initial(), 0, None)]
@@ -846,7 +705,7 @@ def reachable(
             progress(len(seen))
         enabled = machine.enabled(state)
         if not enabled:
-            bits |= _bits(machine.conclude(state))
+            bits |= bits_of(machine.conclude(state))
             for kind in _kinds(bits):
                 if kind not in witnesses:
                     witnesses[kind] = _path_schedule(machine, path)
@@ -868,7 +727,7 @@ def reachable(
                     step=state.step + count - 1,
                 )
             child, _, anomalies = machine.step(before, t)
-            stack.append((child, bits | _bits(anomalies), (t, count, path)))
+            stack.append((child, bits | bits_of(anomalies), (t, count, path)))
     kinds = frozenset(witnesses)
     return Reachability(
         scenario=scenario.name,

@@ -406,6 +406,20 @@ class Machine:
         flags = tuple(0 if owner >= 0 else MERGED for owner in self.owner_of)
         return (shared, flags, ((),) * n, (-1,) * n)
 
+    def settle(self, state: State) -> State:
+        """``state`` with its derived fields, ``live`` and ``inside``, recomputed from the
+        rest (for a driver that builds a state from a compact form of its own). Under
+        ``gil`` at most one thread is inside a bytecode; elsewhere ``inside`` is unused."""
+        live = tuple(t for t in range(len(self.programs)) if not self.finished(state, t))
+        inside = -1
+        for t in live:
+            pc = state.threads[t].pc
+            program = self.programs[t]
+            if pc < len(program) and not program[pc].first:
+                inside = t
+                break
+        return state._replace(live=live, inside=inside)
+
     def finished(self, state: State, thread: int) -> bool:
         """Whether ``thread`` has nothing left to run: its program is done and (free-
         threaded) no object waits for it to merge."""

@@ -31,6 +31,7 @@ LAYERS = {
     "timed": DRIVER,
     "costs": DRIVER,
     "explore": DRIVER,
+    "statespace": DRIVER,  # the explorer's compact states, stepped through the machine
     "search": DRIVER,
     "play": DRIVER,
     "claims": ADAPTER,
