@@ -177,12 +177,13 @@ class _Exact:
         self.space = space
         self.max_states = max_states
         self.progress = progress
-        self.memo: dict[int, _Table] = {}
+        self.memo: dict[tuple[int, ...], _Table] = {}
         """Per canonical state's key: (probability exponent e, entries)."""
         self._tables: dict[_Table, _Table] = {}
         self._costs: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._uniform: dict[int, tuple[int, ...]] = {}
 
-    def count(self) -> tuple[int, _Table]:
+    def count(self) -> tuple[tuple[int, ...], _Table]:
         space = self.space
         memo = self.memo
         expand = space.expand
@@ -208,7 +209,7 @@ class _Exact:
             self._store(key, self._combine(frame[1], frame[2], expanded))
         return root_key, memo[root_key]
 
-    def _store(self, key: int, value: _Table) -> None:
+    def _store(self, key: tuple[int, ...], value: _Table) -> None:
         memo = self.memo
         if len(memo) >= self.max_states:
             raise _Budget
@@ -219,49 +220,89 @@ class _Exact:
     def _combine(
         self, lids: list[int], sid: int, expanded: tuple[int, list[list[int]], list[Child]]
     ) -> _Table:
-        """A state's table from its children's (its slots are its threads)."""
+        """A state's table from its children's (its slots are its threads). This runs
+        once per state: it is written for speed."""
         space = self.space
         k, groups, children = expanded
+        n = space.n
         if not k:
             oid = space.outcome(lids, sid)
-            return self._intern(0, [(oid, 1, 1, 0, (0,) * space.n)])
+            return self._intern(0, [(oid, 1, 1, 0, (0,) * n)])
         memo = self.memo
-        tables = [memo[child[0]] for child in children]
-        e = max(table[0] for table in tables) + (k > 1)
-        share = space.lcm // k
-        n_groups = len(groups)
         union = space.union
+        if k == 1:
+            # One thread may run: the child's table one step on. Every slot's cost is the
+            # same (no switch is a preemption when only one thread can run).
+            child_key, _, _, _, slot, bits = children[0]
+            e, entries = memo[child_key]
+            if not bits:
+                return self._intern(
+                    e,
+                    [
+                        (oid, count, numerator, costs[slot] + 1, self._same(costs[slot] + 1))
+                        for oid, count, numerator, _, costs in entries
+                    ],
+                )
+        tables = [memo[child[0]] for child in children]
+        e = max([table[0] for table in tables]) + (k > 1)
+        share = space.lcm // k
+        power = space.power
+        n_groups = len(groups)
         acc: dict[int, list[Any]] = {}
+        get = acc.get
         for g, (child, (child_e, entries)) in enumerate(zip(children, tables, strict=True)):
             m, slot, bits = child[3], child[4], child[5]
-            scale = m * share * space.power(e - 1 - child_e) if k > 1 else 1
+            scale = m * share * power(e - 1 - child_e) if k > 1 else 1
             for oid, count, numerator, _, costs in entries:
                 if bits:
                     oid = union(oid, bits)
-                cost = costs[slot] + 1
-                entry = acc.get(oid)
+                entry = get(oid)
                 if entry is None:
                     best = [_INFINITE] * n_groups
-                    best[g] = cost
-                    acc[oid] = [count * m, numerator * scale, best]
+                    best[g] = costs[slot] + 1
+                    acc[oid] = [count * m if m > 1 else count, numerator * scale, best]
                 else:
-                    entry[0] += count * m
+                    entry[0] += count * m if m > 1 else count
                     entry[1] += numerator * scale
+                    cost = costs[slot] + 1
                     best = entry[2]
                     if cost < best[g]:
                         best[g] = cost
+        # Per slot: continuing the thread that ran last costs its group's best; switching
+        # away from it while it could continue costs a preemption more than the free
+        # choice; a slot that cannot run leaves the next choice free.
+        shared = self._costs
         table = []
-        n = space.n
-        for oid, (count, numerator, best) in acc.items():
-            free = min(best)
-            switch = free + _PREEMPTION
-            per_slot = [free] * n
+        if n_groups == n:  # every thread can run, each in a group of its own
+            for oid, (count, numerator, best) in acc.items():
+                free = min(best)
+                switch = free + _PREEMPTION
+                per_slot = tuple([c if c < switch else switch for c in best])
+                table.append((oid, count, numerator, free, shared.setdefault(per_slot, per_slot)))
+        else:
+            where = [n_groups] * n
             for g, group in enumerate(groups):
-                cost = best[g] if best[g] < switch else switch
                 for t in group:
-                    per_slot[t] = cost
-            table.append((oid, count, numerator, free, tuple(per_slot)))
-        return self._intern(e, table)
+                    where[t] = g
+            for oid, (count, numerator, best) in acc.items():
+                free = min(best)
+                switch = free + _PREEMPTION
+                best.append(free)
+                per_slot = tuple(
+                    [c if c < switch else switch for c in map(best.__getitem__, where)]
+                )
+                table.append((oid, count, numerator, free, shared.setdefault(per_slot, per_slot)))
+        found = (e, tuple(table))
+        return self._tables.setdefault(found, found)
+
+    def _same(self, cost: int) -> tuple[int, ...]:
+        """The per-slot costs of a state where every slot costs ``cost``."""
+        found = self._uniform.get(cost)
+        if found is None:
+            found = self._uniform[cost] = self._costs.setdefault(
+                (cost,) * self.space.n, (cost,) * self.space.n
+            )
+        return found
 
     def _intern(self, e: int, entries: list[_Entry]) -> _Table:
         """One shared copy of a table, and of each per-slot cost tuple in it."""
@@ -347,16 +388,18 @@ class _Bounded:
         self.bound = bound
         self.max_states = max_states
         self.progress = progress
-        self.memo: dict[tuple[int, int], tuple[int, tuple[_BoundedEntry, ...]]] = {}
+        self.memo: dict[tuple[tuple[int, ...], int], tuple[int, tuple[_BoundedEntry, ...]]] = {}
 
-    def key(self, state: State, last: int, left: int) -> tuple[tuple[int, int], list[int]]:
+    def key(
+        self, state: State, last: int, left: int
+    ) -> tuple[tuple[tuple[int, ...], int], list[int]]:
         space = self.space
         if last >= 0 and last not in space.machine.enabled(state):
             last = -1
         key, _, lids = space.canon(state, last)
         return (key, left), lids
 
-    def count(self) -> tuple[tuple[int, int], tuple[int, tuple[_BoundedEntry, ...]]]:
+    def count(self) -> tuple[tuple[tuple[int, ...], int], tuple[int, tuple[_BoundedEntry, ...]]]:
         memo = self.memo
         root = self.space.root
         root_key = self.key(root, -1, self.bound)[0]
@@ -384,7 +427,7 @@ class _Bounded:
         return root_key, memo[root_key]
 
     def _expand(
-        self, state: State, key: tuple[int, int], last: int, left: int
+        self, state: State, key: tuple[tuple[int, ...], int], last: int, left: int
     ) -> tuple[int, list[Any]]:
         space = self.space
         machine = space.machine
@@ -689,7 +732,7 @@ def reachable(
     """
     machine = Machine(scenario, runtime)
     space = Space(machine)
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[tuple[int, ...], int]] = set()
     witnesses: dict[AnomalyKind, Schedule] = {}
     # A path is a linked list of (thread, micro-steps, previous) so paths share prefixes.
     stack: list[tuple[State, int, Any]] = [(machine.initial(), 0, None)]

@@ -77,9 +77,10 @@ _Effect = tuple[int, ...]
 """A learned step: the thread's new lid, the new sid, the words stored (bit set, whose
 pending loads become stale) and the anomaly kinds the step recorded (bit set); ``()``
 when the thread is not enabled."""
-Child = tuple[int, list[int], int, int, int, int]
-"""One child of a state, for one group of equivalent threads: its packed key, its lids
-and sid, the group's size, the slot the stepped thread lands in, and the kinds recorded."""
+Child = list[Any]
+"""One child of a state, for one group of equivalent threads: ``[key, lids, sid, size,
+slot, kinds]``: its packed key, its lids and sid, the group's size, the slot the stepped
+thread lands in, and the anomaly kinds the step recorded (bit set)."""
 
 
 def bits_of(anomalies: tuple[Anomaly, ...]) -> int:
@@ -153,6 +154,11 @@ class Space:
         self.shared: list[tuple[Any, ...]] = []
         self._context_ids: dict[tuple[int, int, int], int] = {}
         self._moves: dict[int, _Effect] = {}
+        self._stale_maps: dict[int, list[int]] = {}
+        """Per bit set of stored words, each lid as it is once those stores happened."""
+        self._symmetric = not self.has_sync and self.classes in ((), (tuple(range(n)),))
+        """Whether every thread is in one class (or none is) and no step depends on the
+        thread's slot: then expansion takes the fast path of :meth:`_expand_symmetric`."""
 
     # -- outcomes ---------------------------------------------------------------------
 
@@ -280,7 +286,7 @@ class Space:
         scale = len(waiters) * self.n + 1
         return [lid * scale + p for lid, p in zip(lids, place, strict=True)]
 
-    def canon(self, state: State, last: int = -1) -> tuple[int, list[int], list[int]]:
+    def canon(self, state: State, last: int = -1) -> tuple[tuple[int, ...], list[int], list[int]]:
         """The memo key of ``state`` (with ``last`` marked), each thread's slot in it and
         each thread's lid."""
         ordered, sid, slots, lids = self.compact(state, last)
@@ -384,6 +390,8 @@ class Space:
         """The enabled threads' number, their groups (threads of one class in the same
         local state: stepping any of them gives the same canonical child) and, per group,
         the child of stepping its first thread. No enabled thread: ``(0, [], [])``."""
+        if self._symmetric:
+            return self._expand_symmetric(lids, sid)
         n = self.n
         base = sid << _B
         if self._needs_context:
@@ -422,24 +430,85 @@ class Space:
                 group = [s]
             groups.append(group)
             children.append(self._child(lids, s, effect))
-        for i, group in enumerate(groups):
-            if len(group) > 1:
-                key, child, child_sid, _, slot, bits = children[i]
-                children[i] = (key, child, child_sid, len(group), slot, bits)
+        for group, child in zip(groups, children, strict=True):
+            child[3] = len(group)
         return len(enabled), groups, children
+
+    def _expand_symmetric(
+        self, lids: list[int], sid: int
+    ) -> tuple[int, list[list[int]], list[Child]]:
+        """:meth:`expand` when all threads are interchangeable (or none are) and no step
+        depends on its thread's slot: the lids are sorted, so threads in one local state
+        are neighbours and share one learned step, and a child is put in canonical
+        order by sorting its lids. This runs once per state: it is written for speed."""
+        base = sid << _B
+        if self._needs_context:
+            base |= self._context(lids) << 2 * _B
+        moves = self._moves
+        symmetric = bool(self.classes)
+        groups: list[list[int]] = []
+        children: list[Child] = []
+        k = 0
+        previous = -1
+        enabled = False
+        group: list[int] = []
+        for s, lid in enumerate(lids):
+            if lid == previous and symmetric:
+                if enabled:
+                    group.append(s)
+                    children[-1][3] += 1
+                    k += 1
+                continue
+            previous = lid
+            effect = moves.get(lid | base)
+            if effect is None:
+                effect = moves[lid | base] = self.learn(lids, sid, s)
+            elif VERIFY:
+                assert effect == self.learn(lids, sid, s), "a reused step differs"
+            enabled = bool(effect)
+            if not enabled:
+                continue
+            k += 1
+            new, child_sid, stored, bits = effect
+            if stored:
+                stale = self._stale_maps.get(stored)
+                if stale is None or len(stale) < len(self.lid_local):
+                    stale = self._stale_map(stored)
+                child = list(map(stale.__getitem__, lids))
+            else:
+                child = list(lids)
+            child[s] = new
+            slot = s
+            if symmetric:
+                child.sort()
+                # Threads in one local state are interchangeable: any of their slots will do.
+                slot = child.index(new)
+            group = [s]
+            groups.append(group)
+            children.append([(*child, child_sid), child, child_sid, 1, slot, bits])
+        return k, groups, children
+
+    def _stale_map(self, stored: int) -> list[int]:
+        """Each lid as it is once the words in ``stored`` (a bit set) have been stored to:
+        a pending load of one of them is stale."""
+        found = self._stale_maps.setdefault(stored, [])
+        word_of, stale_of = self._word_of, self._stale_of
+        for lid in range(len(found), len(self.lid_local)):
+            w = word_of[lid]
+            found.append(stale_of[lid] if w >= 0 and stored >> w & 1 else lid)
+        return found
 
     def _child(self, lids: list[int], s: int, effect: _Effect) -> Child:
         """Apply a learned step of slot ``s`` and put the result in canonical order."""
         lid, sid, stored, bits = effect
-        child = list(lids)
-        child[s] = lid
         if stored:
-            word_of, stale_of = self._word_of, self._stale_of
-            for u, other in enumerate(child):
-                if u != s:
-                    w = word_of[other]
-                    if w >= 0 and stored >> w & 1:
-                        child[u] = stale_of[other]
+            stale = self._stale_maps.get(stored)
+            if stale is None or len(stale) < len(self.lid_local):
+                stale = self._stale_map(stored)
+            child = list(map(stale.__getitem__, lids))
+        else:
+            child = list(lids)
+        child[s] = lid
         slot = s
         if self.classes:
             rank = child
@@ -461,7 +530,7 @@ class Space:
                 slot = moved[s]
                 if self._has_waiters:
                     sid = self._remap(sid, moved)
-        return pack(child, sid), child, sid, 1, slot, bits
+        return [pack(child, sid), child, sid, 1, slot, bits]
 
     def _remap(self, sid: int, moved: list[int]) -> int:
         """The sid with condition waiters moved to their threads' new slots."""
@@ -489,9 +558,7 @@ class Space:
         return groups
 
 
-def pack(lids: list[int], sid: int) -> int:
-    """The memo key of a canonical compact state: its sid and lids in one int."""
-    key = sid
-    for lid in lids:
-        key = key << _B | lid
-    return key
+def pack(lids: list[int], sid: int) -> tuple[int, ...]:
+    """The memo key of a canonical compact state: its lids and its sid, as one flat tuple
+    of small ints (hashing one costs less than packing the ints into one)."""
+    return (*lids, sid)

@@ -116,4 +116,4 @@ def test_threads_queued_in_either_order_make_one_state() -> None:
 def test_the_key_packs_every_lid_and_the_sid() -> None:
     assert pack([1, 2], 3) != pack([2, 1], 3)
     assert pack([1, 2], 3) != pack([1, 2], 4)
-    assert pack([0], 0) == 0
+    assert (5, 6, 7) == pack([5, 6], 7)
