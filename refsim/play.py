@@ -28,7 +28,16 @@ from enum import Enum
 
 from refsim.errors import RefsimError
 from refsim.explore import StateBudgetExceeded, explore
-from refsim.machine import ARITH, BINARY_OP, STORE, STORE_GLOBAL, Machine, State
+from refsim.machine import (
+    ARITH,
+    BINARY_OP,
+    S_DEC,
+    S_INC,
+    STORE,
+    STORE_GLOBAL,
+    Machine,
+    State,
+)
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, ScheduleSyntaxError
 from refsim.scheduling import QuantumChooser
 from refsim.trace import Anomaly, Exploration, Outcome, OutcomeStats, RunResult, TraceEvent
@@ -49,7 +58,7 @@ __all__ = [
     "read_command",
 ]
 
-_READS_REGISTER = (ARITH, BINARY_OP, STORE, STORE_GLOBAL)
+_READS_REGISTER = (ARITH, BINARY_OP, STORE, STORE_GLOBAL, S_INC, S_DEC)
 _KINDS = tuple(AnomalyKind)
 """In the order of the machine's bit set of recorded kinds (State.kinds)."""
 
@@ -84,8 +93,9 @@ class Board:
     registers: tuple[tuple[str, int | None], ...]
     """Per thread, its register while its next micro-step reads it (a value it loaded
     and has not stored back), else ``None``."""
-    objects: tuple[tuple[str, int, int, bool], ...]
-    """Per object: name, refcount, true refs, freed."""
+    objects: tuple[tuple[str, int | None, int, bool], ...]
+    """Per object: name, refcount (under free-threaded local + shared; ``None`` under a
+    tracing collector, which counts nothing), true refs, freed."""
     variables: tuple[tuple[str, int], ...]
     locks: tuple[tuple[str, str | None], ...]
     """Per lock, the thread holding it, or ``None``."""
@@ -196,7 +206,12 @@ class Session:
             registers.append((name, state.threads[t].reg if live else None))
         n = machine.n_objects
         objects = tuple(
-            (name, state.values[w], state.true_refs[w], state.freed[w])
+            (
+                name,
+                machine.count(state, w) if machine.counted else None,
+                state.true_refs[w],
+                state.freed[w],
+            )
             for w, name in enumerate(machine.object_names)
         )
         variables = tuple(

@@ -94,7 +94,8 @@ def print_board(console: Console, session: Session, board: Board) -> None:
         for name in ("object", "refcount", "true refs"):
             objects.add_column(name, justify="left" if name == "object" else "right")
         for name, refcount, true_refs, freed in board.objects:
-            shown = f"{refcount} (freed)" if freed else str(refcount)
+            count = "no count" if refcount is None else str(refcount)
+            shown = f"{count} (freed)" if freed else count
             objects.add_row(name, shown, str(true_refs))
         console.print(objects)
     if board.variables:
