@@ -33,9 +33,11 @@ LAYERS = {
     "explore": DRIVER,
     "search": DRIVER,
     "play": DRIVER,
+    "graph": DRIVER,  # the state graph a page walks: the machine, stepped everywhere
     "claims": ADAPTER,
     "compare": ADAPTER,
     "story": ADAPTER,
+    "page": ADAPTER,
     "render": ADAPTER,
     "loader": ADAPTER,
     "schema": ADAPTER,

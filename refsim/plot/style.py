@@ -7,7 +7,7 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -116,18 +116,23 @@ def new_figure(width: float, height: float, dpi: float) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path) -> None:
+_METADATA: dict[str, dict[str, Any]] = {
+    ".png": {"Software": None},
+    ".svg": {"Date": None, "Creator": None},
+    ".pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+}
+"""Per format, the metadata left out: dates and versions would make the bytes vary."""
+
+
+def save_figure(fig: Figure, path: str | Path | BinaryIO, suffix: str | None = None) -> None:
     """Write ``fig`` to ``path`` (PNG, SVG or PDF by suffix) without dates or versions,
-    so the same figure gives the same bytes."""
-    suffix = Path(path).suffix.lower()
-    metadata: dict[str, Any]
-    if suffix == ".png":
-        metadata = {"Software": None}
-    elif suffix == ".svg":
-        metadata = {"Date": None, "Creator": None}
-    elif suffix == ".pdf":
-        metadata = {"Creator": None, "Producer": None, "CreationDate": None}
-    else:
+    so the same figure gives the same bytes. ``path`` may be a binary file, with the
+    format's ``suffix`` (``.svg``)."""
+    if suffix is None:
+        assert isinstance(path, str | Path), "a file object needs its format's suffix"
+        suffix = Path(path).suffix.lower()
+    metadata = _METADATA.get(suffix)
+    if metadata is None:
         raise ValueError(f"{path}: a figure must end in {', '.join(FORMATS)}")
     with style():
         fig.savefig(path, format=suffix[1:], metadata=metadata)
