@@ -193,22 +193,32 @@ def fitted(
 def trace_columns(scenario: Scenario, result: RunResult) -> list[str]:
     """The trace table's columns for this run: a value column no row uses is left out (a
     scenario of locks only has no refcounts, one of variables only no true refs)."""
-    assert result.trace is not None
-    headers = [c.format(value=value_header(scenario)) for c in _COLUMNS]
-    rows = [_row(e, False) for e in result.trace]
-    return [h for i, h in enumerate(headers) if i < 4 or any(r[i] for r in rows)]
+    return trace_cells(scenario, result)[0]
 
 
 def trace_cells(
-    scenario: Scenario, result: RunResult, *, quiz: bool = False
+    scenario: Scenario | None, result: RunResult, *, quiz: bool = False
 ) -> tuple[list[str], list[tuple[str, ...]]]:
     """The trace table as text: its columns (:func:`trace_columns`) and a row of cells per
-    trace event; ``quiz`` shows every value as ``?``."""
+    trace event; ``quiz`` shows every value as ``?``. Without the ``scenario`` the run's
+    events name the value column: ``refcount`` when only objects have values."""
     assert result.trace is not None
-    names = [c.format(value=value_header(scenario)) for c in _COLUMNS]
-    headers = trace_columns(scenario, result)
-    keep = [names.index(h) for h in headers]
-    return headers, [tuple(r[i] for i in keep) for r in (_row(e, quiz) for e in result.trace)]
+    header = value_header(scenario) if scenario is not None else _header_of(result)
+    names = [c.format(value=header) for c in _COLUMNS]
+    rows = [_row(e, False) for e in result.trace]
+    keep = [i for i in range(len(names)) if i < 4 or any(r[i] for r in rows)]
+    if quiz:
+        rows = [_row(e, True) for e in result.trace]
+    return [names[i] for i in keep], [tuple(r[i] for i in keep) for r in rows]
+
+
+def _header_of(result: RunResult) -> str:
+    """The value column's header from a run's events: an object's have true refs."""
+    assert result.trace is not None
+    valued = [e for e in result.trace if e.value is not None]
+    objects = any(e.true_refs is not None for e in valued)
+    others = any(e.true_refs is None for e in valued)
+    return "refcount/value" if objects and others else "value" if others else "refcount"
 
 
 def legend(columns: Sequence[str]) -> str | None:

@@ -4,6 +4,7 @@ figure on the Agg canvas (never pyplot), and deterministic saving."""
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,11 +110,27 @@ def text_width(text: str, size: float, *, bold: bool = False, italic: bool = Fal
 
 def new_figure(width: float, height: float, dpi: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=dpi)
+    fig = _shown_figure()(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
+
+
+@functools.cache
+def _shown_figure() -> type[Figure]:
+    """matplotlib's Figure, able to show itself in Jupyter: refsim's figures are drawn
+    without pyplot (no global state), so a notebook would print ``<Figure size ...>``
+    instead of the picture; as this class they show as a PNG, saved as by
+    :func:`save_figure`."""
+    from matplotlib.figure import Figure
+
+    class ShownFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            save_figure(self, buffer, ".png")
+            return buffer.getvalue()
+
+    return ShownFigure
 
 
 _METADATA: dict[str, dict[str, Any]] = {

@@ -35,8 +35,10 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 from importlib import resources
+from pathlib import Path
 
 from refsim.errors import visible
+from refsim.model import Scenario
 from refsim.page import Page
 from refsim.render.compare import compare_cells
 from refsim.render.page_data import page_data
@@ -50,8 +52,17 @@ from refsim.render.story import (
 from refsim.render.text import count_cell, paragraphs, percent
 from refsim.report import legend, timed_cells, trace_cells
 from refsim.story import Shape, Story
+from refsim.trace import Exploration, RunResult
 
-__all__ = ["index_page", "page_html", "policy"]
+__all__ = [
+    "escaped",
+    "index_page",
+    "outcomes_table",
+    "page_html",
+    "policy",
+    "story_sections",
+    "trace_table",
+]
 
 
 def _asset(name: str) -> str:
@@ -76,7 +87,7 @@ def policy(script: str | None, style: str) -> str:
 # -- markup ----------------------------------------------------------------------------------
 
 
-def _text(text: str) -> str:
+def escaped(text: str) -> str:
     """Untrusted text as HTML: escaped, control characters as symbols."""
     return html.escape(visible(text), quote=True)
 
@@ -88,7 +99,15 @@ def _prose(text: str) -> str:
     """A sentence with `code` in backticks set as code; everything escaped."""
     parts = _TICKS.split(text)
     return "".join(
-        f"<code>{_text(part)}</code>" if i % 2 else _text(part) for i, part in enumerate(parts)
+        f"<code>{escaped(part)}</code>" if i % 2 else escaped(part) for i, part in enumerate(parts)
+    )
+
+
+def _row(cells: Sequence[str], numeric: Sequence[bool]) -> str:
+    return (
+        "<tr>"
+        + "".join(f"<td{_num(n)}>{escaped(c)}</td>" for c, n in zip(cells, numeric, strict=True))
+        + "</tr>"
     )
 
 
@@ -97,24 +116,21 @@ def _table(
     rows: Iterable[Sequence[str]],
     right: Sequence[str] = (),
     *,
-    caption: str | None = None,
     classes: str = "",
+    after: Sequence[str] = (),
 ) -> str:
-    """A table of text cells; columns named in ``right`` are numbers (right-aligned)."""
+    """A table of text cells; columns named in ``right`` are numbers (right-aligned).
+    ``after``: per row, more rows (HTML) to put under it."""
     numeric = [h in right for h in headers]
     head = "".join(
-        f'<th scope="col"{_num(n)}>{_text(h)}</th>' for h, n in zip(headers, numeric, strict=True)
+        f'<th scope="col"{_num(n)}>{escaped(h)}</th>' for h, n in zip(headers, numeric, strict=True)
     )
     body = "".join(
-        "<tr>"
-        + "".join(f"<td{_num(n)}>{_text(c)}</td>" for c, n in zip(row, numeric, strict=True))
-        + "</tr>"
-        for row in rows
+        _row(row, numeric) + (after[i] if i < len(after) else "") for i, row in enumerate(rows)
     )
-    cap = "" if caption is None else f"<caption>{_text(caption)}</caption>"
     cls = f' class="{classes}"' if classes else ""
     return (
-        f'<div class="scroll"><table{cls}>{cap}<thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table{cls}><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
     )
 
@@ -126,14 +142,15 @@ def _num(numeric: bool) -> str:
 def _pairs(rows: Iterable[tuple[str, str]], *, code: bool = False) -> str:
     """Labels and their texts (or commands) as a description list."""
     items = "".join(
-        f"<dt>{_text(label)}</dt><dd>{f'<code>{_text(text)}</code>' if code else _prose(text)}</dd>"
+        f"<dt>{escaped(label)}</dt>"
+        + (f"<dd><code>{escaped(text)}</code></dd>" if code else f"<dd>{_prose(text)}</dd>")
         for label, text in rows
     )
     return f'<dl class="pairs">{items}</dl>'
 
 
 def _section(anchor: str, number: int, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{number}. {_text(title)}</h2>{body}</section>'
+    return f'<section id="{anchor}"><h2>{number}. {escaped(title)}</h2>{body}</section>'
 
 
 # -- the story -------------------------------------------------------------------------------
@@ -146,21 +163,35 @@ def _scenario(story: Story) -> str:
 
 def _outcomes(story: Story) -> str:
     body = f"<p>{_prose(headline(story))}</p>"
-    table = story.table
-    if table is None:
-        return body
+    return body if story.table is None else body + outcomes_table(story.table)
+
+
+def outcomes_table(table: Exploration, *, witnesses: bool = False) -> str:
+    """Each outcome, its count and share (drawn as a bar), and with ``witnesses`` the
+    schedule that reaches it with the fewest preemptions."""
     column = "interleavings" if table.exhaustive else "runs"
     rows = "".join(
-        f"<tr><td>{_text(str(s.outcome))}</td><td class=num>{_text(count_cell(s.count))}</td>"
-        f"<td class=num>{_text(percent(s.share))}</td>"
+        f"<tr><td>{escaped(str(s.outcome))}</td><td class=num>{escaped(count_cell(s.count))}</td>"
+        f"<td class=num>{escaped(percent(s.share))}</td>"
         f'<td class="bar"><progress max="1000" value="{round(s.share * 1000)}">'
-        f"{_text(percent(s.share))}</progress></td></tr>"
+        f"{escaped(percent(s.share))}</progress></td>"
+        + (
+            f"<td><code>{escaped(str(s.witness))}</code></td><td class=num>{s.preemptions}</td>"
+            if witnesses
+            else ""
+        )
+        + "</tr>"
         for s in table.outcomes
     )
-    return body + (
+    more = (
+        '<th scope="col">witness</th><th scope="col" class="num">preemptions</th>'
+        if witnesses
+        else ""
+    )
+    return (
         f'<div class="scroll"><table class="outcomes"><thead><tr><th scope="col">outcome</th>'
         f'<th scope="col" class="num">{column}</th><th scope="col" class="num">share</th>'
-        f'<th scope="col"><span class="hidden">share, drawn</span></th></tr></thead>'
+        f'<th scope="col"><span class="hidden">share, drawn</span></th>{more}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div>"
     )
 
@@ -182,53 +213,46 @@ def _figure(page: Page) -> str:
         return f'<p class="note">{_prose(figure.caption)}</p>' if figure.caption else ""
     data = base64.b64encode(figure.svg.encode("utf-8")).decode("ascii")
     return (
-        f'<figure><img src="data:image/svg+xml;base64,{data}" alt="{_text(figure.caption)}">'
+        f'<figure><img src="data:image/svg+xml;base64,{data}" alt="{escaped(figure.caption)}">'
         f"<figcaption>{_prose(figure.caption)}</figcaption></figure>"
     )
 
 
-def _trace(story: Story) -> str:
-    failing = story.failing
-    assert failing is not None
-    result, part = failing.run, failing.part
-    headers, rows = trace_cells(part, result)
-    by_step: dict[int, list[str]] = {}
+_NUMBERS = ("step", "register", "refcount", "value", "refcount/value", "true refs")
+
+
+def trace_table(scenario: Scenario | None, result: RunResult) -> str:
+    """A run's trace table, each anomaly's sentence under the step where it happened,
+    and what the value columns mean (``scenario``: what ``result`` is a run of, which
+    names the value column; without it the run's events do)."""
+    headers, rows = trace_cells(scenario, result)
+    by_step: dict[int, str] = {}
     for anomaly in result.anomalies:
         if anomaly.step is not None:
-            by_step.setdefault(anomaly.step, []).append(
+            by_step[anomaly.step] = by_step.get(anomaly.step, "") + (
                 f"<tr class=anomaly><td colspan={len(headers)}><strong>! "
-                f"{_text(anomaly.kind.value)}:</strong> {_text(anomaly.message)}</td></tr>"
+                f"{escaped(anomaly.kind.value)}:</strong> {escaped(anomaly.message)}</td></tr>"
             )
-    right = ("step", "register", "refcount", "value", "refcount/value", "true refs")
-    numeric = [h in right for h in headers]
-    head = "".join(
-        f'<th scope="col"{_num(n)}>{_text(h)}</th>' for h, n in zip(headers, numeric, strict=True)
-    )
-    body = ""
     assert result.trace is not None
-    for event, row in zip(result.trace, rows, strict=True):
-        cells = "".join(f"<td{_num(n)}>{_text(c)}</td>" for c, n in zip(row, numeric, strict=True))
-        body += f"<tr>{cells}</tr>" + "".join(by_step.get(event.step, ()))
+    after = [by_step.get(event.step, "") for event in result.trace]
     words = legend(headers)
-    note = "" if words is None else f'<p class="note">{_text(words)}</p>'
-    return (
-        f'<div class="scroll"><table class="trace"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>{note}"
-    )
+    note = "" if words is None else f'<p class="note">{escaped(words)}</p>'
+    return _table(headers, rows, _NUMBERS, classes="trace", after=after) + note
 
 
-def _failing(page: Page) -> str:
-    story = page.story
+def _failing(story: Story, figure: str, *, button: bool) -> str:
+    """The shortest way it goes wrong; with ``button``, one that steps through it."""
     failing = story.failing
     body = f"<p>{_prose(failing_words(story))}</p>"
     if failing is None:
-        return body + _figure(page)
-    schedule = _text(str(failing.run.schedule))
-    body += _figure(page) + _trace(story)
-    body += (
-        f'<p><button type="button" class="load-run" data-schedule="{schedule}" hidden>'
-        f"Step through this run</button></p>"
-    )
+        return body + figure
+    schedule = escaped(str(failing.run.schedule))
+    body += figure + trace_table(failing.part, failing.run)
+    if button:
+        body += (
+            f'<p><button type="button" class="load-run" data-schedule="{schedule}" hidden>'
+            f"Step through this run</button></p>"
+        )
     steps = "".join(
         f"<dt>{'end' if s.step is None else f'step {s.step}'}</dt><dd>{_prose(s.text)}</dd>"
         for s in failing.sentences
@@ -264,18 +288,13 @@ def _side_by_side(story: Story) -> str:
     )
 
 
-def _further(page: Page) -> str:
-    story = page.story
-    rows = [
-        *story.next,
-        ("this page", f"refsim html {_quoted(story.file)} -o {story.scenario.name}.html"),
-    ]
+def _further(story: Story, *, page: bool) -> str:
+    """What to try next; on a page, also how to write it again."""
+    rows = list(story.next)
+    if page:
+        stem = Path(story.file).stem
+        rows.append(("this page", f"refsim html {shlex.quote(story.file)} -o {stem}.html"))
     return _pairs(rows, code=True)
-
-
-def _quoted(file: str) -> str:
-
-    return shlex.quote(file)
 
 
 # -- what only a page does -------------------------------------------------------------------
@@ -306,7 +325,9 @@ def _stepper() -> str:
         '<button type="button" id="step-back" title="back one step (←)">◀ back</button>'
         '<span id="step-where" class="where"></span>'
         '<button type="button" id="step-next" title="forward one step (→)">next ▶</button>'
-        '<button type="button" id="step-last" title="the end">▶▶</button></div></div>'
+        '<button type="button" id="step-last" title="the end">▶▶</button>'
+        '<button type="button" id="step-play" title="play on from this step in the game below">'
+        "Play on from here</button></div></div>"
         '<p id="step-message" class="message" role="status" aria-live="polite"></p>'
         '<div class="stage"><div id="step-board"></div><div id="step-trace"></div></div>'
     )
@@ -340,10 +361,12 @@ _NOSCRIPT = (
 )
 
 
-def page_html(page: Page, *, maker: str = "refsim") -> str:
-    """The whole page (see the module docstring); ``maker`` names refsim and its version,
-    in the footer and the generator tag."""
-    story = page.story
+def story_sections(
+    story: Story, *, figure: str = "", interactive: bool = False
+) -> list[tuple[str, str, str]]:
+    """The story's sections as (anchor, title, HTML body): what a page shows, and a
+    notebook too (without ``interactive``: no step-through, no game, which need the
+    page's script). ``figure`` is the figure's HTML, where the story places it."""
     scenario = story.scenario
     race = story.shape is Shape.RACE
     sections: list[tuple[str, str, str]] = [
@@ -354,17 +377,29 @@ def page_html(page: Page, *, maker: str = "refsim") -> str:
         sections.append(("outcomes", title, _outcomes(story)))
     else:
         title = f"Where the time goes (runtime {story.runtime}, simulated time)"
-        sections.append(("time", title, _time(story) + _figure(page)))
+        sections.append(("time", title, _time(story) + figure))
     if race or story.failing is not None:
-        sections.append(("wrong", "The shortest way it goes wrong", _failing(page)))
-    sections.append(("step", "Step through a run", _NOSCRIPT + _stepper()))
-    sections.append(("play", "Be the scheduler", _NOSCRIPT + _game()))
+        shown = figure if race else ""
+        wrong = _failing(story, shown, button=interactive)
+        sections.append(("wrong", "The shortest way it goes wrong", wrong))
+    if interactive:
+        sections.append(("step", "Step through a run", _NOSCRIPT + _stepper()))
+        sections.append(("play", "Be the scheduler", _NOSCRIPT + _game()))
     if race:
         sections.append(("gil", "What the GIL changes", _gil(story)))
     else:
         sections.append(("side", "The runtimes side by side", _side_by_side(story)))
-    sections.append(("further", "Go further", _further(page)))
-    nav = "".join(f'<a href="#{anchor}">{_text(title)}</a>' for anchor, title, _ in sections)
+    sections.append(("further", "Go further", _further(story, page=interactive)))
+    return sections
+
+
+def page_html(page: Page, *, maker: str = "refsim") -> str:
+    """The whole page (see the module docstring); ``maker`` names refsim and its version,
+    in the footer and the generator tag."""
+    story = page.story
+    scenario = story.scenario
+    sections = story_sections(story, figure=_figure(page), interactive=True)
+    nav = "".join(f'<a href="#{anchor}">{escaped(title)}</a>' for anchor, title, _ in sections)
     body = "".join(
         _section(anchor, number, title, content)
         for number, (anchor, title, content) in enumerate(sections, 1)
@@ -379,15 +414,15 @@ def page_html(page: Page, *, maker: str = "refsim") -> str:
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{policy(script, style)}">\n'
-        f'<meta name="generator" content="{_text(maker)}">\n'
-        f"<title>{_text(scenario.name)} · refsim</title>\n"
+        f'<meta name="generator" content="{escaped(maker)}">\n'
+        f"<title>{escaped(scenario.name)} · refsim</title>\n"
         '<link rel="icon" href="data:,">\n'
         f"<style>{style}</style>\n</head>\n<body>\n"
         f'<header><p class="brand">refsim · why CPython has a GIL</p>'
-        f"<h1>{_text(scenario.name)}</h1>"
-        f'<p class="sub">runtime {_text(story.runtime.value)}</p>'
+        f"<h1>{escaped(scenario.name)}</h1>"
+        f'<p class="sub">runtime {escaped(story.runtime.value)}</p>'
         f"<nav>{nav}</nav></header>\n<main>{parts}{body}</main>\n"
-        f"<footer><p>Made by {_text(maker)}: one file, with everything it needs "
+        f"<footer><p>Made by {escaped(maker)}: one file, with everything it needs "
         f"inside; it loads nothing from the network. The runs and the game walk the states "
         f"refsim computed: every number here is refsim's.</p></footer>\n"
         f'<script type="application/json" id="refsim-data">{_data(page)}</script>\n'
@@ -399,7 +434,7 @@ def index_page(entries: Sequence[tuple[str, str, str]], *, maker: str = "refsim"
     """The index of a site of pages: (file name, scenario name, first sentence) each."""
     style = _asset("page.css")
     items = "".join(
-        f'<li><a href="{_text(href)}">{_text(name)}</a> <span>{_prose(about)}</span></li>'
+        f'<li><a href="{escaped(href)}">{escaped(name)}</a> <span>{_prose(about)}</span></li>'
         for href, name, about in entries
     )
     return (
@@ -407,7 +442,7 @@ def index_page(entries: Sequence[tuple[str, str, str]], *, maker: str = "refsim"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{policy(None, style)}">\n'
-        f'<meta name="generator" content="{_text(maker)}">\n'
+        f'<meta name="generator" content="{escaped(maker)}">\n'
         "<title>refsim: the scenarios</title>\n"
         '<link rel="icon" href="data:,">\n'
         f"<style>{style}</style>\n</head>\n<body>\n"
@@ -416,7 +451,7 @@ def index_page(entries: Sequence[tuple[str, str, str]], *, maker: str = "refsim"
         "happens, the shortest way it goes wrong, step by step, and a game in which you "
         "are the scheduler.</p></header>\n"
         f'<main><ul class="index">{items}</ul></main>\n'
-        f"<footer><p>Made by {_text(maker)}. Every page is one file that loads "
+        f"<footer><p>Made by {escaped(maker)}. Every page is one file that loads "
         "nothing from the network: put the folder on any web server, or hand it out as a "
         "zip.</p></footer>\n</body>\n</html>\n"
     )

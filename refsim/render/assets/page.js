@@ -209,7 +209,7 @@
    * function making each thread's button, for the game. */
   function board(p, node, ran, touched, buttons) {
     const box = el("div");
-    const threads = table("board", [buttons ? "move" : "thread", "register", "next micro-step"], [false, true, false]);
+    const threads = table("board threads", [buttons ? "move" : "thread", "register", "next micro-step"], [false, true, false]);
     const body = threads.tBodies[0];
     for (let t = 0; t < p.n; t++) {
       const th = p.thread(node, t);
@@ -227,7 +227,7 @@
     box.appendChild(scroll(threads));
     const b = p.board(node);
     if (p.objects.length) {
-      const t = table("board", ["object", "refcount", "true refs"], [false, true, true]);
+      const t = table("board objects", ["object", "refcount", "true refs"], [false, true, true]);
       b.objects.forEach(([refcount, trueRefs, freed], i) => {
         const lit = touched && touched[0] === "o" && touched[1] === i ? "touched" : "";
         const off = refcount !== trueRefs && !freed ? " off" : "";
@@ -239,7 +239,7 @@
       box.appendChild(scroll(t));
     }
     if (p.variables.length) {
-      const t = table("board", ["variable", "value"], [false, true]);
+      const t = table("board variables", ["variable", "value"], [false, true]);
       b.variables.forEach((value, i) => {
         const lit = touched && touched[0] === "v" && touched[1] === i ? "touched" : "";
         t.tBodies[0].appendChild(row([p.variables[i], String(value)], ["", "num " + lit]));
@@ -247,7 +247,7 @@
       box.appendChild(scroll(t));
     }
     if (p.locks.length) {
-      const t = table("board", ["lock", "held by"], [false, false]);
+      const t = table("board locks", ["lock", "held by"], [false, false]);
       b.locks.forEach((holder, i) => {
         const lit = touched && touched[0] === "l" && touched[1] === i ? "touched" : "";
         t.tBodies[0].appendChild(row([p.locks[i], holder < 0 ? "free" : p.threads[holder]], ["", lit]));
@@ -255,19 +255,31 @@
       box.appendChild(scroll(t));
     }
     if (b.counters.length) {
-      const t = table("board", ["waits on", "state"], [false, false]);
+      const t = table("board waits", ["waits on", "state"], [false, false]);
       for (const [label, words] of b.counters) t.tBodies[0].appendChild(row([S[label], S[words]]));
       box.appendChild(scroll(t));
     }
     return box;
   }
-  /* The trace table of the steps picks[0..upto), the last one lit up. */
+  /* The trace table of the steps picks[0..upto), the last one lit up: the last
+   * TRACE_ROWS of them, so that a long run still steps at once. */
+  const TRACE_ROWS = 200;
+
   function trace(p, path, picks, upto) {
     const numeric = p.columns.map((c) => ["step", "register", "refcount", "value", "refcount/value", "true refs"].includes(c));
     const t = table("trace", p.columns, numeric);
     const body = t.tBodies[0];
     const values = p.columns.slice(4);
-    for (let i = 0; i < upto; i++) {
+    const first = Math.max(0, upto - TRACE_ROWS);
+    if (first > 0) {
+      const tr = el("tr");
+      const td = el("td", "note", "(steps 1 to " + first.toLocaleString("en-US") + " are not shown: the table keeps the last " +
+        TRACE_ROWS + ")");
+      td.colSpan = p.columns.length;
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+    for (let i = first; i < upto; i++) {
       const pick = picks[i];
       const th = p.thread(path[i], pick);
       const move = p.move(path[i], pick);
@@ -322,6 +334,7 @@
     const total = step.picks.length;
     $("step-where").textContent = "step " + at + " of " + total;
     $("step-first").disabled = $("step-back").disabled = at === 0;
+    $("step-play").hidden = !p.complete;
     $("step-next").disabled = $("step-last").disabled = at === total;
     const lines = [];
     let bad = false;
@@ -449,15 +462,26 @@
     return button;
   }
 
+  let refocus = null;
+
   function gamePlay(t) {
     const here = game.path[game.path.length - 1];
     const move = part.move(here, t);
     if (move === null || !part.mayRun(here, t)) return;
+    const focused = document.activeElement && document.activeElement.closest("#play-board");
     game.picks.push(t);
     game.path.push(move.child);
     gameRender(true);
-    const button = document.querySelector('#play-board button[data-thread="' + CSS.escape(part.threads[t]) + '"]');
-    if (button && !button.disabled) button.focus();
+    // The board is drawn anew: give the focus back to the thread's new button, once the
+    // page is drawn (focusing at once would lay the page out again at every click).
+    if (focused && refocus === null) {
+      refocus = requestAnimationFrame(() => {
+        refocus = null;
+        const name = part.threads[game.picks[game.picks.length - 1]];
+        const button = document.querySelector('#play-board button[data-thread="' + CSS.escape(name) + '"]');
+        if (button && !button.disabled) button.focus();
+      });
+    }
   }
 
   function gameRender(moved) {
@@ -567,6 +591,13 @@
   $("play-hint").addEventListener("click", () => {
     game.hint = !game.hint;
     gameHints();
+  });
+  $("step-play").addEventListener("click", () => {
+    game.picks = step.picks.slice(0, step.at);
+    game.path = step.path.slice(0, step.at + 1);
+    gameRender(false);
+    say($("play-message"), "Your move: the run so far is the first " + plural(step.at, "step") + " of the one above.");
+    $("play").scrollIntoView();
   });
   $("play-review").addEventListener("click", () => {
     stepLoad(part.schedule(game.picks));
