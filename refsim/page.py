@@ -75,11 +75,16 @@ def _part(story: Story, scenario: Scenario, max_states: int) -> Part:
     witnesses: list[tuple[str, Schedule]] = []
     if failing is not None and failing.part.part_of == scenario.part_of:
         witnesses.append((f"the failing run: {failing.run.outcome}", failing.run.schedule))
+    table = story.table if len(story.processes) == 1 else None
+    # The graph has at least the explorer's states (it keeps what the explorer merges):
+    # when the explorer needed more than the budget, or gave up, do not try.
+    over = len(story.processes) == 1 and (
+        table is None or not table.exhaustive or table.states > max_states
+    )
     try:
-        graph = build(scenario, runtime, max_states=max_states)
+        graph = None if over else build(scenario, runtime, max_states=max_states)
     except StateBudgetExceeded:
         graph = None
-    table = story.table if len(story.processes) == 1 else None
     if graph is not None and (table is None or not table.exhaustive):
         # Within the budget the exact count is cheap: the explorer needs fewer states.
         table = explore(scenario, runtime=runtime)

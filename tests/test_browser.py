@@ -164,8 +164,15 @@ def data_of(opened: Opened) -> dict[str, Any]:
     return found
 
 
-def parts_of(name: str) -> list[Scenario]:
-    return load_file(f"scenarios/{name}.yaml").per_process()
+def each_part(opened: Opened, name: str) -> Iterator[tuple[Scenario, dict[str, Any]]]:
+    """Each process of bundled scenario ``name`` and its part of the page's data, the page
+    showing that process (picked in its list when there are several)."""
+    data = data_of(opened)
+    scenarios = load_file(f"scenarios/{name}.yaml").per_process()
+    for index, (scenario, part) in enumerate(zip(scenarios, data["parts"], strict=True)):
+        if len(data["parts"]) > 1:
+            opened.page.select_option("#part", str(index))
+        yield scenario, part
 
 
 # -- be the scheduler -----------------------------------------------------------------------
@@ -177,15 +184,12 @@ def test_playing_each_witness_by_clicking_reaches_its_outcome(
     site: Path, open_page: Any, name: str
 ) -> None:
     opened = open_page(bundled(site, name))
-    data = data_of(opened)
-    for index, (scenario, part) in enumerate(zip(parts_of(name), data["parts"], strict=True)):
-        if len(data["parts"]) > 1:
-            opened.page.select_option("#part", str(index))
+    runtime = Runtime(data_of(opened)["runtime"])
+    for scenario, part in each_part(opened, name):
         if not part["complete"]:
             assert "too many to put in a page" in opened.text("#play-message")
             assert opened.page.is_hidden("#play-controls")
             continue
-        runtime = Runtime(data["runtime"])
         table = {str(s.outcome): s for s in explore(scenario, runtime=runtime).outcomes}
         for _, witness in part["witnesses"]:
             opened.page.click("#play-restart") if opened.page.is_enabled("#play-restart") else None
@@ -303,11 +307,8 @@ def test_stepping_forward_and_back_matches_refsim_runs_trace(
     site: Path, open_page: Any, name: str
 ) -> None:
     opened = open_page(bundled(site, name))
-    data = data_of(opened)
-    runtime = Runtime(data["runtime"])
-    for index, (scenario, part) in enumerate(zip(parts_of(name), data["parts"], strict=True)):
-        if len(data["parts"]) > 1:
-            opened.page.select_option("#part", str(index))
+    runtime = Runtime(data_of(opened)["runtime"])
+    for scenario, part in each_part(opened, name):
         if not part["witnesses"]:
             assert "There is none to show." in opened.text("#step-message")
             continue

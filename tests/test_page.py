@@ -264,3 +264,16 @@ def test_refsim_html_all_writes_a_site(capsys: pytest.CaptureFixture[str], tmp_p
     (site / "leak.html").write_text("mine")
     assert 2 == refsim(capsys, "html", "--all", "-o", str(site))[0]
     assert "mine" == (site / "leak.html").read_text()
+
+
+def test_the_commands_the_docs_show_write_what_they_say(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README.md and the how-to show these in text blocks (they write files): run them here.
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "refsim html leak -o leak.html\n" in readme
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = refsim(capsys, "html", "leak", "-o", "leak.html")
+    # The size is the figure's, mostly, which a newer matplotlib may draw a little apart.
+    said = re.fullmatch(r"wrote leak.html: 31 states to play, 0\.1\d MB\n", out)
+    assert (0, True) == (status, said is not None)

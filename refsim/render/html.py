@@ -313,6 +313,13 @@ _PLAY_INTRO = (
 )
 
 
+_PARTS = (
+    '<div class="parts" id="parts" hidden><label>Process <select id="part"></select>'
+    "</label> <span class=note>(its threads run apart from the others': each process is "
+    "stepped and played on its own)</span></div>"
+)
+
+
 def _stepper() -> str:
     return (
         f"<p>{_prose(_STEP_INTRO)}</p>"
@@ -329,13 +336,15 @@ def _stepper() -> str:
         '<button type="button" id="step-play" title="play on from this step in the game below">'
         "Play on from here</button></div></div>"
         '<p id="step-message" class="message" role="status" aria-live="polite"></p>'
-        '<div class="stage"><div id="step-board"></div><div id="step-trace"></div></div>'
+        '<div class="stage" id="step-stage"><div id="step-board"></div>'
+        '<div id="step-trace"></div></div>'
     )
 
 
 def _game() -> str:
     return (
         f"<p>{_prose(_PLAY_INTRO)}</p>"
+        '<p id="play-part" class="note" hidden></p>'
         '<div class="controls" id="play-controls" hidden>'
         '<button type="button" id="play-undo">Undo</button>'
         '<button type="button" id="play-restart">Start again</button>'
@@ -343,7 +352,8 @@ def _game() -> str:
         "move</button>"
         '<button type="button" id="play-review">Step through what you played</button></div>'
         '<p id="play-message" class="message" role="status" aria-live="polite"></p>'
-        '<div class="stage"><div id="play-board"></div><div id="play-trace"></div></div>'
+        '<div class="stage" id="play-stage"><div id="play-board"></div>'
+        '<div id="play-trace"></div></div>'
         '<div id="play-hints"></div><div id="play-end"></div>'
     )
 
@@ -383,7 +393,7 @@ def story_sections(
         wrong = _failing(story, shown, button=interactive)
         sections.append(("wrong", "The shortest way it goes wrong", wrong))
     if interactive:
-        sections.append(("step", "Step through a run", _NOSCRIPT + _stepper()))
+        sections.append(("step", "Step through a run", _NOSCRIPT + _PARTS + _stepper()))
         sections.append(("play", "Be the scheduler", _NOSCRIPT + _game()))
     if race:
         sections.append(("gil", "What the GIL changes", _gil(story)))
@@ -405,10 +415,6 @@ def page_html(page: Page, *, maker: str = "refsim") -> str:
         for number, (anchor, title, content) in enumerate(sections, 1)
     )
     style, script = _asset("page.css"), _asset("page.js")
-    parts = (
-        '<div class="parts" id="parts" hidden><label>Process <select id="part"></select>'
-        "</label></div>"
-    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -421,7 +427,7 @@ def page_html(page: Page, *, maker: str = "refsim") -> str:
         f'<header><p class="brand">refsim · why CPython has a GIL</p>'
         f"<h1>{escaped(scenario.name)}</h1>"
         f'<p class="sub">runtime {escaped(story.runtime.value)}</p>'
-        f"<nav>{nav}</nav></header>\n<main>{parts}{body}</main>\n"
+        f"<nav>{nav}</nav></header>\n<main>{body}</main>\n"
         f"<footer><p>Made by {escaped(maker)}: one file, with everything it needs "
         f"inside; it loads nothing from the network. The runs and the game walk the states "
         f"refsim computed: every number here is refsim's.</p></footer>\n"

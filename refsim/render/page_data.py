@@ -34,7 +34,8 @@ Part (one process, or the whole scenario)::
                                         the interleavings from a state, by outcome
      "nodes": [[MOVES, TSTATES, BOARD, TABLE | -1, OUTCOME | -1, [ANOMALY...]]...],
      "interleavings": COUNT | null,     how many there are from the start
-     "witnesses": [[LABEL, SCHEDULE]...], "replay": [BEFORE, AFTER]}
+     "witnesses": [[LABEL, SCHEDULE]...], "replay": [BEFORE, AFTER],
+     "play": COMMAND}                  the command that plays it in a terminal
 
 Strings (OP, MICRO, WHY, COUNT, SHARE, TEXT, ...) are indices into ``s``; THREAD and
 HOLDER index ``threads``; a move is ``null`` (the thread cannot run, or a partial graph
@@ -45,11 +46,12 @@ The replay command of a schedule S is ``BEFORE + S + AFTER``.
 
 from __future__ import annotations
 
+import shlex
 from fractions import Fraction
 from typing import Any
 
-from refsim.graph import Graph, Node
-from refsim.model import Scenario
+from refsim.graph import Graph
+from refsim.model import Runtime, Scenario
 from refsim.page import Page, Part
 from refsim.render.text import count_cell, percent
 from refsim.report import replay_line, value_header
@@ -109,28 +111,38 @@ def _part(part: Part, file: str, s: _Table) -> dict[str, Any]:
     def anomaly(a: Anomaly) -> int:
         return anomalies((s(a.kind.value), s(a.message)))
 
+    subjects = _subjects(scenario)
+    counted = _Counts(s)
     used = [False, False, False]
     nodes = []
+    known: dict[tuple[Any, int | None], int] = {}
     for node in graph.nodes:
         moves: list[Any] = []
         for move in node.moves:
             if move is None:
                 moves.append(None)
                 continue
-            event = move.event
-            values = [event.register, event.value, event.true_refs]
-            used = [u or v is not None for u, v in zip(used, values, strict=True)]
-            moves.append(_trim([move.child, [anomaly(a) for a in move.anomalies], *values]))
+            _, _, _, _, _, _, register, value, true_refs, *_ = move.event
+            if register is not None:
+                used[0] = True
+            if value is not None:
+                used[1] = True
+            if true_refs is not None:
+                used[2] = True
+            said = [anomaly(a) for a in move.anomalies]
+            moves.append(_trim([move.child, said, register, value, true_refs]))
         board = node.board
-        registers = dict(board.registers)
         states = []
-        for m in board.moves:
-            nxt = -1
-            if m.op is not None:
-                assert m.micro is not None
-                nxt = nexts((s(m.op), s(m.micro), _subject(m.subject, scenario)))
-            why = -1 if m.reason is None or m.op is None else s(m.reason)
-            states.append(tstates((nxt, why, registers[m.thread])))
+        for m, (_, register) in zip(board.moves, board.registers, strict=True):
+            found = known.get((m, register))
+            if found is None:
+                nxt = -1
+                if m.op is not None:
+                    assert m.micro is not None
+                    nxt = nexts((s(m.op), s(m.micro), subjects.get(m.subject)))
+                why = -1 if m.reason is None or m.op is None else s(m.reason)
+                found = known[(m, register)] = tstates((nxt, why, register))
+            states.append(found)
         shown = (
             tuple(
                 (refcount, true_refs, int(freed)) for _, refcount, true_refs, freed in board.objects
@@ -144,7 +156,7 @@ def _part(part: Part, file: str, s: _Table) -> dict[str, Any]:
                 moves,
                 states,
                 boards(shown),
-                -1 if node.table is None else tables(_table(node, s)),
+                -1 if node.table is None else tables(counted.table(node.table)),
                 -1 if node.outcome is None else node.outcome,
                 [anomaly(a) for a in node.concluded],
             ]
@@ -171,32 +183,67 @@ def _part(part: Part, file: str, s: _Table) -> dict[str, Any]:
         "interleavings": None if part.table is None else s(count_cell(part.table.interleavings)),
         "witnesses": [[label, str(schedule)] for label, schedule in part.witnesses],
         "replay": [before, after],
+        "play": _play(file, graph.runtime, scenario),
     }
 
 
-def _subject(subject: str | None, scenario: Scenario) -> tuple[str, int] | None:
-    """What a micro-step touches, as the board shows it: an object, a variable or a lock."""
+def _play(file: str, runtime: Runtime, scenario: Scenario) -> str:
+    """The command that plays this part in a terminal."""
+    command = f"refsim play {shlex.quote(file)}"
+    if scenario.part_of is not None:
+        command += f" --process {scenario.part_of}"
+    if runtime is not scenario.runtime:
+        command += f" --runtime {runtime.value}"
+    return command
+
+
+def _subjects(scenario: Scenario) -> dict[str | None, tuple[str, int]]:
+    """What a micro-step may touch, as the board shows it: an object (``o``), a variable
+    (``v``) or a lock (``l``), by name, with its index on the board."""
+    found: dict[str | None, tuple[str, int]] = {}
     for kind, names in (
         ("o", [name for name, _ in scenario.objects]),
         ("v", [name for name, _ in scenario.variables]),
         ("l", list(scenario.locks)),
     ):
-        if subject in names:
-            return kind, names.index(subject)
-    return None
+        for index, name in enumerate(names):
+            found[name] = (kind, index)
+    return found
 
 
 def _values(scenario: Scenario) -> list[str]:
     return ["register", value_header(scenario), "true refs"]
 
 
-def _table(node: Node, s: _Table) -> tuple[Any, ...]:
-    assert node.table is not None
-    total = sum(count for _, count in node.table)
-    rows = tuple(
-        (oid, s(count_cell(count)), s(percent(Fraction(count, total)))) for oid, count in node.table
-    )
-    return (*rows, s(count_cell(total)))
+class _Counts:
+    """A state's table of interleavings by outcome as the page stores it, each count and
+    share written once however many states share it."""
+
+    def __init__(self, s: _Table) -> None:
+        self.s = s
+        self._cells: dict[int, int] = {}
+        self._shares: dict[tuple[int, int], int] = {}
+        self._tables: dict[tuple[tuple[int, int], ...], tuple[Any, ...]] = {}
+
+    def cell(self, count: int) -> int:
+        found = self._cells.get(count)
+        if found is None:
+            found = self._cells[count] = self.s(count_cell(count))
+        return found
+
+    def share(self, count: int, total: int) -> int:
+        found = self._shares.get((count, total))
+        if found is None:
+            found = self._shares[(count, total)] = self.s(percent(Fraction(count, total)))
+        return found
+
+    def table(self, table: tuple[tuple[int, int], ...]) -> tuple[Any, ...]:
+        found = self._tables.get(table)
+        if found is None:
+            total = sum(count for _, count in table)
+            rows = tuple((oid, self.cell(count), self.share(count, total)) for oid, count in table)
+            found = self._tables[table] = (*rows, self.cell(total))
+        return found
 
 
 def _outcomes(graph: Graph, table: Exploration | None, s: _Table) -> list[Any]:

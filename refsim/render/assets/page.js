@@ -396,7 +396,7 @@
       pick.appendChild(option);
     }
     const runs = part.witnesses.length;
-    $("step-controls").hidden = false;
+    $("step-controls").hidden = $("step-stage").hidden = !part.complete && runs === 0;
     if (runs) stepLoad(part.witnesses[0][1]);
     else {
       step.picks = [];
@@ -408,7 +408,7 @@
     if (!part.complete) {
       const note = "This scenario has more than " + data.budget.toLocaleString("en-US") +
         " states under " + data.runtime + ": too many for a page, which holds only the runs listed.";
-      say($("step-message"), runs ? note : note + " There is none to show.", !runs);
+      say($("step-message"), runs ? note : note + " There is none to show.");
     }
   }
 
@@ -572,8 +572,8 @@
       $("play-hints").replaceChildren();
       $("play-end").replaceChildren();
       say($("play-message"), "This scenario has more than " + data.budget.toLocaleString("en-US") + " states under " +
-        data.runtime + ": too many to put in a page, so the game is not here. Play it in a terminal with " +
-        "`refsim play`; step through the runs above.");
+        data.runtime + ": too many to put in a page, so the game is not here. Play it in a terminal: " +
+        part.play + (part.witnesses.length ? "; or step through the runs above." : "."));
       return;
     }
     gameRender(false);
@@ -610,6 +610,11 @@
   function choosePart(i) {
     part = parts[i];
     $("part").value = String(i);
+    if (parts.length > 1) {
+      $("play-part").hidden = false;
+      $("play-part").textContent = "Process " + part.process + " (" + part.threads.join(", ") +
+        "): pick another under “Step through a run”.";
+    }
     stepSetup();
     gameSetup();
   }
