@@ -294,6 +294,8 @@ class Session:
 def _counters(session: Session) -> tuple[tuple[str, str], ...]:
     """The waiting primitives' state in words, for :attr:`Board.counters`."""
     machine, state = session.machine, session.state
+    if not machine.sync_names and not machine.condition_names:
+        return ()
     scenario = machine.scenario
     kinds = (
         ["event"] * len(scenario.events)
