@@ -4,7 +4,7 @@ The public API is small: load a scenario, run it (or explore every interleaving,
 search for a failing one), read the result.
 
 >>> import refsim
->>> scenario = refsim.load_file("scenarios/leak.yaml")          # doctest: +SKIP
+>>> scenario = refsim.load_file("leak")           # a bundled name, or a path # doctest: +SKIP
 >>> result = refsim.run(scenario, schedule=refsim.Schedule.parse("T1 T2*3 T1*2"))  # doctest: +SKIP
 >>> [a.kind.value for a in result.anomalies]                     # doctest: +SKIP
 ['lost-update', 'leak']
@@ -12,10 +12,11 @@ search for a failing one), read the result.
 
 __version__ = "0.1.0"
 
+from refsim.bundled import load_file
 from refsim.engine import run
 from refsim.errors import RefsimError, ScenarioError, ScheduleError
 from refsim.explore import Reachability, StateBudgetExceeded, explore, reachable
-from refsim.loader import Limits, load_file, load_text
+from refsim.loader import Limits, load_text
 from refsim.model import (
     AnomalyKind,
     Op,

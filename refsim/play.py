@@ -78,6 +78,8 @@ class Move:
     """The next micro-step's kind (``LOAD``)."""
     reason: str | None
     """Why it cannot run now, in the machine's words; ``None`` when it may."""
+    subject: str | None = None
+    """The object, variable, lock or other primitive the next micro-step touches."""
 
     @property
     def enabled(self) -> bool:
@@ -99,6 +101,9 @@ class Board:
     variables: tuple[tuple[str, int], ...]
     locks: tuple[tuple[str, str | None], ...]
     """Per lock, the thread holding it, or ``None``."""
+    counters: tuple[tuple[str, str], ...] = ()
+    """Per event, semaphore and queue, its state in words (``set``, ``count 2``, ``1 of
+    2 items``); per condition, its waiters (``waiters: T1, T2``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +199,7 @@ class Session:
             if instr is None:
                 moves.append(Move(name, None, None, reason))
             else:
-                moves.append(Move(name, instr.op, instr.micro, reason))
+                moves.append(Move(name, instr.op, instr.micro, reason, instr.subject))
         return tuple(moves)
 
     def board(self) -> Board:
@@ -221,7 +226,7 @@ class Session:
             (name, None if holder < 0 else machine.thread_names[holder])
             for name, holder in zip(machine.lock_names, state.holders, strict=True)
         )
-        return Board(self.moves(), tuple(registers), objects, variables, locks)
+        return Board(self.moves(), tuple(registers), objects, variables, locks, _counters(self))
 
     def index(self, thread: str) -> int:
         """The index of thread ``thread``, or a PlayError that names the threads."""
@@ -296,6 +301,34 @@ class Session:
                 table = None
             odds.append(Odds(machine.thread_names[t], table))
         return tuple(odds)
+
+
+def _counters(session: Session) -> tuple[tuple[str, str], ...]:
+    """The waiting primitives' state in words, for :attr:`Board.counters`."""
+    machine, state = session.machine, session.state
+    if not machine.sync_names and not machine.condition_names:
+        return ()
+    scenario = machine.scenario
+    kinds = (
+        ["event"] * len(scenario.events)
+        + ["semaphore"] * len(scenario.semaphores)
+        + ["queue"] * len(scenario.queues)
+    )
+    found = []
+    for w, (name, kind) in enumerate(zip(machine.sync_names, kinds, strict=True)):
+        value = state.sync[w]
+        if kind == "event":
+            words = "set" if value else "clear"
+        elif kind == "semaphore":
+            words = f"count {value}"
+        else:
+            size = machine.capacity[w]
+            words = f"{value} of {size} item{'s' if size != 1 else ''}"
+        found.append((f"{kind} {name}", words))
+    for c, name in enumerate(machine.condition_names):
+        waiting = [machine.thread_names[t] for t in state.waiters[c]]
+        found.append((f"condition {name}", "waiters: " + (", ".join(waiting) or "none")))
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)

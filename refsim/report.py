@@ -39,9 +39,12 @@ __all__ = [
     "run_json",
     "short_schedule",
     "start_line",
+    "timed_cells",
     "timed_json",
     "timed_summary",
+    "trace_cells",
     "trace_columns",
+    "value_header",
     "witness_replay",
 ]
 
@@ -95,7 +98,8 @@ def witness_replay(
     return replay_line(file, witness, runtime, part, always=True)
 
 
-def _value_header(scenario: Scenario) -> str:
+def value_header(scenario: Scenario) -> str:
+    """The trace table's value column: ``refcount``, ``value`` or ``refcount/value``."""
     others = (
         scenario.variables,
         scenario.events,
@@ -200,10 +204,32 @@ def fitted(
 def trace_columns(scenario: Scenario, result: RunResult) -> list[str]:
     """The trace table's columns for this run: a value column no row uses is left out (a
     scenario of locks only has no refcounts, one of variables only no true refs)."""
+    return trace_cells(scenario, result)[0]
+
+
+def trace_cells(
+    scenario: Scenario | None, result: RunResult, *, quiz: bool = False
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The trace table as text: its columns (:func:`trace_columns`) and a row of cells per
+    trace event; ``quiz`` shows every value as ``?``. Without the ``scenario`` the run's
+    events name the value column: ``refcount`` when only objects have values."""
     assert result.trace is not None
-    headers = [c.format(value=_value_header(scenario)) for c in _COLUMNS]
+    header = value_header(scenario) if scenario is not None else _header_of(result)
+    names = [c.format(value=header) for c in _COLUMNS]
     rows = [_row(e, False) for e in result.trace]
-    return [h for i, h in enumerate(headers) if i < 4 or any(r[i] for r in rows)]
+    keep = [i for i in range(len(names)) if i < 4 or any(r[i] for r in rows)]
+    if quiz:
+        rows = [_row(e, True) for e in result.trace]
+    return [names[i] for i in keep], [tuple(r[i] for i in keep) for r in rows]
+
+
+def _header_of(result: RunResult) -> str:
+    """The value column's header from a run's events: an object's have true refs."""
+    assert result.trace is not None
+    valued = [e for e in result.trace if e.value is not None]
+    objects = any(e.true_refs is not None for e in valued)
+    others = any(e.true_refs is None for e in valued)
+    return "refcount/value" if objects and others else "value" if others else "refcount"
 
 
 def legend(columns: Sequence[str]) -> str | None:
@@ -219,10 +245,7 @@ def print_trace(
     ``quiz``: every register, refcount, true refs and value is ``?``, and the anomalies
     are withheld, for a class to fill in."""
     assert result.trace is not None
-    names = [c.format(value=_value_header(scenario)) for c in _COLUMNS]
-    headers = trace_columns(scenario, result)
-    keep = [names.index(h) for h in headers]
-    rows = [tuple(r[i] for i in keep) for r in (_row(e, quiz) for e in result.trace)]
+    headers, rows = trace_cells(scenario, result, quiz=quiz)
     widths = _fit(headers, rows, console.width - 2 * (len(headers) - 1))
     by_step: dict[int, list[Anomaly]] = {}
     for anomaly in () if quiz else result.anomalies:
@@ -465,7 +488,7 @@ def _timed_rows(result: RunResult) -> list[tuple[str, ...]]:
 
 def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) -> None:
     headers = ["step", "time", "thread", "op", "micro-step", "took", "register"]
-    headers += [_value_header(scenario), "true refs"]
+    headers += [value_header(scenario), "true refs"]
     rows = _timed_rows(result)
     keep = [i for i in range(len(headers)) if i < 6 or any(r[i] for r in rows)]
     right = [headers[i] for i in (0, 1, 5, 6, 7, 8)]
@@ -476,6 +499,12 @@ def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) 
 def timed_summary(result: RunResult, width: int) -> Table:
     """Per thread: time running, waiting for the GIL, on I/O, ready, on locks, blocked on
     the other waiting primitives (a column shown only when some thread was); ops done."""
+    columns, rows = timed_cells(result)
+    return fitted(columns, rows, columns[1:], width)
+
+
+def timed_cells(result: RunResult) -> tuple[list[str], list[tuple[str, ...]]]:
+    """:func:`timed_summary`'s columns and rows, as text."""
     assert result.metrics is not None
     blocked = any(m.blocked_ns for _, m in result.metrics.threads)
     columns = ["thread", "running", "GIL wait", "I/O wait", "ready", "lock wait"]
@@ -489,7 +518,7 @@ def timed_summary(result: RunResult, width: int) -> Table:
         ]  # fmt: skip
         cells += [format_ns(m.blocked_ns)] * blocked + [f"{m.ops:,}", done]
         rows.append(tuple(cells))
-    return fitted(columns, rows, columns[1:], width)
+    return columns, rows
 
 
 def print_timed_run(

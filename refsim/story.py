@@ -172,6 +172,12 @@ class Story:
     def processes(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.scenario.process_groups())
 
+    def _repr_html_(self) -> str:
+        """The story in a Jupyter notebook, as a page tells it."""
+        from refsim.render.notebook import story_html
+
+        return story_html(self)
+
     @property
     def agrees(self) -> bool | None:
         """False when a claim fails; else ``None`` when one could not be decided; else True."""

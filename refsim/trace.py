@@ -194,6 +194,12 @@ class RunResult:
         kinds = sorted({a.kind for a in self.anomalies}, key=lambda k: k.value)
         return Outcome(tuple(kinds), self.final)
 
+    def _repr_html_(self) -> str:
+        """The run in a Jupyter notebook: its trace table and anomalies."""
+        from refsim.render.notebook import run_html
+
+        return run_html(self)
+
     @property
     def anomaly_kinds(self) -> frozenset[AnomalyKind]:
         return frozenset(a.kind for a in self.anomalies)
@@ -246,3 +252,9 @@ class Exploration:
         """The anomaly kinds some outcome in the table has (as
         :attr:`refsim.explore.Reachability.kinds` has them without counts)."""
         return frozenset(k for s in self.outcomes for k in s.outcome.anomalies)
+
+    def _repr_html_(self) -> str:
+        """The outcome table in a Jupyter notebook."""
+        from refsim.render.notebook import exploration_html
+
+        return exploration_html(self)

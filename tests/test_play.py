@@ -386,3 +386,24 @@ def test_a_seed_without_an_autopilot_is_refused(
         out,
         err,
     )
+
+
+# -- the board ------------------------------------------------------------------------------
+
+
+def test_a_free_threaded_board_counts_the_local_and_the_shared_count() -> None:
+    session = Session.start(bundled("leak"), Runtime.FREE_THREADED)
+    # obj has no owner: its whole count, 2, is shared, and the local count is 0.
+    assert (("obj", 2, 2, False),) == session.board().objects
+    after = session.step("T1")
+    assert ("obj", 1, 1, False) == after.board().objects[0]
+    assert after.board().objects[0][1] == after.taken.event.value  # type: ignore[union-attr]
+
+
+def test_the_board_says_where_the_waiting_primitives_stand() -> None:
+    session = Session.start(bundled("producer_consumer"))
+    assert (("queue Q", "0 of 1 item"),) == session.board().counters
+    session = session.step("Producer").step("Producer")
+    assert (("queue Q", "1 of 1 item"),) == session.board().counters
+    waiting = Session.start(bundled("lost_wakeup")).step("Waiter").step("Waiter")
+    assert (("condition C", "waiters: Waiter"),) == waiting.board().counters

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from refsim import __version__
-from refsim.cli import compare, explore, files, play, plot, real, run, search, story
+from refsim.cli import compare, course, explore, files, html, play, plot, real, run, search, story
 from refsim.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -38,10 +38,12 @@ COMMANDS: tuple[Command, ...] = (
     search.COMMAND,
     compare.COMMAND,
     play.COMMAND,
+    html.COMMAND,
     files.VALIDATE,
     files.LIST,
     files.SCHEMA,
     real.COMMAND,
+    course.COMMAND,
 )
 
 

@@ -20,7 +20,7 @@ from refsim.cli.common import (
 )
 from refsim.errors import ScenarioError, visible
 from refsim.loader import json_schema, load_file
-from refsim.render.text import hanging, plural
+from refsim.render.text import first_sentence, hanging, plural
 
 __all__ = ["LIST", "SCHEMA", "VALIDATE"]
 
@@ -65,12 +65,6 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return status
 
 
-def _first_sentence(text: str) -> str:
-    flat = visible(" ".join(text.split()))
-    end = flat.find(". ")
-    return flat if end < 0 else flat[: end + 1]
-
-
 def _list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -79,7 +73,7 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     entries = []
     for path in bundled_scenarios():
         scenario = load_file(path)
-        entries.append((scenario.name, path, _first_sentence(scenario.description)))
+        entries.append((scenario.name, path, first_sentence(scenario.description)))
     if args.json:
         rows = [{"name": n, "file": str(p), "description": d} for n, p, d in entries]
         write_json(out, rows)

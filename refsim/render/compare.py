@@ -15,7 +15,7 @@ from refsim.render.text import hanging, visible
 from refsim.report import fitted, format_ns, plural
 from refsim.runtimes import GROUPS
 
-__all__ = ["compare_table", "print_comparison", "times"]
+__all__ = ["compare_cells", "compare_table", "print_comparison", "times"]
 
 
 def times(ratio: float) -> str:
@@ -29,9 +29,15 @@ def compare_table(rows: tuple[Row, ...], width: int) -> Table:
     """The comparison as a table ``width`` columns wide at most: a row per way of
     running, its safety and its speed, grouped as the design space is (CPython with the
     GIL, without it, other Pythons: runtimes.GROUPS; then processes)."""
+    headers, cells = compare_cells(rows)
+    return fitted(headers, cells, headers[3:], width)
+
+
+def compare_cells(rows: tuple[Row, ...]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """:func:`compare_table`'s columns and rows, as text."""
     headers = ("design", "runs as", "anomalies possible", "makespan", "speedup", "CPU use")
     group_of = {runtime: group for group, runtimes in GROUPS for runtime in runtimes}
-    cells = []
+    cells: list[tuple[str, ...]] = []
     shown = ""
     for row in rows:
         found = ", ".join(k.value for k in row.anomalies) or "none"
@@ -43,7 +49,7 @@ def compare_table(rows: tuple[Row, ...], width: int) -> Table:
              times(row.speedup), f"{row.utilisation:.0%}")
         )  # fmt: skip
         shown = group
-    return fitted(headers, cells, headers[3:], width)
+    return headers, cells
 
 
 def _untimed(scenario: Scenario) -> str:

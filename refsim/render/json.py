@@ -269,7 +269,8 @@ def story_json(story: Story, *, brief: bool = False) -> dict[str, Any]:
 
 def board_json(session: Session, board: Board) -> dict[str, Any]:
     """One turn of ``refsim play``: the step so far, each thread's move (or why it cannot
-    run), registers, objects, variables and locks."""
+    run), registers, objects, variables, locks, and where each waiting primitive stands
+    (``waits``: ``{"queue Q": "1 of 1 item"}``)."""
     registers = dict(board.registers)
     return {
         "step": session.steps,
@@ -292,6 +293,7 @@ def board_json(session: Session, board: Board) -> dict[str, Any]:
         ],
         "variables": dict(board.variables),
         "locks": dict(board.locks),
+        "waits": dict(board.counters),
     }
 
 

@@ -73,7 +73,8 @@ def print_intro(
 
 def print_board(console: Console, session: Session, board: Board) -> None:
     """Each thread's register and next micro-step (or why it cannot run); each object's
-    refcount beside its true refs; each variable and lock."""
+    refcount beside its true refs; each variable and lock; where each event, semaphore,
+    queue and condition stands."""
     registers = dict(board.registers)
     threads = Table(box=None, header_style="bold", pad_edge=False)
     threads.add_column("thread", no_wrap=True)
@@ -112,6 +113,13 @@ def print_board(console: Console, session: Session, board: Board) -> None:
         for name, holder in board.locks:
             locks.add_row(name, "free" if holder is None else holder)
         console.print(locks)
+    if board.counters:
+        waits = Table(box=None, header_style="bold", pad_edge=False)
+        waits.add_column("waits on")
+        waits.add_column("state")
+        for label, words in board.counters:
+            waits.add_row(label, words)
+        console.print(waits)
 
 
 def print_taken(console: Console, taken: Taken, *, last: Taken | None = None) -> None:

@@ -38,7 +38,16 @@ from refsim.report import (
 from refsim.story import Shape, Story
 from refsim.trace import Exploration
 
-__all__ = ["outcome_table", "print_story"]
+__all__ = [
+    "COMPARE_LEGEND",
+    "TIME_LEGEND",
+    "failing_words",
+    "headline",
+    "outcome_table",
+    "print_story",
+    "runtime_cells",
+    "time_words",
+]
 
 _Body = Callable[[Console, Story], None]
 
@@ -90,7 +99,8 @@ def _found_words(kinds: frozenset[object] | None) -> str:
     return "no interleaving reaches any anomaly"
 
 
-def _headline(story: Story) -> str:
+def headline(story: Story) -> str:
+    """What the outcome table counts: exact, sampled, by process, or why there is none."""
     table = story.table
     kinds = story.row(story.runtime).reachable
     if len(story.processes) > 1:
@@ -129,7 +139,7 @@ def outcome_table(table: Exploration) -> Table:
 
 
 def _outcomes(c: Console, story: Story) -> None:
-    c.print(Text(_headline(story)))
+    c.print(Text(headline(story)))
     if story.table is not None:
         c.print(outcome_table(story.table))
 
@@ -137,34 +147,37 @@ def _outcomes(c: Console, story: Story) -> None:
 # -- the shortest way it goes wrong ---------------------------------------------------------
 
 
-def _failing(c: Console, story: Story) -> None:
+def failing_words(story: Story) -> str:
+    """The interleaving that goes wrong, in one sentence (or why there is none)."""
     failing = story.failing
     if failing is None:
         kinds = story.row(story.runtime).reachable
         if kinds is None:
-            c.print("Not known: there are too many interleavings to find one.")
-        elif kinds:
-            c.print(
-                Text(
-                    f"{and_words(sorted(k.value for k in kinds))} can happen, but there are too "
-                    f"many interleavings to pick the shortest: `refsim search` finds and "
-                    f"shrinks one."
-                )
+            return "Not known: there are too many interleavings to find one."
+        if kinds:
+            return (
+                f"{and_words(sorted(k.value for k in kinds))} can happen, but there are too "
+                f"many interleavings to pick the shortest: `refsim search` finds and "
+                f"shrinks one."
             )
-        else:
-            c.print(Text(f"No interleaving goes wrong under {story.runtime}."))
-        return
+        return f"No interleaving goes wrong under {story.runtime}."
     result, part = failing.run, failing.part
     names = [k.value for k in result.outcome.anomalies]
     where = "" if part.part_of is None else f" (in process {part.part_of})"
-    c.print(
-        Text(
-            f"The fewest preemptions that end in {and_words(names)}{where}: schedule "
-            f"{result.schedule}, {plural(result.steps, 'step')}, "
-            f"{plural(result.preemptions, 'preemption')} (a preemption: the scheduler switches "
-            f"away from a thread that could have gone on)."
-        )
+    return (
+        f"The fewest preemptions that end in {and_words(names)}{where}: schedule "
+        f"{result.schedule}, {plural(result.steps, 'step')}, "
+        f"{plural(result.preemptions, 'preemption')} (a preemption: the scheduler switches "
+        f"away from a thread that could have gone on)."
     )
+
+
+def _failing(c: Console, story: Story) -> None:
+    failing = story.failing
+    c.print(Text(failing_words(story)))
+    if failing is None:
+        return
+    result, part = failing.run, failing.part
     c.print()
     print_trace(c, part, result)
     words = legend(trace_columns(part, result))
@@ -184,6 +197,12 @@ def _failing(c: Console, story: Story) -> None:
 
 def _runtime_table(story: Story, width: int) -> Table:
     """Every runtime, grouped as the design space is, and whether it can go wrong."""
+    headers, cells = runtime_cells(story)
+    return fitted(headers, cells, headers[3:], width)
+
+
+def runtime_cells(story: Story) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """:func:`_runtime_table`'s columns and rows, as text."""
     headers = ("design", "runtime", "can it go wrong?", "interleavings")
     cells: list[tuple[str, ...]] = []
     shown = ""
@@ -205,7 +224,7 @@ def _runtime_table(story: Story, width: int) -> Table:
         else:
             count = count_cell(table.interleavings) if table.exhaustive else "sampled"
         cells.append((group, row.runtime.value, answer, count))
-    return fitted(headers, cells, headers[3:], width)
+    return headers, cells
 
 
 def _gil(c: Console, story: Story) -> None:
@@ -224,44 +243,56 @@ def _time(c: Console, story: Story) -> None:
     time = story.time
     assert time is not None
     result = time.run(story.runtime)
-    metrics = result.metrics
-    assert metrics is not None
-    c.print(
-        Text(
-            f"One run in simulated time (seed 0, {plural(metrics.cores, 'core')}) takes "
-            f"{format_ns(metrics.makespan_ns)}, with the cores busy {metrics.utilisation:.0%} "
-            f"of it; each thread's time went to:"
-        )
-    )
+    before, gil, after = time_words(story)
+    c.print(Text(before))
     c.print()
     c.print(timed_summary(result, c.width))
+    if gil is not None:
+        c.print(Text(gil))
+    c.print(Text(after))
+
+
+TIME_LEGEND = (
+    "(running: on a core; GIL wait: ready but another thread holds the GIL; I/O wait: "
+    "in a blocking call, the GIL released)"
+)
+
+
+def time_words(story: Story) -> tuple[str, str | None, str]:
+    """What is said around the table of where the time goes: before it, the GIL's line
+    under it (under gil only), and what its columns mean."""
+    time = story.time
+    assert time is not None
+    result = time.run(story.runtime)
+    metrics = result.metrics
+    assert metrics is not None
+    before = (
+        f"One run in simulated time (seed 0, {plural(metrics.cores, 'core')}) takes "
+        f"{format_ns(metrics.makespan_ns)}, with the cores busy {metrics.utilisation:.0%} "
+        f"of it; each thread's time went to:"
+    )
+    gil = None
     if result.runtime is Runtime.GIL:
         switches = "switch" if metrics.switches == 1 else "switches"
-        c.print(
-            Text(
-                f"GIL: {metrics.switches:,} {switches} between threads, "
-                f"{plural(metrics.drop_requests, 'drop request')} (switch interval "
-                f"{format_ns(time.switch_interval)})"
-            )
+        gil = (
+            f"GIL: {metrics.switches:,} {switches} between threads, "
+            f"{plural(metrics.drop_requests, 'drop request')} (switch interval "
+            f"{format_ns(time.switch_interval)})"
         )
-    c.print(
-        Text(
-            "(running: on a core; GIL wait: ready but another thread holds the GIL; I/O wait: "
-            "in a blocking call, the GIL released)"
-        )
-    )
+    return before, gil, TIME_LEGEND
+
+
+COMPARE_LEGEND = (
+    "(speedup: over running the threads one after another; anomalies possible: found "
+    "by exploring every interleaving; `refsim compare` has the details)"
+)
 
 
 def _side_by_side(c: Console, story: Story) -> None:
     time = story.time
     assert time is not None
     c.print(compare_table(time.rows, c.width))
-    c.print(
-        Text(
-            "(speedup: over running the threads one after another; anomalies possible: found "
-            "by exploring every interleaving; `refsim compare` has the details)"
-        )
-    )
+    c.print(Text(COMPARE_LEGEND))
     c.print()
     c.print(Text(story.lesson))
     c.print()

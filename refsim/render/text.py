@@ -27,6 +27,7 @@ __all__ = [
     "command_line",
     "commands",
     "count_cell",
+    "first_sentence",
     "hanging",
     "heading",
     "paragraphs",
@@ -48,6 +49,13 @@ def paragraphs(text: str) -> list[str]:
     shown as symbols."""
     found = [" ".join(part.split()) for part in _BLANK_LINE.split(text)]
     return [visible(p) for p in found if p]
+
+
+def first_sentence(text: str) -> str:
+    """``text``'s first sentence, on one line, control characters shown as symbols."""
+    flat = visible(" ".join(text.split()))
+    end = flat.find(". ")
+    return flat if end < 0 else flat[: end + 1]
 
 
 def print_paragraphs(console: Console, text: str) -> None:
