@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from claims_table import PAIRS, Basis, File, expected_status, ids, judge
 from cli_runner import flat
 from golden_files import check_golden
 from hypothesis import given, settings
@@ -345,3 +346,12 @@ def test_cli_accepts_underscores_in_kinds(capsys: pytest.CaptureFixture[str]) ->
     status, out, _ = refsim_cli(capsys, "search", "leak", "--want", "lost_update", "--json")
     assert 0 == status
     assert "lost-update" == json.loads(out)["want"]
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=ids)
+def test_search_reads_claims_as_the_table_does(pair: tuple[File, Runtime], tmp_path: Path) -> None:
+    status, _ = judge(tmp_path, pair, "search", "--max-examples", "200")
+    assert expected_status(*pair, Basis.SEARCH) == status

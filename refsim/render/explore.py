@@ -210,11 +210,12 @@ def _headline(exploration: Exploration) -> str:
 
 def claim_words(checked: Checked) -> str:
     """What the runtime is held to: ``claims leak, lost-update``, or for the file's own
-    runtime when ``expect:`` does not name it, ``held to no anomaly (the file's runtime)``."""
+    runtime when ``expect:`` does not name it, ``no anomaly (the file's runtime,
+    no claim)``."""
     kinds = checked.claim.kinds or frozenset()
     words = ", ".join(k.value for k in sorted_kinds(kinds)) or "no anomaly"
     if checked.claim.implicit:
-        return f"held to {words} (the file's runtime)"
+        return "no anomaly (the file's runtime, no claim)"
     return f"claims {words}"
 
 
@@ -281,9 +282,7 @@ def print_checked(
             )
             where = "" if w.process is None else f" in process {w.process}"
             replay = witness_replay(file, scenario, str(w.schedule), c.claim.runtime, w.process)
-            lines.append(
-                Text(f"{w.kind.value} is reachable{where}, e.g. by {w.schedule}{preemptions}:")
-            )
+            lines.append(Text(f"{w.kind.value} is reachable{where}: {w.schedule}{preemptions}"))
             lines.append(Padding(Text(visible(replay)), (0, 0, 0, 2)))
         for kind in sorted_kinds(c.verdict.missing):
             lines.append(Text(f"{kind.value} is claimed, but no interleaving reaches it"))
