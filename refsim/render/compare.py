@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from refsim.compare import Row, verdict
@@ -25,7 +24,7 @@ def times(ratio: float) -> str:
     return f"{ratio:.2g}×" if ratio >= 0.001 else "<0.001×"
 
 
-def compare_table(rows: tuple[Row, ...], width: int) -> Table:
+def compare_table(rows: tuple[Row, ...], width: int) -> RenderableType:
     """The comparison as a table ``width`` columns wide at most: a row per way of
     running, its safety and its speed, grouped as the design space is (CPython with the
     GIL, without it, other Pythons: runtimes.GROUPS; then processes)."""
