@@ -117,11 +117,12 @@ def prepare(stream: TextIO) -> None:
 
 
 def silence() -> None:
-    """After a broken pipe: point standard output and error at the null device, so that
-    the interpreter's last flush on its way out does not fail again, loudly."""
+    """After a broken pipe: point standard output at the null device, so that the
+    interpreter's last flush on its way out does not fail again, loudly (the recipe of
+    Python's documentation, "Note on SIGPIPE")."""
     with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
         null = os.open(os.devnull, os.O_WRONLY)
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-                os.dup2(null, stream.fileno())
-        os.close(null)
+        try:
+            os.dup2(null, sys.stdout.fileno())
+        finally:
+            os.close(null)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Column, Table
@@ -31,11 +32,12 @@ def _plain(cell: object) -> str:
 
 
 def _longest_word(text: str) -> int:
-    return max((len(word) for word in text.split()), default=0)
+    return max((cell_len(word) for word in text.split()), default=0)
 
 
 def _longest_line(text: str) -> int:
-    return max((len(line) for line in text.split("\n")), default=0)
+    """In the terminal's cells: a wide character (日, 🎓) takes two."""
+    return max((cell_len(line) for line in text.split("\n")), default=0)
 
 
 def narrow(
