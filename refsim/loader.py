@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from refsim.errors import Diagnostic, ScenarioError, visible
+from refsim.errors import Diagnostic, ScenarioError
 from refsim.model import (
     AnomalyKind,
     MicroKind,
@@ -1025,10 +1025,11 @@ def _build(doc: Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenar
 
 def _name_of(filename: str) -> str:
     """A scenario's name when the file gives none: its file's stem, as text that prints
-    (a byte that is not UTF-8 as U+FFFD, a control character as its symbol)."""
+    anywhere, a figure's title included: a byte that is not UTF-8, and a character a
+    ``name:`` may not hold (a control character), as U+FFFD."""
     stem = Path(filename).stem
     text = stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return visible(text)
+    return "".join("\ufffd" if _unprintable(c) else c for c in text)
 
 
 def _processes(

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
@@ -387,3 +388,18 @@ def test_no_text_from_a_scenario_file_writes_a_control_character_to_the_terminal
             said[argv[0] + " " + " ".join(argv[2:])] = (status, TERMINAL_CONTROL.findall(out + err))
         event("loaded" if said["validate "][0] == 0 else "refused")
     assert {k: (v[0], []) for k, v in said.items()} == said
+
+
+def test_a_figure_of_a_file_named_with_control_characters_draws_every_glyph(
+    tmp_path: Path,
+) -> None:
+    """A scenario without `name:` is named after its file; a control character in that
+    name (its symbol has no glyph in matplotlib's font) becomes U+FFFD."""
+    pytest.importorskip("matplotlib")
+    text = (ROOT / "scenarios" / "leak.yaml").read_text(encoding="utf-8")
+    unnamed = "\n".join(line for line in text.splitlines() if not line.startswith("name:"))
+    (tmp_path / "y\x1b]0;T\x07.yaml").write_text(unnamed, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph 9243 missing from font(s) DejaVu Sans"
+        status, out, _ = refsim("plot", "y\x1b]0;T\x07.yaml", "-o", "y.png", root=tmp_path)
+    assert (0, True) == (status, out.startswith("wrote y.png: y\ufffd]0;T\ufffd under unsafe,"))
