@@ -36,6 +36,7 @@ __all__ = [
     "claim",
     "held",
     "judge_exploration",
+    "judge_found",
     "judge_nothing_found",
     "judge_reachability",
     "judge_run",
@@ -210,6 +211,16 @@ def judge_run(scenario: Scenario, result: RunResult) -> Verdict:
     candidates = [(kind, result.schedule, result.preemptions) for kind in sorted_kinds(found)]
     witnesses = _witnesses_from(_unexpected(c, found), candidates, scenario.part_of)
     return Verdict(c, Basis.RUN, found, witnesses)
+
+
+def judge_found(
+    scenario: Scenario, runtime: Runtime, found: Iterable[AnomalyKind], *, complete: bool
+) -> Verdict:
+    """The claim for ``runtime``, held against the anomaly kinds some interleaving was
+    found to reach, without witnesses: every reachable state searched (``complete``), or a
+    sample of runs (``refsim compare``'s rows)."""
+    basis = Basis.SEARCHED if complete else Basis.PARTIAL
+    return Verdict(claim(scenario, runtime), basis, frozenset(found))
 
 
 def judge_nothing_found(scenario: Scenario, runtime: Runtime) -> Verdict:

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from refsim.claims import claim
+from refsim.claims import Verdict, judge_found
 from refsim.explore import StateBudgetExceeded, explore, reachable
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, ThreadSpec
 from refsim.runtimes import GROUPS
 from refsim.timed import run_timed
 
-__all__ = ["MAX_STATES", "SAMPLES", "Row", "agrees", "compare", "per_thread", "ways"]
+__all__ = ["MAX_STATES", "SAMPLES", "Row", "agrees", "compare", "per_thread", "verdict", "ways"]
 
 MAX_STATES = 200_000
 """States the exploration of one process may use before sampling instead."""
@@ -160,10 +160,17 @@ def compare(scenario: Scenario, *, seed: int = 0) -> tuple[Row, ...]:
     return tuple(rows)
 
 
+def verdict(scenario: Scenario, row: Row) -> Verdict | None:
+    """A one-process row's claim held against the kinds it found reachable (refsim.claims,
+    the reading every command shares); ``None`` for a row in processes, which the claims
+    do not speak of."""
+    if row.processes != "one":
+        return None
+    return judge_found(scenario, row.runtime, row.anomalies, complete=row.exhaustive)
+
+
 def agrees(scenario: Scenario, row: Row) -> bool:
-    """Whether a one-process row's anomalies are all allowed by the scenario's claim for
-    its runtime (refsim.claims; a runtime not checked always agrees)."""
-    kinds = claim(scenario, row.runtime).kinds
-    if row.processes != "one" or kinds is None:
-        return True
-    return set(row.anomalies) <= kinds
+    """Whether the row agrees with the scenario's claims: its verdict holds (a runtime not
+    checked, and a row in processes, always agree)."""
+    judged = verdict(scenario, row)
+    return judged is None or judged.holds

@@ -459,10 +459,37 @@ class _Checker:
             self._check_thread_names(plans)
             self._check_processes(plans)
         self._check_expect()
+        self._check_scenario_name()
         return plans
 
     def error(self, path: DocPath, message: str, hint: str | None = None) -> None:
         self.source.error(self.doc.locate(path), path, message, hint)
+
+    def _check_scenario_name(self) -> None:
+        """A name is printed on every screen, on one line: it may not hold a control
+        character (which could drive the terminal), a line break or a bidirectional
+        control (which reorders the text around it)."""
+        name = self.data.get("name")
+        if not isinstance(name, str):
+            return
+        index = next((i for i, c in enumerate(name) if _unprintable(c)), None)
+        if index is None:
+            return
+        char = name[index]
+        line, column = self.doc.locate(("name",))
+        column = _raw_column(self.source.lines[line - 1], column, index)
+        kept = "".join(" " if c.isspace() else "" if _unprintable(c) else c for c in name)
+        cleaned = " ".join(kept.split())
+        where = " (a description may span lines)" if char.isspace() else ""
+        self.source.error(
+            (line, column),
+            ("name",),
+            f"the name holds {_unprintable(char)} (U+{ord(char):04X}); a name is printed on "
+            "every screen, on one line, so it may hold no control characters",
+            f"did you mean {cleaned!r}?{where}"
+            if cleaned
+            else "write the name in letters, digits, spaces and punctuation",
+        )
 
     def _declarations(self) -> None:
         found: list[tuple[Mark, str, str, DocPath]] = []
@@ -901,6 +928,58 @@ def _size(body: _Block) -> int:
     return sum(1 if isinstance(item, _OpNode) else item.times * _size(item.body) for item in body)
 
 
+_CONTROL_NAMES = {
+    0x00: "a NUL",
+    0x07: "a bell",
+    0x08: "a backspace",
+    0x09: "a tab",
+    0x0A: "a line break",
+    0x0D: "a carriage return",
+    0x1B: "an escape",
+    0x7F: "a delete",
+    0x85: "a line break",
+    0x9B: "a control sequence introducer",
+}
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unprintable(char: str) -> str:
+    """What ``char`` is, if a name may not hold it: a control character (C0, DEL, C1), a
+    line or paragraph separator, or a bidirectional control; else the empty string."""
+    code = ord(char)
+    if code < 0x20 or 0x7F <= code < 0xA0:
+        return _CONTROL_NAMES.get(code, "a control character")
+    if char in "\u2028\u2029":
+        return "a line break"
+    if char in _BIDI:
+        return "a bidirectional control"
+    return ""
+
+
+_ESCAPE_LENGTH = {"x": 4, "u": 6, "U": 10}
+"""How many characters a double-quoted YAML escape takes in the file (``\\e``: 2)."""
+
+
+def _raw_column(line: str, column: int, index: int) -> int:
+    """The column, in the file's ``line``, of character ``index`` of the string whose node
+    starts at ``column``: past the escapes of a double-quoted string and the doubled
+    quotes of a single-quoted one. The node's own column when the string does not end on
+    its first line (a folded string: the caret then marks where it starts)."""
+    raw = line[column - 1 :]
+    quote = raw[:1] if raw[:1] in ("'", '"') else ""
+    at = len(quote)
+    for _ in range(index):
+        if at >= len(raw):
+            return column
+        if quote == '"' and raw[at] == "\\":
+            at += _ESCAPE_LENGTH.get(raw[at + 1 : at + 2], 2)
+        elif quote == "'" and raw[at : at + 2] == "''":
+            at += 2
+        else:
+            at += 1
+    return column + at if at < len(raw) else column
+
+
 # --- building the scenario ----------------------------------------------------------------
 
 
@@ -920,7 +999,7 @@ def _build(doc: Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenar
         else:
             threads.extend(ThreadSpec(f"{plan.name}{i}", ops) for i in range(1, plan.count + 1))
     return Scenario(
-        name=model.name if model.name is not None else Path(filename).stem,
+        name=model.name if model.name is not None else _name_of(filename),
         threads=tuple(threads),
         objects=objects,
         variables=tuple(model.variables.items()),
@@ -942,6 +1021,15 @@ def _build(doc: Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenar
         ),
         source=filename,
     )
+
+
+def _name_of(filename: str) -> str:
+    """A scenario's name when the file gives none: its file's stem, as text that prints
+    anywhere, a figure's title included: a byte that is not UTF-8, and a character a
+    ``name:`` may not hold (a control character), as U+FFFD."""
+    stem = Path(filename).stem
+    text = stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join("\ufffd" if _unprintable(c) else c for c in text)
 
 
 def _processes(

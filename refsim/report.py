@@ -18,6 +18,7 @@ from refsim.claims import judge_run
 from refsim.errors import visible
 from refsim.model import Runtime, Scenario
 from refsim.narrate import blocked_notes
+from refsim.render.fit import Fit, blocks, narrow
 from refsim.render.text import and_words, command_line, hanging, plural
 from refsim.render.verdict import verdict_text
 from refsim.trace import Anomaly, RunResult, TimedMetrics, TraceEvent
@@ -149,31 +150,6 @@ _RIGHT = (
 )  # fmt: skip
 
 
-def _fit(
-    headers: Sequence[str], rows: Sequence[tuple[str, ...]], room: int, least: int = 3
-) -> list[int]:
-    """Column widths for ``rows`` under ``headers`` that add up to at most ``room``: each
-    column as wide as its header and widest cell, then narrowed, widest first: its header
-    broken into lines (to its widest cell or header word), then its cells too (to the
-    longest word of either), then to the longest word of its cells, then further if need
-    be, to ``least``. The cells then wrap within their columns, the same in every
-    segment of a table, instead of being cut."""
-    n = len(headers)
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    whole = [max((len(r[i]) for r in rows), default=1) for i in range(n)]
-    cells = [max((len(w) for r in rows for w in r[i].split()), default=1) for i in range(n)]
-    heads = [max(len(w) for w in h.split()) for h in headers]
-    unbroken = [max(c, h) for c, h in zip(whole, heads, strict=True)]
-    words = [max(c, h) for c, h in zip(cells, heads, strict=True)]
-    for floor in (unbroken, words, cells, [least] * n):
-        while sum(widths) > room:
-            slack = [w - f for w, f in zip(widths, floor, strict=True)]
-            if max(slack) <= 0:
-                break
-            widths[max(range(n), key=lambda i: (slack[i] > 0, widths[i]))] -= 1
-    return widths
-
-
 def _segment(
     rows: Sequence[tuple[str, ...]],
     headers: Sequence[str],
@@ -194,11 +170,16 @@ def _segment(
 
 def fitted(
     headers: Sequence[str], rows: Sequence[tuple[str, ...]], right: Sequence[str], width: int
-) -> Table:
-    """A table of ``rows`` no wider than ``width``: its columns narrowed, widest first,
-    so that a cell wraps within its column rather than being cut."""
-    widths = _fit(headers, rows, width - 2 * (len(headers) - 1))
-    return _segment(rows, headers, widths, True, right)
+) -> RenderableType:
+    """A table of ``rows`` that fits the console: its columns narrowed, widest first, so
+    that a cell wraps between words; where it cannot, a block of lines per row
+    (refsim.render.fit)."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in headers:
+        table.add_column(name, justify="right" if name in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    return Fit(table)
 
 
 def trace_columns(scenario: Scenario, result: RunResult) -> list[str]:
@@ -246,7 +227,7 @@ def print_trace(
     are withheld, for a class to fill in."""
     assert result.trace is not None
     headers, rows = trace_cells(scenario, result, quiz=quiz)
-    widths = _fit(headers, rows, console.width - 2 * (len(headers) - 1))
+    widths = narrow(headers, rows, console.width - 2 * (len(headers) - 1))
     by_step: dict[int, list[Anomaly]] = {}
     for anomaly in () if quiz else result.anomalies:
         if anomaly.step is not None:
@@ -255,11 +236,21 @@ def print_trace(
     for note in blocked_notes(scenario, result):
         assert note.step is not None
         notes.setdefault(note.step, []).append(note.text)
-    indent = min(widths[0] + 1, 8)
+    indent = 2 if widths is None else min(widths[0] + 1, 8)
+
+    def segment(part: Sequence[tuple[str, ...]], first: bool) -> None:
+        if widths is None:  # too narrow for the columns: a block of lines per step
+            if not first:
+                console.print()
+            for line in blocks(headers, part):
+                console.print(line)
+        else:
+            console.print(_segment(part, headers, widths, first))
+
     start = 0
     for index, event in enumerate(result.trace):
         if event.step in by_step or event.step in notes:
-            console.print(_segment(rows[start : index + 1], headers, widths, start == 0))
+            segment(rows[start : index + 1], start == 0)
             for anomaly in by_step.get(event.step, ()):
                 console.print(_anomaly_line(indent, anomaly))
             for said in notes.get(event.step, ()):
@@ -267,7 +258,7 @@ def print_trace(
                 console.print(hanging([(Text("…", style="dim"), line)], indent=indent, gap=1))
             start = index + 1
     if start < len(rows) or not rows:
-        console.print(_segment(rows[start:], headers, widths, start == 0))
+        segment(rows[start:], start == 0)
 
 
 def _anomaly_line(indent: int, anomaly: Anomaly) -> RenderableType:
@@ -379,7 +370,7 @@ def _print_findings(console: Console, scenario: Scenario, result: RunResult) -> 
         grid.add_column()
         for where, kind, message in rows:
             grid.add_row(where, kind, message)
-        console.print(Padding(grid, (0, 0, 0, 2)))
+        console.print(Padding(Fit(grid), (0, 0, 0, 2)))
     else:
         console.print(Text("anomalies: ", style="bold") + Text("none"))
     verdict = judge_run(scenario, result)
@@ -496,7 +487,7 @@ def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) 
     console.print(fitted([headers[i] for i in keep], kept, right, console.width))
 
 
-def timed_summary(result: RunResult, width: int) -> Table:
+def timed_summary(result: RunResult, width: int) -> RenderableType:
     """Per thread: time running, waiting for the GIL, on I/O, ready, on locks, blocked on
     the other waiting primitives (a column shown only when some thread was); ops done."""
     columns, rows = timed_cells(result)

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from claims_table import FILES, Basis, File, Held, expected_status, write
+from claims_table import run as run_refsim
 from cli_runner import flat, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 
@@ -263,7 +265,7 @@ def test_without_claims_check_expects_no_anomaly(tmp_path: Path) -> None:
     path.write_text("runtime: gil\nobjects: {obj: 1}\nthreads:\n  T1: [incref obj]\n")
     status, out, _ = refsim("check", str(path))
     assert 0 == status
-    expected = "gil held to no anomaly (the file's runtime) holds (1 interleaving)"
+    expected = "gil no anomaly (the file's runtime, no claim) holds (1 interleaving)"
     assert expected in flat(out)
 
 
@@ -390,3 +392,17 @@ def test_search_takes_one_process_and_its_replay_names_it(tmp_path: Path) -> Non
     status, out, _ = refsim("search", str(path), "--process", "P1", "--json")
     # The claim is for the file: P1 alone cannot show it, and a search proves nothing.
     assert (3, False) == (status, json.loads(out)["found"])
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("file", FILES, ids=lambda f: f.id)
+def test_check_reads_claims_as_the_table_does(file: File, tmp_path: Path) -> None:
+    status, out = run_refsim("check", write(tmp_path, file), "--json")
+    verdicts = {
+        c["runtime"]: "holds" if c["holds"] else "missing" if c["missing"] else "unexpected"
+        for c in json.loads(out)["files"][0]["claims"]
+    }
+    held = {r.value: h.value for r, h in file.held.items() if h is not Held.FREE}
+    assert (expected_status(file, None, Basis.FILE), held) == (status, verdicts)

@@ -14,6 +14,7 @@ from math import comb, factorial
 from pathlib import Path
 
 import pytest
+from claims_table import PAIRS, Basis, File, expected_status, ids, judge
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -568,3 +569,12 @@ def test_the_outcome_column_never_vanishes_on_a_narrow_terminal(width: int) -> N
     wanted += [str(s.witness) for s in exploration.outcomes]
     fits = max(map(len, text.splitlines())) <= width
     assert ([], True) == ([w for w in wanted if w not in flat], fits)
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=ids)
+def test_explore_reads_claims_as_the_table_does(pair: tuple[File, Runtime], tmp_path: Path) -> None:
+    status, _ = judge(tmp_path, pair, "explore")
+    assert expected_status(*pair, Basis.EVERY) == status

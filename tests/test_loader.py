@@ -1684,3 +1684,99 @@ def test_every_micro_step_kind_can_be_given_a_cost() -> None:
     from refsim.schema import MicroName
 
     assert sorted(k.value for k in MicroKind) == sorted(get_args(MicroName))
+
+
+# --- names that would drive the terminal (issue 19) ----------------------------------------
+
+_REFUSED = "a name is printed on every screen, on one line, so it may hold no control characters"
+
+SPAN = "(a description may span lines)"
+
+NAMES = [
+    # (the name as written, column of the caret, what it holds, the suggestion)
+    ('"ok\\e]0;PWNED\\a\\e[2J"', 10, "an escape (U+001B)", "did you mean 'ok]0;PWNED[2J'?"),
+    ('"a\\0b"', 9, "a NUL (U+0000)", "did you mean 'ab'?"),
+    ('"CSI \\x9b2J"', 12, "a control sequence introducer (U+009B)", "did you mean 'CSI 2J'?"),
+    ('"bell \\u0007"', 13, "a bell (U+0007)", "did you mean 'bell'?"),
+    ("'it''s\ta tab'", 13, "a tab (U+0009)", f'did you mean "it\'s a tab"? {SPAN}'),
+    ('"two\\nlines"', 11, "a line break (U+000A)", f"did you mean 'two lines'? {SPAN}"),
+    ('"\\N next line"', 8, "a line break (U+0085)", f"did you mean 'next line'? {SPAN}"),
+    ('"abc\\u202edcba"', 11, "a bidirectional control (U+202E)", "did you mean 'abcdcba'?"),
+    ('"\\e"', 8, "an escape (U+001B)", "write the name in letters, digits, spaces and punctuation"),
+    ("|\n  two\n  lines", 7, "a line break (U+000A)", f"did you mean 'two lines'? {SPAN}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("written", "column", "holds", "hint"), NAMES)
+def test_a_name_with_a_control_character_is_refused_where_it_is(
+    written: str, column: int, holds: str, hint: str
+) -> None:
+    text = f"name: {written}\n" + ONE_THREAD
+    expected = (1, column, "name", f"the name holds {holds}; {_REFUSED}", hint)
+    assert expected == problem(text)
+
+
+def test_the_caret_stands_under_the_escape() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_text('name: "ok\\e]0;PWNED\\a"\n' + ONE_THREAD, filename="t.yaml")
+    assert [
+        "t.yaml:1:10: error: name: the name holds an escape (U+001B); " + _REFUSED,
+        '    name: "ok\\e]0;PWNED\\a"',
+        "             ^",
+        "    did you mean 'ok]0;PWNED'?",
+    ] == str(info.value).splitlines()
+
+
+@pytest.mark.parametrize("name", ["naïve café", "日本語の名前", "[bold]x[/x]", "a  b", "🎓 lesson"])
+def test_a_name_of_printable_text_loads(name: str) -> None:
+    assert name == load_text(f"name: {json.dumps(name, ensure_ascii=False)}\n" + ONE_THREAD).name
+
+
+@pytest.mark.parametrize(
+    ("stem", "name"),
+    [("l\udcff", "l\ufffd"), ("x\x1b[2J", "x\ufffd[2J"), ("x\x9b", "x\ufffd"), ("plain", "plain")],
+)
+def test_a_name_taken_from_the_file_is_text_that_prints(
+    stem: str, name: str, tmp_path: Path
+) -> None:
+    """Issue 19: a file whose name has a byte that is not UTF-8 and no `name:` gave the
+    scenario a name that matplotlib could not draw (and JSON could not carry)."""
+    path = tmp_path / f"{stem}.yaml"
+    path.write_text(ONE_THREAD, encoding="utf-8")
+    assert name == load_file(path).name
+
+
+# --- a file with very many mistakes (issue 19) ----------------------------------------------
+
+
+def _many(ops: list[str]) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        load_text("threads:\n  T1: [" + ", ".join(ops) + "]\n", filename="t.yaml")
+    return info.value
+
+
+def test_a_file_with_thousands_of_one_mistake_lists_a_hundred_and_sums_up_the_rest() -> None:
+    error = _many(["x"] * 5_000)
+    lines = str(error).splitlines()
+    listed = [line for line in lines if ": error: " in line]
+    assert (5_000, 100, "… and 4,900 more errors, each: unknown op 'x' (on line 2)") == (
+        len(error.diagnostics), len(listed), lines[-1]
+    )  # fmt: skip
+
+
+def test_the_rest_of_one_kind_is_summed_up_as_that_kind() -> None:
+    error = _many([f"x{i}" for i in range(150)])
+    expected = "… and 50 more errors, each: unknown op '…' (on line 2)"
+    assert expected == str(error).splitlines()[-1]
+
+
+def test_the_rest_of_many_kinds_is_summed_up_by_where_it_is() -> None:
+    ops = [f"incref o{i}" if i % 2 else "x" for i in range(220)]
+    text = "threads:\n" + "".join(f"  T{i}: [{op}]\n" for i, op in enumerate(ops))
+    with pytest.raises(ScenarioError) as info:
+        load_text(text, filename="t.yaml")
+    assert "… and 120 more errors (on lines 102 to 221)" == str(info.value).splitlines()[-1]
+
+
+def test_a_hundred_mistakes_are_all_listed() -> None:
+    assert 100 == len([line for line in str(_many(["x"] * 100)).splitlines() if "error:" in line])

@@ -4,7 +4,7 @@ Each subcommand is a :class:`~refsim.cli.common.Command` in its own module; this
 parses arguments, dispatches (a bare ``refsim FILE`` is ``refsim story FILE``, the lesson),
 and turns mistakes into exit status 2 with a plain message, never a traceback. Exit
 statuses: 0 agrees with the scenario's claims, 1 it does not, 2 bad input or usage, 3 a
-budget ran out.
+budget ran out; 141 the reader of the output went away, 143 (129) SIGTERM (SIGHUP).
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ import argparse
 import difflib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from refsim import __version__
 from refsim.cli import compare, course, explore, files, html, play, plot, real, run, search, story
 from refsim.cli.common import (
-    EXIT_OK,
     EXIT_USAGE,
     Command,
     UsageError,
     print_scenario_error,
     shown,
 )
+from refsim.cli.output import Terminated, terminable
+from refsim.cli.streams import EXIT_BROKEN_PIPE, prepare, silence
 from refsim.errors import ScenarioError
 
 __all__ = ["COMMANDS", "main"]
@@ -86,7 +87,28 @@ def _unknown(parser: argparse.ArgumentParser, extra: Sequence[str]) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Standard output and error take any text (:mod:`refsim.cli.streams`); a reader that
+    closes the pipe early ends the run quietly with status 141; SIGTERM and SIGHUP remove
+    any partial output file and end it with 128 + the signal (:mod:`refsim.cli.output`)."""
+    out, err = sys.stdout, sys.stderr
+    for stream in (out, err):
+        prepare(stream)
+    try:
+        with terminable():
+            status = _main(argv, out, err)
+            out.flush()  # a closed pipe shows here, not in the interpreter's last flush
+            err.flush()
+            return status
+    except BrokenPipeError:  # `refsim explore ... | head`: the reader has what it wanted
+        silence()
+        return EXIT_BROKEN_PIPE
+    except Terminated as ended:
+        return 128 + ended.signum
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     names = {command.name for command in COMMANDS}
     if _is_story(words, names):
@@ -95,9 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(words)
     if extra:
         _unknown(commands.get(args.command or "", parser), extra)
-    out, err = sys.stdout, sys.stderr
     if args.command is None:
-        parser.print_help(out)
+        parser.print_help(err)  # nothing to do is a usage error: its help goes to stderr
         return EXIT_USAGE
     command = next(c for c in COMMANDS if c.name == args.command)
     try:
@@ -108,6 +129,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         err.write(f"error: {shown(str(error))}\n")
         return EXIT_USAGE
-    except BrokenPipeError:  # `refsim run ... | head`
-        sys.stderr.close()
-        return EXIT_OK

@@ -18,7 +18,7 @@ from refsim.cli.common import (
     print_scenario_error,
     write_json,
 )
-from refsim.errors import ScenarioError, visible
+from refsim.errors import SHOWN, ScenarioError, visible
 from refsim.loader import json_schema, load_file
 from refsim.render.text import first_sentence, hanging, plural
 
@@ -40,17 +40,22 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             scenario, _ = load(file, args)
         except ScenarioError as error:
             status = EXIT_USAGE
-            errors = [str(d) for d in error.diagnostics]
+            listed = error.diagnostics[:SHOWN]
+            errors = [str(d) for d in listed]
             diagnostics = [
                 {"line": d.line, "column": d.column, "path": d.path, "message": d.message,
                  "hint": d.hint}
-                for d in error.diagnostics
+                for d in listed
             ]  # fmt: skip
-            report.append({"file": file, "ok": False, "errors": errors, "diagnostics": diagnostics})
+            more = len(error.diagnostics) - len(listed)
+            report.append(
+                {"file": file, "ok": False, "errors": errors, "diagnostics": diagnostics,
+                 "more": more}
+            )  # fmt: skip
             if not args.json:
                 print_scenario_error(error, err)
             continue
-        report.append({"file": file, "ok": True, "errors": [], "diagnostics": []})
+        report.append({"file": file, "ok": True, "errors": [], "diagnostics": [], "more": 0})
         if not args.json:
             ops = sum(len(t.ops) for t in scenario.threads)
             threads = plural(len(scenario.threads), "thread")

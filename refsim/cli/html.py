@@ -27,7 +27,7 @@ from refsim.cli.common import (
     shown,
     whole,
 )
-from refsim.cli.plot import check_output, write_output
+from refsim.cli.output import check_output, write_output
 from refsim.graph import MAX_STATES
 from refsim.model import Runtime
 from refsim.page import Page, gather

@@ -2,19 +2,15 @@
 Chrome trace (``.json``), with ``--outcomes`` the exploration's outcome shares, or with
 ``--timed`` the thread states of a run in simulated time.
 
-Output files are never clobbered by accident: an existing OUT is refused unless
-``--force``, and a figure is written beside OUT and moved into place only when complete,
-so a failure never leaves half a file (nor destroys the user's).
+Output files are written by :mod:`refsim.cli.output`: never clobbered by accident, never
+half written, never left behind.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
-import os
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -33,9 +29,11 @@ from refsim.cli.common import (
     load,
     one_process,
     parse_schedule,
+    shown,
     timed_only,
     whole,
 )
+from refsim.cli.output import check_output, write_output
 from refsim.engine import run
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule, count_text
@@ -51,14 +49,13 @@ __all__ = [
     "COMMAND",
     "Way",
     "check_figure_output",
-    "check_output",
     "compare_figure",
     "compare_variants",
     "label",
     "runtimes_option",
     "timed_variant",
     "window_option",
-    "write_output",
+    "write_chrome_trace",
     "write_timed_figure",
 ]
 
@@ -211,95 +208,6 @@ def _dpi(text: str) -> float:
     return value
 
 
-def check_output(
-    path: str, *, force: bool, option: str, suffixes: Sequence[str] | None = None
-) -> Path:
-    """Refuse (UsageError) an OUT that exists without ``force``, whose folder does not, or
-    (given ``suffixes``) whose suffix is not one of them."""
-    out = Path(path)
-    if suffixes is not None and out.suffix.lower() not in suffixes:
-        raise UsageError(
-            f"{option} {path}: a figure's name ends in {', '.join(suffixes)}, which says "
-            f"what to write"
-        )
-    try:
-        if out.is_dir():
-            raise UsageError(f"{option} {path}: is a folder; give a file name")
-        if out.exists() and not force:
-            raise UsageError(f"{option} {path}: the file exists; pass --force to overwrite it")
-        if out.parent.exists() and not out.parent.is_dir():
-            raise UsageError(f"{option} {path}: {str(out.parent)!r} is a file, not a folder")
-        if not out.parent.is_dir():
-            raise UsageError(f"{option} {path}: the folder {str(out.parent)!r} does not exist")
-    except OSError as error:  # a name too long, a folder we may not look into
-        raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
-    return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def _temporary(out: Path) -> Iterator[Path]:
-    """A temporary path beside ``out`` (so that moving it is atomic), gone afterwards."""
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _settle(tmp: Path, out: Path, *, force: bool) -> None:
-    """Put the finished ``tmp`` at ``out``: replacing it only with ``force``.
-
-    mkstemp makes the file private (0600): it gets the mode a new file would, or keeps the
-    mode of the file it replaces. Without ``force`` a hard link puts it in place only if
-    the name is still free (a file created meanwhile is refused, never replaced), and
-    nothing is at the name until the file is whole, so an interrupted run leaves nothing
-    in the way of the next."""
-    try:
-        mode = out.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    os.chmod(tmp, mode)
-    if force:
-        os.replace(tmp, out)
-        return
-    try:
-        os.link(tmp, out)
-    except FileExistsError:
-        raise
-    except OSError:  # a file system without hard links: claim the name, then replace it
-        os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
-        os.replace(tmp, out)
-
-
-def write_output(
-    path: str, write: Callable[[Path], None], *, force: bool, option: str = "-o"
-) -> Path:
-    """Write a file through ``write(tmp_path)`` and move it to ``path``, refusing to replace
-    an existing file without ``force`` (UsageError). Never leaves half a file."""
-    out = check_output(path, force=force, option=option)
-    if force and out.is_symlink():
-        out = out.resolve()  # write through the link, as an editor would
-    try:
-        with _temporary(out) as tmp:
-            write(tmp)
-            _settle(tmp, out, force=force)
-    except FileExistsError:
-        raise UsageError(
-            f"{option} {path}: the file exists; pass --force to overwrite it"
-        ) from None
-    except OSError as error:
-        raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
-    return out
-
-
 def write_chrome_trace(path: str, result: RunResult, scenario: Scenario, *, force: bool,
                        option: str = "-o") -> None:  # fmt: skip
     """Write ``result``'s Chrome trace to ``path`` (see :func:`write_output`)."""
@@ -322,6 +230,7 @@ def _require_matplotlib() -> None:
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    check_output(args.output, force=args.force, option="-o")
     suffix = Path(args.output).suffix.lower()
     if suffix not in (*FORMATS, ".json"):
         raise UsageError(
@@ -337,7 +246,6 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if getattr(args, option) is not None and not args.outcomes:
             raise UsageError(f"--{option.replace('_', '-')} goes with --outcomes")
     _check_timed(args, suffix)
-    check_output(args.output, force=args.force, option="-o")
     if suffix != ".json":
         _require_matplotlib()
     scenario, file = load(args.file, args)
@@ -359,22 +267,22 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     except ScheduleError as error:
         raise UsageError(f"{file}: --schedule: {error}") from None
-    shown = short_schedule(str(result.schedule), 60)
+    schedule_text = short_schedule(str(result.schedule), 60)
     what = (
-        f"{result.scenario} under {result.runtime}, schedule {shown} "
+        f"{result.scenario} under {result.runtime}, schedule {schedule_text} "
         f"({plural(result.steps, 'step')}, {plural(result.preemptions, 'preemption')}; "
         f"anomalies: {', '.join(k.value for k in result.outcome.anomalies) or 'none'})"
     )
     if suffix == ".json":
         write_chrome_trace(args.output, result, scenario, force=args.force)
-        out.write(f"wrote {args.output}: the Chrome trace of {what}; open it in "
+        out.write(f"wrote {shown(args.output)}: the Chrome trace of {what}; open it in "
                   "ui.perfetto.dev or chrome://tracing\n")  # fmt: skip
     else:
         from refsim.plot import draw_run, save_figure
 
         fig = draw_run(result, scenario=scenario, dpi=args.dpi)
         write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
-        out.write(f"wrote {args.output}: {what}\n")
+        out.write(f"wrote {shown(args.output)}: {what}\n")
     if not result.finished:
         err.write(
             f"the run was cut after {result.steps:,} steps (--max-steps); the figure shows them\n"
@@ -411,7 +319,7 @@ def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, 
                        cores=args.cores, switch_interval=args.switch_interval)
         for way in ways
     ]  # fmt: skip
-    shown = write_timed_figure(
+    window = write_timed_figure(
         args.output, variants, scenario, window=args.window, force=args.force, dpi=args.dpi
     )
     runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
@@ -426,8 +334,8 @@ def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, 
     else:
         what = f"{scenario.name} in simulated time, seed {seed}: {runs}"
     if args.window is not None:
-        what += f"; window {format_ns(shown[0])} to {format_ns(shown[1])}"
-    out.write(f"wrote {args.output}: {what}\n")
+        what += f"; window {format_ns(window[0])} to {format_ns(window[1])}"
+    out.write(f"wrote {shown(args.output)}: {what}\n")
     agreed = all(agrees(scenario, v.result) for v in variants)
     return EXIT_OK if agreed else EXIT_DISAGREES
 
@@ -492,7 +400,7 @@ def compare_figure(
     variants = compare_variants(scenario, seed=seed)
     write_timed_figure(path, variants, scenario, window=None, force=force, dpi=100, option=option)
     runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
-    return f"wrote {path}: {scenario.name} in simulated time, seed {seed}: {runs}"
+    return f"wrote {shown(path)}: {scenario.name} in simulated time, seed {seed}: {runs}"
 
 
 def _makespan(variant: Variant) -> int:
@@ -517,11 +425,11 @@ def write_timed_figure(
             f"--window {format_ns(start)}..: the run ends at {format_ns(longest)}, before the "
             "window starts"
         )
-    shown = (start, longest if end is None else min(end, longest))
+    span = (start, longest if end is None else min(end, longest))
     fig = draw_comparison(variants, threads=scenario.thread_names,
-                          window=shown if window is not None else None, dpi=dpi)  # fmt: skip
+                          window=span if window is not None else None, dpi=dpi)  # fmt: skip
     write_output(path, lambda tmp: save_figure(fig, tmp), force=force, option=option)
-    return shown
+    return span
 
 
 def _plot_outcomes(
@@ -548,7 +456,7 @@ def _plot_outcomes(
     write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
     how = "interleavings" if exploration.exhaustive else "sampled runs"
     out.write(
-        f"wrote {args.output}: the outcomes of {exploration.scenario} under "
+        f"wrote {shown(args.output)}: the outcomes of {exploration.scenario} under "
         f"{exploration.runtime} ({plural(len(exploration.outcomes), 'outcome')} over "
         f"{count_text(exploration.interleavings)} {how})\n"
     )

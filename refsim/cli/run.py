@@ -28,7 +28,8 @@ from refsim.cli.common import (
     whole,
     write_json,
 )
-from refsim.cli.plot import check_output, write_chrome_trace
+from refsim.cli.output import check_output
+from refsim.cli.plot import write_chrome_trace
 from refsim.costs import settings
 from refsim.engine import DEFAULT_MAX_STEPS, run
 from refsim.errors import ScheduleError

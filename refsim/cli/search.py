@@ -2,10 +2,11 @@
 shrinks it; the minimal failing run is printed as ``refsim run`` prints it.
 
 Exit status (CLI.md): found, 0 when the run's anomalies are all claimed by the scenario's
-``expect:`` for that runtime, else 1 (an anomaly nothing expected). Nothing found: 0 when
-nothing was to be found (the claims for that runtime are ``[]``, or absent, or do not
-include the kind asked for), else 3: the claims say it can happen, and the budget ran
-out before the search could show it.
+``expect:`` for that runtime, else 1 (an anomaly nothing expected). Nothing found: 3 when
+the step budget (``--max-steps``) stopped some run before it ended, as ``run`` does, since
+what such a run would have reached is unknown; else 0 when nothing was to be found (the
+claims for that runtime are ``[]``, or absent, or do not include the kind asked for), else
+3: the claims say it can happen, and the budget ran out before the search could show it.
 """
 
 from __future__ import annotations
@@ -82,6 +83,25 @@ def expected_nothing(scenario: Scenario, report: SearchReport) -> bool:
     return report.want is not None and report.want not in kinds
 
 
+def _undecided(report: SearchReport) -> bool:
+    """True when nothing was found and the step budget stopped some run before it ended:
+    what that run would have reached is unknown, so the search decides nothing."""
+    return report.run is None and report.cut > 0
+
+
+def _budget_words(report: SearchReport, max_steps: int) -> str:
+    """Why a search that the step budget cut short decides nothing (:func:`_undecided`)."""
+    if report.cut == report.examples:
+        runs = "every run was cut short"
+    else:
+        runs = f"{report.cut:,} of the {report.examples:,} runs were cut short"
+    return (
+        f"the step budget decided nothing: {runs} by --max-steps {max_steps:,}, and an "
+        f"anomaly may lie past it, so the claims for {report.runtime} are neither shown nor "
+        f"refuted (raise --max-steps)."
+    )
+
+
 def _summary(report: SearchReport) -> str:
     examples = "example" if report.examples == 1 else "examples"
     preemptions = "preemption" if report.run and report.run.preemptions == 1 else "preemptions"
@@ -104,7 +124,7 @@ def _summary(report: SearchReport) -> str:
     return f"{nothing} (budget {report.max_examples:,}; raise it with --max-examples)."
 
 
-def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]:
+def _json(scenario: Scenario, report: SearchReport, file: str, max_steps: int) -> dict[str, Any]:
     document: dict[str, Any] = {
         "scenario": report.scenario,
         "runtime": report.runtime.value,
@@ -121,7 +141,8 @@ def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]
         "minimal": report.minimal,
         "anomalies": [],
         "final": None,
-        "agrees": expected_nothing(scenario, report),
+        "agrees": None if _undecided(report) else expected_nothing(scenario, report),
+        "budget_exceeded": {"max_steps": max_steps} if _undecided(report) else None,
         "replay": None,
     }
     if report.run is not None:
@@ -157,7 +178,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             seed=args.seed, max_steps=args.max_steps, progress=tick,
         )  # fmt: skip
     if args.json:
-        write_json(out, _json(scenario, report, args.file))
+        write_json(out, _json(scenario, report, args.file, args.max_steps))
     else:
         screen = console(out)
         screen.print(Text(_summary(report)))
@@ -165,11 +186,17 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if report.run is not None:
             source = f"search, seed {report.seed}"
             print_run(screen, scenario, report.run, file=args.file, source=source)
+        elif _undecided(report):
+            screen.print(
+                Text("stopped: ", style="bold yellow") + Text(_budget_words(report, args.max_steps))
+            )
         else:
             verdict = judge_nothing_found(scenario, report.runtime)
             screen.print(verdict_text(verdict, want=report.want))
     if report.run is not None:
         return EXIT_OK if agrees(scenario, report.run) else EXIT_DISAGREES
+    if _undecided(report):
+        return EXIT_BUDGET
     return EXIT_OK if expected_nothing(scenario, report) else EXIT_BUDGET
 
 

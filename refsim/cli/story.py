@@ -23,7 +23,7 @@ from refsim.cli.common import (
     shown,
     write_json,
 )
-from refsim.cli.plot import check_output, write_output
+from refsim.cli.output import check_output, write_output
 from refsim.model import Runtime
 from refsim.plot import FORMATS
 from refsim.render.json import story_json

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, RenderableType
 from rich.text import Text
 
-from refsim.claims import claim, sorted_kinds
-from refsim.compare import Row, agrees
+from refsim.compare import Row, verdict
 from refsim.costs import DEFAULT_COSTS, GIL_HANDOFF, PROCESS_START, settings
 from refsim.model import MicroKind, Runtime, Scenario
 from refsim.narrate import why_runtime
 from refsim.render.text import hanging, visible
+from refsim.render.verdict import verdict_text
 from refsim.report import fitted, format_ns, plural
 from refsim.runtimes import GROUPS
 
@@ -25,7 +24,7 @@ def times(ratio: float) -> str:
     return f"{ratio:.2g}×" if ratio >= 0.001 else "<0.001×"
 
 
-def compare_table(rows: tuple[Row, ...], width: int) -> Table:
+def compare_table(rows: tuple[Row, ...], width: int) -> RenderableType:
     """The comparison as a table ``width`` columns wide at most: a row per way of
     running, its safety and its speed, grouped as the design space is (CPython with the
     GIL, without it, other Pythons: runtimes.GROUPS; then processes)."""
@@ -111,13 +110,6 @@ def print_comparison(
                 )
             )
     for row in rows:
-        if not agrees(scenario, row):
-            line = Text("unexpected: ", style="bold red")
-            kinds = claim(scenario, row.runtime).kinds or frozenset()
-            claimed = ", ".join(k.value for k in sorted_kinds(kinds))
-            allowed = f"only {claimed}" if claimed else "no anomaly"
-            found = ", ".join(k.value for k in row.anomalies)
-            line.append(
-                f"the scenario claims {allowed} under {row.runtime}, but {found} can happen."
-            )
-            console.print(line)
+        judged = verdict(scenario, row)
+        if judged is not None and not judged.holds:
+            console.print(verdict_text(judged))

@@ -15,6 +15,7 @@ from rich.text import Text
 from refsim.claims import Checked, Verdict, judge_exploration, sorted_kinds
 from refsim.explore import Reachability
 from refsim.model import Scenario, count_text
+from refsim.render.fit import blocks, narrow
 from refsim.render.text import command_line, count_cell, hanging, percent, plural, visible
 from refsim.render.verdict import verdict_text
 from refsim.report import replay_line, witness_replay
@@ -210,11 +211,12 @@ def _headline(exploration: Exploration) -> str:
 
 def claim_words(checked: Checked) -> str:
     """What the runtime is held to: ``claims leak, lost-update``, or for the file's own
-    runtime when ``expect:`` does not name it, ``held to no anomaly (the file's runtime)``."""
+    runtime when ``expect:`` does not name it, ``no anomaly (the file's runtime,
+    no claim)``."""
     kinds = checked.claim.kinds or frozenset()
     words = ", ".join(k.value for k in sorted_kinds(kinds)) or "no anomaly"
     if checked.claim.implicit:
-        return f"held to {words} (the file's runtime)"
+        return "no anomaly (the file's runtime, no claim)"
     return f"claims {words}"
 
 
@@ -257,21 +259,21 @@ def print_checked(
             how = ""
         rows.append((c, claim_words(c), verdict, how))
     # One grid per claim, so a failing claim's witnesses can follow it; the same column
-    # widths in each, so the claims still line up.
-    runtime_width = max(len(c.claim.runtime.value) for c in checked)
-    verdict_width = max(len(verdict.plain) for _, _, verdict, _ in rows)
-    room = console.width - 2 - runtime_width - verdict_width - 4 * 2  # each column pads 2
-    longest = max(len(words) for _, words, _, _ in rows)
-    widest_how = max(len(how) for _, _, _, how in rows)
-    claim_width = longest if longest + widest_how <= room else max(room * 3 // 5, room - widest_how)
+    # widths in each, so the claims line up; where they cannot fit, a block of lines each.
+    cells = [(c.claim.runtime.value, words, verdict.plain, how) for c, words, verdict, how in rows]
+    room = console.width - 2 - 3 * 2
+    widths = narrow(("",) * 4, cells, room, no_wrap=(True, False, True, False))
     for c, words, verdict, how in rows:
-        grid = Table.grid(padding=(0, 2, 0, 0))
-        grid.add_column(no_wrap=True, min_width=runtime_width)
-        grid.add_column(min_width=min(claim_width, longest), max_width=claim_width, overflow="fold")
-        grid.add_column(no_wrap=True, min_width=verdict_width)
-        grid.add_column(overflow="fold")  # wraps at spaces; never cut
-        grid.add_row(c.claim.runtime.value, Text(words), verdict, Text(how))
-        console.print(Padding(grid, (0, 0, 0, 2)))
+        row = (Text(c.claim.runtime.value), Text(words), verdict, Text(how))
+        if widths is None:
+            for line in blocks(None, [row]):
+                console.print(Padding(line, (0, 0, 0, 2)))
+        else:
+            grid = Table.grid(padding=(0, 2, 0, 0))
+            for width in widths:
+                grid.add_column(width=width)
+            grid.add_row(*row)
+            console.print(Padding(grid, (0, 0, 0, 2)))
         if c.verdict is None or c.verdict.holds:
             continue
         lines: list[RenderableType] = []
@@ -281,9 +283,7 @@ def print_checked(
             )
             where = "" if w.process is None else f" in process {w.process}"
             replay = witness_replay(file, scenario, str(w.schedule), c.claim.runtime, w.process)
-            lines.append(
-                Text(f"{w.kind.value} is reachable{where}, e.g. by {w.schedule}{preemptions}:")
-            )
+            lines.append(Text(f"{w.kind.value} is reachable{where}: {w.schedule}{preemptions}"))
             lines.append(Padding(Text(visible(replay)), (0, 0, 0, 2)))
         for kind in sorted_kinds(c.verdict.missing):
             lines.append(Text(f"{kind.value} is claimed, but no interleaving reaches it"))

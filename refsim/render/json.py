@@ -384,5 +384,6 @@ def game_json(
             "share": None if stats is None else float(stats.share),
             "fewest_preemptions": None if stats is None else stats.preemptions,
             "witness": None if stats is None else str(stats.witness),
+            "agrees": run_agrees(session.scenario, result),
         },
     }

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from refsim.model import Runtime
 from refsim.render.compare import compare_table
+from refsim.render.fit import Fit
 from refsim.render.text import (
     and_words,
     commands,
@@ -127,7 +128,7 @@ def headline(story: Story) -> str:
     return f"exact: every one of {plural(table.interleavings, 'interleaving')} counted"
 
 
-def outcome_table(table: Exploration) -> Table:
+def outcome_table(table: Exploration) -> RenderableType:
     """Each outcome, its count and its share."""
     grid = Table(box=None, header_style="bold", pad_edge=False)
     grid.add_column("outcome")
@@ -135,7 +136,7 @@ def outcome_table(table: Exploration) -> Table:
     grid.add_column("share", justify="right")
     for s in table.outcomes:
         grid.add_row(str(s.outcome), count_cell(s.count), percent(s.share))
-    return grid
+    return Fit(grid)
 
 
 def _outcomes(c: Console, story: Story) -> None:
@@ -195,7 +196,7 @@ def _failing(c: Console, story: Story) -> None:
 # -- what the GIL changes -------------------------------------------------------------------
 
 
-def _runtime_table(story: Story, width: int) -> Table:
+def _runtime_table(story: Story, width: int) -> RenderableType:
     """Every runtime, grouped as the design space is, and whether it can go wrong."""
     headers, cells = runtime_cells(story)
     return fitted(headers, cells, headers[3:], width)

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from refsim.errors import visible
 from refsim.model import count_text
+from refsim.render.fit import Fit
 
 __all__ = [
     "COUNT_DIGITS",
@@ -76,7 +77,8 @@ def heading(console: Console, title: str, *, first: bool = False) -> None:
 def hanging(
     rows: Sequence[tuple[str | Text, str | Text]], *, indent: int = 0, gap: int = 2
 ) -> RenderableType:
-    """Labels and their texts in two columns: a text that wraps stays in its column."""
+    """Labels and their texts in two columns: a text that wraps stays in its column; where
+    a label leaves its text too little room, each text goes under its label instead."""
     grid = Table.grid(padding=(0, gap, 0, 0))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
@@ -85,7 +87,8 @@ def hanging(
             label if isinstance(label, Text) else Text(label),
             text if isinstance(text, Text) else Text(text),
         )
-    return Padding(grid, (0, 0, 0, indent)) if indent else grid
+    fit = Fit(grid)
+    return Padding(fit, (0, 0, 0, indent)) if indent else fit
 
 
 def commands(
