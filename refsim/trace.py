@@ -240,6 +240,12 @@ class Exploration:
     (each outcome's ``probability`` is then conditional on that)."""
     seed: int | None = None
     """A sampled table: the seed of its first run (run ``i`` used ``seed + i``)."""
+    requested: int | None = None
+    """A sampled table: the runs asked for; ``interleavings`` is smaller when a budget ran
+    out before they were all done."""
+    budget: str | None = None
+    """A sampled table: the budget that stopped the exact count (``"states"``, ``"time"``
+    or ``"memory"``)."""
 
     @property
     def kinds(self) -> frozenset[AnomalyKind]:

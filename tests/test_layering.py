@@ -33,6 +33,7 @@ LAYERS = {
     "explore": DRIVER,
     "search": DRIVER,
     "play": DRIVER,
+    "budget": DRIVER,
     "claims": ADAPTER,
     "compare": ADAPTER,
     "story": ADAPTER,

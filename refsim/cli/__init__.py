@@ -16,8 +16,18 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from refsim import __version__
+from refsim.budget import BudgetExceeded, Meter
 from refsim.cli import compare, explore, files, play, plot, real, run, search, story
+from refsim.cli.budget import (
+    EXIT_INTERRUPTED,
+    budget_of,
+    interrupted_line,
+    out_of_memory_lines,
+    progress_shown,
+    stopped_lines,
+)
 from refsim.cli.common import (
+    EXIT_BUDGET,
     EXIT_OK,
     EXIT_USAGE,
     Command,
@@ -83,6 +93,17 @@ def _unknown(parser: argparse.ArgumentParser, extra: Sequence[str]) -> NoReturn:
     parser.error(f"unrecognized arguments: {' '.join(extra)}{''.join(hints[:1])}")
 
 
+def _subject(args: argparse.Namespace) -> str:
+    """What the command works on, for messages: FILE, or the files."""
+    files = getattr(args, "files", None) or [getattr(args, "file", "")]
+    return shown(" ".join(str(f) for f in files))
+
+
+def _doing(args: argparse.Namespace) -> str:
+    """The progress line's label: ``refsim explore leak``."""
+    return f"refsim {args.command} {_subject(args)}".rstrip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -98,8 +119,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(out)
         return EXIT_USAGE
     command = next(c for c in COMMANDS if c.name == args.command)
+    meter = args.meter = Meter(budget_of(args))
     try:
-        return command.execute(args, out, err)
+        with progress_shown(meter, err, _doing(args)):
+            return command.execute(args, out, err)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, no traceback; output files are written beside their names and
+        # moved into place only when whole, so nothing is left at an output path.
+        err.write(interrupted_line(meter) + "\n")
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        err.write("\n".join(out_of_memory_lines(meter)) + "\n")
+        return EXIT_BUDGET
+    except BudgetExceeded as error:  # one the command did not report itself (reading FILE)
+        err.write("\n".join(stopped_lines(error, _subject(args))) + "\n")
+        return EXIT_BUDGET
     except ScenarioError as error:
         print_scenario_error(error, err)
         return EXIT_USAGE

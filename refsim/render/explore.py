@@ -12,6 +12,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from refsim.budget import Limit
 from refsim.claims import Checked, Verdict, judge_exploration, sorted_kinds
 from refsim.explore import Reachability
 from refsim.model import Scenario, count_text
@@ -119,12 +120,16 @@ def _footer(exploration: Exploration) -> list[str]:
     runtime = exploration.runtime
     bound = exploration.preemption_bound
     if not exploration.exhaustive:
+        budget = _BUDGETS[exploration.budget or "states"]
+        short = ""
+        if exploration.requested is not None and n < exploration.requested:
+            short = f" (of {exploration.requested:,} asked for: the budget ran out first)"
         return [
-            f"{count_text(n)} sampled runs under runtime {runtime}. The state budget "
-            f"(--max-states) ran out before every interleaving could be counted, so this is "
-            f"a sample: an outcome may be missing, and each share only estimates the fair "
-            f"random scheduler's probability (not the share of interleavings). Raise "
-            f"--max-states for the exact table.",
+            f"{count_text(n)} sampled runs{short} under runtime {runtime}. The {budget[0]} "
+            f"budget ({budget[1]}) ran out before every interleaving could be counted, so "
+            f"this is a sample: an outcome may be missing, and each share only estimates the "
+            f"fair random scheduler's probability (not the share of interleavings). Raise "
+            f"{budget[1]} for the exact table.",
             "witness: the sampled run reaching the outcome with the fewest preemptions.",
         ]
     states = plural(exploration.states, "distinct state")
@@ -191,6 +196,26 @@ def print_exploration(
     return verdict
 
 
+_BUDGETS = {
+    "states": ("state", "--max-states"),
+    "time": ("time", "--max-seconds"),
+    "memory": ("memory", "--max-memory"),
+}
+"""A sampled table's :attr:`~refsim.trace.Exploration.budget`, in words, and its option."""
+
+
+def _unknown(checked: Checked, max_states: int) -> str:
+    """Why a claim is unknown: the budget that stopped its search, and what it saw."""
+    stopped = checked.stopped
+    if stopped is None or stopped.limit is Limit.STATES:
+        how = f"more than {max_states:,} distinct states (raise --max-states)"
+    else:
+        how = f"the {stopped.limit.value} budget ran out (raise {stopped.limit.option})"
+    if stopped is not None and stopped.kinds:
+        how += f"; seen so far: {', '.join(sorted(k.value for k in stopped.kinds))}"
+    return how
+
+
 def _headline(exploration: Exploration) -> str:
     bound = exploration.preemption_bound
     if not exploration.exhaustive:
@@ -248,7 +273,7 @@ def print_checked(
     for c in checked:
         if c.verdict is None or c.found is None:
             verdict = Text("unknown", style="bold yellow")
-            how = f"more than {max_states:,} distinct states (raise --max-states)"
+            how = _unknown(c, max_states)
         elif c.verdict.holds:
             verdict = Text("holds", style="bold green")
             how = f"({_how(c.found, scenario)})"
