@@ -111,6 +111,7 @@ __all__ = [
     "StateBudgetExceeded",
     "explore",
     "reachable",
+    "sample",
 ]
 
 DEFAULT_MAX_STATES = 1_000_000
@@ -962,11 +963,35 @@ def _sampled(
     """The table of ``runs`` sampled runs (fewer if the meter runs out), after the exact
     count ``stopped``; raises ``stopped`` if not one run could be finished."""
     try:
-        found, done = _sample(machine, runs, seed, meter)
+        return _sample_table(machine, runs, seed, meter, stopped.limit.value)
     except BudgetExceeded as error:
         # Report the exploration (which says more), spent as far as the sample went.
         stopped.adopt(error)
         raise stopped from None
+
+
+def sample(
+    scenario: Scenario,
+    *,
+    runs: int,
+    runtime: Runtime | None = None,
+    seed: int = 0,
+    meter: Meter | None = None,
+    budget: str | None = None,
+) -> Exploration:
+    """The outcome table of ``runs`` runs of the fair random scheduler, run ``i`` seeded
+    with ``seed + i`` (fewer if the ``meter`` runs out first; :class:`BudgetExceeded` if
+    not one run could be finished). ``budget`` says why a sample stands in for the exact
+    table (:attr:`~refsim.trace.Exploration.budget`)."""
+    if runs < 1:
+        raise ValueError(f"a sample is at least 1 run, not {runs}")
+    return _sample_table(Machine(scenario, runtime), runs, seed, meter, budget)
+
+
+def _sample_table(
+    machine: Machine, runs: int, seed: int, meter: Meter | None, budget: str | None
+) -> Exploration:
+    found, done = _sample(machine, runs, seed, meter)
     stats = [
         OutcomeStats(
             outcome=outcome,
@@ -988,7 +1013,7 @@ def _sampled(
         states=0,
         seed=seed,
         requested=runs,
-        budget=stopped.limit.value,
+        budget=budget,
     )
 
 

@@ -31,6 +31,9 @@ from refsim.budget import (
 )
 from refsim.explore import ExplorationStopped
 from refsim.model import count_text
+from refsim.report import format_ns
+from refsim.timed import TimedRunStopped
+from refsim.trace import RunResult
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -48,6 +51,8 @@ __all__ = [
     "seconds_option",
     "spent_line",
     "stopped_lines",
+    "stopped_option",
+    "timed_stopped_lines",
     "whole_line",
 ]
 
@@ -104,11 +109,13 @@ def memory_option(text: str) -> int | None:
     return value
 
 
-def add_budget(parser: argparse.ArgumentParser) -> None:
-    """``--max-seconds`` and ``--max-memory``: the budget of a command's whole work."""
+def add_budget(parser: argparse.ArgumentParser, *, per: str = "") -> None:
+    """``--max-seconds`` and ``--max-memory``: the budget of a command's whole work (or,
+    ``per``, of each piece of it)."""
+    what = f"for {per}" if per else "stop the work"
     parser.add_argument(
         "--max-seconds", type=seconds_option, default=DEFAULT_SECONDS, metavar="S",
-        help=f"stop the work after S seconds (default {DEFAULT_SECONDS:g}; none: no limit), "
+        help=f"{what} after S seconds (default {DEFAULT_SECONDS:g}; none: no limit), "
         "say what was found so far, exit status 3",
     )  # fmt: skip
     parser.add_argument(
@@ -226,6 +233,12 @@ def out_of_memory_lines(meter: Meter | None) -> list[str]:
     return lines
 
 
+def stopped_option(result: RunResult) -> str:
+    """The option of the budget that stopped an unfinished run."""
+    assert result.stopped is not None
+    return Limit(result.stopped).option
+
+
 def raise_hint(limit: Limit) -> str:
     """The option that gives a budget more room, with an example."""
     if limit is Limit.TIME:
@@ -317,3 +330,13 @@ def exploration_stopped_lines(error: ExplorationStopped, subject: str, *, helps:
         error, subject, doing=doing, found=found_lines(error), whole=whole_line(error),
         helps=advice,
     )  # fmt: skip
+
+
+def timed_stopped_lines(error: TimedRunStopped, subject: str, *, total: int) -> list[str]:
+    """A timed run that ran out of budget: how far it got in simulated time and in
+    micro-steps, of the ``total`` the whole run has."""
+    found = [
+        f"The run had reached {format_ns(error.simulated_ns)} of simulated time, "
+        f"{error.steps:,} of its {total:,} micro-steps."
+    ]
+    return stopped_lines(error, subject, doing="simulating the run in time", found=found)

@@ -11,14 +11,12 @@ out before the search could show it.
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from refsim.claims import claim, judge_nothing_found
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -67,6 +65,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "--max-steps", type=whole(), default=DEFAULT_MAX_STEPS, metavar="N",
         help=f"micro-step budget of each run (default {DEFAULT_MAX_STEPS:,})",
     )  # fmt: skip
+    add_budget(p)
     add_limits(p)
 
 
@@ -87,6 +86,11 @@ def _summary(report: SearchReport) -> str:
     preemptions = "preemption" if report.run and report.run.preemptions == 1 else "preemptions"
     if report.run is not None:
         fewest = " (the fewest possible)" if report.minimal else ""
+        if report.stopped is not None:
+            fewest = (
+                f" before {report.stopped} ran out: maybe not the fewest (raise "
+                f"{report.stopped.option} to shrink it further)"
+            )
         return (
             f"search (seed {report.seed}): reached {_what(report)} in {report.examples:,} "
             f"{examples}, then shrank it in {report.shrink_runs:,} runs to "
@@ -96,6 +100,11 @@ def _summary(report: SearchReport) -> str:
         f"search (seed {report.seed}): no schedule reached {_what(report)} in "
         f"{report.examples:,} {examples}"
     )
+    if report.stopped is not None:
+        return (
+            f"{nothing}: {report.stopped} ran out before the {report.max_examples:,} asked "
+            f"for (raise {report.stopped.option}, or ask for fewer with --max-examples)."
+        )
     if report.cut:
         return (
             f"{nothing}, and {report.cut:,} of them were stopped by --max-steps before the "
@@ -115,6 +124,7 @@ def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]
         "examples": report.examples,
         "shrink_runs": report.shrink_runs,
         "cut": report.cut,
+        "stopped": None if report.stopped is None else report.stopped.value,
         "schedule": None,
         "steps": None,
         "preemptions": None,
@@ -134,28 +144,14 @@ def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]
     return document
 
 
-@contextlib.contextmanager
-def _progress(err: TextIO, budget: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr, only on a terminal (CLI.md: long work shows one)."""
-    if not err.isatty():
-        yield None
-        return
-    columns = (TextColumn("searching"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"))
-    with Progress(*columns, console=console(err), transient=True) as bar:
-        task = bar.add_task("search", total=budget)
-        # Shrinking runs past the budget: the bar then just stays full.
-        yield lambda runs: bar.update(task, completed=min(runs, budget))
-
-
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     scenario, file = load(args.file, args)
     scenario = one_process(scenario, args, file)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
-    with _progress(err, args.max_examples) as tick:
-        report = search_report(
-            scenario, want=args.want, runtime=runtime, max_examples=args.max_examples,
-            seed=args.seed, max_steps=args.max_steps, progress=tick,
-        )  # fmt: skip
+    report = search_report(
+        scenario, want=args.want, runtime=runtime, max_examples=args.max_examples,
+        seed=args.seed, max_steps=args.max_steps, meter=args.meter,
+    )  # fmt: skip
     if args.json:
         write_json(out, _json(scenario, report, args.file))
     else:
@@ -170,6 +166,8 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             screen.print(verdict_text(verdict, want=report.want))
     if report.run is not None:
         return EXIT_OK if agrees(scenario, report.run) else EXIT_DISAGREES
+    if report.stopped is not None:
+        return EXIT_BUDGET
     return EXIT_OK if expected_nothing(scenario, report) else EXIT_BUDGET
 
 

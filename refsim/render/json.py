@@ -188,7 +188,8 @@ def checked_json(file: str, scenario: Scenario, checked: tuple[Checked, ...]) ->
 
 
 def compare_json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[str, Any]:
-    """``refsim compare --json``."""
+    """``refsim compare --json``: a cell a budget left unmeasured is null, and its row's
+    ``stopped`` names the budget (``time``, ``memory``)."""
     return {
         "scenario": scenario.name,
         "seed": seed,
@@ -199,14 +200,15 @@ def compare_json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[s
                 "runs_as": row.label,
                 "runtime": row.runtime.value,
                 "processes": row.processes,
-                "anomalies": [k.value for k in row.anomalies],
+                "anomalies": None if row.anomalies is None else [k.value for k in row.anomalies],
                 "exhaustive": row.exhaustive,
                 "makespan_ns": row.makespan_ns,
                 "sequential_ns": row.sequential_ns,
-                "speedup": round(row.speedup, 6),
-                "utilisation": round(row.utilisation, 6),
+                "speedup": None if row.speedup is None else round(row.speedup, 6),
+                "utilisation": None if row.utilisation is None else round(row.utilisation, 6),
                 "agrees": agrees(scenario, row),
                 "went_wrong": [k.value for k in row.went_wrong],
+                "stopped": row.stopped,
             }
             for row in rows
         ],
