@@ -50,8 +50,9 @@ __all__ = [
     "seconds_text",
 ]
 
-DEFAULT_SECONDS = 30.0
-"""A command's time budget (``--max-seconds``): about what a student waits for an answer."""
+DEFAULT_SECONDS = 25.0
+"""A command's time budget (``--max-seconds``): with starting and finishing (imports, freeing
+what the work built), no command takes more than about 30 s."""
 
 DEFAULT_MEMORY = 1_000_000_000
 """A command's memory budget (``--max-memory``): 1 GB, which a small laptop can spare."""

@@ -102,6 +102,8 @@ def _possible(
     exhaustive = True
     parts = scenario.per_process()
     for index, sub in enumerate(parts):
+        if meter is not None:
+            meter.check()  # a file of many processes: each is cheap, all of them may not be
         share = None if meter is None else meter.fair(len(parts) - index)
         try:
             search = None if share is None else share.share(0.5)

@@ -451,6 +451,8 @@ class _Exact:
                 stack.pop()
                 continue
             if children is None:
+                if self.meter is not None:
+                    self.meter.check()  # a deep first path expands long before it stores
                 children = frame[2] = self._expand(state)
                 for _, _, child_key, _, child in children[1]:
                     if child_key not in memo:
@@ -625,6 +627,8 @@ class _Bounded:
                 stack.pop()
                 continue
             if children is None:
+                if self.meter is not None:
+                    self.meter.check()
                 children = frame[4] = self._expand(state, key, last, left)
                 for _, _, child_key, child, t, child_left in children[1]:
                     if child_key not in memo:
@@ -744,6 +748,8 @@ def _sample(
     done = 0
     try:
         for i in range(runs):
+            if meter is not None:
+                meter.check()  # a run may be long: none starts once the budget is spent
             chooser = RandomChooser(seed + i)
             state = machine.initial()
             last, bits, preemptions = -1, 0, 0
@@ -795,6 +801,10 @@ def _sort_key(stats: OutcomeStats) -> tuple[Any, ...]:
     probability = -stats.probability if stats.probability is not None else 0
     return (-stats.count, probability, stats.preemptions, len(stats.witness), str(stats.outcome))
 
+
+COLLECT_OVER = 50_000
+"""A count stopped with more states than this collects its garbage at once (a fraction of
+a second) to give the memory back; a smaller one is not worth the time."""
 
 EXACT_SHARE = 0.75
 """With ``sample=N``, the part of the time the exact count may take: the rest is kept
@@ -850,6 +860,8 @@ def explore(
     before = resident_memory() if meter is not None else None
     stopped: ExplorationStopped | None = None
     try:
+        if meter is not None:
+            meter.check()  # a budget already spent: not even the first state
         if _fewest_states(space) > max_states:
             raise _Budget
         _, (e, table) = counter.count()
@@ -857,8 +869,11 @@ def explore(
         spent = error if isinstance(error, BudgetExceeded) else None
         stopped = _stopped(space, counter.memo, max_states, spent, exact, before)
     if stopped is not None:
-        del counter  # its memo: the sample, or whoever catches the error, needs the memory
-        gc.collect()
+        if len(counter.memo) > COLLECT_OVER:
+            # The memo's memory: the sample, or whoever catches the error, needs it back,
+            # and the exception's traceback holds it in a cycle until collected.
+            del counter
+            gc.collect()
         if sample is None:
             raise stopped
         return _sampled(machine, sample, seed, meter, stopped)
@@ -985,6 +1000,8 @@ def sample(
     table (:attr:`~refsim.trace.Exploration.budget`)."""
     if runs < 1:
         raise ValueError(f"a sample is at least 1 run, not {runs}")
+    if meter is not None:
+        meter.check()
     return _sample_table(Machine(scenario, runtime), runs, seed, meter, budget)
 
 
@@ -1049,7 +1066,8 @@ def reachable(
     cannot block or unblock anyone), only that thread moves, through its whole
     ``compute`` at once. Every complete run must take that step some time, and it
     commutes with everything, so moving it first loses no final state and no anomaly
-    (the ample-set argument of partial-order reduction). Raises
+    (the ample-set argument of partial-order reduction). Of interchangeable threads in one
+    local state (the symmetry of the exact count), one moves. Raises
     :class:`ExplorationStopped` beyond ``max_states`` distinct states, or when the
     ``meter``'s time or memory runs out.
     """
@@ -1063,7 +1081,8 @@ def reachable(
     """Every kind recorded on the way to a state seen: reachable, even before a run ends."""
     while stack:
         state, bits, path = stack.pop()
-        key = (space.canon(state)[0], bits)
+        canonical, _, local = space.canon(state)
+        key = (canonical, bits)
         if key in seen:
             continue
         try:
@@ -1083,9 +1102,13 @@ def reachable(
                 if kind not in witnesses:
                     witnesses[kind] = _path_schedule(machine, path)
             continue
-        nexts = {t: machine.next_instr(state, t) for t in enabled}
-        local = [t for t in enabled if nexts[t].code in (COMPUTE, IO)]  # type: ignore[union-attr]
-        for t in local[:1] or reversed(enabled):
+        # Interchangeable threads in one local state have permuted children, which share a
+        # key: one of them moves (as in the exact count). 10,000 copies of a thread would
+        # otherwise push 10,000 children, each holding 10,000 threads.
+        movers = [group[0] for group in space.groups(enabled, local)]
+        nexts = {t: machine.next_instr(state, t) for t in movers}
+        alone = [t for t in movers if nexts[t].code in (COMPUTE, IO)]  # type: ignore[union-attr]
+        for t in alone[:1] or reversed(movers):
             instr = nexts[t]
             assert instr is not None
             before, count = state, 1

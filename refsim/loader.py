@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from refsim.budget import Limit, Meter, resident_memory
+from refsim.budget import BudgetExceeded, Limit, Meter, resident_memory
 from refsim.errors import Diagnostic, ScenarioError
 from refsim.model import (
     AnomalyKind,
@@ -71,6 +71,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_REPEAT_DEPTH",
     "Limits",
+    "ReadingStopped",
     "json_schema",
     "load_file",
     "load_text",
@@ -124,7 +125,14 @@ def load_text(
         if size > limits.max_bytes:
             raise ScenarioError([_too_big(filename, size, limits)])
     source = Source(filename, text.removeprefix("\ufeff"))
-    doc = Composer(source, tick=None if meter is None else _reading(meter)).compose()
+    composer = Composer(source, tick=None if meter is None else _reading(meter))
+    started = 0.0 if meter is None else meter.elapsed
+    try:
+        doc = composer.compose()
+    except BudgetExceeded as error:
+        stopped = ReadingStopped(error, filename, composer.line, len(source.lines))
+        stopped.started = started
+        raise stopped from None
     if doc is not None:
         _check_shape(source, doc)
         plans = _Checker(source, doc, limits).check()
@@ -144,10 +152,11 @@ _KINDS = (
     (stat.S_ISBLK, "a block device"),
 )
 
-LOAD_FACTOR = 3
-"""Bytes of memory reading a file takes per byte of it, at least (its bytes, its text and
-its lines), before the YAML is parsed: a file that cannot fit in the memory budget that
-many times over is refused before it is read."""
+LOAD_FACTOR = 8
+"""Bytes of memory reading a file takes per byte of it before its YAML is parsed, about
+(its bytes, its text, its lines, the YAML reader's copy: 860 MB for a file of 100 MB of
+short lines): a file that does not fit in the memory budget that many times over is
+refused before it is read."""
 
 
 def _not_regular(filename: str, mode: int) -> ScenarioError:
@@ -207,6 +216,21 @@ def _make_room(meter: Meter, needed: int) -> None:
     used = resident_memory()
     if limit is not None and used is not None and used + needed > limit:
         raise meter.exceeded(Limit.MEMORY)
+
+
+class ReadingStopped(BudgetExceeded):
+    """The time or memory budget ran out while a scenario file was read; how far it got."""
+
+    def __init__(self, spent: BudgetExceeded, filename: str, line: int, lines: int) -> None:
+        super().__init__(spent.limit, spent.allowed)
+        self.adopt(spent)
+        self.filename = filename
+        self.line = line
+        """The line it had reached."""
+        self.lines = lines
+        """The lines the file has."""
+        self.started = 0.0
+        """When (in the meter's seconds) the parse began, after reading and decoding."""
 
 
 def _reading(meter: Meter) -> Callable[[], None]:

@@ -298,7 +298,7 @@ def print_run(
     if quiz:
         head.append("  ·  quiz")
     console.print(head)
-    console.print(hanging([(f"schedule ({source}):", str(result.schedule))], gap=1))
+    console.print(hanging([(f"schedule ({source}):", _schedule_text(result, REPLAY_RUNS))], gap=1))
     if result.completed_from is not None:
         console.print(
             Text(
@@ -328,7 +328,16 @@ def print_run(
         return
     _print_findings(console, scenario, result)
     console.print()
-    command_line(console, "replay: ", replay)
+    if len(result.schedule.runs) <= REPLAY_RUNS:
+        command_line(console, "replay: ", replay)
+    else:
+        console.print(
+            Text(
+                f"replay: the schedule has {len(result.schedule.runs):,} runs, too many for a "
+                f"command line: the same options make the same run, and --json prints the "
+                f"schedule whole."
+            )
+        )
 
 
 RUN_ROWS = 1_000
@@ -337,6 +346,21 @@ RUN_ROWS = 1_000
 
 ANOMALY_ROWS = 100
 """The most anomalies a run lists one by one; the rest are counted by kind."""
+
+
+REPLAY_RUNS = 200
+"""A controlled run's schedule of more runs than this is summarised, and its replay
+command not printed: a command line of thousands of runs helps nobody."""
+
+
+def _schedule_text(result: RunResult, most: int) -> str:
+    """A run's schedule, or its first runs and how many there are when it has more than
+    ``most``."""
+    runs = len(result.schedule.runs)
+    if runs <= most:
+        return str(result.schedule)
+    first = " ".join(str(result.schedule).split()[:8])
+    return f"{first} … ({runs:,} runs; --json prints it whole)"
 
 
 def _cut_trace(result: RunResult) -> str:
@@ -583,12 +607,7 @@ def print_timed_run(
         f"core{'s' if metrics.cores != 1 else ''}  ·  {result.steps:,} steps"
     )
     console.print(head)
-    runs = len(result.schedule.runs)
-    if runs <= _LONG_SCHEDULE:
-        schedule = str(result.schedule)
-    else:
-        first = " ".join(str(result.schedule).split()[:8])
-        schedule = f"{first} … ({runs:,} runs; --json prints it whole)"
+    schedule = _schedule_text(result, _LONG_SCHEDULE)
     console.print(hanging([("schedule:", schedule)], gap=1))
     console.print()
     if result.trace is not None:
@@ -625,7 +644,7 @@ def print_timed_run(
             "replay: each process's part of the schedule replays that process in controlled "
             "mode (processes share no memory)"
         )
-    elif runs <= _LONG_SCHEDULE:
+    elif len(result.schedule.runs) <= _LONG_SCHEDULE:
         command_line(console, "replay (controlled mode): ", replay_command(file, result, scenario))
     else:
         console.print(

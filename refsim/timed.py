@@ -273,6 +273,9 @@ class _TimedRun:
                 # merges it (the eval breaker's work) before it waits again.
                 owner = machine.owner_of[instr.word]
                 self._wake(p, machine.wait_key(before, owner))
+            # A waiting thread holds no state: thousands of threads each keeping one would
+            # take memory quadratic in their number.
+            del before
             if cost:
                 yield env.timeout(cost)
             if instr.code == IO:
@@ -588,5 +591,10 @@ def run_timed(
         timing = replace(timing, cores=cores)
     if switch_interval is not None:
         timing = replace(timing, switch_interval=switch_interval)
+    if meter is not None:
+        try:
+            meter.check()  # a budget already spent: not even the setup
+        except BudgetExceeded as error:
+            raise TimedRunStopped(error, steps=0, simulated_ns=0) from None
     driver = _TimedRun(scenario, runtime, timing, seed, keep_trace, meter)
     return driver.result(scenario, runtime)

@@ -193,6 +193,8 @@ class Composer:
         self.source = source
         self.tick = tick
         """Called every ``TICK_EVERY`` events: a budget's check, which may raise to stop."""
+        self.line = 1
+        """The line of the last node read (how far a stopped reading got)."""
         self.doc = Document()
         self.stack: list[_Frame] = []
         self.has_root = False
@@ -282,6 +284,7 @@ class Composer:
     def _node(self, event: yaml.NodeEvent, loader: Any) -> None:
         role, path, keep = self._slot()
         mark = _mark(event.start_mark)
+        self.line = mark[0]
         if keep and role != "key":
             self.doc.marks[path] = mark
         self._refuse_yaml_features(event, role, path, mark)

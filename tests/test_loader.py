@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from refsim.budget import Budget, BudgetExceeded, Limit, Meter, resident_memory
 from refsim.engine import run
 from refsim.errors import Diagnostic, ScenarioError
-from refsim.loader import Limits, json_schema, load_file, load_text
+from refsim.loader import Limits, ReadingStopped, json_schema, load_file, load_text
 from refsim.model import (
     AnomalyKind,
     MicroKind,
@@ -1198,9 +1198,14 @@ def test_a_huge_limit_still_reads_in_bounded_time(tmp_path: Path) -> None:
     with pytest.raises(BudgetExceeded) as info:
         load_file(path, limits=Limits(max_bytes=2**31, max_ops=10**9), meter=meter)
     assert Limit.TIME == info.value.limit
-    # One look before reading (second 1), then one every 1,024 YAML nodes (seconds 2, 3,
-    # ...): the 19th, at second 20, stops it, long before the file's 200,000 nodes.
-    assert {"YAML nodes read": 19 * 1024} == meter.tally
+    # The clock is read before reading (second 1) and before parsing (2), then every 1,024
+    # YAML nodes (3, 4, ...): the 18th look, at second 20, stops it, long before the file's
+    # 200,000 nodes, and says how far it got.
+    assert {"YAML nodes read": 18 * 1024} == meter.tally
+    stopped = info.value
+    assert isinstance(stopped, ReadingStopped)
+    assert (200_003, 2.0) == (stopped.lines, stopped.started)
+    assert 18 * 1024 - 10 < stopped.line < 18 * 1024 + 10  # a node a line, from line 3
 
 
 def test_a_file_too_big_for_the_memory_budget_is_refused_before_it_is_read(

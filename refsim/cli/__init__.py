@@ -24,6 +24,7 @@ from refsim.cli.budget import (
     interrupted_line,
     out_of_memory_lines,
     progress_shown,
+    reading_stopped_lines,
     stopped_lines,
 )
 from refsim.cli.common import (
@@ -36,6 +37,7 @@ from refsim.cli.common import (
     shown,
 )
 from refsim.errors import ScenarioError
+from refsim.loader import ReadingStopped
 
 __all__ = ["COMMANDS", "main"]
 
@@ -131,7 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         err.write("\n".join(out_of_memory_lines(meter)) + "\n")
         return EXIT_BUDGET
-    except BudgetExceeded as error:  # one the command did not report itself (reading FILE)
+    except ReadingStopped as error:
+        err.write("\n".join(reading_stopped_lines(error)) + "\n")
+        return EXIT_BUDGET
+    except BudgetExceeded as error:  # one the command did not report itself
         err.write("\n".join(stopped_lines(error, _subject(args))) + "\n")
         return EXIT_BUDGET
     except ScenarioError as error:

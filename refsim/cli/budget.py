@@ -29,7 +29,9 @@ from refsim.budget import (
     bytes_text,
     seconds_text,
 )
+from refsim.errors import visible
 from refsim.explore import ExplorationStopped
+from refsim.loader import ReadingStopped
 from refsim.model import count_text
 from refsim.report import format_ns
 from refsim.timed import TimedRunStopped
@@ -48,6 +50,7 @@ __all__ = [
     "out_of_memory_lines",
     "progress_shown",
     "raise_hint",
+    "reading_stopped_lines",
     "seconds_option",
     "spent_line",
     "stopped_lines",
@@ -340,3 +343,18 @@ def timed_stopped_lines(error: TimedRunStopped, subject: str, *, total: int) -> 
         f"{error.steps:,} of its {total:,} micro-steps."
     ]
     return stopped_lines(error, subject, doing="simulating the run in time", found=found)
+
+
+def reading_stopped_lines(error: ReadingStopped) -> list[str]:
+    """A scenario file too slow (or too big) to read within the budget: how far it got,
+    and how long the whole would take at that rate."""
+    found = [f"It had read {error.line:,} of the file's {error.lines:,} lines."]
+    whole = None
+    if error.limit is Limit.TIME and error.line > 1:
+        parsing = (error.seconds - error.started) * error.lines / error.line
+        whole = (
+            f"Reading it all would take about {seconds_text(error.started + parsing)} at this rate."
+        )
+    return stopped_lines(
+        error, visible(error.filename), doing="reading the file", found=found, whole=whole
+    )
