@@ -141,17 +141,10 @@ class BudgetExceeded(Exception):
         self.whole = whole
         """False when only a share of the time ran out (:meth:`Meter.share`), not the
         command's whole budget."""
-        # The arguments rebuild it (SimPy re-raises a process's exception that way, with
-        # the original as its __cause__).
         super().__init__(limit, allowed)
 
     def __str__(self) -> str:
         return f"{self.limit} of {self.allowed} ran out after {seconds_text(self.seconds)}"
-
-    def original(self) -> BudgetExceeded:
-        """The exception as first raised, when this one was rebuilt from it (by SimPy)."""
-        cause = self.__cause__
-        return cause.original() if isinstance(cause, BudgetExceeded) else self
 
     def adopt(self, other: BudgetExceeded) -> None:
         """Take ``other``'s account of the spending (a driver that wraps a meter's

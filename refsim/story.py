@@ -214,10 +214,10 @@ OWN_SHARE = 0.6
 """Of the counts' time, the part the story's own runtime may take: its table is the
 story's centre, the other runtimes' are one column each."""
 SEARCH_SHARE = 0.5
-"""Of the time left after the counts, the part the reachability searches take (for the
-runtimes the count could not finish); then, of what is left each time, the part the
-sample takes (for the story's runtime, without an exact table) and the part a search for
-the failing run takes; a time story's timed runs take the rest."""
+"""Of the time left after the counts, the part each next piece may take: the sample of
+the story's runtime (where its count ran out), the reachability searches (for every
+runtime whose count ran out), the samples of runtimes not even searched, and the search
+for the failing run; a time story's timed runs take the rest."""
 SAMPLE_STEPS = 10_000_000
 """The most micro-steps the story's sample may take in all: a program with longer runs
 is sampled fewer times (at least :data:`SAMPLE_LEAST`, or not at all)."""
@@ -348,21 +348,26 @@ def gather(
         found[(r, i)] = _attempt(explore, parts[i], r, max_states, share, how)
     tables = {job: f if isinstance(f, Exploration) else None for job, f in found.items()}
     stops = {job: f.limit.value for job, f in found.items() if isinstance(f, ExplorationStopped)}
-    # Where the count ran out: which kinds are reachable, exactly, in fewer states.
-    searches = how.part(SEARCH_SHARE)
     missing = [job for job in jobs if tables[job] is None]
+    # The story's own table, sampled where its count ran out (a sample is quick: first).
+    mine = [job for job in missing if job[0] is runtime]
+    samples = how.part(SEARCH_SHARE)
+    for n, (r, i) in enumerate(mine):
+        tables[(r, i)] = _sample(parts[i], r, stops[(r, i)], _fair(samples, len(mine) - n), how)
+    # Where a count ran out: which kinds are reachable, exactly, in fewer states.
+    searches = how.part(SEARCH_SHARE)
     for n, (r, i) in enumerate(missing):
         share = _fair(searches, len(missing) - n)
         found[(r, i)] = _attempt(reachable, parts[i], r, max_states, share, how)
-    # A sampled table for the story's runtime, and for any runtime not even searched.
-    wanted = [
-        job for job in missing if job[0] is runtime or isinstance(found[job], ExplorationStopped)
-    ]
+    # Where even that ran out: a sample's kinds (of the story's runtime's, or a new one).
+    unsearched = [job for job in missing if isinstance(found[job], ExplorationStopped)]
     samples = how.part(SEARCH_SHARE)
-    for n, (r, i) in enumerate(wanted):
-        table = _sample(parts[i], r, stops[(r, i)], _fair(samples, len(wanted) - n), how)
-        tables[(r, i)] = table
-        if table is not None and isinstance(found[(r, i)], ExplorationStopped):
+    for n, (r, i) in enumerate(unsearched):
+        table = tables[(r, i)]
+        if table is None and r is not runtime:
+            share = _fair(samples, len(unsearched) - n)
+            table = tables[(r, i)] = _sample(parts[i], r, stops[(r, i)], share, how)
+        if table is not None:
             found[(r, i)] = table
     rows = []
     for group, runtimes in GROUPS:

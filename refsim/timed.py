@@ -149,6 +149,10 @@ class _TimedRun:
         """Events left before the next look at the meter."""
         self.counted = 0
         """Micro-steps already counted into the meter's tally."""
+        self.spent: BudgetExceeded | None = None
+        """The budget that ran out; the run stops before its next event."""
+        self.halt = self.env.event()
+        self.halt.callbacks.append(simpy.core.StopSimulation.callback)
         self.timing = timing
         self.costs = {kind.value: ns for kind, ns in timing.costs.items()}
         self.random = random.Random(seed).random
@@ -321,12 +325,19 @@ class _TimedRun:
     # -- applying micro-steps ----------------------------------------------------------
 
     def _look(self) -> None:
-        """Count one event; every CHECK_EVERY, look at the meter (which may raise)."""
+        """Count one event; every CHECK_EVERY, look at the meter. When a budget has run out
+        the run halts before its next event (an exception raised inside a SimPy process
+        would let the other processes' events at that instant run first)."""
         self.countdown -= 1
         if not self.countdown and self.meter is not None:
             self.countdown = CHECK_EVERY
             steps, self.counted = self.steps - self.counted, self.steps
-            self.meter.tick(SIMULATED, steps)
+            try:
+                self.meter.tick(SIMULATED, steps)
+            except BudgetExceeded as error:
+                if self.spent is None:
+                    self.spent = error
+                    self.halt.succeed()
 
     def _step(self, g: int, p: int, t: int, count: int, time: int, duration: int) -> None:
         """Apply ``count`` micro-steps of thread ``g`` (more than one only for a compute
@@ -476,16 +487,12 @@ class _TimedRun:
     # -- the result --------------------------------------------------------------------
 
     def result(self, scenario: Scenario, runtime: Runtime) -> RunResult:
-        try:
-            self.env.run()
-        except BudgetExceeded as error:
-            spent = error.original()
-            stopped = TimedRunStopped(spent, steps=self.steps, simulated_ns=int(self.env.now))
-            raise stopped from None
-        finally:
-            if self.meter is not None:
-                tally = self.meter.tally
-                tally[SIMULATED] = tally.get(SIMULATED, 0) + self.steps - self.counted
+        self.env.run()
+        if self.meter is not None:
+            tally = self.meter.tally
+            tally[SIMULATED] = tally.get(SIMULATED, 0) + self.steps - self.counted
+        if self.spent is not None:
+            raise TimedRunStopped(self.spent, steps=self.steps, simulated_ns=int(self.env.now))
         makespan = max(self.since, default=0)
         anomalies = list(self.anomalies)
         final: list[tuple[str, FinalValue]] = []

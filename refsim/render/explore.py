@@ -205,15 +205,31 @@ _BUDGETS = {
 
 
 def _unknown(checked: Checked, max_states: int) -> str:
-    """Why a claim is unknown: the budget that stopped its search, and what it saw."""
+    """Why a claim is unknown: the budget that stopped its search."""
     stopped = checked.stopped
     if stopped is None or stopped.limit is Limit.STATES:
-        how = f"more than {max_states:,} distinct states (raise --max-states)"
-    else:
-        how = f"the {stopped.limit.value} budget ran out (raise {stopped.limit.option})"
-    if stopped is not None and stopped.kinds:
-        how += f"; seen so far: {', '.join(sorted(k.value for k in stopped.kinds))}"
-    return how
+        return f"more than {max_states:,} distinct states (raise --max-states)"
+    return f"the {stopped.limit.value} budget ran out (raise {stopped.limit.option})"
+
+
+def _seen(checked: Checked, file: str, scenario: Scenario) -> list[RenderableType]:
+    """Under an unknown claim: the kinds its search had seen when the budget ran out (each
+    reachable, with a schedule where a run had shown it), a lower bound."""
+    stopped = checked.stopped
+    if stopped is None or not stopped.kinds:
+        return []
+    lines: list[RenderableType] = []
+    shown = dict(stopped.witnesses)
+    for kind in sorted_kinds(stopped.kinds):
+        schedule = shown.get(kind)
+        if schedule is None:
+            lines.append(Text(f"{kind.value} is reachable (seen before the budget ran out)"))
+            continue
+        lines.append(Text(f"{kind.value} is reachable, e.g. by {schedule}:"))
+        replay = witness_replay(file, scenario, str(schedule), checked.claim.runtime, None)
+        lines.append(Padding(Text(visible(replay)), (0, 0, 0, 2)))
+    lines.append(Text("(seen before the budget ran out: more kinds may be reachable)"))
+    return lines
 
 
 def _headline(exploration: Exploration) -> str:
@@ -273,7 +289,7 @@ def print_checked(
     for c in checked:
         if c.verdict is None or c.found is None:
             verdict = Text("unknown", style="bold yellow")
-            how = _unknown(c, max_states)
+            how = ""  # said on a line of its own, under the claim
         elif c.verdict.holds:
             verdict = Text("holds", style="bold green")
             how = f"({_how(c.found, scenario)})"
@@ -297,7 +313,13 @@ def print_checked(
         grid.add_column()
         grid.add_row(c.claim.runtime.value, Text(words), verdict, Text(how))
         console.print(Padding(grid, (0, 0, 0, 2)))
-        if c.verdict is None or c.verdict.holds:
+        if c.verdict is None:
+            said: list[RenderableType] = [Text(_unknown(c, max_states))]
+            said += _seen(c, file, scenario) if len(scenario.per_process()) == 1 else []
+            for line in said:
+                console.print(Padding(line, (0, 0, 0, 4)))
+            continue
+        if c.verdict.holds:
             continue
         lines: list[RenderableType] = []
         for w in c.verdict.witnesses:
