@@ -102,6 +102,10 @@ class _Stop(BaseException):
         self.spent = spent
 
 
+class _OutOfMemory(BaseException):
+    """A MemoryError inside the search, carried past Hypothesis (see :class:`_Stop`)."""
+
+
 def _look(meter: Meter | None, unit: str | None = None) -> None:
     """Look at ``meter`` (counting one ``unit`` first, if given): :class:`_Stop` if a
     budget has run out."""
@@ -266,7 +270,11 @@ def _plays(
 
     @st.composite
     def plays(draw: st.DrawFn) -> _Play:
-        return _play(machine, DrawnChooser(draw, max_scale), max_steps, meter)
+        try:
+            return _play(machine, DrawnChooser(draw, max_scale), max_steps, meter)
+        except MemoryError:
+            # An Exception to Hypothesis, which would shrink it as a failing example.
+            raise _OutOfMemory from None
 
     return plays()
 
@@ -540,6 +548,8 @@ def search_report(
             test()
         except _Stop as stop:
             stopped = stop.spent.limit
+        except _OutOfMemory:
+            raise MemoryError from None
     if not last_failing:
         return SearchReport(
             scenario=scenario.name, runtime=machine.runtime, want=want, seed=seed,

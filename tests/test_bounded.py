@@ -240,6 +240,22 @@ def test_out_of_memory_is_a_message_that_names_the_budget(
     )
 
 
+def test_out_of_memory_inside_hypothesis_is_the_same_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hypothesis takes an Exception for a failing example to shrink: a MemoryError must
+    get past it, not be shrunk over and over."""
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    # sys.modules: the package's `refsim.search` is the function of that name.
+    monkeypatch.setattr(sys.modules["refsim.search"], "_play", exhausted)
+    status, out, err = refsim(capsys, "search", "leak")
+    assert (3, "") == (status, out)
+    assert err.startswith("error: out of memory after ")
+
+
 @pytest.mark.parametrize("command", ["run", "search"])
 def test_run_and_search_on_thousands_of_threads_stop_within_their_budget(
     command: str, scenario_file, capsys: pytest.CaptureFixture[str]

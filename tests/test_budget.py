@@ -4,6 +4,7 @@ test here waits for anything."""
 from __future__ import annotations
 
 import argparse
+import io
 
 import pytest
 
@@ -16,7 +17,13 @@ from refsim.budget import (
     resident_memory,
     seconds_text,
 )
-from refsim.cli.budget import done_text, interrupted_line, memory_option, seconds_option
+from refsim.cli.budget import (
+    done_text,
+    interrupted_line,
+    memory_option,
+    progress_shown,
+    seconds_option,
+)
 
 
 class Clock:
@@ -191,3 +198,26 @@ def meter_after(seconds: float) -> Meter:
     m, clock = meter()
     clock.now += seconds
     return m
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_only_on_a_terminal_once_the_work_has_taken_a_second() -> None:
+    m, clock = meter(seconds=None)
+    quiet = io.StringIO()
+    with progress_shown(m, quiet, "refsim explore big"):
+        clock.now += 5
+        m.tick("states explored", 1_000)
+    assert "" == quiet.getvalue()
+    terminal = Terminal()
+    m, clock = meter(seconds=None)
+    with progress_shown(m, terminal, "refsim explore big"):
+        m.tick("states explored", 10)  # too soon: nothing shows
+        assert "" == terminal.getvalue()
+        clock.now += 2
+        m.tick("states explored", 1_000)
+        assert "refsim explore big: 1,010 states explored (2 s)" in terminal.getvalue()
+    assert m.on_progress is None  # and the line is gone (transient)

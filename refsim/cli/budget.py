@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from refsim.budget import (
     DEFAULT_MEMORY,
@@ -161,14 +161,15 @@ class _Display:
             self.bar = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
-                TimeElapsedColumn(),
                 console=Console(file=self.err, markup=False, highlight=False, emoji=False),
                 transient=True,
             )
             self.task = self.bar.add_task(self.what, total=None)
             self.bar.start()
         done = done_text(meter.done())
-        self.bar.update(self.task, description=f"{self.what}: {done}" if done else self.what)
+        line = f"{self.what}: {done}" if done else self.what
+        description = f"{line} ({seconds_text(meter.elapsed)})"
+        self.bar.update(self.task, description=description, refresh=True)
 
     def stop(self) -> None:
         if self.bar is not None:
