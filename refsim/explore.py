@@ -750,13 +750,14 @@ def _sample(
     found: dict[tuple[int, _Final], list[Any]] = {}
     done = 0
     try:
+        if meter is not None:
+            meter.check()  # a run may be long: none starts once the budget is spent
         for i in range(runs):
-            if meter is not None:
-                meter.check()  # a run may be long: none starts once the budget is spent
             chooser = RandomChooser(seed + i)
             state = machine.initial()
             last, bits, preemptions = -1, 0, 0
             picks: list[int] = []
+            look_at = CHECK_EVERY if meter is not None else -1
             while enabled := machine.enabled(state):
                 t = chooser.choose(len(picks) + 1, enabled, last)
                 if last in enabled and t != last:
@@ -766,8 +767,10 @@ def _sample(
                     bits |= _bits(anomalies)
                 picks.append(t)
                 last = t
-                if meter is not None and not len(picks) % CHECK_EVERY:
+                if len(picks) == look_at:
+                    assert meter is not None
                     meter.check()
+                    look_at += CHECK_EVERY
             key = (bits | _bits(machine.conclude(state)), machine.final(state))
             entry = found.get(key)
             cost = (preemptions, len(picks))
