@@ -210,7 +210,7 @@ def spent_line(error: BudgetExceeded) -> str:
     measured when it is the memory budget."""
     line = f"{error.limit} of {error.allowed} ran out after {seconds_text(error.seconds)}"
     if error.limit is Limit.MEMORY and error.memory is not None:
-        line += f" (refsim held {bytes_text(error.memory)})"
+        line += f" (refsim held {error.memory / 1e6:,.0f} MB)"
     return line
 
 
