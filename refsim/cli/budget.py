@@ -114,17 +114,24 @@ def memory_option(text: str) -> int | None:
 
 def add_budget(parser: argparse.ArgumentParser, *, per: str = "") -> None:
     """``--max-seconds`` and ``--max-memory``: the budget of a command's whole work (or,
-    ``per``, of each piece of it)."""
-    what = f"for {per}" if per else "stop the work"
+    ``per``, of each piece of it, e.g. each answer of a game)."""
+    seconds = f"default {DEFAULT_SECONDS:g}; none: no limit"
+    memory = f"e.g. 500MB, 4GB (default {bytes_text(DEFAULT_MEMORY)}; none: no limit)"
+    if per:
+        time_help = f"the most seconds {per} may take ({seconds}); past them it says so"
+        memory_help = f"the most memory refsim may hold for {per}, {memory}"
+    else:
+        time_help = (
+            f"stop the work after S seconds ({seconds}), say what was found so far, exit status 3"
+        )
+        memory_help = f"stop the work once refsim holds SIZE of memory, {memory}, exit status 3"
     parser.add_argument(
         "--max-seconds", type=seconds_option, default=DEFAULT_SECONDS, metavar="S",
-        help=f"{what} after S seconds (default {DEFAULT_SECONDS:g}; none: no limit), "
-        "say what was found so far, exit status 3",
+        help=time_help,
     )  # fmt: skip
     parser.add_argument(
         "--max-memory", type=memory_option, default=DEFAULT_MEMORY, metavar="SIZE",
-        help=f"stop the work once refsim holds SIZE of memory, e.g. 500MB, 4GB (default "
-        f"{bytes_text(DEFAULT_MEMORY)}; none: no limit), exit status 3",
+        help=memory_help,
     )  # fmt: skip
 
 

@@ -92,7 +92,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "--json", action="store_true",
         help="print the whole game as one JSON document when the input ends",
     )  # fmt: skip
-    add_budget(p, per="each answer (the odds, the ending, whether the goal can be reached)")
+    add_budget(p, per="each answer (a hint, the ending, whether the goal can be reached)")
     add_limits(p)
 
 
