@@ -172,6 +172,18 @@ def test_the_story_of_4_threads_x_5_increfs_answers_sampled_within_its_budget(
     assert "--max-seconds 300" in out
 
 
+def test_the_story_as_json_says_which_budgets_ran_out(
+    scenario_file, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = refsim(capsys, scenario_file(INCREFS_4X5), "--max-seconds", "2", "--json")
+    document = json.loads(out)
+    assert (1, ["time"]) == (status, document["stopped"])
+    assert ("sampled", "time") == (
+        document["outcomes"]["table"],
+        document["outcomes"]["exploration"]["budget"],
+    )
+
+
 def test_check_of_the_same_file_is_unknown_and_exits_3(
     scenario_file, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -258,6 +258,7 @@ def _gil_json(story: Story) -> list[dict[str, Any]]:
                 "exhaustive": None if table is None else table.exhaustive,
                 "interleavings": None if table is None else table.interleavings,
                 "why": row.why,
+                "stopped": row.stopped,
             }
         )
     return rows
@@ -298,6 +299,7 @@ def story_json(story: Story, *, brief: bool = False) -> dict[str, Any]:
         ],
         "agrees": story.agrees,
         "commands": [{"what": what, "command": command} for what, command in story.next],
+        "stopped": list(story.stopped),
     }
     if brief:
         document = {key: document[key] for key in ("outcomes", "gil", "timed", "time")}
