@@ -12,10 +12,17 @@ search for a failing one), read the result.
 
 __version__ = "0.1.0"
 
+from refsim.budget import Budget, BudgetExceeded, Meter
 from refsim.bundled import load_file
 from refsim.engine import run
 from refsim.errors import RefsimError, ScenarioError, ScheduleError
-from refsim.explore import Reachability, StateBudgetExceeded, explore, reachable
+from refsim.explore import (
+    ExplorationStopped,
+    Reachability,
+    StateBudgetExceeded,
+    explore,
+    reachable,
+)
 from refsim.loader import Limits, load_text
 from refsim.model import (
     AnomalyKind,
@@ -39,9 +46,13 @@ from refsim.trace import Anomaly, Exploration, Outcome, OutcomeStats, RunResult,
 __all__ = [
     "Anomaly",
     "AnomalyKind",
+    "Budget",
+    "BudgetExceeded",
     "Chooser",
     "Exploration",
+    "ExplorationStopped",
     "Limits",
+    "Meter",
     "NonPreemptiveChooser",
     "Op",
     "OpKind",

@@ -26,7 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from refsim.explore import StateBudgetExceeded
+from refsim.budget import Limit
+from refsim.explore import ExplorationStopped
 from refsim.machine import Machine, State
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
 from refsim.play import Board, Session
@@ -176,7 +177,7 @@ def build(
     """Every state ``scenario`` can reach under ``runtime`` (default: the scenario's), with
     every move and, per state, the count of interleavings from it to each outcome.
 
-    Raises :class:`~refsim.explore.StateBudgetExceeded` past ``max_states`` states."""
+    Raises :class:`~refsim.explore.ExplorationStopped` past ``max_states`` states."""
     builder = _Builder(scenario, runtime)
     machine = builder.machine
     builder.add(machine.initial())
@@ -187,7 +188,10 @@ def build(
         for t in machine.enabled(builder.states[index]):
             builder.follow(index, t)
             if len(builder.states) > max_states:
-                raise StateBudgetExceeded(max_states, scenario.name, machine.runtime)
+                raise ExplorationStopped(
+                    Limit.STATES, f"{max_states:,} states", scenario=scenario.name,
+                    runtime=machine.runtime, states=len(builder.states), counting=False,
+                )  # fmt: skip
         index += 1
     tables: list[tuple[tuple[int, int], ...] | None] = [None] * len(builder.states)
     counts: list[dict[int, int]] = [{} for _ in builder.states]

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from refsim.budget import BudgetExceeded, Limit, Meter, resident_memory
 from refsim.errors import Diagnostic, ScenarioError
 from refsim.model import (
     AnomalyKind,
@@ -53,9 +55,28 @@ from refsim.schema import (
     parse_op,
     show_value,
 )
-from refsim.yamldoc import BREAK, MAX_DEPTH, Composer, DocPath, Document, Mark, Source, clip
+from refsim.yamldoc import (
+    BREAK,
+    MAX_DEPTH,
+    TICK_EVERY,
+    Composer,
+    DocPath,
+    Document,
+    Mark,
+    Source,
+    clip,
+)
 
-__all__ = ["MAX_DEPTH", "MAX_REPEAT_DEPTH", "Limits", "json_schema", "load_file", "load_text"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_REPEAT_DEPTH",
+    "Limits",
+    "ReadingStopped",
+    "json_schema",
+    "load_file",
+    "load_text",
+    "read_regular",
+]
 
 MAX_REPEAT_DEPTH = 16
 """How deeply ``repeat`` blocks may nest."""
@@ -71,27 +92,28 @@ class Limits:
     """Ops over all threads once ``repeat`` and ``count`` are expanded (``--max-ops``)."""
 
 
-def load_file(path: str | os.PathLike[str], *, limits: Limits = Limits()) -> Scenario:
-    """Read and check the scenario file at ``path``."""
+def load_file(
+    path: str | os.PathLike[str], *, limits: Limits = Limits(), meter: Meter | None = None
+) -> Scenario:
+    """Read and check the scenario file at ``path``.
+
+    Only a regular file is read (a FIFO, a device, a socket or a folder is refused
+    without waiting on it). ``meter``, if given, bounds the time and memory reading takes
+    (:class:`~refsim.budget.BudgetExceeded` when it runs out)."""
     filename = str(path)
-    try:
-        with open(path, "rb") as f:
-            # Reading one byte past the limit tells "too big" without reading a huge file.
-            data = f.read(limits.max_bytes + 1)
-            size = max(len(data), os.fstat(f.fileno()).st_size)
-    except OSError as e:
-        reason = e.strerror or str(e)
-        message = f"cannot read the file: {reason}"
-        raise ScenarioError([Diagnostic(filename, 1, 1, "", message)]) from None
-    if len(data) > limits.max_bytes:
-        raise ScenarioError([_too_big(filename, size, limits)])
-    return load_text(data, filename=filename, limits=limits)
+    data = read_regular(path, filename, limits, meter)
+    return load_text(data, filename=filename, limits=limits, meter=meter)
 
 
 def load_text(
-    text: str | bytes, *, filename: str = "<string>", limits: Limits = Limits()
+    text: str | bytes,
+    *,
+    filename: str = "<string>",
+    limits: Limits = Limits(),
+    meter: Meter | None = None,
 ) -> Scenario:
-    """Check the scenario in ``text`` (``filename`` names it in messages and ``source``)."""
+    """Check the scenario in ``text`` (``filename`` names it in messages and ``source``);
+    ``meter`` bounds the time and memory that takes."""
     if isinstance(text, bytes | bytearray | memoryview):
         data = bytes(text)
         if len(data) > limits.max_bytes:
@@ -103,7 +125,14 @@ def load_text(
         if size > limits.max_bytes:
             raise ScenarioError([_too_big(filename, size, limits)])
     source = Source(filename, text.removeprefix("\ufeff"))
-    doc = Composer(source).compose()
+    composer = Composer(source, tick=None if meter is None else _reading(meter))
+    started = 0.0 if meter is None else meter.elapsed
+    try:
+        doc = composer.compose()
+    except BudgetExceeded as error:
+        stopped = ReadingStopped(error, filename, composer.line, len(source.lines))
+        stopped.started = started
+        raise stopped from None
     if doc is not None:
         _check_shape(source, doc)
         plans = _Checker(source, doc, limits).check()
@@ -113,6 +142,104 @@ def load_text(
 
 
 # --- pass 1: bytes to text ----------------------------------------------------------------
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+LOAD_FACTOR = 8
+"""Bytes of memory reading a file takes per byte of it before its YAML is parsed, about
+(its bytes, its text, its lines, the YAML reader's copy: 860 MB for a file of 100 MB of
+short lines): a file that does not fit in the memory budget that many times over is
+refused before it is read."""
+
+
+def _not_regular(filename: str, mode: int) -> ScenarioError:
+    what = next((name for test, name in _KINDS if test(mode)), "not a file refsim can read")
+    return ScenarioError(
+        [
+            Diagnostic(
+                filename, 1, 1, "", f"not a regular file: it is {what}",
+                hint="give a scenario file (YAML), or a bundled scenario's name",
+            )
+        ]
+    )  # fmt: skip
+
+
+def read_regular(
+    path: str | os.PathLike[str], filename: str, limits: Limits, meter: Meter | None
+) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limits.max_bytes`` of them
+    plus one (to tell that it is too big without reading a huge file).
+
+    A FIFO would block the read until someone writes to it, a device may never end, a
+    folder has no text: each is refused by its kind (from ``stat``, before anything is
+    opened; then again on the open file, opened without blocking, in case the name
+    changed in between)."""
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(filename, mode)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        reason = e.strerror or str(e)
+        message = f"cannot read the file: {reason}"
+        raise ScenarioError([Diagnostic(filename, 1, 1, "", message)]) from None
+    with open(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(filename, info.st_mode)
+        if meter is not None:
+            _make_room(meter, min(info.st_size, limits.max_bytes + 1) * LOAD_FACTOR)
+        try:
+            # Reading one byte past the limit tells "too big" without reading a huge file.
+            data = f.read(limits.max_bytes + 1)
+        except OSError as e:
+            message = f"cannot read the file: {e.strerror or e}"
+            raise ScenarioError([Diagnostic(filename, 1, 1, "", message)]) from None
+        size = max(len(data), info.st_size)
+    if len(data) > limits.max_bytes:
+        raise ScenarioError([_too_big(filename, size, limits)])
+    return data
+
+
+def _make_room(meter: Meter, needed: int) -> None:
+    """Refuse (memory budget) to read a file whose text alone would not fit in it."""
+    meter.check()
+    limit = meter.budget.memory
+    used = resident_memory()
+    if limit is not None and used is not None and used + needed > limit:
+        raise meter.exceeded(Limit.MEMORY)
+
+
+class ReadingStopped(BudgetExceeded):
+    """The time or memory budget ran out while a scenario file was read; how far it got."""
+
+    def __init__(self, spent: BudgetExceeded, filename: str, line: int, lines: int) -> None:
+        super().__init__(spent.limit, spent.allowed)
+        self.adopt(spent)
+        self.filename = filename
+        self.line = line
+        """The line it had reached."""
+        self.lines = lines
+        """The lines the file has."""
+        self.started = 0.0
+        """When (in the meter's seconds) the parse began, after reading and decoding."""
+
+
+def _reading(meter: Meter) -> Callable[[], None]:
+    """The composer's tick: counts the YAML nodes read and checks the budget."""
+
+    def tick() -> None:
+        meter.tick("YAML nodes read", TICK_EVERY)
+
+    return tick
 
 
 def _too_big(filename: str, size: int, limits: Limits) -> Diagnostic:

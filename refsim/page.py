@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from refsim.explore import StateBudgetExceeded, explore
+from refsim.explore import ExplorationStopped, explore
 from refsim.graph import MAX_STATES, Graph, along, build
 from refsim.model import Scenario, Schedule
 from refsim.story import Story
@@ -83,7 +83,7 @@ def _part(story: Story, scenario: Scenario, max_states: int) -> Part:
     )
     try:
         graph = None if over else build(scenario, runtime, max_states=max_states)
-    except StateBudgetExceeded:
+    except ExplorationStopped:
         graph = None
     if graph is not None and (table is None or not table.exhaustive):
         # Within the budget the exact count is cheap: the explorer needs fewer states.

@@ -26,8 +26,9 @@ import difflib
 from dataclasses import dataclass
 from enum import Enum
 
+from refsim.budget import Meter
 from refsim.errors import RefsimError
-from refsim.explore import StateBudgetExceeded, explore
+from refsim.explore import ExplorationStopped, explore
 from refsim.machine import (
     ARITH,
     BINARY_OP,
@@ -122,8 +123,10 @@ class Odds:
 
     thread: str
     table: Exploration | None
-    """Counted from the state the move leads to; ``None`` when that needs more states
-    than the budget allows."""
+    """Counted from the state the move leads to; ``None`` when a budget ran out first."""
+    stopped: str | None = None
+    """When ``table`` is ``None``: the budget that ran out (``states``, ``time``,
+    ``memory``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,20 +288,25 @@ class Session:
             preempted=preempted,
         )
 
-    def odds(self, *, max_states: int) -> tuple[Odds, ...]:
+    def odds(self, *, max_states: int, meter: Meter | None = None) -> tuple[Odds, ...]:
         """For each thread that may run now, in declared order, the outcomes of the
         interleavings that start with its move (their counts add up to the explorer's
-        count from the current state)."""
+        count from the current state); each move's count gets a fair share of the
+        ``meter``'s time."""
         machine, state = self.machine, self.state
         odds = []
-        for t in machine.enabled(state):
+        enabled = machine.enabled(state)
+        for n, t in enumerate(enabled):
             child = machine.step(state, t)[0]
+            share = None if meter is None else meter.fair(len(enabled) - n)
             try:
                 table = explore(
-                    self.scenario, runtime=self.runtime, start=child, max_states=max_states
-                )
-            except StateBudgetExceeded:
-                table = None
+                    self.scenario, runtime=self.runtime, start=child, max_states=max_states,
+                    meter=share,
+                )  # fmt: skip
+            except ExplorationStopped as error:
+                odds.append(Odds(machine.thread_names[t], None, error.limit.value))
+                continue
             odds.append(Odds(machine.thread_names[t], table))
         return tuple(odds)
 
@@ -345,25 +353,32 @@ class Ending:
     """Preemptions the session used."""
 
 
-def ending(session: Session, *, max_states: int) -> Ending:
+def ending(session: Session, *, max_states: int, meter: Meter | None = None) -> Ending:
     """The finished ``session``'s outcome among every interleaving of its scenario."""
     assert session.finished, "ending() is for a finished session"
     result = session.result()
     try:
-        table = explore(session.scenario, runtime=session.runtime, max_states=max_states)
-    except StateBudgetExceeded:
+        table = explore(
+            session.scenario, runtime=session.runtime, max_states=max_states, meter=meter
+        )
+    except ExplorationStopped:
         return Ending(result.outcome, None, None, result.preemptions)
     stats = next(s for s in table.outcomes if s.outcome == result.outcome)
     return Ending(result.outcome, stats, table.interleavings, result.preemptions)
 
 
 def goal_reachable(
-    scenario: Scenario, runtime: Runtime, goal: AnomalyKind, *, max_states: int
+    scenario: Scenario,
+    runtime: Runtime,
+    goal: AnomalyKind,
+    *,
+    max_states: int,
+    meter: Meter | None = None,
 ) -> bool | None:
-    """Whether some interleaving records ``goal``; ``None`` past the state budget."""
+    """Whether some interleaving records ``goal``; ``None`` past the budget."""
     try:
-        return goal in explore(scenario, runtime=runtime, max_states=max_states).kinds
-    except StateBudgetExceeded:
+        return goal in explore(scenario, runtime=runtime, max_states=max_states, meter=meter).kinds
+    except ExplorationStopped:
         return None
 
 

@@ -5,16 +5,19 @@ Both read only the run result and the scenario; neither runs anything.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from refsim.budget import Limit
 from refsim.claims import judge_run
+from refsim.engine import run_length
 from refsim.errors import visible
 from refsim.model import Runtime, Scenario
 from refsim.narrate import blocked_notes
@@ -24,7 +27,9 @@ from refsim.render.verdict import verdict_text
 from refsim.trace import Anomaly, RunResult, TimedMetrics, TraceEvent
 
 __all__ = [
+    "RUN_ROWS",
     "TRACE_ROWS",
+    "RunJsonStream",
     "agrees",
     "and_words",
     "fitted",
@@ -318,7 +323,7 @@ def print_run(
     if quiz:
         head.append("  ·  quiz")
     console.print(head)
-    console.print(hanging([(f"schedule ({source}):", str(result.schedule))], gap=1))
+    console.print(hanging([(f"schedule ({source}):", _schedule_text(result, REPLAY_RUNS))], gap=1))
     if result.completed_from is not None:
         console.print(
             Text(
@@ -331,15 +336,11 @@ def print_run(
     console.print()
     if show_trace and result.trace is not None:
         print_trace(console, scenario, result, quiz=quiz)
+        if len(result.trace) < result.steps:
+            console.print(Text(_cut_trace(result), style="dim"))
         console.print()
     if not result.finished:
-        console.print(
-            Text("stopped: ", style="bold yellow")
-            + Text(
-                f"the step budget ran out after {result.steps} steps before every thread "
-                f"finished (raise it with --max-steps)"
-            )
-        )
+        console.print(Text("stopped: ", style="bold yellow") + Text(_stopped(scenario, result)))
     replay = replay_command(file, result, scenario)
     if quiz:
         console.print(Text("final state: ", style="bold") + Text(_final_line(result, quiz=True)))
@@ -352,18 +353,81 @@ def print_run(
         return
     _print_findings(console, scenario, result)
     console.print()
-    command_line(console, "replay: ", replay)
+    if len(result.schedule.runs) <= REPLAY_RUNS:
+        command_line(console, "replay: ", replay)
+    else:
+        console.print(
+            Text(
+                f"replay: the schedule has {len(result.schedule.runs):,} runs, too many for a "
+                f"command line: the same options make the same run, and --json prints the "
+                f"schedule whole."
+            )
+        )
+
+
+RUN_ROWS = 1_000
+"""A controlled run's trace table shows its first this many micro-steps unless asked
+(``--trace``): a longer table is more than anyone reads on a terminal."""
+
+ANOMALY_ROWS = 100
+"""The most anomalies a run lists one by one; the rest are counted by kind."""
+
+
+REPLAY_RUNS = 200
+"""A controlled run's schedule of more runs than this is summarised, and its replay
+command not printed: a command line of thousands of runs helps nobody."""
+
+
+def _schedule_text(result: RunResult, most: int) -> str:
+    """A run's schedule, or its first runs and how many there are when it has more than
+    ``most``."""
+    runs = len(result.schedule.runs)
+    if runs <= most:
+        return str(result.schedule)
+    first = " ".join(str(result.schedule).split()[:8])
+    return f"{first} … ({runs:,} runs; --json prints it whole)"
+
+
+def _cut_trace(result: RunResult) -> str:
+    assert result.trace is not None
+    more = result.steps - len(result.trace)
+    return (
+        f"… and {more:,} more micro-steps, not shown: the table shows the first "
+        f"{len(result.trace):,} (--trace shows them all; --json > FILE writes every step as "
+        f"it runs; --max-steps N stops the run sooner)"
+    )
+
+
+def _stopped(scenario: Scenario, result: RunResult) -> str:
+    """Which budget stopped the run, and how long the whole run is."""
+    whole = run_length(scenario, result.runtime)
+    rest = f"; the whole run has {whole:,} micro-steps" if whole > result.steps else ""
+    if result.stopped == "steps":
+        return (
+            f"the step budget ran out after {result.steps:,} steps before every thread "
+            f"finished{rest} (raise it with --max-steps)"
+        )
+    option = Limit(result.stopped).option
+    return (
+        f"the {result.stopped} budget ({option}) ran out after {result.steps:,} steps, before "
+        f"every thread finished{rest}: raise {option}, or stop sooner with --max-steps N"
+    )
 
 
 def _print_findings(console: Console, scenario: Scenario, result: RunResult) -> None:
     """The final state, every anomaly with its step, and the verdict against ``expect:``."""
     console.print(Text("final state: ", style="bold") + Text(_final_line(result)))
     if result.anomalies:
-        console.print(Text(f"anomalies ({len(result.anomalies)}):", style="bold"))
+        console.print(Text(f"anomalies ({len(result.anomalies):,}):", style="bold"))
         rows = []
-        for anomaly in result.anomalies:
+        for anomaly in result.anomalies[:ANOMALY_ROWS]:
             where = "end" if anomaly.step is None else f"step {anomaly.step}"
             rows.append((where, Text(anomaly.kind.value, style="red"), anomaly.message))
+        if len(result.anomalies) > ANOMALY_ROWS:
+            rest = result.anomalies[ANOMALY_ROWS:]
+            kinds = sorted({a.kind.value for a in rest})
+            more = f"{len(rest):,} more ({', '.join(kinds)}; --json lists them all)"
+            rows.append(("…", Text(""), more))
         grid = Table.grid(padding=(0, 1, 0, 0))
         grid.add_column(no_wrap=True, min_width=9)
         grid.add_column(no_wrap=True, min_width=15)
@@ -408,7 +472,8 @@ def _event_json(event: TraceEvent) -> dict[str, Any]:
 
 def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict[str, Any]:
     """The ``run --json`` document (CLI.md), plus ``steps``, ``preemptions``, ``finished``,
-    ``seed`` (null when replayed) and ``agrees`` (the verdict against ``expect:``)."""
+    ``stopped`` (the budget that stopped an unfinished run), ``seed`` (null when replayed)
+    and ``agrees`` (the verdict against ``expect:``)."""
     return {
         "scenario": result.scenario,
         "runtime": result.runtime.value,
@@ -417,11 +482,53 @@ def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict
         "steps": result.steps,
         "preemptions": result.preemptions,
         "finished": result.finished,
+        "stopped": result.stopped,
         "anomalies": [_anomaly_json(a) for a in result.anomalies],
         "final": dict(result.final),
         "agrees": agrees(scenario, result),
         "trace": None if result.trace is None else [_event_json(e) for e in result.trace],
     }
+
+
+class RunJsonStream:
+    """``run --json`` written as the run goes: the trace's events as they happen, then the
+    rest of :func:`run_json`'s document, so that a run of a million steps is never held
+    in memory. The keys come in another order than :func:`run_json`'s (the trace before
+    what is known only at the end), which JSON readers do not mind.
+
+    Use :meth:`event` as the engine's ``on_event``, then :meth:`finish`."""
+
+    BATCH = 4096
+    """Events encoded and written together (one call of the encoder for many is several
+    times faster than one each)."""
+
+    def __init__(self, out: TextIO, scenario: str, runtime: Runtime, *, trace: bool) -> None:
+        self.out = out
+        self.trace = trace
+        self.batch: list[dict[str, Any]] = []
+        self.written = 0
+        head = json.dumps({"scenario": scenario, "runtime": runtime.value})[:-1]
+        out.write(head + (', "trace": [' if trace else ', "trace": null'))
+
+    def event(self, event: TraceEvent) -> None:
+        self.batch.append(_event_json(event))
+        if len(self.batch) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.batch:
+            self.out.write((", " if self.written else "") + json.dumps(self.batch)[1:-1])
+            self.written += len(self.batch)
+            self.batch.clear()
+
+    def finish(self, scenario: Scenario, result: RunResult, **more: object) -> None:
+        """The rest of the document: :func:`run_json`'s keys, then ``more``."""
+        self._flush()
+        rest = run_json(scenario, result, seed=None)
+        rest.update(more)
+        for key in ("scenario", "runtime", "trace"):
+            del rest[key]
+        self.out.write(("], " if self.trace else ", ") + json.dumps(rest)[1:] + "\n")
 
 
 # -- timed runs ----------------------------------------------------------------------------
@@ -536,12 +643,7 @@ def print_timed_run(
         f"core{'s' if metrics.cores != 1 else ''}  ·  {result.steps:,} steps"
     )
     console.print(head)
-    runs = len(result.schedule.runs)
-    if runs <= _LONG_SCHEDULE:
-        schedule = str(result.schedule)
-    else:
-        first = " ".join(str(result.schedule).split()[:8])
-        schedule = f"{first} … ({runs:,} runs; --json prints it whole)"
+    schedule = _schedule_text(result, _LONG_SCHEDULE)
     console.print(hanging([("schedule:", schedule)], gap=1))
     console.print()
     if result.trace is not None:
@@ -578,7 +680,7 @@ def print_timed_run(
             "replay: each process's part of the schedule replays that process in controlled "
             "mode (processes share no memory)"
         )
-    elif runs <= _LONG_SCHEDULE:
+    elif len(result.schedule.runs) <= _LONG_SCHEDULE:
         command_line(console, "replay (controlled mode): ", replay_command(file, result, scenario))
     else:
         console.print(

@@ -375,7 +375,6 @@ LONG = "a" * 300
         (["plot", "leak", "--outcomes", "-o", "o.png", "--max-states", "0"], "at least 1"),
         (["run", "leak", "--cores", "2"], "--cores goes with --timed"),
         (["run", "leak", "--switch-interval", "1ms"], "--switch-interval goes with --timed"),
-        (["run", "leak", "--trace"], "--trace goes with --timed"),
         (["run", "cpu_bound", "--timed", "--max-steps", "9"], "a timed run has no step budget"),
         (["leak", "--plot", "story.txt"], "a figure's name ends in .png, .svg, .pdf"),
         (["plot", "leak", "-o", f"{LONG}.png"], "cannot write it: File name too long"),

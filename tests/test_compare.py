@@ -109,7 +109,7 @@ def test_compare_json(capsys: pytest.CaptureFixture[str]) -> None:
         "runs_as": "gil", "runtime": "gil", "processes": "one", "anomalies": [],
         "exhaustive": True, "makespan_ns": 100_095_000, "sequential_ns": 100_000_000,
         "speedup": round(100_000_000 / 100_095_000, 6), "utilisation": 0.499525,
-        "agrees": True, "went_wrong": [],
+        "agrees": True, "went_wrong": [], "stopped": None,
     } == gil  # fmt: skip
 
 

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from refsim.budget import Limit
 from refsim.bundled import bundled_scenarios
 from refsim.engine import run
-from refsim.explore import StateBudgetExceeded, explore
+from refsim.explore import ExplorationStopped, explore
 from refsim.graph import MAX_STATES, Graph, along, build
 from refsim.loader import load_file
 from refsim.model import Runtime, Scenario, Schedule
@@ -69,8 +70,13 @@ def test_a_thread_that_cannot_run_has_no_move_and_the_board_says_why() -> None:
 
 
 def test_a_state_past_the_budget_is_refused() -> None:
-    with pytest.raises(StateBudgetExceeded, match="more than 30 distinct states"):
+    with pytest.raises(ExplorationStopped) as stopped:
         build(bundled("leak"), max_states=30)
+    assert (Limit.STATES, 31) == (stopped.value.limit, stopped.value.states)
+    assert (
+        "leak under unsafe: the state budget (--max-states) of 30 states ran out after 31 "
+        "distinct states" == str(stopped.value)
+    )
     assert 31 == len(build(bundled("leak"), max_states=31).nodes)
 
 
@@ -92,7 +98,7 @@ def test_every_bundled_scenario_counts_as_the_explorer_does() -> None:
             for runtime in dict.fromkeys([part.runtime, Runtime.UNSAFE]):
                 try:
                     graph = build(part, runtime)
-                except StateBudgetExceeded:
+                except ExplorationStopped:
                     over.append((path.stem, runtime.value))
                     continue
                 assert explored(part, runtime) == root_counts(graph), (path.stem, runtime)

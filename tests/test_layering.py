@@ -34,6 +34,7 @@ LAYERS = {
     "search": DRIVER,
     "play": DRIVER,
     "graph": DRIVER,  # the state graph a page walks: the machine, stepped everywhere
+    "budget": DRIVER,
     "claims": ADAPTER,
     "compare": ADAPTER,
     "story": ADAPTER,

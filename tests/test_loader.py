@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tracemalloc
 from pathlib import Path
@@ -14,9 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from refsim.budget import Budget, BudgetExceeded, Limit, Meter, resident_memory
 from refsim.engine import run
 from refsim.errors import Diagnostic, ScenarioError
-from refsim.loader import Limits, json_schema, load_file, load_text
+from refsim.loader import Limits, ReadingStopped, json_schema, load_file, load_text
 from refsim.model import (
     AnomalyKind,
     MicroKind,
@@ -1147,7 +1149,76 @@ def test_a_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
 def test_a_directory_is_a_scenario_error(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_file(tmp_path)
-    assert "cannot read the file: Is a directory" == info.value.diagnostics[0].message
+    expected = f"{tmp_path}:1:1: error: not a regular file: it is a folder"
+    assert expected == str(info.value.diagnostics[0]).splitlines()[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ScenarioError) as info:
+        load_file(fifo)  # reading it would block until someone writes to it
+    expected = f"{fifo}:1:1: error: not a regular file: it is a named pipe (FIFO)"
+    assert expected == str(info.value.diagnostics[0]).splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "what"), [("/dev/null", "a character device"), ("/dev/zero", "a character device")]
+)
+def test_a_device_is_refused(path: str, what: str) -> None:
+    if not os.path.exists(path):
+        pytest.skip(f"no {path} here")
+    with pytest.raises(ScenarioError) as info:
+        load_file(path)  # /dev/zero never ends
+    assert f"not a regular file: it is {what}" == info.value.diagnostics[0].message
+
+
+def test_a_socket_is_refused(tmp_path: Path) -> None:
+    socket = pytest.importorskip("socket")
+    if not hasattr(socket, "AF_UNIX"):
+        pytest.skip("no Unix sockets here")
+    path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as server:
+        try:
+            server.bind(str(path))
+        except OSError as error:  # a path too long for a socket's name
+            pytest.skip(str(error))
+        with pytest.raises(ScenarioError) as info:
+            load_file(path)
+    assert "not a regular file: it is a socket" == info.value.diagnostics[0].message
+
+
+def test_a_huge_limit_still_reads_in_bounded_time(tmp_path: Path) -> None:
+    """--max-bytes raised to gigabytes: the time budget stops reading, as it goes."""
+    path = tmp_path / "big.yaml"
+    path.write_text("threads:\n  T1:\n" + "    - incref obj\n" * 200_000)
+    clock = iter(range(10**9)).__next__  # a second passes at every look at the clock
+    meter = Meter(Budget(seconds=20, memory=None), clock=lambda: float(clock()))
+    with pytest.raises(BudgetExceeded) as info:
+        load_file(path, limits=Limits(max_bytes=2**31, max_ops=10**9), meter=meter)
+    assert Limit.TIME == info.value.limit
+    # The clock is read before reading (second 1) and before parsing (2), then every 1,024
+    # YAML nodes (3, 4, ...): the 18th look, at second 20, stops it, long before the file's
+    # 200,000 nodes, and says how far it got.
+    assert {"YAML nodes read": 18 * 1024} == meter.tally
+    stopped = info.value
+    assert isinstance(stopped, ReadingStopped)
+    assert (200_003, 2.0) == (stopped.lines, stopped.started)
+    assert 18 * 1024 - 10 < stopped.line < 18 * 1024 + 10  # a node a line, from line 3
+
+
+def test_a_file_too_big_for_the_memory_budget_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("# " + "x" * 5_000_000 + "\n")
+    used = resident_memory()
+    assert used is not None
+    meter = Meter(Budget(seconds=None, memory=used + 10_000_000))
+    with pytest.raises(BudgetExceeded) as info:
+        load_file(path, limits=Limits(max_bytes=2**31), meter=meter)
+    assert Limit.MEMORY == info.value.limit
 
 
 def test_a_very_long_line_is_cut_in_the_excerpt() -> None:

@@ -16,8 +16,19 @@ from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from refsim import __version__
+from refsim.budget import BudgetExceeded, Meter
 from refsim.cli import compare, course, explore, files, html, play, plot, real, run, search, story
+from refsim.cli.budget import (
+    EXIT_INTERRUPTED,
+    budget_of,
+    interrupted_line,
+    out_of_memory_lines,
+    progress_shown,
+    reading_stopped_lines,
+    stopped_lines,
+)
 from refsim.cli.common import (
+    EXIT_BUDGET,
     EXIT_USAGE,
     Command,
     UsageError,
@@ -27,6 +38,7 @@ from refsim.cli.common import (
 from refsim.cli.output import Terminated, terminable
 from refsim.cli.streams import EXIT_BROKEN_PIPE, prepare, silence
 from refsim.errors import ScenarioError
+from refsim.loader import ReadingStopped
 
 __all__ = ["COMMANDS", "main"]
 
@@ -86,6 +98,17 @@ def _unknown(parser: argparse.ArgumentParser, extra: Sequence[str]) -> NoReturn:
     parser.error(f"unrecognized arguments: {' '.join(extra)}{''.join(hints[:1])}")
 
 
+def _subject(args: argparse.Namespace) -> str:
+    """What the command works on, for messages: FILE, or the files."""
+    files = getattr(args, "files", None) or [getattr(args, "file", "")]
+    return shown(" ".join(str(f) for f in files))
+
+
+def _doing(args: argparse.Namespace) -> str:
+    """The progress line's label: ``refsim explore leak``."""
+    return f"refsim {args.command} {_subject(args)}".rstrip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
@@ -121,8 +144,24 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         parser.print_help(err)  # nothing to do is a usage error: its help goes to stderr
         return EXIT_USAGE
     command = next(c for c in COMMANDS if c.name == args.command)
+    meter = args.meter = Meter(budget_of(args))
     try:
-        return command.execute(args, out, err)
+        with progress_shown(meter, err, _doing(args)):
+            return command.execute(args, out, err)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, no traceback; output files are written beside their names and
+        # moved into place only when whole, so nothing is left at an output path.
+        err.write(interrupted_line(meter) + "\n")
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        err.write("\n".join(out_of_memory_lines(meter)) + "\n")
+        return EXIT_BUDGET
+    except ReadingStopped as error:
+        err.write("\n".join(reading_stopped_lines(error)) + "\n")
+        return EXIT_BUDGET
+    except BudgetExceeded as error:  # one the command did not report itself
+        err.write("\n".join(stopped_lines(error, _subject(args))) + "\n")
+        return EXIT_BUDGET
     except ScenarioError as error:
         print_scenario_error(error, err)
         return EXIT_USAGE

@@ -319,7 +319,7 @@ def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:
     path, hint = resolve(file)
     limits = Limits(max_bytes=args.max_bytes, max_ops=args.max_ops)
     try:
-        return load_file(path, limits=limits), file
+        return load_file(path, limits=limits, meter=getattr(args, "meter", None)), file
     except ScenarioError as error:
         if hint:  # only given when no file has that name
             raise ScenarioError([replace(d, hint=hint) for d in error.diagnostics]) from None

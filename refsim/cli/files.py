@@ -8,6 +8,7 @@ from typing import TextIO
 from rich.text import Text
 
 from refsim.bundled import bundled_scenarios
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -28,6 +29,7 @@ __all__ = ["LIST", "SCHEMA", "VALIDATE"]
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", metavar="FILE", nargs="+")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_budget(p)
     add_limits(p)
 
 

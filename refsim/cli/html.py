@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from refsim import __version__
+from refsim.budget import Meter
 from refsim.bundled import bundled_scenarios
+from refsim.cli.budget import add_budget, budget_of
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -60,6 +62,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help=f"the most states a page's game may hold (default {MAX_STATES:,}); past it the "
         "page steps through the witnesses only",
     )  # fmt: skip
+    add_budget(p, per="each page")
     add_limits(p)
 
 
@@ -92,7 +95,7 @@ def _one(args: argparse.Namespace, out: TextIO) -> int:
     check_output(args.output, force=args.force, option="-o")
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
-    page = gather(tell(scenario, file, runtime), max_states=args.max_states)
+    page = gather(tell(scenario, file, runtime, meter=args.meter), max_states=args.max_states)
     text = page_html(page, maker=MAKER)
     _write(args.output, text, args.force)
     size = len(text.encode("utf-8"))
@@ -117,7 +120,9 @@ def _site(args: argparse.Namespace, out: TextIO) -> int:
     for path in files:
         scenario, file = load(path.stem, args)
         runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
-        page = gather(tell(scenario, file, runtime), max_states=args.max_states)
+        # Each page has the whole budget: a site is many commands' work, not one's.
+        meter = Meter(budget_of(args), on_progress=args.meter.on_progress)
+        page = gather(tell(scenario, file, runtime, meter=meter), max_states=args.max_states)
         _write(str(folder / f"{path.stem}.html"), page_html(page, maker=MAKER), args.force)
         out.write(f"wrote {shown(str(folder / f'{path.stem}.html'))}: {_what(page)}\n")
         pages.append(page)

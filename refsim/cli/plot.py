@@ -15,6 +15,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from refsim.budget import Meter
+from refsim.cli.budget import (
+    add_budget,
+    exploration_stopped_lines,
+    stopped_option,
+    timed_stopped_lines,
+)
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -34,12 +41,13 @@ from refsim.cli.common import (
     whole,
 )
 from refsim.cli.output import check_output, write_output
-from refsim.engine import run
+from refsim.engine import run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule, count_text
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
 from refsim.report import agrees, format_ns, plural, short_schedule
 from refsim.schema import parse_duration
+from refsim.timed import TimedRunStopped
 from refsim.trace import RunResult
 
 if TYPE_CHECKING:
@@ -117,6 +125,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="with --outcomes: estimate from N seeded random runs when exact counting "
         "would exceed the budget",
     )  # fmt: skip
+    add_budget(p)
     add_limits(p)
 
 
@@ -252,7 +261,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     scenario = one_process(scenario, args, file, timed=True)
     if args.timed:
-        return _plot_timed(args, scenario, runtime, out)
+        return _plot_timed(args, scenario, runtime, out, err)
     if args.outcomes:
         return _plot_outcomes(args, scenario, runtime, out, err)
     if args.max_steps < 1:
@@ -263,8 +272,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     seed = 0 if args.seed is None else args.seed
     try:
         result = run(
-            scenario, runtime=runtime, schedule=schedule, seed=seed, max_steps=args.max_steps
-        )
+            scenario, runtime=runtime, schedule=schedule, seed=seed, max_steps=args.max_steps,
+            meter=args.meter,
+        )  # fmt: skip
     except ScheduleError as error:
         raise UsageError(f"{file}: --schedule: {error}") from None
     schedule_text = short_schedule(str(result.schedule), 60)
@@ -285,7 +295,8 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"wrote {shown(args.output)}: {what}\n")
     if not result.finished:
         err.write(
-            f"the run was cut after {result.steps:,} steps (--max-steps); the figure shows them\n"
+            f"the run was cut after {result.steps:,} steps ({stopped_option(result)}); the "
+            f"figure shows them\n"
         )
         return EXIT_BUDGET
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
@@ -311,14 +322,23 @@ def _check_timed(args: argparse.Namespace, suffix: str) -> None:
         raise UsageError("--timed draws a figure: use a .png, .svg or .pdf output")
 
 
-def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO) -> int:
+def _plot_timed(
+    args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO, err: TextIO
+) -> int:
     seed = 0 if args.seed is None else args.seed
     ways = args.runtimes or (Way(runtime, "file"),)
-    variants = [
-        timed_variant(scenario, way, label=label(scenario, way, len(ways) > 1), seed=seed,
-                       cores=args.cores, switch_interval=args.switch_interval)
-        for way in ways
-    ]  # fmt: skip
+    try:
+        variants = [
+            timed_variant(scenario, way, label=label(scenario, way, len(ways) > 1), seed=seed,
+                          cores=args.cores, switch_interval=args.switch_interval,
+                          meter=args.meter.fair(len(ways) - i))
+            for i, way in enumerate(ways)
+        ]  # fmt: skip
+    except TimedRunStopped as error:
+        total = run_length(scenario, runtime)
+        lines = timed_stopped_lines(error, shown(args.file), total=total)
+        err.write("\n".join([*lines, "    No figure written."]) + "\n")
+        return EXIT_BUDGET
     window = write_timed_figure(
         args.output, variants, scenario, window=args.window, force=args.force, dpi=args.dpi
     )
@@ -354,7 +374,7 @@ def label(scenario: Scenario, way: Way, many: bool) -> str:
 
 def timed_variant(
     scenario: Scenario, way: Way, *, label: str, seed: int, cores: int | None = None,
-    switch_interval: int | None = None,
+    switch_interval: int | None = None, meter: Meter | None = None,
 ) -> Variant:  # fmt: skip
     """The timed run of ``scenario`` arranged as ``way`` says, for a figure."""
     from refsim.compare import per_thread
@@ -367,7 +387,7 @@ def timed_variant(
         "processes": per_thread(scenario),
     }[way.processes]
     result = run_timed(arranged, runtime=way.runtime, seed=seed, cores=cores,
-                       switch_interval=switch_interval)  # fmt: skip
+                       switch_interval=switch_interval, meter=meter)  # fmt: skip
     processes = tuple(name for name, _ in arranged.process_groups())
     return Variant(label, result, processes)
 
@@ -379,25 +399,34 @@ def check_figure_output(path: str, *, force: bool, option: str) -> None:
     _require_matplotlib()
 
 
-def compare_variants(scenario: Scenario, *, seed: int) -> list[Variant]:
-    """The timed run of each row of ``refsim compare`` (:func:`refsim.cli.compare.ways`)."""
+def compare_variants(scenario: Scenario, *, seed: int, meter: Meter | None = None) -> list[Variant]:
+    """The timed run of each row of ``refsim compare`` (:func:`refsim.cli.compare.ways`),
+    each with a fair share of the ``meter`` (:class:`TimedRunStopped` if one runs out)."""
     from refsim.compare import ways
     from refsim.plot import Variant
     from refsim.timed import run_timed
 
-    return [
-        Variant(label, run_timed(arranged, runtime=runtime, seed=seed),
-                tuple(name for name, _ in arranged.process_groups()))
-        for label, runtime, _, arranged in ways(scenario)
-    ]  # fmt: skip
+    arranged = ways(scenario)
+    variants = []
+    for n, (label, runtime, _, way) in enumerate(arranged):
+        share = None if meter is None else meter.fair(len(arranged) - n)
+        result = run_timed(way, runtime=runtime, seed=seed, meter=share)
+        variants.append(Variant(label, result, tuple(name for name, _ in way.process_groups())))
+    return variants
 
 
 def compare_figure(
-    path: str, scenario: Scenario, *, seed: int, force: bool, option: str = "--plot"
+    path: str,
+    scenario: Scenario,
+    *,
+    seed: int,
+    force: bool,
+    option: str = "--plot",
+    meter: Meter | None = None,
 ) -> str:
     """``refsim compare --plot``: the run of each row, timed, one above the other; returns
     the line that says what was written."""
-    variants = compare_variants(scenario, seed=seed)
+    variants = compare_variants(scenario, seed=seed, meter=meter)
     write_timed_figure(path, variants, scenario, window=None, force=force, dpi=100, option=option)
     runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
     return f"wrote {shown(path)}: {scenario.name} in simulated time, seed {seed}: {runs}"
@@ -435,20 +464,19 @@ def write_timed_figure(
 def _plot_outcomes(
     args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO, err: TextIO
 ) -> int:
-    from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
+    from refsim.explore import DEFAULT_MAX_STATES, ExplorationStopped, explore
     from refsim.plot import draw_outcomes, save_figure
 
     try:
         exploration = explore(
             scenario, runtime=runtime, preemption_bound=args.preemption_bound,
             max_states=args.max_states or DEFAULT_MAX_STATES, sample=args.sample,
-            seed=args.seed or 0,
+            seed=args.seed or 0, meter=args.meter,
         )  # fmt: skip
-    except StateBudgetExceeded as error:
-        err.write(
-            f"{error}\nno figure written: raise --max-states, bound the preemptions with "
-            "--preemption-bound K, or estimate with --sample N\n"
-        )
+    except ExplorationStopped as error:
+        helps = "bound the preemptions with --preemption-bound K, or estimate with --sample N"
+        lines = exploration_stopped_lines(error, shown(args.file), helps=helps)
+        err.write("\n".join([*lines, "    No figure written."]) + "\n")
         return EXIT_BUDGET
     except ValueError as error:
         raise UsageError(str(error)) from None

@@ -12,6 +12,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from refsim.budget import Limit
 from refsim.claims import Checked, Verdict, judge_exploration, sorted_kinds
 from refsim.explore import Reachability
 from refsim.model import Scenario, count_text
@@ -120,12 +121,16 @@ def _footer(exploration: Exploration) -> list[str]:
     runtime = exploration.runtime
     bound = exploration.preemption_bound
     if not exploration.exhaustive:
+        budget = _BUDGETS[exploration.budget or "states"]
+        short = ""
+        if exploration.requested is not None and n < exploration.requested:
+            short = f" (of {exploration.requested:,} asked for: the budget ran out first)"
         return [
-            f"{count_text(n)} sampled runs under runtime {runtime}. The state budget "
-            f"(--max-states) ran out before every interleaving could be counted, so this is "
-            f"a sample: an outcome may be missing, and each share only estimates the fair "
-            f"random scheduler's probability (not the share of interleavings). Raise "
-            f"--max-states for the exact table.",
+            f"{count_text(n)} sampled runs{short} under runtime {runtime}. The {budget[0]} "
+            f"budget ({budget[1]}) ran out before every interleaving could be counted, so "
+            f"this is a sample: an outcome may be missing, and each share only estimates the "
+            f"fair random scheduler's probability (not the share of interleavings). Raise "
+            f"{budget[1]} for the exact table.",
             "witness: the sampled run reaching the outcome with the fewest preemptions.",
         ]
     states = plural(exploration.states, "distinct state")
@@ -192,6 +197,42 @@ def print_exploration(
     return verdict
 
 
+_BUDGETS = {
+    "states": ("state", "--max-states"),
+    "time": ("time", "--max-seconds"),
+    "memory": ("memory", "--max-memory"),
+}
+"""A sampled table's :attr:`~refsim.trace.Exploration.budget`, in words, and its option."""
+
+
+def _unknown(checked: Checked, max_states: int) -> str:
+    """Why a claim is unknown: the budget that stopped its search."""
+    stopped = checked.stopped
+    if stopped is None or stopped.limit is Limit.STATES:
+        return f"more than {max_states:,} distinct states (raise --max-states)"
+    return f"the {stopped.limit.value} budget ran out (raise {stopped.limit.option})"
+
+
+def _seen(checked: Checked, file: str, scenario: Scenario) -> list[RenderableType]:
+    """Under an unknown claim: the kinds its search had seen when the budget ran out (each
+    reachable, with a schedule where a run had shown it), a lower bound."""
+    stopped = checked.stopped
+    if stopped is None or not stopped.kinds:
+        return []
+    lines: list[RenderableType] = []
+    shown = dict(stopped.witnesses)
+    for kind in sorted_kinds(stopped.kinds):
+        schedule = shown.get(kind)
+        if schedule is None:
+            lines.append(Text(f"{kind.value} is reachable (seen before the budget ran out)"))
+            continue
+        lines.append(Text(f"{kind.value} is reachable: {schedule}"))
+        replay = witness_replay(file, scenario, str(schedule), checked.claim.runtime, None)
+        lines.append(Padding(Text(visible(replay)), (0, 0, 0, 2)))
+    lines.append(Text("(seen before the budget ran out: more kinds may be reachable)"))
+    return lines
+
+
 def _headline(exploration: Exploration) -> str:
     bound = exploration.preemption_bound
     if not exploration.exhaustive:
@@ -250,7 +291,7 @@ def print_checked(
     for c in checked:
         if c.verdict is None or c.found is None:
             verdict = Text("unknown", style="bold yellow")
-            how = f"more than {max_states:,} distinct states (raise --max-states)"
+            how = ""  # said on a line of its own, under the claim
         elif c.verdict.holds:
             verdict = Text("holds", style="bold green")
             how = f"({_how(c.found, scenario)})"
@@ -274,7 +315,13 @@ def print_checked(
                 grid.add_column(width=width)
             grid.add_row(*row)
             console.print(Padding(grid, (0, 0, 0, 2)))
-        if c.verdict is None or c.verdict.holds:
+        if c.verdict is None:
+            said: list[RenderableType] = [Text(_unknown(c, max_states))]
+            said += _seen(c, file, scenario) if len(scenario.per_process()) == 1 else []
+            for line in said:
+                console.print(Padding(line, (0, 0, 0, 4)))
+            continue
+        if c.verdict.holds:
             continue
         lines: list[RenderableType] = []
         for w in c.verdict.witnesses:

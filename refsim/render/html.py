@@ -48,6 +48,7 @@ from refsim.render.story import (
     headline,
     runtime_cells,
     time_words,
+    unknown_time,
 )
 from refsim.render.text import count_cell, paragraphs, percent
 from refsim.report import legend, timed_cells, trace_cells
@@ -199,8 +200,11 @@ def outcomes_table(table: Exploration, *, witnesses: bool = False) -> str:
 def _time(story: Story) -> str:
     time = story.time
     assert time is not None
+    result = time.run(story.runtime)
+    if result is None:
+        return f"<p>{_prose(unknown_time(story))}</p>"
     before, gil, after = time_words(story)
-    columns, rows = timed_cells(time.run(story.runtime))
+    columns, rows = timed_cells(result)
     body = f"<p>{_prose(before)}</p>" + _table(columns, rows, columns[1:])
     if gil is not None:
         body += f"<p>{_prose(gil)}</p>"

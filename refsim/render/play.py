@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from refsim.budget import Limit
 from refsim.claims import judge_run
 from refsim.model import AnomalyKind
 from refsim.play import Board, Ending, Odds, Session, Taken
@@ -202,8 +203,14 @@ def print_odds(console: Console, session: Session, odds: tuple[Odds, ...], max_s
             )
         )
     else:
+        budgets = sorted({Limit(o.stopped or "states") for o in odds if o.table is None},
+                         key=lambda limit: limit.value)  # fmt: skip
+        options = " or ".join(limit.option for limit in budgets)
         console.print(
-            Text(f"The odds from here (a move past {max_states:,} states is not counted):")
+            Text(
+                f"The odds from here (a move marked too many ran out of budget first: raise "
+                f"{options}; --max-states is {max_states:,}):"
+            )
         )
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("move", no_wrap=True)

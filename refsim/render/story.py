@@ -48,6 +48,7 @@ __all__ = [
     "print_story",
     "runtime_cells",
     "time_words",
+    "unknown_time",
 ]
 
 _Body = Callable[[Console, Story], None]
@@ -92,9 +93,17 @@ def _scenario(c: Console, story: Story) -> None:
 # -- how often each outcome happens ---------------------------------------------------------
 
 
-def _found_words(kinds: frozenset[object] | None) -> str:
+_BUDGET_WORDS = {
+    "states": "too many states to search (--max-states)",
+    "time": "the time budget ran out first (--max-seconds)",
+    "memory": "the memory budget ran out first (--max-memory)",
+}
+"""Why a runtime's anomalies are unknown: the budget that stopped the search."""
+
+
+def _found_words(kinds: frozenset[object] | None, stopped: str | None = None) -> str:
     if kinds is None:
-        return "too many states to search"
+        return _BUDGET_WORDS[stopped or "states"]
     if kinds:
         return f"these anomalies can happen: {and_words(sorted(str(k) for k in kinds))}"
     return "no interleaving reaches any anomaly"
@@ -103,18 +112,19 @@ def _found_words(kinds: frozenset[object] | None) -> str:
 def headline(story: Story) -> str:
     """What the outcome table counts: exact, sampled, by process, or why there is none."""
     table = story.table
-    kinds = story.row(story.runtime).reachable
+    row = story.row(story.runtime)
+    kinds = row.reachable
     if len(story.processes) > 1:
         names = ", ".join(story.processes)
         return (
             f"its threads run in {len(story.processes)} processes ({names}), which share no "
             f"memory, so each is explored on its own (`refsim explore FILE --process NAME` "
-            f"counts one): {_found_words(kinds)}"
+            f"counts one): {_found_words(kinds, row.stopped)}"
         )
     if table is None:
         why = "too many interleavings to count, and too long to sample"
         if kinds is None:
-            return f"unavailable: {why}"
+            return f"unavailable: {why}; {_found_words(kinds, row.stopped)}"
         return (
             f"{why}; but every reachable state was searched (a compute or I/O step touches "
             f"nothing shared, so its place in the interleaving cannot change the outcome): "
@@ -123,9 +133,21 @@ def headline(story: Story) -> str:
     if not table.exhaustive:
         return (
             f"sampled, not exact: {table.interleavings:,} runs of the fair random scheduler "
-            f"(too many states to count every interleaving)"
+            f"({_sampled_why(table)})"
         )
     return f"exact: every one of {plural(table.interleavings, 'interleaving')} counted"
+
+
+def _sampled_why(table: Exploration) -> str:
+    """Why a table is sampled: the budget that stopped the exact count, and whether the
+    sample itself was cut short."""
+    why = {
+        "time": "the time budget, --max-seconds, ran out before every interleaving was counted",
+        "memory": "the memory budget, --max-memory, ran out before every interleaving was counted",
+    }.get(table.budget or "", "too many states to count every interleaving")
+    if table.requested is not None and table.interleavings < table.requested:
+        why += f"; the budget ran out after {table.interleavings:,} of {table.requested:,} runs"
+    return why
 
 
 def outcome_table(table: Exploration) -> RenderableType:
@@ -152,9 +174,11 @@ def failing_words(story: Story) -> str:
     """The interleaving that goes wrong, in one sentence (or why there is none)."""
     failing = story.failing
     if failing is None:
-        kinds = story.row(story.runtime).reachable
+        row = story.row(story.runtime)
+        kinds = row.reachable
         if kinds is None:
-            return "Not known: there are too many interleavings to find one."
+            why = _found_words(None, row.stopped)
+            return f"Not known: no run that goes wrong was found ({why})."
         if kinds:
             return (
                 f"{and_words(sorted(k.value for k in kinds))} can happen, but there are too "
@@ -165,11 +189,19 @@ def failing_words(story: Story) -> str:
     result, part = failing.run, failing.part
     names = [k.value for k in result.outcome.anomalies]
     where = "" if part.part_of is None else f" (in process {part.part_of})"
+    how = {
+        "count": "The fewest preemptions that end in",
+        "sample": "Of the sampled runs, the one with the fewest preemptions that ends in",
+        "search": "A run found by search (`refsim search`) that ends in",
+    }[failing.found_by]
+    fewest = ""
+    if failing.found_by == "search":
+        fewest = " (the fewest possible)" if failing.minimal else " (maybe not the fewest)"
     return (
-        f"The fewest preemptions that end in {and_words(names)}{where}: schedule "
-        f"{result.schedule}, {plural(result.steps, 'step')}, "
-        f"{plural(result.preemptions, 'preemption')} (a preemption: the scheduler switches "
-        f"away from a thread that could have gone on)."
+        f"{how} {and_words(names)}{where}: schedule {result.schedule}, "
+        f"{plural(result.steps, 'step')}, {plural(result.preemptions, 'preemption')}"
+        f"{fewest} (a preemption: the scheduler switches away from a thread that could "
+        f"have gone on)."
     )
 
 
@@ -212,7 +244,9 @@ def runtime_cells(story: Story) -> tuple[tuple[str, ...], list[tuple[str, ...]]]
         shown = row.group
         kinds = row.reachable
         if kinds is None:
-            cells.append((group, row.runtime.value, "unknown (too many states to search)", ""))
+            cells.append(
+                (group, row.runtime.value, f"unknown ({_found_words(None, row.stopped)})", "")
+            )
             continue
         answer = "yes: " + ", ".join(sorted(k.value for k in kinds)) if kinds else "no"
         table = row.table
@@ -244,6 +278,9 @@ def _time(c: Console, story: Story) -> None:
     time = story.time
     assert time is not None
     result = time.run(story.runtime)
+    if result is None:
+        c.print(Text(unknown_time(story)))
+        return
     before, gil, after = time_words(story)
     c.print(Text(before))
     c.print()
@@ -251,6 +288,14 @@ def _time(c: Console, story: Story) -> None:
     if gil is not None:
         c.print(Text(gil))
     c.print(Text(after))
+
+
+def unknown_time(story: Story) -> str:
+    """What the time section says when its run did not finish within the budget."""
+    return (
+        f"Unknown: the run under {story.runtime} did not finish within the budget "
+        f"(raise --max-seconds, or --max-memory, to see where its time goes)."
+    )
 
 
 TIME_LEGEND = (
@@ -265,6 +310,7 @@ def time_words(story: Story) -> tuple[str, str | None, str]:
     time = story.time
     assert time is not None
     result = time.run(story.runtime)
+    assert result is not None, "unknown_time says what a run that did not finish leaves"
     metrics = result.metrics
     assert metrics is not None
     before = (
