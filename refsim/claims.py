@@ -18,11 +18,12 @@ Verdicts are data: the renderers (``refsim.render``) turn them into sentences.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from refsim.explore import Reachability, StateBudgetExceeded, explore, reachable
+from refsim.budget import Meter
+from refsim.explore import ExplorationStopped, Reachability, explore, reachable
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
 from refsim.trace import Exploration, RunResult
 
@@ -36,6 +37,7 @@ __all__ = [
     "claim",
     "held",
     "judge_exploration",
+    "judge_found",
     "judge_nothing_found",
     "judge_reachability",
     "judge_run",
@@ -212,6 +214,16 @@ def judge_run(scenario: Scenario, result: RunResult) -> Verdict:
     return Verdict(c, Basis.RUN, found, witnesses)
 
 
+def judge_found(
+    scenario: Scenario, runtime: Runtime, found: Iterable[AnomalyKind], *, complete: bool
+) -> Verdict:
+    """The claim for ``runtime``, held against the anomaly kinds some interleaving was
+    found to reach, without witnesses: every reachable state searched (``complete``), or a
+    sample of runs (``refsim compare``'s rows)."""
+    basis = Basis.SEARCHED if complete else Basis.PARTIAL
+    return Verdict(claim(scenario, runtime), basis, frozenset(found))
+
+
 def judge_nothing_found(scenario: Scenario, runtime: Runtime) -> Verdict:
     """The claim for ``runtime`` after a search that found no anomaly."""
     return Verdict(claim(scenario, runtime), Basis.SEARCH, frozenset())
@@ -245,24 +257,34 @@ class Checked:
     found: tuple[Exploration | Reachability, ...] | None
     """Per process (one, unless the file has ``processes:``): the exact exploration; or,
     when there are too many states to count, the reachability search. ``None`` when even
-    that ran out of states."""
+    that ran out of budget."""
     verdict: Verdict | None
     """``None`` when ``found`` is."""
+    stopped: ExplorationStopped | None = None
+    """When ``found`` is ``None``: the budget that stopped the reachability search, and
+    what it had seen by then."""
+
+
+SEARCH_SHARE = 0.5
+"""Of the time a claim may take, the part the exact count gets when a reachability search
+may still be needed after it."""
 
 
 def _check_part(
-    part: Scenario, runtime: Runtime, max_states: int, progress: Callable[[int], None] | None
-) -> tuple[Exploration | Reachability, Verdict] | None:
+    part: Scenario, runtime: Runtime, max_states: int, meter: Meter | None
+) -> tuple[Exploration | Reachability, Verdict] | ExplorationStopped:
     """One process's part of a claim: by the exact exploration, or by the reachability
-    search when the count needs more than ``max_states`` states (it answers the same
-    question: which kinds some interleaving reaches); ``None`` when both run out."""
+    search when the count runs out of budget (it answers the same question, which kinds
+    some interleaving reaches, with fewer states); what stopped the search when both run
+    out."""
     try:
-        exploration = explore(part, runtime=runtime, max_states=max_states, progress=progress)
-    except StateBudgetExceeded:
+        first = None if meter is None else meter.share(SEARCH_SHARE)
+        exploration = explore(part, runtime=runtime, max_states=max_states, meter=first)
+    except ExplorationStopped:
         try:
-            reach = reachable(part, runtime=runtime, max_states=max_states, progress=progress)
-        except StateBudgetExceeded:
-            return None
+            reach = reachable(part, runtime=runtime, max_states=max_states, meter=meter)
+        except ExplorationStopped as stopped:
+            return stopped
         return reach, judge_reachability(part, reach)
     return exploration, judge_exploration(part, exploration)
 
@@ -271,18 +293,21 @@ def check(
     scenario: Scenario,
     *,
     max_states: int,
-    progress: Callable[[int], None] | None = None,
+    meter: Meter | None = None,
 ) -> tuple[Checked, ...]:
-    """Every claim :func:`held` lists, checked process by process."""
+    """Every claim :func:`held` lists, checked process by process; ``meter`` bounds the
+    time and memory, shared fairly among the claims (a claim that finishes early leaves
+    its time to the next)."""
     checked = []
-    for c in held(scenario):
-        parts = [
-            _check_part(part, c.runtime, max_states, progress) for part in scenario.per_process()
-        ]
-        done = [part for part in parts if part is not None]
-        if len(done) < len(parts):
-            checked.append(Checked(c, None, None))
+    claims = held(scenario)
+    for index, c in enumerate(claims):
+        share = None if meter is None else meter.fair(len(claims) - index)
+        parts = [_check_part(part, c.runtime, max_states, share) for part in scenario.per_process()]
+        stopped = next((p for p in parts if isinstance(p, ExplorationStopped)), None)
+        if stopped is not None:
+            checked.append(Checked(c, None, None, stopped))
             continue
-        found = tuple(part[0] for part in done)
-        checked.append(Checked(c, found, merge([part[1] for part in done])))
+        done = [p for p in parts if not isinstance(p, ExplorationStopped)]
+        found = tuple(p[0] for p in done)
+        checked.append(Checked(c, found, merge([p[1] for p in done])))
     return tuple(checked)

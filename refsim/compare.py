@@ -18,19 +18,25 @@ into processes, under ``gil`` as the file says. For each row:
   threads that wait for each other, which cannot be run as one, the sum of each
   thread's running and I/O time), divided by the makespan;
 * **CPU utilisation**: the cores' time spent running threads.
+
+With a :class:`~refsim.budget.Meter`, every piece of work (each runtime's sequential
+run, each row's exploration and timed run) gets a fair share of the time left: a piece
+that runs out of budget leaves its cell unknown (``None``, and the row says which budget)
+and the next piece starts with what remains.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from refsim.claims import claim
-from refsim.explore import StateBudgetExceeded, explore, reachable
+from refsim.budget import BudgetExceeded, Meter
+from refsim.claims import Verdict, claim, judge_found
+from refsim.explore import ExplorationStopped, explore, reachable
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, ThreadSpec
 from refsim.runtimes import GROUPS
 from refsim.timed import run_timed
 
-__all__ = ["MAX_STATES", "SAMPLES", "Row", "agrees", "compare", "per_thread", "ways"]
+__all__ = ["MAX_STATES", "SAMPLES", "Row", "agrees", "compare", "per_thread", "verdict", "ways"]
 
 MAX_STATES = 200_000
 """States the exploration of one process may use before sampling instead."""
@@ -46,19 +52,30 @@ class Row:
     runtime: Runtime
     processes: str
     """``"one"``, ``"per thread"`` or ``"as the file says"``."""
-    anomalies: tuple[AnomalyKind, ...]
+    anomalies: tuple[AnomalyKind, ...] | None
+    """``None``: unknown, a budget ran out (``stopped``)."""
     exhaustive: bool
     """False when a sample, not an exploration, found ``anomalies``."""
-    makespan_ns: int
-    sequential_ns: int
-    utilisation: float
+    makespan_ns: int | None
+    """``None``: unknown, the timed run ran out of budget."""
+    sequential_ns: int | None
+    utilisation: float | None
     went_wrong: tuple[AnomalyKind, ...] = ()
     """What the timed run itself recorded: its makespan is that of a broken run (a leaked
     object is never freed, so the run skips that DEALLOC)."""
+    stopped: str | None = None
+    """The budget (``time``, ``memory``, ``states``) that left a cell of this row unknown."""
 
     @property
-    def speedup(self) -> float:
+    def speedup(self) -> float | None:
+        if self.sequential_ns is None or self.makespan_ns is None:
+            return None
         return self.sequential_ns / self.makespan_ns if self.makespan_ns else 1.0
+
+    @property
+    def known(self) -> bool:
+        """Whether every cell was measured."""
+        return self.anomalies is not None and self.speedup is not None
 
 
 def _explorable(scenario: Scenario) -> Scenario:
@@ -75,24 +92,33 @@ def _explorable(scenario: Scenario) -> Scenario:
     return replace(scenario, threads=threads)
 
 
-def _possible(scenario: Scenario, runtime: Runtime, seed: int) -> tuple[set[AnomalyKind], bool]:
+def _possible(
+    scenario: Scenario, runtime: Runtime, seed: int, meter: Meter | None
+) -> tuple[set[AnomalyKind], bool]:
     """The anomaly kinds some interleaving reaches, exactly as ``check`` decides them; past
-    the state budget, those a seeded sample of runs finds (then not exhaustive)."""
+    the state budget, those a seeded sample of runs finds (then not exhaustive). Raises
+    :class:`~refsim.budget.BudgetExceeded` when the ``meter`` runs out before either."""
     kinds: set[AnomalyKind] = set()
     exhaustive = True
-    for sub in scenario.per_process():
+    parts = scenario.per_process()
+    for index, sub in enumerate(parts):
+        if meter is not None:
+            meter.check()  # a file of many processes: each is cheap, all of them may not be
+        share = None if meter is None else meter.fair(len(parts) - index)
         try:
-            kinds |= reachable(sub, runtime=runtime, max_states=MAX_STATES).kinds
-        except StateBudgetExceeded:
+            search = None if share is None else share.share(0.5)
+            kinds |= reachable(sub, runtime=runtime, max_states=MAX_STATES, meter=search).kinds
+        except ExplorationStopped:
             table = explore(
-                _explorable(sub), runtime=runtime, max_states=MAX_STATES, sample=SAMPLES, seed=seed
-            )
+                _explorable(sub), runtime=runtime, max_states=MAX_STATES, sample=SAMPLES,
+                seed=seed, meter=share,
+            )  # fmt: skip
             exhaustive &= table.exhaustive
             kinds |= table.kinds
     return kinds, exhaustive
 
 
-def _sequential(scenario: Scenario, runtime: Runtime) -> int:
+def _sequential(scenario: Scenario, runtime: Runtime, meter: Meter | None = None) -> int:
     """The threads one after another: one thread running every thread's ops in file order,
     timed, in one process.
 
@@ -103,12 +129,12 @@ def _sequential(scenario: Scenario, runtime: Runtime) -> int:
         # Threads that wait for each other cannot run as one thread (a consumer's get
         # would come before the producer's put): add up the work of each thread instead,
         # its running and its I/O, as one thread would do it one piece after another.
-        metrics = run_timed(scenario, runtime=runtime, keep_trace=False).metrics
+        metrics = run_timed(scenario, runtime=runtime, keep_trace=False, meter=meter).metrics
         assert metrics is not None
         return sum(m.running_ns + m.io_wait_ns for _, m in metrics.threads)
     ops = tuple(op for thread in scenario.threads for op in thread.ops)
     one = replace(scenario, threads=(ThreadSpec(scenario.threads[0].name, ops),), processes=())
-    metrics = run_timed(one, runtime=runtime, keep_trace=False).metrics
+    metrics = run_timed(one, runtime=runtime, keep_trace=False, meter=meter).metrics
     assert metrics is not None
     return metrics.makespan_ns
 
@@ -134,36 +160,77 @@ def ways(scenario: Scenario) -> list[tuple[str, Runtime, str, Scenario]]:
     return found
 
 
-def compare(scenario: Scenario, *, seed: int = 0) -> tuple[Row, ...]:
+def compare(scenario: Scenario, *, seed: int = 0, meter: Meter | None = None) -> tuple[Row, ...]:
     """Every row of the comparison (see the module docstring)."""
     one = replace(scenario, processes=())
-    sequential = {runtime: _sequential(one, runtime) for _, runtime, _, _ in ways(scenario)}
+    arranged = ways(scenario)
+    runtimes = list(dict.fromkeys(runtime for _, runtime, _, _ in arranged))
+    pieces = len(runtimes) + 2 * len(arranged)
+    stopped: dict[Runtime | str, str] = {}
+
+    def fair() -> Meter | None:
+        nonlocal pieces
+        pieces -= 1
+        return None if meter is None else meter.fair(pieces + 1)
+
+    sequential: dict[Runtime, int | None] = {}
+    for runtime in runtimes:
+        try:
+            sequential[runtime] = _sequential(one, runtime, fair())
+        except BudgetExceeded as error:
+            sequential[runtime], stopped[runtime] = None, error.limit.value
     rows = []
-    for label, runtime, processes, variant in ways(scenario):
-        kinds, exhaustive = _possible(variant, runtime, seed)
-        timed = run_timed(variant, runtime=runtime, seed=seed, keep_trace=False)
-        metrics = timed.metrics
-        assert metrics is not None
+    for label, runtime, processes, variant in arranged:
+        kinds: set[AnomalyKind] | None = None
+        exhaustive = False
+        why = stopped.get(runtime)
+        try:
+            kinds, exhaustive = _possible(variant, runtime, seed, fair())
+        except BudgetExceeded as error:
+            why = error.limit.value
+        makespan = utilisation = None
+        went_wrong: tuple[AnomalyKind, ...] = ()
+        try:
+            timed = run_timed(variant, runtime=runtime, seed=seed, keep_trace=False, meter=fair())
+        except BudgetExceeded as error:
+            why = error.limit.value
+        else:
+            assert timed.metrics is not None
+            makespan, utilisation = timed.metrics.makespan_ns, timed.metrics.utilisation
+            went_wrong = tuple(sorted(timed.anomaly_kinds, key=str))
         rows.append(
             Row(
                 label=label,
                 runtime=runtime,
                 processes=processes,
-                anomalies=tuple(sorted(kinds, key=lambda k: k.value)),
+                anomalies=None if kinds is None else tuple(sorted(kinds, key=lambda k: k.value)),
                 exhaustive=exhaustive,
-                makespan_ns=metrics.makespan_ns,
+                makespan_ns=makespan,
                 sequential_ns=sequential[runtime],
-                utilisation=metrics.utilisation,
-                went_wrong=tuple(sorted(timed.anomaly_kinds, key=str)),
+                utilisation=utilisation,
+                went_wrong=went_wrong,
+                stopped=why,
             )
         )
     return tuple(rows)
 
 
-def agrees(scenario: Scenario, row: Row) -> bool:
-    """Whether a one-process row's anomalies are all allowed by the scenario's claim for
-    its runtime (refsim.claims; a runtime not checked always agrees)."""
-    kinds = claim(scenario, row.runtime).kinds
-    if row.processes != "one" or kinds is None:
-        return True
-    return set(row.anomalies) <= kinds
+def verdict(scenario: Scenario, row: Row) -> Verdict | None:
+    """A one-process row's claim held against the kinds it found reachable (refsim.claims,
+    the reading every command shares); ``None`` for a row in processes, which the claims
+    do not speak of, and for a row whose anomalies are unknown (its budget ran out)."""
+    if row.processes != "one" or row.anomalies is None:
+        return None
+    return judge_found(scenario, row.runtime, row.anomalies, complete=row.exhaustive)
+
+
+def agrees(scenario: Scenario, row: Row) -> bool | None:
+    """Whether the row agrees with the scenario's claims: its verdict holds (a runtime not
+    checked, and a row in processes, always agree); ``None`` when its anomalies are
+    unknown and its runtime is held to a claim."""
+    judged = verdict(scenario, row)
+    if judged is not None:
+        return judged.holds
+    if row.processes == "one" and row.anomalies is None:
+        return None if claim(scenario, row.runtime).kinds is not None else True
+    return True

@@ -17,21 +17,28 @@ switch interval) is the second driver, :mod:`refsim.timed`, reusing the same mac
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
 
+from refsim.budget import BudgetExceeded, Meter
 from refsim.errors import ScheduleError
 from refsim.machine import Machine
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.scheduling import Chooser, RandomChooser, ReplayChooser
 from refsim.trace import Anomaly, RunResult, TraceEvent
 
-__all__ = ["DEFAULT_MAX_STEPS", "run"]
+__all__ = ["CHECK_EVERY", "DEFAULT_MAX_STEPS", "RAN", "run", "run_length"]
 
 DEFAULT_MAX_STEPS = 10_000_000
 """Step budget of one controlled run (``--max-steps``): protects against ``compute 10**12``."""
+
+CHECK_EVERY = 4096
+"""Micro-steps between two looks at a run's meter (time and memory budgets)."""
+
+RAN = "micro-steps run"
+"""The unit of a run's work in a meter's tally."""
 
 _END = -1
 _BUDGET = -2
@@ -52,14 +59,35 @@ class _ControlledRun:
     """The mutable state of one controlled run; private to :func:`run`."""
 
     def __init__(
-        self, machine: Machine, chooser: Chooser, keep_trace: bool, max_steps: int
+        self,
+        machine: Machine,
+        chooser: Chooser,
+        max_steps: int,
+        *,
+        keep_trace: bool,
+        trace_limit: int | None,
+        on_event: Callable[[TraceEvent], object] | None,
+        meter: Meter | None,
     ) -> None:
         self.machine = machine
         self.chooser = chooser
         self.max_steps = max_steps
+        self.meter = meter
         self.env = simpy.Environment()
         self.state = machine.initial()
         self.trace: list[TraceEvent] | None = [] if keep_trace else None
+        self.trace_limit = trace_limit
+        self.record: Callable[[TraceEvent], object] | None = (
+            on_event if on_event is not None else None if self.trace is None else self.trace.append
+        )
+        """Where each step's event goes: the trace (until it has ``trace_limit`` events), or
+        ``on_event``, or nowhere."""
+        self.stop_at = self._next_look(0)
+        """The step at which the hot loop next looks at its budgets."""
+        self.counted = 0
+        """Steps already counted into the meter's tally."""
+        self.limit: str | None = None
+        """The budget that stopped the run (``steps``, ``time`` or ``memory``)."""
         self.anomalies: list[Anomaly] = []
         self.steps = 0
         self.runs: list[int] = []
@@ -77,7 +105,7 @@ class _ControlledRun:
         if not enabled:
             return
         if self.max_steps < 1:
-            self.stopped = _BUDGET
+            self.stopped, self.limit = _BUDGET, "steps"
             return
         first = self.chooser.choose(1, enabled, -1)
         if first not in enabled:
@@ -98,8 +126,6 @@ class _ControlledRun:
         enabled_in = machine.enabled
         is_enabled = machine.is_enabled
         choose = self.chooser.choose
-        max_steps = self.max_steps
-        record = None if self.trace is None else self.trace.append
         found = self.anomalies.extend
         preempted = self.preempted
         turns = self.turns
@@ -108,6 +134,8 @@ class _ControlledRun:
             yield self.turns[t]
             state = self.state
             start = n = self.steps
+            record = self.record
+            stop_at = self.stop_at
             while True:
                 # Each micro-step takes one tick, so the clock reads n before step n + 1.
                 state, event, anomalies = step(state, t, n)
@@ -119,9 +147,11 @@ class _ControlledRun:
                 enabled = enabled_in(state)
                 if not enabled:
                     break
-                if n >= max_steps:
-                    self.stopped = _BUDGET
-                    break
+                if n >= stop_at:
+                    stop_at = self._look(n)
+                    record = self.record
+                    if stop_at < 0:
+                        break
                 nxt = choose(n + 1, enabled, t)
                 if nxt != t or not is_enabled(state, t):
                     break
@@ -139,6 +169,41 @@ class _ControlledRun:
             turns[nxt].give_after(n - env.now)
             if state.threads[t].pc >= length and machine.finished(state, t):
                 return  # finished: its process ends
+            # A sleeping thread holds no state: with thousands of threads, each keeping
+            # the state and enabled set of its last turn takes memory quadratic in their
+            # number (20,000 threads: gigabytes within a few thousand steps).
+            del state, enabled, event, anomalies
+
+    def _next_look(self, n: int) -> int:
+        """The step at which to look at the budgets next: the step budget, the meter's
+        next look, or the trace's limit, whichever comes first."""
+        at = self.max_steps
+        if self.meter is not None:
+            at = min(at, n + CHECK_EVERY)
+        if self.trace is not None and self.trace_limit is not None and self.record is not None:
+            at = min(at, n + max(self.trace_limit - len(self.trace), 1))
+        return at
+
+    def _look(self, n: int) -> int:
+        """After step ``n``: stop recording a full trace, and stop the run (``-1``) if a
+        budget has run out; else the step of the next look."""
+        trace, limit = self.trace, self.trace_limit
+        if trace is not None and limit is not None and len(trace) >= limit:
+            del trace[limit:]
+            self.record = None
+        if n >= self.max_steps:
+            self.stopped, self.limit = _BUDGET, "steps"
+            return -1
+        if self.meter is not None:
+            try:
+                self.meter.tick(RAN, n - self.counted)
+            except BudgetExceeded as error:
+                self.stopped, self.limit = _BUDGET, error.limit.value
+                return -1
+            finally:
+                self.counted = n
+        self.stop_at = self._next_look(n)
+        return self.stop_at
 
     def _refuse(self, chosen: int) -> None:
         """Stop the run with the error that says why ``chosen`` may not run the next step."""
@@ -182,6 +247,8 @@ class _ControlledRun:
             finished=finished,
             completed_from=completed_from,
             blocked=blocked,
+            stopped=self.limit,
+            trace_complete=self.trace is not None and len(self.trace) == self.steps,
         )
 
 
@@ -194,15 +261,24 @@ def run(
     chooser: Chooser | None = None,
     keep_trace: bool = True,
     max_steps: int = DEFAULT_MAX_STEPS,
+    trace_limit: int | None = None,
+    on_event: Callable[[TraceEvent], object] | None = None,
+    meter: Meter | None = None,
 ) -> RunResult:
     """Run ``scenario`` once in controlled mode and return what happened.
 
     The schedule comes from ``chooser`` if given, else the replay of ``schedule`` (which is
     completed without preemptions if it runs out), else a fair random scheduler seeded
     with ``seed``. ``runtime`` overrides the scenario's. With ``keep_trace=False`` no trace
-    is kept (memory stays flat for big runs). Raises :class:`ScheduleError` when the
+    is kept (memory stays flat for big runs); with ``trace_limit=N`` only its first N
+    events; with ``on_event`` each event is handed over as it happens instead (to be
+    written out as the run goes) and none is kept. Raises :class:`ScheduleError` when the
     schedule names an unknown thread, a thread that is not enabled at that step, or more
     steps than the run has.
+
+    The run stops early, unfinished (``RunResult.stopped`` says why), after ``max_steps``
+    micro-steps or when the ``meter``'s time or memory runs out (looked at every
+    :data:`CHECK_EVERY` micro-steps, which it counts).
     """
     machine = Machine(scenario, runtime)
     replay: ReplayChooser | None = None
@@ -211,8 +287,13 @@ def run(
             chooser = replay = ReplayChooser(schedule, machine.thread_names)
         else:
             chooser = RandomChooser(seed)
-    driver = _ControlledRun(machine, chooser, keep_trace, max_steps)
+    driver = _ControlledRun(
+        machine, chooser, max_steps, keep_trace=keep_trace and on_event is None,
+        trace_limit=trace_limit, on_event=on_event, meter=meter,
+    )  # fmt: skip
     driver.execute()
+    if meter is not None:
+        meter.tally[RAN] = meter.tally.get(RAN, 0) + driver.steps - driver.counted
     steps = driver.steps
     if replay is not None and driver.stopped == _END and replay.leftover(steps):
         raise ScheduleError(
@@ -221,3 +302,10 @@ def run(
             step=steps + 1,
         )
     return driver.result(machine.runtime, None if replay is None else replay.completed_from)
+
+
+def run_length(scenario: Scenario, runtime: Runtime | None = None) -> int:
+    """The micro-steps a run of ``scenario`` takes when no thread blocks for good (a
+    deadlock ends it sooner): every thread runs its whole program."""
+    machine = Machine(scenario, runtime)
+    return sum(instr.times for program in machine.programs for instr in program)

@@ -62,33 +62,63 @@ preemptions. The future then depends on the last thread and the preemptions left
 both join the memo key (the last thread as a flag on its local state, so symmetry still
 applies).
 
-**Budget.** ``max_states`` caps the memo: exceeding it raises
-:class:`StateBudgetExceeded`, or, with ``sample=N``, falls back to N seeded runs of the
-fair random scheduler, reported as a sample (``exhaustive=False``), never as exact.
+**Budgets.** ``max_states`` caps the memo, and a :class:`~refsim.budget.Meter` bounds
+the time and memory (checked at every new state, and every few thousand micro-steps of
+a sampled run). Running out raises :class:`ExplorationStopped`, which says what was
+found so far (the anomaly kinds and final states seen: reachable, so a lower bound) and
+what the whole job is; or, with ``sample=N``, falls back to N seeded runs of the fair
+random scheduler, reported as a sample (``exhaustive=False``), never as exact (fewer
+than N if the budget runs out during the sample).
+
+What the whole job is: the number of interleavings, estimated by Knuth's estimator (the
+product of the number of enabled threads along a fair random run is an unbiased
+estimate of the number of complete schedules; :data:`ESTIMATE_RUNS` runs are averaged),
+and the states it needs: at least those seen, or, for a program without anything that
+blocks, at least one per combination of the threads' bytecode boundaries. Estimating the
+distinct states themselves was tried and dropped: from the memo, the states seen per
+combination of positions, and from random runs, capture-recapture per depth, both came
+out ten times too low on a depth-first count stopped halfway (4 threads × 3 increfs:
+about 20,000 estimated, 198,768 exactly).
 """
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from refsim.budget import BudgetExceeded, Limit, Meter, resident_memory
 from refsim.machine import COMPUTE, IO, Machine, State
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
 from refsim.scheduling import RandomChooser
 from refsim.statespace import Child, Space, bits_of, pack
 from refsim.trace import Exploration, FinalValue, Outcome, OutcomeStats
 
-__all__ = ["DEFAULT_MAX_STATES", "Reachability", "StateBudgetExceeded", "explore", "reachable"]
+__all__ = [
+    "DEFAULT_MAX_STATES",
+    "ExplorationStopped",
+    "Reachability",
+    "StateBudgetExceeded",
+    "explore",
+    "reachable",
+    "sample",
+]
 
 DEFAULT_MAX_STATES = 1_000_000
 """Distinct states the exact count may memoise (``--max-states``). A state costs about
 2 KB with three threads (its key and its outcome table), so this is about 2 GB at most."""
 
-PROGRESS_EVERY = 1 << 14
-"""Call the progress callback every this many new states (or sampled runs)."""
+EXPLORED = "states explored"
+"""The unit of the explorer's work in a meter's tally."""
+SAMPLED = "runs sampled"
+"""The unit of a sample's work."""
+CHECK_EVERY = 4096
+"""Micro-steps of a sampled run between two looks at the budget."""
+REACH_TICK = 64
+"""States of a reachability search between two looks at the budget (a state there costs
+a few microseconds: a look at every one would cost a tenth of the time)."""
 
 _KINDS = tuple(AnomalyKind)
 
@@ -100,17 +130,72 @@ _INFINITE = 1 << 200
 _Final = tuple[tuple[str, FinalValue], ...]
 
 
-class StateBudgetExceeded(Exception):
-    """The exact count needed more distinct states than ``max_states`` allowed."""
+class ExplorationStopped(BudgetExceeded):
+    """A budget (states, time or memory) ran out before the exploration was done; what it
+    had found by then."""
 
-    def __init__(self, max_states: int, scenario: str, runtime: Runtime) -> None:
-        self.max_states = max_states
+    def __init__(
+        self,
+        limit: Limit,
+        allowed: str,
+        *,
+        scenario: str,
+        runtime: Runtime,
+        states: int,
+        kinds: frozenset[AnomalyKind] = frozenset(),
+        finals: int = 0,
+        at_least: int = 0,
+        seconds_per_state: float | None = None,
+        bytes_per_state: float | None = None,
+        counting: bool = True,
+        witnesses: tuple[tuple[AnomalyKind, Schedule], ...] = (),
+    ) -> None:
+        super().__init__(limit, allowed)
         self.scenario = scenario
         self.runtime = runtime
-        super().__init__(
-            f"{scenario} under {runtime}: the exact count needs more than {max_states:,} "
-            f"distinct states (the state budget, --max-states)"
-        )
+        self.states = states
+        """Distinct states explored when it stopped."""
+        self.kinds = kinds
+        """Anomaly kinds seen so far: each is reachable, and more may be (a lower bound)."""
+        self.finals = finals
+        """Distinct final states seen so far (a lower bound)."""
+        self.at_least = at_least
+        """The distinct states the whole job needs at least: one per combination of the
+        threads' bytecode boundaries, for a program without anything that blocks (0 when
+        that says nothing more than ``states``)."""
+        self._estimate: tuple[Machine, State] | None = None
+        self._interleavings: int | None = None
+        self.seconds_per_state = seconds_per_state
+        self.bytes_per_state = bytes_per_state
+        self.counting = counting
+        """True for the exact count (:func:`explore`), False for :func:`reachable`."""
+        self.witnesses = witnesses
+        """:func:`reachable`: a schedule for each kind in ``kinds``."""
+
+    @property
+    def interleavings(self) -> int | None:
+        """The number of interleavings, estimated (the module docstring says how) when
+        first asked for (it takes a fraction of a second); ``None`` when not estimated."""
+        if self._estimate is not None:
+            machine, root = self._estimate
+            self._estimate = None
+            self._interleavings = _interleavings_estimate(machine, root)
+        return self._interleavings
+
+    @property
+    def max_states(self) -> int | None:
+        """The state budget, when that is what ran out."""
+        return int(self.allowed.split()[0].replace(",", "")) if self.limit is Limit.STATES else None
+
+    def __str__(self) -> str:
+        head = f"{self.scenario} under {self.runtime}: {self.limit} of {self.allowed} ran out"
+        if self.states:
+            return f"{head} after {self.states:,} distinct states"
+        return f"{head}: the count needs at least {max(self.at_least, 1):,}"
+
+
+StateBudgetExceeded = ExplorationStopped
+"""The name :class:`ExplorationStopped` had when states were the only budget."""
 
 
 class _Budget(Exception):
@@ -127,12 +212,18 @@ def _fewest_states(space: Space) -> int:
     count as multisets (from a ``start`` state where they stand at different places, at
     least the combinations over their number of orders). With anything that can block: 0
     (no bound)."""
-    machine = space.machine
-    if machine.may_block:
+    if space.machine.may_block:
         return 0
+    return _combinations(space, micro=False)
+
+
+def _combinations(space: Space, *, micro: bool) -> int:
+    """How many combinations of the threads' positions lie ahead of the root: positions
+    at bytecode boundaries, or (``micro``) after any micro-step (see :func:`_fewest_states`
+    for interchangeable threads)."""
     positions = [
-        1 + sum(i.times for i in program[ts.pc :] if i.first) - ts.reps
-        for program, ts in zip(machine.programs, space.root.threads, strict=True)
+        1 + sum(i.times for i in program[ts.pc :] if micro or i.first) - ts.reps
+        for program, ts in zip(space.machine.programs, space.root.threads, strict=True)
     ]
     bound = 1
     in_class: set[int] = set()
@@ -147,6 +238,31 @@ def _fewest_states(space: Space) -> int:
         if t not in in_class:
             bound *= p
     return bound
+
+
+ESTIMATE_RUNS = 200
+"""Fair random runs averaged to estimate the number of interleavings."""
+ESTIMATE_STEPS = 50_000
+"""The most micro-steps those runs may take together (a long program gets fewer runs)."""
+
+
+def _interleavings_estimate(machine: Machine, root: State, seed: int = 0) -> int | None:
+    """The number of complete schedules from ``root``, estimated (Knuth's estimator: the
+    mean, over fair random runs, of the product of the number of enabled threads at each
+    step); ``None`` if not even one run fits in :data:`ESTIMATE_STEPS`."""
+    chooser = RandomChooser(seed)
+    total = runs = steps = 0
+    while runs < ESTIMATE_RUNS:
+        state, weight = root, 1
+        while enabled := machine.enabled(state):
+            steps += 1
+            if steps > ESTIMATE_STEPS:
+                return total // runs if runs else None
+            weight *= len(enabled)
+            state = machine.step(state, chooser.choose(steps, enabled, -1))[0]
+        total += weight
+        runs += 1
+    return total // runs
 
 
 def _kinds(bits: int) -> tuple[AnomalyKind, ...]:
@@ -171,12 +287,10 @@ class _Exact:
     combined from its children's on its second. Tables are interned: states with the same
     future share one table, and the per-slot costs are shared too."""
 
-    def __init__(
-        self, space: Space, max_states: int, progress: Callable[[int], None] | None
-    ) -> None:
+    def __init__(self, space: Space, max_states: int, meter: Meter | None) -> None:
         self.space = space
         self.max_states = max_states
-        self.progress = progress
+        self.meter = meter
         self.memo: dict[tuple[int, ...], _Table] = {}
         """Per canonical state's key: (probability exponent e, entries)."""
         self._tables: dict[_Table, _Table] = {}
@@ -186,6 +300,7 @@ class _Exact:
     def count(self) -> tuple[tuple[int, ...], _Table]:
         space = self.space
         memo = self.memo
+        meter = self.meter
         expand = space.expand
         lids, sid, _, _ = space.compact(space.root)
         root_key = pack(lids, sid)
@@ -199,6 +314,8 @@ class _Exact:
                 continue
             expanded = frame[3]
             if expanded is None:
+                if meter is not None:
+                    meter.check()  # a deep first path expands long before it stores
                 expanded = frame[3] = expand(frame[1], frame[2])
                 for child in expanded[2]:
                     if child[0] not in memo:
@@ -214,8 +331,8 @@ class _Exact:
         if len(memo) >= self.max_states:
             raise _Budget
         memo[key] = value
-        if self.progress is not None and not len(memo) % PROGRESS_EVERY:
-            self.progress(len(memo))
+        if self.meter is not None:
+            self.meter.tick(EXPLORED)
 
     def _combine(
         self, lids: list[int], sid: int, expanded: tuple[int, list[list[int]], list[Child]]
@@ -382,12 +499,12 @@ class _Bounded:
         space: Space,
         bound: int,
         max_states: int,
-        progress: Callable[[int], None] | None,
+        meter: Meter | None,
     ) -> None:
         self.space = space
         self.bound = bound
         self.max_states = max_states
-        self.progress = progress
+        self.meter = meter
         self.memo: dict[tuple[tuple[int, ...], int], tuple[int, tuple[_BoundedEntry, ...]]] = {}
 
     def key(
@@ -411,6 +528,8 @@ class _Bounded:
                 stack.pop()
                 continue
             if children is None:
+                if self.meter is not None:
+                    self.meter.check()
                 children = frame[4] = self._expand(state, key, last, left)
                 for _, _, child_key, child, t, child_left in children[1]:
                     if child_key not in memo:
@@ -422,8 +541,8 @@ class _Bounded:
             if len(memo) >= self.max_states:
                 raise _Budget
             memo[key] = value
-            if self.progress is not None and not len(memo) % PROGRESS_EVERY:
-                self.progress(len(memo))
+            if self.meter is not None:
+                self.meter.tick(EXPLORED)
         return root_key, memo[root_key]
 
     def _expand(
@@ -522,39 +641,55 @@ class _Bounded:
 
 
 def _sample(
-    machine: Machine, runs: int, seed: int, progress: Callable[[int], None] | None
-) -> list[tuple[Outcome, int, Schedule, int]]:
+    machine: Machine, runs: int, seed: int, meter: Meter | None
+) -> tuple[list[tuple[Outcome, int, Schedule, int]], int]:
     """``runs`` runs of the fair random scheduler, run ``i`` seeded with ``seed + i`` (so
     ``refsim run FILE --seed S`` replays any of them); per outcome: hits, and the sampled
-    schedule with the fewest preemptions, then steps (then the earliest run)."""
+    schedule with the fewest preemptions, then steps (then the earliest run). Also the
+    number of runs done: fewer than ``runs`` when the ``meter`` ran out (the run it was
+    in the middle of is left out); :class:`~refsim.budget.BudgetExceeded` if not one
+    run could be finished."""
     found: dict[tuple[int, _Final], list[Any]] = {}
-    for i in range(runs):
-        chooser = RandomChooser(seed + i)
-        state = machine.initial()
-        last, bits, preemptions = -1, 0, 0
-        picks: list[int] = []
-        while enabled := machine.enabled(state):
-            t = chooser.choose(len(picks) + 1, enabled, last)
-            if last in enabled and t != last:
-                preemptions += 1
-            state, _, anomalies = machine.step(state, t)
-            if anomalies:
-                bits |= bits_of(anomalies)
-            picks.append(t)
-            last = t
-        key = (bits | bits_of(machine.conclude(state)), machine.final(state))
-        entry = found.get(key)
-        cost = (preemptions, len(picks))
-        if entry is None:
-            found[key] = [1, cost, picks]
-        else:
-            entry[0] += 1
-            if cost < entry[1]:
-                entry[1], entry[2] = cost, picks
-        if progress is not None and not (i + 1) % PROGRESS_EVERY:
-            progress(i + 1)
+    done = 0
+    try:
+        if meter is not None:
+            meter.check()  # a run may be long: none starts once the budget is spent
+        for i in range(runs):
+            chooser = RandomChooser(seed + i)
+            state = machine.initial()
+            last, bits, preemptions = -1, 0, 0
+            picks: list[int] = []
+            look_at = CHECK_EVERY if meter is not None else -1
+            while enabled := machine.enabled(state):
+                t = chooser.choose(len(picks) + 1, enabled, last)
+                if last in enabled and t != last:
+                    preemptions += 1
+                state, _, anomalies = machine.step(state, t)
+                if anomalies:
+                    bits |= bits_of(anomalies)
+                picks.append(t)
+                last = t
+                if len(picks) == look_at:
+                    assert meter is not None
+                    meter.check()
+                    look_at += CHECK_EVERY
+            key = (bits | bits_of(machine.conclude(state)), machine.final(state))
+            entry = found.get(key)
+            cost = (preemptions, len(picks))
+            if entry is None:
+                found[key] = [1, cost, picks]
+            else:
+                entry[0] += 1
+                if cost < entry[1]:
+                    entry[1], entry[2] = cost, picks
+            done += 1
+            if meter is not None:
+                meter.tick(SAMPLED)
+    except BudgetExceeded:
+        if not done:
+            raise
     names = machine.thread_names
-    return [
+    table = [
         (
             Outcome(_kinds(bits), final),
             hits,
@@ -563,6 +698,7 @@ def _sample(
         )
         for (bits, final), (hits, cost, picks) in found.items()
     ]
+    return table, done
 
 
 # -- the public entry point -----------------------------------------------------------------
@@ -574,6 +710,15 @@ def _sort_key(stats: OutcomeStats) -> tuple[Any, ...]:
     return (-stats.count, probability, stats.preemptions, len(stats.witness), str(stats.outcome))
 
 
+COLLECT_OVER = 50_000
+"""A count stopped with more states than this collects its garbage at once (a fraction of
+a second) to give the memory back; a smaller one is not worth the time."""
+
+EXACT_SHARE = 0.75
+"""With ``sample=N``, the part of the time the exact count may take: the rest is kept
+for the sample, should the count not finish."""
+
+
 def explore(
     scenario: Scenario,
     *,
@@ -582,7 +727,7 @@ def explore(
     max_states: int = DEFAULT_MAX_STATES,
     sample: int | None = None,
     seed: int = 0,
-    progress: Callable[[int], None] | None = None,
+    meter: Meter | None = None,
     start: State | None = None,
 ) -> Exploration:
     """The outcome table of ``scenario`` under ``runtime`` (default: the scenario's).
@@ -591,11 +736,11 @@ def explore(
     interleavings, its probability under the fair random scheduler and a witness with
     the fewest preemptions. With ``preemption_bound=K`` only interleavings with at most
     K preemptions are counted (probabilities are then conditional on staying within the
-    bound). When more than ``max_states`` distinct states would be needed, raises
-    :class:`StateBudgetExceeded`, unless ``sample=N``: then the table is built from N
-    runs of the fair random scheduler seeded ``seed``, ``seed + 1``, ... and is marked
-    not exhaustive. ``progress`` is called now and then with the number of distinct
-    states so far (or of sampled runs).
+    bound). When more than ``max_states`` distinct states would be needed, or the
+    ``meter``'s time or memory runs out, raises :class:`ExplorationStopped`, unless
+    ``sample=N``: then the table is built from N runs of the fair random scheduler seeded
+    ``seed``, ``seed + 1``, ... (fewer if the meter runs out first) and is marked not
+    exhaustive. The meter counts the states (and sampled runs) as they go.
 
     ``start``, a state of the same scenario's :class:`~refsim.machine.Machine`, counts
     the interleavings that continue from there instead (what ``refsim play`` calls the
@@ -614,19 +759,84 @@ def explore(
         raise ValueError("sampling replays seeded runs from the initial state, not from start")
     machine = Machine(scenario, runtime)
     space = Space(machine, start)
+    exact = meter if meter is None or sample is None else meter.share(EXACT_SHARE)
     counter: _Exact | _Bounded = (
-        _Exact(space, max_states, progress)
+        _Exact(space, max_states, exact)
         if preemption_bound is None
-        else _Bounded(space, preemption_bound, max_states, progress)
+        else _Bounded(space, preemption_bound, max_states, exact)
     )
+    before = resident_memory() if meter is not None else None
+    stopped: ExplorationStopped | None = None
     try:
+        if meter is not None:
+            meter.check()  # a budget already spent: not even the first state
         if _fewest_states(space) > max_states:
             raise _Budget
         _, (e, table) = counter.count()
-    except _Budget:
+    except (_Budget, BudgetExceeded) as error:
+        spent = error if isinstance(error, BudgetExceeded) else None
+        stopped = _stopped(space, counter.memo, max_states, spent, exact, before)
+    if stopped is not None:
+        if len(counter.memo) > COLLECT_OVER:
+            # The memo's memory: the sample, or whoever catches the error, needs it back,
+            # and the exception's traceback holds it in a cycle until collected.
+            del counter
+            gc.collect()
         if sample is None:
-            raise StateBudgetExceeded(max_states, scenario.name, machine.runtime) from None
-        return _sampled(machine, sample, seed, progress)
+            raise stopped
+        return _sampled(machine, sample, seed, meter, stopped)
+    return _table(space, counter, table, e, preemption_bound)
+
+
+def _stopped(
+    space: Space,
+    memo: dict[Any, Any],
+    max_states: int,
+    spent: BudgetExceeded | None,
+    meter: Meter | None,
+    before: int | None,
+) -> ExplorationStopped:
+    """What a count that ran out of budget had found (see :class:`ExplorationStopped`)."""
+    machine = space.machine
+    if spent is None:
+        limit, allowed = Limit.STATES, f"{max_states:,} states"
+    else:
+        limit, allowed = spent.limit, spent.allowed
+    bits = 0
+    finals = set()
+    for kinds, final in space.outcomes:
+        bits |= kinds
+        finals.add(final)
+    states = len(memo)
+    lower = _fewest_states(space)
+    per_second = per_byte = None
+    if meter is not None and states:
+        per_second = meter.elapsed / states
+        after = resident_memory()
+        if before is not None and after is not None and after > before:
+            per_byte = (after - before) / states
+    stopped = ExplorationStopped(
+        limit, allowed, scenario=machine.scenario.name, runtime=machine.runtime,
+        states=states, kinds=frozenset(_kinds(bits | space.root.kinds)), finals=len(finals),
+        at_least=lower if lower > states else 0,
+        seconds_per_state=per_second, bytes_per_state=per_byte,
+    )  # fmt: skip
+    stopped._estimate = (machine, space.root)
+    if spent is not None:
+        stopped.adopt(spent)
+    elif meter is not None:
+        stopped.adopt(meter.exceeded(limit, allowed))
+    return stopped
+
+
+def _table(
+    space: Space,
+    counter: _Exact | _Bounded,
+    table: tuple[Any, ...],
+    e: int,
+    preemption_bound: int | None,
+) -> Exploration:
+    """The outcome table of a finished count."""
     total = sum(entry[1] for entry in table)
     weight = sum(entry[2] for entry in table)
     # Outcomes are the kinds recorded before the root joined with those after it; two
@@ -657,8 +867,9 @@ def explore(
             )
         )
     stats.sort(key=_sort_key)
+    machine = space.machine
     return Exploration(
-        scenario=scenario.name,
+        scenario=machine.scenario.name,
         runtime=machine.runtime,
         exhaustive=True,
         interleavings=total,
@@ -670,28 +881,64 @@ def explore(
 
 
 def _sampled(
-    machine: Machine, runs: int, seed: int, progress: Callable[[int], None] | None
+    machine: Machine, runs: int, seed: int, meter: Meter | None, stopped: ExplorationStopped
 ) -> Exploration:
+    """The table of ``runs`` sampled runs (fewer if the meter runs out), after the exact
+    count ``stopped``; raises ``stopped`` if not one run could be finished."""
+    try:
+        return _sample_table(machine, runs, seed, meter, stopped.limit.value)
+    except BudgetExceeded as error:
+        # Report the exploration (which says more), spent as far as the sample went.
+        stopped.adopt(error)
+        raise stopped from None
+
+
+def sample(
+    scenario: Scenario,
+    *,
+    runs: int,
+    runtime: Runtime | None = None,
+    seed: int = 0,
+    meter: Meter | None = None,
+    budget: str | None = None,
+) -> Exploration:
+    """The outcome table of ``runs`` runs of the fair random scheduler, run ``i`` seeded
+    with ``seed + i`` (fewer if the ``meter`` runs out first; :class:`BudgetExceeded` if
+    not one run could be finished). ``budget`` says why a sample stands in for the exact
+    table (:attr:`~refsim.trace.Exploration.budget`)."""
+    if runs < 1:
+        raise ValueError(f"a sample is at least 1 run, not {runs}")
+    if meter is not None:
+        meter.check()
+    return _sample_table(Machine(scenario, runtime), runs, seed, meter, budget)
+
+
+def _sample_table(
+    machine: Machine, runs: int, seed: int, meter: Meter | None, budget: str | None
+) -> Exploration:
+    found, done = _sample(machine, runs, seed, meter)
     stats = [
         OutcomeStats(
             outcome=outcome,
             count=hits,
-            share=Fraction(hits, runs),
+            share=Fraction(hits, done),
             probability=None,
             witness=witness,
             preemptions=preemptions,
         )
-        for outcome, hits, witness, preemptions in _sample(machine, runs, seed, progress)
+        for outcome, hits, witness, preemptions in found
     ]
     stats.sort(key=_sort_key)
     return Exploration(
         scenario=machine.scenario.name,
         runtime=machine.runtime,
         exhaustive=False,
-        interleavings=runs,
+        interleavings=done,
         outcomes=tuple(stats),
         states=0,
         seed=seed,
+        requested=runs,
+        budget=budget,
     )
 
 
@@ -717,7 +964,7 @@ def reachable(
     *,
     runtime: Runtime | None = None,
     max_states: int = DEFAULT_MAX_STATES,
-    progress: Callable[[int], None] | None = None,
+    meter: Meter | None = None,
 ) -> Reachability:
     """The anomaly kinds that some interleaving of ``scenario`` reaches, exactly, without
     counting interleavings.
@@ -727,8 +974,10 @@ def reachable(
     cannot block or unblock anyone), only that thread moves, through its whole
     ``compute`` at once. Every complete run must take that step some time, and it
     commutes with everything, so moving it first loses no final state and no anomaly
-    (the ample-set argument of partial-order reduction). Raises
-    :class:`StateBudgetExceeded` beyond ``max_states`` distinct states.
+    (the ample-set argument of partial-order reduction). Of interchangeable threads in one
+    local state (the symmetry of the exact count), one moves. Raises
+    :class:`ExplorationStopped` beyond ``max_states`` distinct states, or when the
+    ``meter``'s time or memory runs out.
     """
     machine = Machine(scenario, runtime)
     space = Space(machine)
@@ -736,16 +985,24 @@ def reachable(
     witnesses: dict[AnomalyKind, Schedule] = {}
     # A path is a linked list of (thread, micro-steps, previous) so paths share prefixes.
     stack: list[tuple[State, int, Any]] = [(machine.initial(), 0, None)]
+    recorded = 0
+    """Every kind recorded on the way to a state seen: reachable, even before a run ends."""
     while stack:
         state, bits, path = stack.pop()
-        key = (space.canon(state)[0], bits)
+        canonical, _, lids = space.canon(state)
+        key = (canonical, bits)
         if key in seen:
             continue
-        if len(seen) >= max_states:
-            raise StateBudgetExceeded(max_states, scenario.name, machine.runtime)
+        try:
+            if len(seen) >= max_states:
+                raise _Budget
+            if meter is not None and not len(seen) % REACH_TICK:
+                meter.tick(EXPLORED, REACH_TICK)
+        except (_Budget, BudgetExceeded) as error:
+            spent = error if isinstance(error, BudgetExceeded) else None
+            raise _unreached(space, seen, recorded, witnesses, max_states, spent, meter) from None
         seen.add(key)
-        if progress is not None and not len(seen) % PROGRESS_EVERY:
-            progress(len(seen))
+        recorded |= bits
         enabled = machine.enabled(state)
         if not enabled:
             bits |= bits_of(machine.conclude(state))
@@ -753,9 +1010,13 @@ def reachable(
                 if kind not in witnesses:
                     witnesses[kind] = _path_schedule(machine, path)
             continue
-        nexts = {t: machine.next_instr(state, t) for t in enabled}
-        local = [t for t in enabled if nexts[t].code in (COMPUTE, IO)]  # type: ignore[union-attr]
-        for t in local[:1] or reversed(enabled):
+        # Interchangeable threads in one local state have permuted children, which share a
+        # key: one of them moves (as in the exact count). 10,000 copies of a thread would
+        # otherwise push 10,000 children, each holding 10,000 threads.
+        movers = [group[0] for group in space.groups(enabled, lids)]
+        nexts = {t: machine.next_instr(state, t) for t in movers}
+        alone = [t for t in movers if nexts[t].code in (COMPUTE, IO)]  # type: ignore[union-attr]
+        for t in alone[:1] or reversed(movers):
             instr = nexts[t]
             assert instr is not None
             before, count = state, 1
@@ -779,6 +1040,28 @@ def reachable(
         witnesses=tuple(sorted(witnesses.items(), key=lambda item: item[0].value)),
         states=len(seen),
     )
+
+
+def _unreached(
+    space: Space,
+    seen: set[Any],
+    recorded: int,
+    witnesses: dict[AnomalyKind, Schedule],
+    max_states: int,
+    spent: BudgetExceeded | None,
+    meter: Meter | None,
+) -> ExplorationStopped:
+    """What a reachability search that ran out of budget had found: the kinds recorded on
+    the way to the states it saw (with a schedule for those some finished run showed)."""
+    stopped = _stopped(space, {}, max_states, spent, meter, None)
+    stopped.states = len(seen)
+    stopped.kinds = frozenset(_kinds(recorded))
+    stopped.counting = False
+    stopped.at_least, stopped._estimate = 0, None
+    if meter is not None and seen:
+        stopped.seconds_per_state = meter.elapsed / len(seen)
+    stopped.witnesses = tuple(sorted(witnesses.items(), key=lambda kv: kv[0].value))
+    return stopped
 
 
 def _path_schedule(machine: Machine, path: Any) -> Schedule:

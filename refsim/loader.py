@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from refsim.budget import BudgetExceeded, Limit, Meter, resident_memory
 from refsim.errors import Diagnostic, ScenarioError
 from refsim.model import (
     AnomalyKind,
@@ -53,9 +55,28 @@ from refsim.schema import (
     parse_op,
     show_value,
 )
-from refsim.yamldoc import BREAK, MAX_DEPTH, Composer, DocPath, Document, Mark, Source, clip
+from refsim.yamldoc import (
+    BREAK,
+    MAX_DEPTH,
+    TICK_EVERY,
+    Composer,
+    DocPath,
+    Document,
+    Mark,
+    Source,
+    clip,
+)
 
-__all__ = ["MAX_DEPTH", "MAX_REPEAT_DEPTH", "Limits", "json_schema", "load_file", "load_text"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_REPEAT_DEPTH",
+    "Limits",
+    "ReadingStopped",
+    "json_schema",
+    "load_file",
+    "load_text",
+    "read_regular",
+]
 
 MAX_REPEAT_DEPTH = 16
 """How deeply ``repeat`` blocks may nest."""
@@ -71,27 +92,28 @@ class Limits:
     """Ops over all threads once ``repeat`` and ``count`` are expanded (``--max-ops``)."""
 
 
-def load_file(path: str | os.PathLike[str], *, limits: Limits = Limits()) -> Scenario:
-    """Read and check the scenario file at ``path``."""
+def load_file(
+    path: str | os.PathLike[str], *, limits: Limits = Limits(), meter: Meter | None = None
+) -> Scenario:
+    """Read and check the scenario file at ``path``.
+
+    Only a regular file is read (a FIFO, a device, a socket or a folder is refused
+    without waiting on it). ``meter``, if given, bounds the time and memory reading takes
+    (:class:`~refsim.budget.BudgetExceeded` when it runs out)."""
     filename = str(path)
-    try:
-        with open(path, "rb") as f:
-            # Reading one byte past the limit tells "too big" without reading a huge file.
-            data = f.read(limits.max_bytes + 1)
-            size = max(len(data), os.fstat(f.fileno()).st_size)
-    except OSError as e:
-        reason = e.strerror or str(e)
-        message = f"cannot read the file: {reason}"
-        raise ScenarioError([Diagnostic(filename, 1, 1, "", message)]) from None
-    if len(data) > limits.max_bytes:
-        raise ScenarioError([_too_big(filename, size, limits)])
-    return load_text(data, filename=filename, limits=limits)
+    data = read_regular(path, filename, limits, meter)
+    return load_text(data, filename=filename, limits=limits, meter=meter)
 
 
 def load_text(
-    text: str | bytes, *, filename: str = "<string>", limits: Limits = Limits()
+    text: str | bytes,
+    *,
+    filename: str = "<string>",
+    limits: Limits = Limits(),
+    meter: Meter | None = None,
 ) -> Scenario:
-    """Check the scenario in ``text`` (``filename`` names it in messages and ``source``)."""
+    """Check the scenario in ``text`` (``filename`` names it in messages and ``source``);
+    ``meter`` bounds the time and memory that takes."""
     if isinstance(text, bytes | bytearray | memoryview):
         data = bytes(text)
         if len(data) > limits.max_bytes:
@@ -103,7 +125,14 @@ def load_text(
         if size > limits.max_bytes:
             raise ScenarioError([_too_big(filename, size, limits)])
     source = Source(filename, text.removeprefix("\ufeff"))
-    doc = Composer(source).compose()
+    composer = Composer(source, tick=None if meter is None else _reading(meter))
+    started = 0.0 if meter is None else meter.elapsed
+    try:
+        doc = composer.compose()
+    except BudgetExceeded as error:
+        stopped = ReadingStopped(error, filename, composer.line, len(source.lines))
+        stopped.started = started
+        raise stopped from None
     if doc is not None:
         _check_shape(source, doc)
         plans = _Checker(source, doc, limits).check()
@@ -113,6 +142,104 @@ def load_text(
 
 
 # --- pass 1: bytes to text ----------------------------------------------------------------
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+LOAD_FACTOR = 8
+"""Bytes of memory reading a file takes per byte of it before its YAML is parsed, about
+(its bytes, its text, its lines, the YAML reader's copy: 860 MB for a file of 100 MB of
+short lines): a file that does not fit in the memory budget that many times over is
+refused before it is read."""
+
+
+def _not_regular(filename: str, mode: int) -> ScenarioError:
+    what = next((name for test, name in _KINDS if test(mode)), "not a file refsim can read")
+    return ScenarioError(
+        [
+            Diagnostic(
+                filename, 1, 1, "", f"not a regular file: it is {what}",
+                hint="give a scenario file (YAML), or a bundled scenario's name",
+            )
+        ]
+    )  # fmt: skip
+
+
+def read_regular(
+    path: str | os.PathLike[str], filename: str, limits: Limits, meter: Meter | None
+) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limits.max_bytes`` of them
+    plus one (to tell that it is too big without reading a huge file).
+
+    A FIFO would block the read until someone writes to it, a device may never end, a
+    folder has no text: each is refused by its kind (from ``stat``, before anything is
+    opened; then again on the open file, opened without blocking, in case the name
+    changed in between)."""
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(filename, mode)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        reason = e.strerror or str(e)
+        message = f"cannot read the file: {reason}"
+        raise ScenarioError([Diagnostic(filename, 1, 1, "", message)]) from None
+    with open(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(filename, info.st_mode)
+        if meter is not None:
+            _make_room(meter, min(info.st_size, limits.max_bytes + 1) * LOAD_FACTOR)
+        try:
+            # Reading one byte past the limit tells "too big" without reading a huge file.
+            data = f.read(limits.max_bytes + 1)
+        except OSError as e:
+            message = f"cannot read the file: {e.strerror or e}"
+            raise ScenarioError([Diagnostic(filename, 1, 1, "", message)]) from None
+        size = max(len(data), info.st_size)
+    if len(data) > limits.max_bytes:
+        raise ScenarioError([_too_big(filename, size, limits)])
+    return data
+
+
+def _make_room(meter: Meter, needed: int) -> None:
+    """Refuse (memory budget) to read a file whose text alone would not fit in it."""
+    meter.check()
+    limit = meter.budget.memory
+    used = resident_memory()
+    if limit is not None and used is not None and used + needed > limit:
+        raise meter.exceeded(Limit.MEMORY)
+
+
+class ReadingStopped(BudgetExceeded):
+    """The time or memory budget ran out while a scenario file was read; how far it got."""
+
+    def __init__(self, spent: BudgetExceeded, filename: str, line: int, lines: int) -> None:
+        super().__init__(spent.limit, spent.allowed)
+        self.adopt(spent)
+        self.filename = filename
+        self.line = line
+        """The line it had reached."""
+        self.lines = lines
+        """The lines the file has."""
+        self.started = 0.0
+        """When (in the meter's seconds) the parse began, after reading and decoding."""
+
+
+def _reading(meter: Meter) -> Callable[[], None]:
+    """The composer's tick: counts the YAML nodes read and checks the budget."""
+
+    def tick() -> None:
+        meter.tick("YAML nodes read", TICK_EVERY)
+
+    return tick
 
 
 def _too_big(filename: str, size: int, limits: Limits) -> Diagnostic:
@@ -459,10 +586,37 @@ class _Checker:
             self._check_thread_names(plans)
             self._check_processes(plans)
         self._check_expect()
+        self._check_scenario_name()
         return plans
 
     def error(self, path: DocPath, message: str, hint: str | None = None) -> None:
         self.source.error(self.doc.locate(path), path, message, hint)
+
+    def _check_scenario_name(self) -> None:
+        """A name is printed on every screen, on one line: it may not hold a control
+        character (which could drive the terminal), a line break or a bidirectional
+        control (which reorders the text around it)."""
+        name = self.data.get("name")
+        if not isinstance(name, str):
+            return
+        index = next((i for i, c in enumerate(name) if _unprintable(c)), None)
+        if index is None:
+            return
+        char = name[index]
+        line, column = self.doc.locate(("name",))
+        column = _raw_column(self.source.lines[line - 1], column, index)
+        kept = "".join(" " if c.isspace() else "" if _unprintable(c) else c for c in name)
+        cleaned = " ".join(kept.split())
+        where = " (a description may span lines)" if char.isspace() else ""
+        self.source.error(
+            (line, column),
+            ("name",),
+            f"the name holds {_unprintable(char)} (U+{ord(char):04X}); a name is printed on "
+            "every screen, on one line, so it may hold no control characters",
+            f"did you mean {cleaned!r}?{where}"
+            if cleaned
+            else "write the name in letters, digits, spaces and punctuation",
+        )
 
     def _declarations(self) -> None:
         found: list[tuple[Mark, str, str, DocPath]] = []
@@ -901,6 +1055,58 @@ def _size(body: _Block) -> int:
     return sum(1 if isinstance(item, _OpNode) else item.times * _size(item.body) for item in body)
 
 
+_CONTROL_NAMES = {
+    0x00: "a NUL",
+    0x07: "a bell",
+    0x08: "a backspace",
+    0x09: "a tab",
+    0x0A: "a line break",
+    0x0D: "a carriage return",
+    0x1B: "an escape",
+    0x7F: "a delete",
+    0x85: "a line break",
+    0x9B: "a control sequence introducer",
+}
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unprintable(char: str) -> str:
+    """What ``char`` is, if a name may not hold it: a control character (C0, DEL, C1), a
+    line or paragraph separator, or a bidirectional control; else the empty string."""
+    code = ord(char)
+    if code < 0x20 or 0x7F <= code < 0xA0:
+        return _CONTROL_NAMES.get(code, "a control character")
+    if char in "\u2028\u2029":
+        return "a line break"
+    if char in _BIDI:
+        return "a bidirectional control"
+    return ""
+
+
+_ESCAPE_LENGTH = {"x": 4, "u": 6, "U": 10}
+"""How many characters a double-quoted YAML escape takes in the file (``\\e``: 2)."""
+
+
+def _raw_column(line: str, column: int, index: int) -> int:
+    """The column, in the file's ``line``, of character ``index`` of the string whose node
+    starts at ``column``: past the escapes of a double-quoted string and the doubled
+    quotes of a single-quoted one. The node's own column when the string does not end on
+    its first line (a folded string: the caret then marks where it starts)."""
+    raw = line[column - 1 :]
+    quote = raw[:1] if raw[:1] in ("'", '"') else ""
+    at = len(quote)
+    for _ in range(index):
+        if at >= len(raw):
+            return column
+        if quote == '"' and raw[at] == "\\":
+            at += _ESCAPE_LENGTH.get(raw[at + 1 : at + 2], 2)
+        elif quote == "'" and raw[at : at + 2] == "''":
+            at += 2
+        else:
+            at += 1
+    return column + at if at < len(raw) else column
+
+
 # --- building the scenario ----------------------------------------------------------------
 
 
@@ -920,7 +1126,7 @@ def _build(doc: Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenar
         else:
             threads.extend(ThreadSpec(f"{plan.name}{i}", ops) for i in range(1, plan.count + 1))
     return Scenario(
-        name=model.name if model.name is not None else Path(filename).stem,
+        name=model.name if model.name is not None else _name_of(filename),
         threads=tuple(threads),
         objects=objects,
         variables=tuple(model.variables.items()),
@@ -942,6 +1148,15 @@ def _build(doc: Document, plans: Sequence[_ThreadPlan], filename: str) -> Scenar
         ),
         source=filename,
     )
+
+
+def _name_of(filename: str) -> str:
+    """A scenario's name when the file gives none: its file's stem, as text that prints
+    anywhere, a figure's title included: a byte that is not UTF-8, and a character a
+    ``name:`` may not hold (a control character), as U+FFFD."""
+    stem = Path(filename).stem
+    text = stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join("\ufffd" if _unprintable(c) else c for c in text)
 
 
 def _processes(

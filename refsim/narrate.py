@@ -111,6 +111,17 @@ def narrate(scenario: Scenario, result: RunResult) -> tuple[Sentence, ...]:
     for anomaly in result.anomalies:
         if anomaly.step is None:
             sentences.append(Sentence(None, f"At the end: {anomaly.message}."))
+    if result.runtime in (Runtime.PYPY, Runtime.JYTHON) and result.finished:
+        collected = [name for name, value in result.final if value == "freed"]
+        if collected:
+            what = _names(collected)
+            sentences.append(
+                Sentence(
+                    None,
+                    f"At the end: the collector frees {what}: no thread can reach "
+                    f"{'it' if len(collected) == 1 else 'them'} any more.",
+                )
+            )
     return tuple(sentences)
 
 

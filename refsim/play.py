@@ -26,9 +26,19 @@ import difflib
 from dataclasses import dataclass
 from enum import Enum
 
+from refsim.budget import Meter
 from refsim.errors import RefsimError
-from refsim.explore import StateBudgetExceeded, explore
-from refsim.machine import ARITH, BINARY_OP, STORE, STORE_GLOBAL, Machine, State
+from refsim.explore import ExplorationStopped, explore
+from refsim.machine import (
+    ARITH,
+    BINARY_OP,
+    S_DEC,
+    S_INC,
+    STORE,
+    STORE_GLOBAL,
+    Machine,
+    State,
+)
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, ScheduleSyntaxError
 from refsim.scheduling import QuantumChooser
 from refsim.trace import Anomaly, Exploration, Outcome, OutcomeStats, RunResult, TraceEvent
@@ -49,7 +59,7 @@ __all__ = [
     "read_command",
 ]
 
-_READS_REGISTER = (ARITH, BINARY_OP, STORE, STORE_GLOBAL)
+_READS_REGISTER = (ARITH, BINARY_OP, STORE, STORE_GLOBAL, S_INC, S_DEC)
 _KINDS = tuple(AnomalyKind)
 """In the order of the machine's bit set of recorded kinds (State.kinds)."""
 
@@ -69,6 +79,8 @@ class Move:
     """The next micro-step's kind (``LOAD``)."""
     reason: str | None
     """Why it cannot run now, in the machine's words; ``None`` when it may."""
+    subject: str | None = None
+    """The object, variable, lock or other primitive the next micro-step touches."""
 
     @property
     def enabled(self) -> bool:
@@ -84,11 +96,15 @@ class Board:
     registers: tuple[tuple[str, int | None], ...]
     """Per thread, its register while its next micro-step reads it (a value it loaded
     and has not stored back), else ``None``."""
-    objects: tuple[tuple[str, int, int, bool], ...]
-    """Per object: name, refcount, true refs, freed."""
+    objects: tuple[tuple[str, int | None, int, bool], ...]
+    """Per object: name, refcount (under free-threaded local + shared; ``None`` under a
+    tracing collector, which counts nothing), true refs, freed."""
     variables: tuple[tuple[str, int], ...]
     locks: tuple[tuple[str, str | None], ...]
     """Per lock, the thread holding it, or ``None``."""
+    counters: tuple[tuple[str, str], ...] = ()
+    """Per event, semaphore and queue, its state in words (``set``, ``count 2``, ``1 of
+    2 items``); per condition, its waiters (``waiters: T1, T2``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +123,10 @@ class Odds:
 
     thread: str
     table: Exploration | None
-    """Counted from the state the move leads to; ``None`` when that needs more states
-    than the budget allows."""
+    """Counted from the state the move leads to; ``None`` when a budget ran out first."""
+    stopped: str | None = None
+    """When ``table`` is ``None``: the budget that ran out (``states``, ``time``,
+    ``memory``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +202,7 @@ class Session:
             if instr is None:
                 moves.append(Move(name, None, None, reason))
             else:
-                moves.append(Move(name, instr.op, instr.micro, reason))
+                moves.append(Move(name, instr.op, instr.micro, reason, instr.subject))
         return tuple(moves)
 
     def board(self) -> Board:
@@ -196,7 +214,12 @@ class Session:
             registers.append((name, state.threads[t].reg if live else None))
         n = machine.n_objects
         objects = tuple(
-            (name, state.values[w], state.true_refs[w], state.freed[w])
+            (
+                name,
+                machine.count(state, w) if machine.counted else None,
+                state.true_refs[w],
+                state.freed[w],
+            )
             for w, name in enumerate(machine.object_names)
         )
         variables = tuple(
@@ -206,7 +229,7 @@ class Session:
             (name, None if holder < 0 else machine.thread_names[holder])
             for name, holder in zip(machine.lock_names, state.holders, strict=True)
         )
-        return Board(self.moves(), tuple(registers), objects, variables, locks)
+        return Board(self.moves(), tuple(registers), objects, variables, locks, _counters(self))
 
     def index(self, thread: str) -> int:
         """The index of thread ``thread``, or a PlayError that names the threads."""
@@ -265,22 +288,55 @@ class Session:
             preempted=preempted,
         )
 
-    def odds(self, *, max_states: int) -> tuple[Odds, ...]:
+    def odds(self, *, max_states: int, meter: Meter | None = None) -> tuple[Odds, ...]:
         """For each thread that may run now, in declared order, the outcomes of the
         interleavings that start with its move (their counts add up to the explorer's
-        count from the current state)."""
+        count from the current state); each move's count gets a fair share of the
+        ``meter``'s time."""
         machine, state = self.machine, self.state
         odds = []
-        for t in machine.enabled(state):
+        enabled = machine.enabled(state)
+        for n, t in enumerate(enabled):
             child = machine.step(state, t)[0]
+            share = None if meter is None else meter.fair(len(enabled) - n)
             try:
                 table = explore(
-                    self.scenario, runtime=self.runtime, start=child, max_states=max_states
-                )
-            except StateBudgetExceeded:
-                table = None
+                    self.scenario, runtime=self.runtime, start=child, max_states=max_states,
+                    meter=share,
+                )  # fmt: skip
+            except ExplorationStopped as error:
+                odds.append(Odds(machine.thread_names[t], None, error.limit.value))
+                continue
             odds.append(Odds(machine.thread_names[t], table))
         return tuple(odds)
+
+
+def _counters(session: Session) -> tuple[tuple[str, str], ...]:
+    """The waiting primitives' state in words, for :attr:`Board.counters`."""
+    machine, state = session.machine, session.state
+    if not machine.sync_names and not machine.condition_names:
+        return ()
+    scenario = machine.scenario
+    kinds = (
+        ["event"] * len(scenario.events)
+        + ["semaphore"] * len(scenario.semaphores)
+        + ["queue"] * len(scenario.queues)
+    )
+    found = []
+    for w, (name, kind) in enumerate(zip(machine.sync_names, kinds, strict=True)):
+        value = state.sync[w]
+        if kind == "event":
+            words = "set" if value else "clear"
+        elif kind == "semaphore":
+            words = f"count {value}"
+        else:
+            size = machine.capacity[w]
+            words = f"{value} of {size} item{'s' if size != 1 else ''}"
+        found.append((f"{kind} {name}", words))
+    for c, name in enumerate(machine.condition_names):
+        waiting = [machine.thread_names[t] for t in state.waiters[c]]
+        found.append((f"condition {name}", "waiters: " + (", ".join(waiting) or "none")))
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,25 +353,32 @@ class Ending:
     """Preemptions the session used."""
 
 
-def ending(session: Session, *, max_states: int) -> Ending:
+def ending(session: Session, *, max_states: int, meter: Meter | None = None) -> Ending:
     """The finished ``session``'s outcome among every interleaving of its scenario."""
     assert session.finished, "ending() is for a finished session"
     result = session.result()
     try:
-        table = explore(session.scenario, runtime=session.runtime, max_states=max_states)
-    except StateBudgetExceeded:
+        table = explore(
+            session.scenario, runtime=session.runtime, max_states=max_states, meter=meter
+        )
+    except ExplorationStopped:
         return Ending(result.outcome, None, None, result.preemptions)
     stats = next(s for s in table.outcomes if s.outcome == result.outcome)
     return Ending(result.outcome, stats, table.interleavings, result.preemptions)
 
 
 def goal_reachable(
-    scenario: Scenario, runtime: Runtime, goal: AnomalyKind, *, max_states: int
+    scenario: Scenario,
+    runtime: Runtime,
+    goal: AnomalyKind,
+    *,
+    max_states: int,
+    meter: Meter | None = None,
 ) -> bool | None:
-    """Whether some interleaving records ``goal``; ``None`` past the state budget."""
+    """Whether some interleaving records ``goal``; ``None`` past the budget."""
     try:
-        return goal in explore(scenario, runtime=runtime, max_states=max_states).kinds
-    except StateBudgetExceeded:
+        return goal in explore(scenario, runtime=runtime, max_states=max_states, meter=meter).kinds
+    except ExplorationStopped:
         return None
 
 

@@ -5,25 +5,31 @@ Both read only the run result and the scenario; neither runs anything.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from refsim.budget import Limit
 from refsim.claims import judge_run
+from refsim.engine import run_length
 from refsim.errors import visible
 from refsim.model import Runtime, Scenario
 from refsim.narrate import blocked_notes
+from refsim.render.fit import Fit, blocks, narrow
 from refsim.render.text import and_words, command_line, hanging, plural
 from refsim.render.verdict import verdict_text
 from refsim.trace import Anomaly, RunResult, TimedMetrics, TraceEvent
 
 __all__ = [
+    "RUN_ROWS",
     "TRACE_ROWS",
+    "RunJsonStream",
     "agrees",
     "and_words",
     "fitted",
@@ -39,9 +45,12 @@ __all__ = [
     "run_json",
     "short_schedule",
     "start_line",
+    "timed_cells",
     "timed_json",
     "timed_summary",
+    "trace_cells",
     "trace_columns",
+    "value_header",
     "witness_replay",
 ]
 
@@ -95,7 +104,8 @@ def witness_replay(
     return replay_line(file, witness, runtime, part, always=True)
 
 
-def _value_header(scenario: Scenario) -> str:
+def value_header(scenario: Scenario) -> str:
+    """The trace table's value column: ``refcount``, ``value`` or ``refcount/value``."""
     others = (
         scenario.variables,
         scenario.events,
@@ -145,31 +155,6 @@ _RIGHT = (
 )  # fmt: skip
 
 
-def _fit(
-    headers: Sequence[str], rows: Sequence[tuple[str, ...]], room: int, least: int = 3
-) -> list[int]:
-    """Column widths for ``rows`` under ``headers`` that add up to at most ``room``: each
-    column as wide as its header and widest cell, then narrowed, widest first: its header
-    broken into lines (to its widest cell or header word), then its cells too (to the
-    longest word of either), then to the longest word of its cells, then further if need
-    be, to ``least``. The cells then wrap within their columns, the same in every
-    segment of a table, instead of being cut."""
-    n = len(headers)
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    whole = [max((len(r[i]) for r in rows), default=1) for i in range(n)]
-    cells = [max((len(w) for r in rows for w in r[i].split()), default=1) for i in range(n)]
-    heads = [max(len(w) for w in h.split()) for h in headers]
-    unbroken = [max(c, h) for c, h in zip(whole, heads, strict=True)]
-    words = [max(c, h) for c, h in zip(cells, heads, strict=True)]
-    for floor in (unbroken, words, cells, [least] * n):
-        while sum(widths) > room:
-            slack = [w - f for w, f in zip(widths, floor, strict=True)]
-            if max(slack) <= 0:
-                break
-            widths[max(range(n), key=lambda i: (slack[i] > 0, widths[i]))] -= 1
-    return widths
-
-
 def _segment(
     rows: Sequence[tuple[str, ...]],
     headers: Sequence[str],
@@ -190,20 +175,47 @@ def _segment(
 
 def fitted(
     headers: Sequence[str], rows: Sequence[tuple[str, ...]], right: Sequence[str], width: int
-) -> Table:
-    """A table of ``rows`` no wider than ``width``: its columns narrowed, widest first,
-    so that a cell wraps within its column rather than being cut."""
-    widths = _fit(headers, rows, width - 2 * (len(headers) - 1))
-    return _segment(rows, headers, widths, True, right)
+) -> RenderableType:
+    """A table of ``rows`` that fits the console: its columns narrowed, widest first, so
+    that a cell wraps between words; where it cannot, a block of lines per row
+    (refsim.render.fit)."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in headers:
+        table.add_column(name, justify="right" if name in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    return Fit(table)
 
 
 def trace_columns(scenario: Scenario, result: RunResult) -> list[str]:
     """The trace table's columns for this run: a value column no row uses is left out (a
     scenario of locks only has no refcounts, one of variables only no true refs)."""
+    return trace_cells(scenario, result)[0]
+
+
+def trace_cells(
+    scenario: Scenario | None, result: RunResult, *, quiz: bool = False
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The trace table as text: its columns (:func:`trace_columns`) and a row of cells per
+    trace event; ``quiz`` shows every value as ``?``. Without the ``scenario`` the run's
+    events name the value column: ``refcount`` when only objects have values."""
     assert result.trace is not None
-    headers = [c.format(value=_value_header(scenario)) for c in _COLUMNS]
+    header = value_header(scenario) if scenario is not None else _header_of(result)
+    names = [c.format(value=header) for c in _COLUMNS]
     rows = [_row(e, False) for e in result.trace]
-    return [h for i, h in enumerate(headers) if i < 4 or any(r[i] for r in rows)]
+    keep = [i for i in range(len(names)) if i < 4 or any(r[i] for r in rows)]
+    if quiz:
+        rows = [_row(e, True) for e in result.trace]
+    return [names[i] for i in keep], [tuple(r[i] for i in keep) for r in rows]
+
+
+def _header_of(result: RunResult) -> str:
+    """The value column's header from a run's events: an object's have true refs."""
+    assert result.trace is not None
+    valued = [e for e in result.trace if e.value is not None]
+    objects = any(e.true_refs is not None for e in valued)
+    others = any(e.true_refs is None for e in valued)
+    return "refcount/value" if objects and others else "value" if others else "refcount"
 
 
 def legend(columns: Sequence[str]) -> str | None:
@@ -219,11 +231,8 @@ def print_trace(
     ``quiz``: every register, refcount, true refs and value is ``?``, and the anomalies
     are withheld, for a class to fill in."""
     assert result.trace is not None
-    names = [c.format(value=_value_header(scenario)) for c in _COLUMNS]
-    headers = trace_columns(scenario, result)
-    keep = [names.index(h) for h in headers]
-    rows = [tuple(r[i] for i in keep) for r in (_row(e, quiz) for e in result.trace)]
-    widths = _fit(headers, rows, console.width - 2 * (len(headers) - 1))
+    headers, rows = trace_cells(scenario, result, quiz=quiz)
+    widths = narrow(headers, rows, console.width - 2 * (len(headers) - 1))
     by_step: dict[int, list[Anomaly]] = {}
     for anomaly in () if quiz else result.anomalies:
         if anomaly.step is not None:
@@ -232,11 +241,21 @@ def print_trace(
     for note in blocked_notes(scenario, result):
         assert note.step is not None
         notes.setdefault(note.step, []).append(note.text)
-    indent = min(widths[0] + 1, 8)
+    indent = 2 if widths is None else min(widths[0] + 1, 8)
+
+    def segment(part: Sequence[tuple[str, ...]], first: bool) -> None:
+        if widths is None:  # too narrow for the columns: a block of lines per step
+            if not first:
+                console.print()
+            for line in blocks(headers, part):
+                console.print(line)
+        else:
+            console.print(_segment(part, headers, widths, first))
+
     start = 0
     for index, event in enumerate(result.trace):
         if event.step in by_step or event.step in notes:
-            console.print(_segment(rows[start : index + 1], headers, widths, start == 0))
+            segment(rows[start : index + 1], start == 0)
             for anomaly in by_step.get(event.step, ()):
                 console.print(_anomaly_line(indent, anomaly))
             for said in notes.get(event.step, ()):
@@ -244,7 +263,7 @@ def print_trace(
                 console.print(hanging([(Text("…", style="dim"), line)], indent=indent, gap=1))
             start = index + 1
     if start < len(rows) or not rows:
-        console.print(_segment(rows[start:], headers, widths, start == 0))
+        segment(rows[start:], start == 0)
 
 
 def _anomaly_line(indent: int, anomaly: Anomaly) -> RenderableType:
@@ -304,7 +323,7 @@ def print_run(
     if quiz:
         head.append("  ·  quiz")
     console.print(head)
-    console.print(hanging([(f"schedule ({source}):", str(result.schedule))], gap=1))
+    console.print(hanging([(f"schedule ({source}):", _schedule_text(result, REPLAY_RUNS))], gap=1))
     if result.completed_from is not None:
         console.print(
             Text(
@@ -317,15 +336,11 @@ def print_run(
     console.print()
     if show_trace and result.trace is not None:
         print_trace(console, scenario, result, quiz=quiz)
+        if len(result.trace) < result.steps:
+            console.print(Text(_cut_trace(result), style="dim"))
         console.print()
     if not result.finished:
-        console.print(
-            Text("stopped: ", style="bold yellow")
-            + Text(
-                f"the step budget ran out after {result.steps} steps before every thread "
-                f"finished (raise it with --max-steps)"
-            )
-        )
+        console.print(Text("stopped: ", style="bold yellow") + Text(_stopped(scenario, result)))
     replay = replay_command(file, result, scenario)
     if quiz:
         console.print(Text("final state: ", style="bold") + Text(_final_line(result, quiz=True)))
@@ -338,25 +353,88 @@ def print_run(
         return
     _print_findings(console, scenario, result)
     console.print()
-    command_line(console, "replay: ", replay)
+    if len(result.schedule.runs) <= REPLAY_RUNS:
+        command_line(console, "replay: ", replay)
+    else:
+        console.print(
+            Text(
+                f"replay: the schedule has {len(result.schedule.runs):,} runs, too many for a "
+                f"command line: the same options make the same run, and --json prints the "
+                f"schedule whole."
+            )
+        )
+
+
+RUN_ROWS = 1_000
+"""A controlled run's trace table shows its first this many micro-steps unless asked
+(``--trace``): a longer table is more than anyone reads on a terminal."""
+
+ANOMALY_ROWS = 100
+"""The most anomalies a run lists one by one; the rest are counted by kind."""
+
+
+REPLAY_RUNS = 200
+"""A controlled run's schedule of more runs than this is summarised, and its replay
+command not printed: a command line of thousands of runs helps nobody."""
+
+
+def _schedule_text(result: RunResult, most: int) -> str:
+    """A run's schedule, or its first runs and how many there are when it has more than
+    ``most``."""
+    runs = len(result.schedule.runs)
+    if runs <= most:
+        return str(result.schedule)
+    first = " ".join(str(result.schedule).split()[:8])
+    return f"{first} … ({runs:,} runs; --json prints it whole)"
+
+
+def _cut_trace(result: RunResult) -> str:
+    assert result.trace is not None
+    more = result.steps - len(result.trace)
+    return (
+        f"… and {more:,} more micro-steps, not shown: the table shows the first "
+        f"{len(result.trace):,} (--trace shows them all; --json > FILE writes every step as "
+        f"it runs; --max-steps N stops the run sooner)"
+    )
+
+
+def _stopped(scenario: Scenario, result: RunResult) -> str:
+    """Which budget stopped the run, and how long the whole run is."""
+    whole = run_length(scenario, result.runtime)
+    rest = f"; the whole run has {whole:,} micro-steps" if whole > result.steps else ""
+    if result.stopped == "steps":
+        return (
+            f"the step budget ran out after {result.steps:,} steps before every thread "
+            f"finished{rest} (raise it with --max-steps)"
+        )
+    option = Limit(result.stopped).option
+    return (
+        f"the {result.stopped} budget ({option}) ran out after {result.steps:,} steps, before "
+        f"every thread finished{rest}: raise {option}, or stop sooner with --max-steps N"
+    )
 
 
 def _print_findings(console: Console, scenario: Scenario, result: RunResult) -> None:
     """The final state, every anomaly with its step, and the verdict against ``expect:``."""
     console.print(Text("final state: ", style="bold") + Text(_final_line(result)))
     if result.anomalies:
-        console.print(Text(f"anomalies ({len(result.anomalies)}):", style="bold"))
+        console.print(Text(f"anomalies ({len(result.anomalies):,}):", style="bold"))
         rows = []
-        for anomaly in result.anomalies:
+        for anomaly in result.anomalies[:ANOMALY_ROWS]:
             where = "end" if anomaly.step is None else f"step {anomaly.step}"
             rows.append((where, Text(anomaly.kind.value, style="red"), anomaly.message))
+        if len(result.anomalies) > ANOMALY_ROWS:
+            rest = result.anomalies[ANOMALY_ROWS:]
+            kinds = sorted({a.kind.value for a in rest})
+            more = f"{len(rest):,} more ({', '.join(kinds)}; --json lists them all)"
+            rows.append(("…", Text(""), more))
         grid = Table.grid(padding=(0, 1, 0, 0))
         grid.add_column(no_wrap=True, min_width=9)
         grid.add_column(no_wrap=True, min_width=15)
         grid.add_column()
         for where, kind, message in rows:
             grid.add_row(where, kind, message)
-        console.print(Padding(grid, (0, 0, 0, 2)))
+        console.print(Padding(Fit(grid), (0, 0, 0, 2)))
     else:
         console.print(Text("anomalies: ", style="bold") + Text("none"))
     verdict = judge_run(scenario, result)
@@ -394,7 +472,8 @@ def _event_json(event: TraceEvent) -> dict[str, Any]:
 
 def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict[str, Any]:
     """The ``run --json`` document (CLI.md), plus ``steps``, ``preemptions``, ``finished``,
-    ``seed`` (null when replayed) and ``agrees`` (the verdict against ``expect:``)."""
+    ``stopped`` (the budget that stopped an unfinished run), ``seed`` (null when replayed)
+    and ``agrees`` (the verdict against ``expect:``)."""
     return {
         "scenario": result.scenario,
         "runtime": result.runtime.value,
@@ -403,11 +482,53 @@ def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict
         "steps": result.steps,
         "preemptions": result.preemptions,
         "finished": result.finished,
+        "stopped": result.stopped,
         "anomalies": [_anomaly_json(a) for a in result.anomalies],
         "final": dict(result.final),
         "agrees": agrees(scenario, result),
         "trace": None if result.trace is None else [_event_json(e) for e in result.trace],
     }
+
+
+class RunJsonStream:
+    """``run --json`` written as the run goes: the trace's events as they happen, then the
+    rest of :func:`run_json`'s document, so that a run of a million steps is never held
+    in memory. The keys come in another order than :func:`run_json`'s (the trace before
+    what is known only at the end), which JSON readers do not mind.
+
+    Use :meth:`event` as the engine's ``on_event``, then :meth:`finish`."""
+
+    BATCH = 4096
+    """Events encoded and written together (one call of the encoder for many is several
+    times faster than one each)."""
+
+    def __init__(self, out: TextIO, scenario: str, runtime: Runtime, *, trace: bool) -> None:
+        self.out = out
+        self.trace = trace
+        self.batch: list[dict[str, Any]] = []
+        self.written = 0
+        head = json.dumps({"scenario": scenario, "runtime": runtime.value})[:-1]
+        out.write(head + (', "trace": [' if trace else ', "trace": null'))
+
+    def event(self, event: TraceEvent) -> None:
+        self.batch.append(_event_json(event))
+        if len(self.batch) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.batch:
+            self.out.write((", " if self.written else "") + json.dumps(self.batch)[1:-1])
+            self.written += len(self.batch)
+            self.batch.clear()
+
+    def finish(self, scenario: Scenario, result: RunResult, **more: object) -> None:
+        """The rest of the document: :func:`run_json`'s keys, then ``more``."""
+        self._flush()
+        rest = run_json(scenario, result, seed=None)
+        rest.update(more)
+        for key in ("scenario", "runtime", "trace"):
+            del rest[key]
+        self.out.write(("], " if self.trace else ", ") + json.dumps(rest)[1:] + "\n")
 
 
 # -- timed runs ----------------------------------------------------------------------------
@@ -465,7 +586,7 @@ def _timed_rows(result: RunResult) -> list[tuple[str, ...]]:
 
 def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) -> None:
     headers = ["step", "time", "thread", "op", "micro-step", "took", "register"]
-    headers += [_value_header(scenario), "true refs"]
+    headers += [value_header(scenario), "true refs"]
     rows = _timed_rows(result)
     keep = [i for i in range(len(headers)) if i < 6 or any(r[i] for r in rows)]
     right = [headers[i] for i in (0, 1, 5, 6, 7, 8)]
@@ -473,9 +594,15 @@ def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) 
     console.print(fitted([headers[i] for i in keep], kept, right, console.width))
 
 
-def timed_summary(result: RunResult, width: int) -> Table:
+def timed_summary(result: RunResult, width: int) -> RenderableType:
     """Per thread: time running, waiting for the GIL, on I/O, ready, on locks, blocked on
     the other waiting primitives (a column shown only when some thread was); ops done."""
+    columns, rows = timed_cells(result)
+    return fitted(columns, rows, columns[1:], width)
+
+
+def timed_cells(result: RunResult) -> tuple[list[str], list[tuple[str, ...]]]:
+    """:func:`timed_summary`'s columns and rows, as text."""
     assert result.metrics is not None
     blocked = any(m.blocked_ns for _, m in result.metrics.threads)
     columns = ["thread", "running", "GIL wait", "I/O wait", "ready", "lock wait"]
@@ -489,7 +616,7 @@ def timed_summary(result: RunResult, width: int) -> Table:
         ]  # fmt: skip
         cells += [format_ns(m.blocked_ns)] * blocked + [f"{m.ops:,}", done]
         rows.append(tuple(cells))
-    return fitted(columns, rows, columns[1:], width)
+    return columns, rows
 
 
 def print_timed_run(
@@ -516,12 +643,7 @@ def print_timed_run(
         f"core{'s' if metrics.cores != 1 else ''}  ·  {result.steps:,} steps"
     )
     console.print(head)
-    runs = len(result.schedule.runs)
-    if runs <= _LONG_SCHEDULE:
-        schedule = str(result.schedule)
-    else:
-        first = " ".join(str(result.schedule).split()[:8])
-        schedule = f"{first} … ({runs:,} runs; --json prints it whole)"
+    schedule = _schedule_text(result, _LONG_SCHEDULE)
     console.print(hanging([("schedule:", schedule)], gap=1))
     console.print()
     if result.trace is not None:
@@ -558,7 +680,7 @@ def print_timed_run(
             "replay: each process's part of the schedule replays that process in controlled "
             "mode (processes share no memory)"
         )
-    elif runs <= _LONG_SCHEDULE:
+    elif len(result.schedule.runs) <= _LONG_SCHEDULE:
         command_line(console, "replay (controlled mode): ", replay_command(file, result, scenario))
     else:
         console.print(

@@ -13,6 +13,7 @@ the two to agreement, so an editor and refsim accept the same ops.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -345,8 +346,14 @@ def closest(word: str, choices: Sequence[str]) -> str | None:
     """The choice closest to ``word`` (ignoring case), if one is close enough."""
     if len(word) > 64:
         return None  # difflib is quadratic in length; nobody misspells a 64-char name
+    return _closest(word.lower(), tuple(choices))
+
+
+@functools.lru_cache(maxsize=4096)
+def _closest(word: str, choices: tuple[str, ...]) -> str | None:
+    # Cached: a generated file can repeat one mistake hundreds of thousands of times.
     lowered = {choice.lower(): choice for choice in choices}
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    match = difflib.get_close_matches(word, list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
 
 

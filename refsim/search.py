@@ -59,6 +59,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 
+from refsim.budget import BudgetExceeded, Limit, Meter
 from refsim.engine import DEFAULT_MAX_STEPS
 from refsim.engine import run as engine_run
 from refsim.machine import Machine
@@ -84,6 +85,40 @@ bundled scenarios need a few thousand)."""
 
 EXHAUST_BUDGET = 200_000
 """Micro-steps the post-pass's bounded search may spend (about a tenth of a second)."""
+
+CHECK_EVERY = 4096
+"""Micro-steps of one run between two looks at the search's meter."""
+
+TRIED = "examples tried"
+"""The unit of a search's work in a meter's tally (shrinking runs count too)."""
+
+
+class _Stop(BaseException):
+    """The meter ran out inside the search. A BaseException, like KeyboardInterrupt, so
+    that Hypothesis stops at once instead of taking it for a failing example to shrink."""
+
+    def __init__(self, spent: BudgetExceeded) -> None:
+        super().__init__()
+        self.spent = spent
+
+
+class _OutOfMemory(BaseException):
+    """A MemoryError inside the search, carried past Hypothesis (see :class:`_Stop`)."""
+
+
+def _look(meter: Meter | None, unit: str | None = None) -> None:
+    """Look at ``meter`` (counting one ``unit`` first, if given): :class:`_Stop` if a
+    budget has run out."""
+    if meter is None:
+        return
+    try:
+        if unit is None:
+            meter.check()
+        else:
+            meter.tick(unit)
+    except BudgetExceeded as error:
+        raise _Stop(error) from None
+
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
@@ -188,9 +223,15 @@ class _Play:
     finished: bool
 
 
-def _play(machine: Machine, chooser: DrawnChooser | EventChooser, max_steps: int) -> _Play:
+def _play(
+    machine: Machine,
+    chooser: DrawnChooser | EventChooser,
+    max_steps: int,
+    meter: Meter | None = None,
+) -> _Play:
     """Run ``machine`` with ``chooser``, as :func:`refsim.engine.run` would, minus SimPy
-    and the trace. Asks the chooser exactly the same questions in the same order."""
+    and the trace. Asks the chooser exactly the same questions in the same order. Looks
+    at ``meter`` every :data:`CHECK_EVERY` micro-steps."""
     state = machine.initial()
     enabled_of, step, choose = machine.enabled, machine.step, chooser.choose
     picks: list[int] = []
@@ -214,18 +255,26 @@ def _play(machine: Machine, chooser: DrawnChooser | EventChooser, max_steps: int
         if found:
             anomalies.extend(found)
         last = chosen
+        if meter is not None and not len(picks) % CHECK_EVERY:
+            _look(meter)
     if finished:
         anomalies.extend(machine.conclude(state))
     return _Play(tuple(picks), tuple(anomalies), preemptions, finished)
 
 
-def _plays(machine: Machine, max_steps: int) -> st.SearchStrategy[_Play]:
+def _plays(
+    machine: Machine, max_steps: int, meter: Meter | None = None
+) -> st.SearchStrategy[_Play]:
     """Runs of ``machine`` whose schedules Hypothesis chooses (the encoding above)."""
     max_scale = _max_scale(machine)
 
     @st.composite
     def plays(draw: st.DrawFn) -> _Play:
-        return _play(machine, DrawnChooser(draw, max_scale), max_steps)
+        try:
+            return _play(machine, DrawnChooser(draw, max_scale), max_steps, meter)
+        except MemoryError:
+            # An Exception to Hypothesis, which would shrink it as a failing example.
+            raise _OutOfMemory from None
 
     return plays()
 
@@ -300,35 +349,48 @@ def _moves(events: dict[int, int], total: int) -> Iterator[dict[int, int]]:
 
 
 def _polish(
-    machine: Machine, play: _Play, keep: Callable[[_Play], bool], max_steps: int
-) -> tuple[_Play, int]:
+    machine: Machine,
+    play: _Play,
+    keep: Callable[[_Play], bool],
+    max_steps: int,
+    meter: Meter | None = None,
+) -> tuple[_Play, int, Limit | None]:
     """Improve ``play`` by :func:`rank` with small changes that still satisfy ``keep``;
-    return the best and the number of runs spent."""
+    return the best, the number of runs spent, and the budget if the ``meter`` ran out."""
     best = play
     runs = spent = 0
     improved = True
-    while improved and spent < POLISH_BUDGET:
-        improved = False
-        events = _events(machine, best.picks)
-        for candidate in _moves(events, len(best.picks)):
-            if spent >= POLISH_BUDGET:
-                break
-            runs += 1
-            tried = _play(machine, EventChooser(candidate), max_steps)
-            spent += len(tried.picks)
-            if tried.finished and keep(tried) and _rank(tried) < _rank(best):
-                best = tried
-                improved = True
-                break
-    return best, runs
+    try:
+        while improved and spent < POLISH_BUDGET:
+            improved = False
+            events = _events(machine, best.picks)
+            for candidate in _moves(events, len(best.picks)):
+                if spent >= POLISH_BUDGET:
+                    break
+                runs += 1
+                _look(meter, TRIED)
+                tried = _play(machine, EventChooser(candidate), max_steps, meter)
+                spent += len(tried.picks)
+                if tried.finished and keep(tried) and _rank(tried) < _rank(best):
+                    best = tried
+                    improved = True
+                    break
+    except _Stop as stop:
+        return best, runs, stop.spent.limit
+    return best, runs, None
 
 
 def _fewest(
-    machine: Machine, keep: Callable[[_Play], bool], bound: int, budget: int, max_steps: int
-) -> tuple[_Play | None, bool]:
+    machine: Machine,
+    keep: Callable[[_Play], bool],
+    bound: int,
+    budget: int,
+    max_steps: int,
+    meter: Meter | None = None,
+) -> tuple[_Play | None, bool, Limit | None]:
     """The best run by :func:`rank` among all with at most ``bound`` preemptions that
     satisfy ``keep``, by depth-first search; with whether the search completed within
-    ``budget`` micro-steps.
+    ``budget`` micro-steps, and the budget if the ``meter`` ran out first.
 
     Bounding preemptions keeps this small (a few thousand runs for the bundled
     scenarios): it is how the post-pass turns "locally minimal" into "minimal".
@@ -347,7 +409,12 @@ def _fewest(
             continue
         spent += 1
         if spent > budget:
-            return best, False
+            return best, False, None
+        if meter is not None and not spent % CHECK_EVERY:
+            try:
+                _look(meter)
+            except _Stop as stop:
+                return best, False, stop.spent.limit
         del picks[depth:], found[seen:]
         state, _, anomalies = machine.step(state, thread)
         picks.append(thread)
@@ -368,7 +435,7 @@ def _fewest(
                     stack.append((state, t, cost, depth + 1, len(found)))
         if thread in enabled:
             stack.append((state, thread, pre, depth + 1, len(found)))
-    return best, True
+    return best, True, None
 
 
 # -- the search ------------------------------------------------------------------------------
@@ -396,6 +463,9 @@ class SearchReport:
     every schedule with as few preemptions, within its budget."""
     cut: int = 0
     """Examples stopped by ``max_steps`` before the run ended (they cannot count)."""
+    stopped: Limit | None = None
+    """The budget (time or memory) that cut the search short: before ``max_examples``
+    examples when nothing was found, or while shrinking (then ``minimal`` is False)."""
 
     @property
     def found(self) -> bool:
@@ -421,13 +491,14 @@ def search_report(
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     seed: int = 0,
     max_steps: int = DEFAULT_MAX_STEPS,
-    progress: Callable[[int], None] | None = None,
+    meter: Meter | None = None,
 ) -> SearchReport:
     """Search for a schedule of ``scenario`` that reaches ``want`` (any anomaly if ``None``),
     shrink it, and say how it went.
 
-    ``progress``, if given, is called with the number of runs so far after every run of
-    the search (for a progress bar); it cannot change the result.
+    ``meter``, if given, counts the examples and bounds the time and memory: when it runs
+    out the search stops there and reports what it has (``stopped`` says which budget):
+    no run, or the failing run found, shrunk as far as it got.
 
     Deterministic: the same arguments give the same report, and nothing is written
     anywhere (no example database). Must not be called inside a Hypothesis test (nested
@@ -445,8 +516,7 @@ def search_report(
         nonlocal examples, first, cut
         examples += 1
         cut += not play.finished
-        if progress is not None:
-            progress(examples)
+        _look(meter, TRIED)
         # Steer towards runs that go more wrong: anomalies pile up (a lost update, then a
         # premature free, then accesses to freed memory) on the way to the rarer ones.
         target(float(sum(_WEIGHT[a.kind] for a in play.anomalies)), label="anomalies")
@@ -470,23 +540,35 @@ def search_report(
         print_blob=False,
         backend="hypothesis",
     )
-    test = hypothesis_seed(seed)(config(given(_plays(machine, max_steps))(one_run)))
+    test = hypothesis_seed(seed)(config(given(_plays(machine, max_steps, meter))(one_run)))
+    stopped: Limit | None = None
     # The shrunk example is re-raised at the end; Hypothesis's report of it is silenced.
     with with_reporter(lambda _message: None), contextlib.suppress(_Found):
-        test()
+        try:
+            test()
+        except _Stop as stop:
+            stopped = stop.spent.limit
+        except _OutOfMemory:
+            raise MemoryError from None
     if not last_failing:
         return SearchReport(
             scenario=scenario.name, runtime=machine.runtime, want=want, seed=seed,
             max_examples=max_examples, run=None, examples=examples, shrink_runs=0,
-            minimal=False, cut=cut,
+            minimal=False, cut=cut, stopped=stopped,
         )  # fmt: skip
     assert first is not None
-    # Hypothesis replays the shrunk example last, so the last failing run is the minimal one.
+    # Hypothesis replays the shrunk example last, so the last failing run is the minimal one
+    # (or, if the budget ran out while it shrank, the smallest it had found).
     keep: Callable[[_Play], bool] = lambda p: reaches(p.anomalies)  # noqa: E731
-    best, polish_runs = _polish(machine, last_failing[-1], keep, max_steps)
-    optimum, complete = _fewest(machine, keep, best.preemptions, EXHAUST_BUDGET, max_steps)
-    if optimum is not None and _rank(optimum) < _rank(best):
-        best = optimum
+    best, polish_runs, complete = last_failing[-1], 0, False
+    if stopped is None:
+        best, polish_runs, stopped = _polish(machine, best, keep, max_steps, meter)
+    if stopped is None:
+        optimum, complete, stopped = _fewest(
+            machine, keep, best.preemptions, EXHAUST_BUDGET, max_steps, meter
+        )
+        if optimum is not None and _rank(optimum) < _rank(best):
+            best = optimum
     names = machine.thread_names
     schedule = Schedule.from_steps(names[t] for t in best.picks)
     result = engine_run(scenario, runtime=machine.runtime, schedule=schedule, max_steps=max_steps)
@@ -494,7 +576,7 @@ def search_report(
     return SearchReport(
         scenario=scenario.name, runtime=machine.runtime, want=want, seed=seed,
         max_examples=max_examples, run=result, examples=first,
-        shrink_runs=examples - first + polish_runs, minimal=complete, cut=cut,
+        shrink_runs=examples - first + polish_runs, minimal=complete, cut=cut, stopped=stopped,
     )  # fmt: skip
 
 

@@ -16,9 +16,12 @@ decides what can go wrong, and a timed scenario that can go wrong still shows ho
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypeVar
 
+from refsim.budget import BudgetExceeded, Limit, Meter
 from refsim.claims import (
     Claim,
     Verdict,
@@ -29,8 +32,15 @@ from refsim.claims import (
 )
 from refsim.compare import Row, compare
 from refsim.costs import settings
-from refsim.engine import run
-from refsim.explore import DEFAULT_MAX_STATES, Reachability, StateBudgetExceeded, explore, reachable
+from refsim.engine import run, run_length
+from refsim.explore import (
+    DEFAULT_MAX_STATES,
+    ExplorationStopped,
+    Reachability,
+    explore,
+    reachable,
+    sample,
+)
 from refsim.model import AnomalyKind, Op, Runtime, Scenario
 from refsim.narrate import (
     RUNTIME_WORDS,
@@ -42,7 +52,8 @@ from refsim.narrate import (
 )
 from refsim.report import format_ns, plural, replay_command
 from refsim.runtimes import GROUPS
-from refsim.timed import run_timed
+from refsim.search import search_report
+from refsim.timed import TimedRunStopped, run_timed
 from refsim.trace import Exploration, OutcomeStats, RunResult
 
 __all__ = [
@@ -92,6 +103,11 @@ class Failing:
     """What each anomaly means in a real CPython process."""
     replay: str
     """The command that replays it."""
+    found_by: str = "count"
+    """How it was found: ``count`` (a witness of the exact count: the fewest
+    preemptions), ``sample`` (the sampled run with the fewest) or ``search``."""
+    minimal: bool = True
+    """Found by search: whether it is proven to have the fewest preemptions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +124,9 @@ class RuntimeRow:
     """Where it sits in the design space (runtimes.GROUPS): ``CPython with the GIL``."""
     why: str = ""
     """One sentence on why the scenario is, or is not, safe under it."""
+    stopped: str | None = None
+    """When ``reachable`` is ``None``: the budget that ran out (``states``, ``time``,
+    ``memory``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +134,15 @@ class TimeStory:
     """Where the time goes: one timed run per runtime and ``refsim compare``'s rows."""
 
     runs: tuple[tuple[Runtime, RunResult], ...]
-    """One timed run (seed 0) under each runtime."""
+    """One timed run (seed 0) under each runtime (but those a budget stopped)."""
     rows: tuple[Row, ...]
     switch_interval: int
     lesson: str
     """The time lesson, in one sentence."""
 
-    def run(self, runtime: Runtime) -> RunResult:
-        return dict(self.runs)[runtime]
+    def run(self, runtime: Runtime) -> RunResult | None:
+        """The timed run under ``runtime``; ``None`` when a budget stopped it."""
+        return dict(self.runs).get(runtime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +179,9 @@ class Story:
     """What to try next, as (what, command) pairs."""
     judged: tuple[Judged, ...]
     """Every claim the scenario's ``expect:`` holds (claims.held), with its verdict."""
+    stopped: tuple[str, ...] = ()
+    """The time and memory budgets that ran out while the story was gathered (so some
+    part of it is sampled, searched or unknown), sorted: ``memory``, ``time``."""
 
     def row(self, runtime: Runtime) -> RuntimeRow:
         return next(r for r in self.runtimes if r.runtime is runtime)
@@ -172,6 +195,12 @@ class Story:
     def processes(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.scenario.process_groups())
 
+    def _repr_html_(self) -> str:
+        """The story in a Jupyter notebook, as a page tells it."""
+        from refsim.render.notebook import story_html
+
+        return story_html(self)
+
     @property
     def agrees(self) -> bool | None:
         """False when a claim fails; else ``None`` when one could not be decided; else True."""
@@ -184,22 +213,82 @@ class Story:
 
 _Found = Exploration | Reachability | None
 
+COUNTS_SHARE = 0.6
+"""Of the time, the part the exact counts take (one per runtime); the story's own
+runtime first, with :data:`OWN_SHARE` of that."""
+OWN_SHARE = 0.6
+"""Of the counts' time, the part the story's own runtime may take: its table is the
+story's centre, the other runtimes' are one column each."""
+SEARCH_SHARE = 0.5
+"""Of the time left after the counts, the part each next piece may take: the sample of
+the story's runtime (where its count ran out), the reachability searches (for every
+runtime whose count ran out), the samples of runtimes not even searched, and the search
+for the failing run; a time story's timed runs take the rest."""
+SAMPLE_STEPS = 10_000_000
+"""The most micro-steps the story's sample may take in all: a program with longer runs
+is sampled fewer times (at least :data:`SAMPLE_LEAST`, or not at all)."""
+SAMPLE_LEAST = 100
+"""Fewer sampled runs than this would make a table of noise."""
 
-def _explore(scenario: Scenario, runtime: Runtime, max_states: int) -> Exploration | None:
-    # A timed scenario's compute stretches run millions of bytecodes: sampling runs them
-    # one micro-step at a time and would not finish, so only untimed scenarios sample.
-    sample = None if scenario.timing is not None else SAMPLE_RUNS
+
+class _Gathering:
+    """The budget a story is gathered under, and the budgets that ran out on the way."""
+
+    def __init__(self, meter: Meter | None) -> None:
+        self.meter = meter
+        self.stopped: set[str] = set()
+
+    def part(self, fraction: float) -> Meter | None:
+        return None if self.meter is None else self.meter.share(fraction)
+
+    def spent(self, error: BudgetExceeded) -> None:
+        if error.limit is not Limit.STATES:
+            self.stopped.add(error.limit.value)
+
+
+def _fair(meter: Meter | None, left: int) -> Meter | None:
+    return None if meter is None else meter.fair(left)
+
+
+_T = TypeVar("_T", Exploration, Reachability)
+
+
+def _attempt(
+    find: Callable[..., _T],
+    scenario: Scenario,
+    runtime: Runtime,
+    max_states: int,
+    meter: Meter | None,
+    how: _Gathering,
+) -> _T | ExplorationStopped:
+    """``find`` (:func:`explore` or :func:`reachable`) within ``meter``; or what stopped
+    it, when a budget ran out (noted in ``how``)."""
     try:
-        return explore(scenario, runtime=runtime, max_states=max_states, sample=sample)
-    except StateBudgetExceeded:
+        return find(scenario, runtime=runtime, max_states=max_states, meter=meter)
+    except ExplorationStopped as error:
+        how.spent(error)
+        return error
+
+
+def _sample(
+    scenario: Scenario, runtime: Runtime, why: str, meter: Meter | None, how: _Gathering
+) -> Exploration | None:
+    """A sampled table, if runs are short enough to sample (:data:`SAMPLE_STEPS`) and the
+    budget lets one finish. A timed scenario's compute stretches run millions of
+    bytecodes one micro-step at a time: it is never sampled."""
+    length = max(run_length(scenario, runtime), 1)
+    runs = min(SAMPLE_RUNS, SAMPLE_STEPS // length)
+    if scenario.timing is not None or runs < SAMPLE_LEAST:
         return None
-
-
-def _reach(scenario: Scenario, runtime: Runtime, max_states: int) -> Reachability | None:
     try:
-        return reachable(scenario, runtime=runtime, max_states=max_states)
-    except StateBudgetExceeded:
+        table = sample(scenario, runtime=runtime, runs=runs, meter=meter, budget=why)
+    except BudgetExceeded as error:
+        how.spent(error)
         return None
+    if table.interleavings < runs:  # the time ran out, else the memory
+        assert meter is not None
+        how.stopped.add((Limit.TIME if meter.remaining == 0 else Limit.MEMORY).value)
+    return table
 
 
 def _worst(table: Exploration) -> OutcomeStats | None:
@@ -238,49 +327,78 @@ def gather(
     runtime: Runtime | None = None,
     *,
     max_states: int = DEFAULT_MAX_STATES,
+    meter: Meter | None = None,
 ) -> Story:
     """Explore ``scenario`` under every runtime, find the interleaving that goes wrong
     under ``runtime`` (default: the file's), and for a scenario with ``timing:`` run it
     in simulated time under each runtime and compare them. ``file`` is how the user
-    named the scenario, for the commands the story suggests."""
+    named the scenario, for the commands the story suggests.
+
+    With a ``meter`` the story is told within its budget, and degrades part by part when
+    the budget is too small (the shares: :data:`COUNTS_SHARE` and after): a sampled table
+    where the exact count ran out, which kinds are reachable where even that did, a
+    failing run found by search where no table shows one, "unknown" where nothing could
+    be decided; ``Story.stopped`` says which budgets ran out."""
     runtime = scenario.runtime if runtime is None else runtime
+    how = _Gathering(meter)
     parts = scenario.per_process()
     # Processes share no memory, so each is explored on its own; a file with several has
     # no one table of its interleavings, and its story tells the first process that fails.
-    found: dict[Runtime, list[tuple[Scenario, _Found]]] = {}
-    tables: dict[Runtime, list[Exploration | None]] = {}
-    for r in Runtime:
-        tables[r] = [_explore(part, r, max_states) for part in parts]
-        found[r] = [
-            (part, table if table is not None else _reach(part, r, max_states))
-            for part, table in zip(parts, tables[r], strict=True)
-        ]
+    order = [runtime, *(r for r in Runtime if r is not runtime)]
+    jobs = [(r, i) for r in order for i in range(len(parts))]
+    counts = how.part(COUNTS_SHARE)
+    found: dict[tuple[Runtime, int], Exploration | Reachability | ExplorationStopped] = {}
+    for n, (r, i) in enumerate(jobs):
+        share = None if counts is None else counts.share(OWN_SHARE) if r is runtime else None
+        share = share or _fair(counts, len(jobs) - n)
+        found[(r, i)] = _attempt(explore, parts[i], r, max_states, share, how)
+    tables = {job: f if isinstance(f, Exploration) else None for job, f in found.items()}
+    stops = {job: f.limit.value for job, f in found.items() if isinstance(f, ExplorationStopped)}
+    missing = [job for job in jobs if tables[job] is None]
+    # The story's own table, sampled where its count ran out (a sample is quick: first).
+    mine = [job for job in missing if job[0] is runtime]
+    samples = how.part(SEARCH_SHARE)
+    for n, (r, i) in enumerate(mine):
+        tables[(r, i)] = _sample(parts[i], r, stops[(r, i)], _fair(samples, len(mine) - n), how)
+    # Where a count ran out: which kinds are reachable, exactly, in fewer states.
+    searches = how.part(SEARCH_SHARE)
+    for n, (r, i) in enumerate(missing):
+        share = _fair(searches, len(missing) - n)
+        found[(r, i)] = _attempt(reachable, parts[i], r, max_states, share, how)
+    # Where even that ran out: a sample's kinds (of the story's runtime's, or a new one).
+    unsearched = [job for job in missing if isinstance(found[job], ExplorationStopped)]
+    samples = how.part(SEARCH_SHARE)
+    for n, (r, i) in enumerate(unsearched):
+        table = tables[(r, i)]
+        if table is None and r is not runtime:
+            share = _fair(samples, len(unsearched) - n)
+            table = tables[(r, i)] = _sample(parts[i], r, stops[(r, i)], share, how)
+        if table is not None:
+            found[(r, i)] = table
     rows = []
     for group, runtimes in GROUPS:
         for r in runtimes:
-            kinds = [_kinds(f) for _, f in found[r]]
+            results = [found[(r, i)] for i in range(len(parts))]
+            kinds = [None if isinstance(f, ExplorationStopped) else f.kinds for f in results]
             union = None if None in kinds else frozenset().union(*(k for k in kinds if k))
-            table = tables[r][0] if len(parts) == 1 else None
+            table = tables[(r, 0)] if len(parts) == 1 else None
             why = why_runtime(scenario, r, union)
-            rows.append(RuntimeRow(r, table, union, group, why))
-    failing = None
-    for part, table in zip(parts, tables[runtime], strict=True):
-        worst = None if table is None else _worst(table)
-        if worst is not None:
-            result = run(part, runtime=runtime, schedule=worst.witness)
-            failing = Failing(
-                result,
-                part,
-                narrate(part, result),
-                consequences(part, result),
-                replay_command(file, result, part),
-            )
-            break
+            out = next((f.limit.value for f in results if isinstance(f, ExplorationStopped)), None)
+            rows.append(RuntimeRow(r, table, union, group, why, stopped=out))
     reach = {row.runtime: row.reachable for row in rows}
-    time = _time_story(scenario) if scenario.timing is not None else None
+    complete = all(
+        isinstance(f, Reachability) or (isinstance(f, Exploration) and f.exhaustive)
+        for f in (found[(runtime, i)] for i in range(len(parts)))
+    )
+    failing = _failing(parts, runtime, tables, complete and not reach[runtime], file, how)
+    time = _time_story(scenario, how.meter, how) if scenario.timing is not None else None
     shape = Shape.RACE if time is None else Shape.TIME
-    judged = tuple(_judge(c, found[c.runtime]) for c in held(scenario))
-    counted = tables[runtime][0] is not None and len(parts) == 1
+    judged = tuple(
+        _judge(c, [(part, _decided(found[(c.runtime, i)])) for i, part in enumerate(parts)])
+        for c in held(scenario)
+    )
+    own = tables[(runtime, 0)]
+    counted = own is not None and own.exhaustive and len(parts) == 1
     return Story(
         scenario=scenario,
         file=file,
@@ -291,8 +409,78 @@ def gather(
         failing=failing,
         lesson=gil_lesson(scenario, reach),
         time=time,
-        next=_next_steps(scenario, file, runtime, failing, counted),
+        next=_next_steps(scenario, file, runtime, failing, counted) + _more(file, how.stopped),
         judged=judged,
+        stopped=tuple(sorted(how.stopped)),
+    )
+
+
+def _decided(found: Exploration | Reachability | ExplorationStopped | None) -> _Found:
+    return None if isinstance(found, ExplorationStopped) else found
+
+
+def _failing(
+    parts: tuple[Scenario, ...],
+    runtime: Runtime,
+    tables: dict[tuple[Runtime, int], Exploration | None],
+    safe: bool,
+    file: str,
+    how: _Gathering,
+) -> Failing | None:
+    """The run the story tells: the fullest failure of the story runtime's exact table
+    (its witness has the fewest preemptions). Without one, unless nothing can go wrong
+    (``safe``: shown by every interleaving or reachable state), one found by search within
+    a share of the time left, for the fullest failure a sample saw if there is a sample;
+    failing that, the sampled run itself (whose preemptions are many: a fair random
+    scheduler switches at every other step)."""
+    sampled: list[tuple[Scenario, OutcomeStats]] = []
+    for i, part in enumerate(parts):
+        table = tables[(runtime, i)]
+        worst = None if table is None else _worst(table)
+        if worst is not None and table is not None and table.exhaustive:
+            return _told(part, run(part, runtime=runtime, schedule=worst.witness), file, "count")
+        if worst is not None:
+            sampled.append((part, worst))
+    if safe:
+        return None
+    share = how.part(SEARCH_SHARE)
+    wanted = [(part, _severest(stats.outcome.anomalies)) for part, stats in sampled]
+    for index, (part, want) in enumerate(wanted or [(part, None) for part in parts]):
+        meter = _fair(share, max(len(wanted), len(parts)) - index)
+        report = search_report(part, runtime=runtime, want=want, meter=meter)
+        if report.stopped is not None:
+            how.stopped.add(report.stopped.value)
+        if report.run is not None:
+            return _told(part, report.run, file, "search", minimal=report.minimal)
+    for part, stats in sampled:
+        return _told(part, run(part, runtime=runtime, schedule=stats.witness), file, "sample")
+    return None
+
+
+def _severest(kinds: tuple[AnomalyKind, ...]) -> AnomalyKind | None:
+    """The anomaly kind furthest towards a crash, for a search to look for."""
+    order = (
+        AnomalyKind.DOUBLE_FREE,
+        AnomalyKind.PREMATURE_FREE,
+        AnomalyKind.USE_AFTER_FREE,
+        AnomalyKind.DEADLOCK,
+        AnomalyKind.LEAK,
+        AnomalyKind.LOST_UPDATE,
+    )
+    return next((kind for kind in order if kind in kinds), None)
+
+
+def _told(
+    part: Scenario, result: RunResult, file: str, found_by: str, *, minimal: bool = True
+) -> Failing:
+    return Failing(
+        result,
+        part,
+        narrate(part, result),
+        consequences(part, result),
+        replay_command(file, result, part),
+        found_by=found_by,
+        minimal=minimal,
     )
 
 
@@ -365,6 +553,23 @@ def _timing_words(scenario: Scenario) -> str:
 # -- what to try next -----------------------------------------------------------------------
 
 
+MORE = {
+    "time": ("more time for the exact answers", "--max-seconds 300"),
+    "memory": ("more memory for them", "--max-memory 4GB"),
+}
+"""What to try when a budget ran out: the option, with a bigger budget."""
+
+
+def _more(file: str, stopped: set[str]) -> tuple[tuple[str, str], ...]:
+    """The commands that tell the story with a bigger budget, for each that ran out."""
+    quoted = shlex.quote(file)
+    return tuple(
+        (what, f"refsim {quoted} {option}")
+        for key, (what, option) in MORE.items()
+        if key in stopped
+    )
+
+
 def _next_steps(
     scenario: Scenario, file: str, runtime: Runtime, failing: Failing | None, counted: bool
 ) -> tuple[tuple[str, str], ...]:
@@ -397,12 +602,33 @@ def _next_steps(
 # -- time -----------------------------------------------------------------------------------
 
 
-def _time_story(scenario: Scenario) -> TimeStory:
-    runs = tuple((r, run_timed(scenario, runtime=r, keep_trace=False)) for r in Runtime)
-    rows = compare(scenario)
+RUNS_SHARE = 0.4
+"""Of a time story's time, the part its timed runs (one per runtime) take; ``refsim
+compare``'s rows take the rest."""
+
+
+def _time_story(scenario: Scenario, meter: Meter | None, how: _Gathering) -> TimeStory:
+    shares = None if meter is None else meter.share(RUNS_SHARE)
+    runs = []
+    for n, r in enumerate(Runtime):
+        try:
+            share = _fair(shares, len(Runtime) - n)
+            runs.append((r, run_timed(scenario, runtime=r, keep_trace=False, meter=share)))
+        except TimedRunStopped as error:
+            how.spent(error)
+    rows = compare(scenario, meter=meter)
+    how.stopped.update(row.stopped for row in rows if row.stopped is not None)
     interval = settings(scenario.timing).switch_interval
     by = dict(runs)
-    return TimeStory(runs, rows, interval, _time_lesson(rows, by[Runtime.GIL], by[Runtime.ATOMIC]))
+    gil, atomic = by.get(Runtime.GIL), by.get(Runtime.ATOMIC)
+    if gil is None or atomic is None or not all(row.known for row in rows):
+        lesson = (
+            "Not every timed run finished within the budget (the rows marked unknown): "
+            "raise --max-seconds to see what the GIL costs here."
+        )
+    else:
+        lesson = _time_lesson(rows, gil, atomic)
+    return TimeStory(tuple(runs), rows, interval, lesson)
 
 
 def _time_lesson(rows: tuple[Row, ...], gil_run: RunResult, atomic_run: RunResult) -> str:
@@ -413,28 +639,29 @@ def _time_lesson(rows: tuple[Row, ...], gil_run: RunResult, atomic_run: RunResul
         return convoy
     by = {row.label: row for row in rows}
     gil, atomic = by["gil"], by["atomic"]
+    assert gil.makespan_ns is not None and atomic.makespan_ns is not None
     if gil.makespan_ns >= SERIAL * atomic.makespan_ns:
         grouped = by.get("gil, the file's processes")
         apart = by["gil, a process per thread"]
         if grouped is not None:
             processes = (
                 f"; in processes of their own, as the file puts them, the whole run takes "
-                f"{format_ns(grouped.makespan_ns)}"
+                f"{format_ns(grouped.makespan_ns or 0)}"
             )
         else:
             processes = (
                 f"; a process per thread, each with its own GIL, takes "
-                f"{format_ns(apart.makespan_ns)}"
+                f"{format_ns(apart.makespan_ns or 0)}"
             )
         return (
             f"Under one GIL {_cpu_bound(atomic_run)} take turns: {format_ns(gil.makespan_ns)} "
             f"against {format_ns(atomic.makespan_ns)} without a GIL, because only the thread "
             f"holding the GIL runs bytecodes{processes}."
         )
-    if gil.speedup >= SERIAL:
+    if (gil.speedup or 0) >= SERIAL:
         return (
             f"A blocking call releases the GIL, so the threads' waits overlap even under it: "
-            f"{format_ns(gil.makespan_ns)} against {format_ns(gil.sequential_ns)} one after "
+            f"{format_ns(gil.makespan_ns)} against {format_ns(gil.sequential_ns or 0)} one after "
             f"another ({format_ns(atomic.makespan_ns)} without a GIL)."
         )
     return (

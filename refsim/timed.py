@@ -50,13 +50,33 @@ from typing import Any
 
 import simpy
 
+from refsim.budget import BudgetExceeded, Meter
 from refsim.costs import GIL_HANDOFF, PROCESS_START, TimingSettings, settings
 from refsim.machine import COMPUTE, IO, QUEUE, Instr, Machine, State
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, RunResult, ThreadMetrics, TimedMetrics, TraceEvent
 
-__all__ = ["Placement", "placement", "run_timed"]
+__all__ = ["CHECK_EVERY", "SIMULATED", "Placement", "TimedRunStopped", "placement", "run_timed"]
+
+CHECK_EVERY = 1024
+"""Events (micro-steps applied, GIL timers fired) between two looks at the meter."""
+
+SIMULATED = "micro-steps simulated"
+"""The unit of a timed run's work in a meter's tally."""
+
+
+class TimedRunStopped(BudgetExceeded):
+    """A timed run whose time or memory budget ran out; how far it had got."""
+
+    def __init__(self, spent: BudgetExceeded, *, steps: int, simulated_ns: int) -> None:
+        super().__init__(spent.limit, spent.allowed)
+        self.adopt(spent)
+        self.steps = steps
+        """Micro-steps applied when it stopped."""
+        self.simulated_ns = simulated_ns
+        """The simulated time it had reached."""
+
 
 # Where a thread's time goes (indices into its accounts).
 _RUNNING, _GIL_WAIT, _IO_WAIT, _READY, _LOCK_WAIT, _BLOCKED = 0, 1, 2, 3, 4, 5
@@ -121,9 +141,18 @@ class _TimedRun:
 
     def __init__(
         self, scenario: Scenario, runtime: Runtime, timing: TimingSettings, seed: int,
-        keep_trace: bool,
+        keep_trace: bool, meter: Meter | None = None,
     ) -> None:  # fmt: skip
         self.env = simpy.Environment()
+        self.meter = meter
+        self.countdown = CHECK_EVERY
+        """Events left before the next look at the meter."""
+        self.counted = 0
+        """Micro-steps already counted into the meter's tally."""
+        self.spent: BudgetExceeded | None = None
+        """The budget that ran out; the run stops before its next event."""
+        self.halt = self.env.event()
+        self.halt.callbacks.append(simpy.core.StopSimulation.callback)
         self.timing = timing
         self.costs = {kind.value: ns for kind, ns in timing.costs.items()}
         self.random = random.Random(seed).random
@@ -248,6 +277,9 @@ class _TimedRun:
                 # merges it (the eval breaker's work) before it waits again.
                 owner = machine.owner_of[instr.word]
                 self._wake(p, machine.wait_key(before, owner))
+            # A waiting thread holds no state: thousands of threads each keeping one would
+            # take memory quadratic in their number.
+            del before
             if cost:
                 yield env.timeout(cost)
             if instr.code == IO:
@@ -292,9 +324,25 @@ class _TimedRun:
 
     # -- applying micro-steps ----------------------------------------------------------
 
+    def _look(self) -> None:
+        """Count one event; every CHECK_EVERY, look at the meter. When a budget has run out
+        the run halts before its next event (an exception raised inside a SimPy process
+        would let the other processes' events at that instant run first)."""
+        self.countdown -= 1
+        if not self.countdown and self.meter is not None:
+            self.countdown = CHECK_EVERY
+            steps, self.counted = self.steps - self.counted, self.steps
+            try:
+                self.meter.tick(SIMULATED, steps)
+            except BudgetExceeded as error:
+                if self.spent is None:
+                    self.spent = error
+                    self.halt.succeed()
+
     def _step(self, g: int, p: int, t: int, count: int, time: int, duration: int) -> None:
         """Apply ``count`` micro-steps of thread ``g`` (more than one only for a compute
         stretch) through the machine, and record them."""
+        self._look()
         last = self.last
         if last >= 0 and last != g:
             # A preemption exactly as controlled mode counts it: the thread that ran the
@@ -382,6 +430,7 @@ class _TimedRun:
         timer.callbacks.append(lambda _: self._timer_fired(gil, g, generation, grants))
 
     def _timer_fired(self, gil: _Gil, g: int, generation: int, grants: int) -> None:
+        self._look()
         if self.timer_gen[g] != generation or gil.holder == g or g not in gil.waiters:
             return  # it got the GIL (or is waiting again, on a newer timer)
         if gil.grants == grants and gil.holder >= 0 and not gil.drop_request:
@@ -439,6 +488,11 @@ class _TimedRun:
 
     def result(self, scenario: Scenario, runtime: Runtime) -> RunResult:
         self.env.run()
+        if self.meter is not None:
+            tally = self.meter.tally
+            tally[SIMULATED] = tally.get(SIMULATED, 0) + self.steps - self.counted
+        if self.spent is not None:
+            raise TimedRunStopped(self.spent, steps=self.steps, simulated_ns=int(self.env.now))
         makespan = max(self.since, default=0)
         anomalies = list(self.anomalies)
         final: list[tuple[str, FinalValue]] = []
@@ -528,12 +582,15 @@ def run_timed(
     keep_trace: bool = True,
     cores: int | None = None,
     switch_interval: int | None = None,
+    meter: Meter | None = None,
 ) -> RunResult:
     """Run ``scenario`` once in timed mode; the result's ``metrics`` say where time went.
 
     ``runtime`` overrides the scenario's; ``cores`` and ``switch_interval`` override its
     ``timing:``; ``seed`` drives the jitter only (a run without jitter is the same for
-    every seed). With ``keep_trace=False`` no trace is kept.
+    every seed). With ``keep_trace=False`` no trace is kept. The ``meter`` (time and
+    memory budgets) is looked at every :data:`CHECK_EVERY` events; running out raises
+    :class:`TimedRunStopped`.
     """
     runtime = scenario.runtime if runtime is None else runtime
     timing = settings(scenario.timing)
@@ -541,5 +598,10 @@ def run_timed(
         timing = replace(timing, cores=cores)
     if switch_interval is not None:
         timing = replace(timing, switch_interval=switch_interval)
-    driver = _TimedRun(scenario, runtime, timing, seed, keep_trace)
+    if meter is not None:
+        try:
+            meter.check()  # a budget already spent: not even the setup
+        except BudgetExceeded as error:
+            raise TimedRunStopped(error, steps=0, simulated_ns=0) from None
+    driver = _TimedRun(scenario, runtime, timing, seed, keep_trace, meter)
     return driver.result(scenario, runtime)

@@ -175,7 +175,7 @@ class RunResult:
     steps: int
     preemptions: int
     finished: bool
-    """False when a step budget ended the run before every thread finished or blocked."""
+    """False when a budget ended the run before every thread finished or blocked."""
     completed_from: int | None = None
     """When a replayed schedule ran out early: the first step the run chose by itself
     (continuing without preemptions)."""
@@ -184,6 +184,12 @@ class RunResult:
     blocked: tuple[tuple[str, str], ...] = ()
     """The threads still blocked when the run ended (a deadlock), each with what it waits
     for in a few words (``lock B``, ``get Q (empty)``, ``notify on C``)."""
+    stopped: str | None = None
+    """Why the run ended before every thread finished or blocked: the budget that ran out
+    (``"steps"``, ``"time"`` or ``"memory"``); ``None`` when it finished."""
+    trace_complete: bool = field(default=True, compare=False)
+    """False when ``trace`` holds only the run's first events (a trace limit), or none;
+    what was kept, not what happened, so equality ignores it."""
     preempted: tuple[int, ...] = field(default=(), compare=False)
     """The steps that preempted a thread (ran another while the last one was still
     enabled), one per preemption, for figures; derived from the schedule like
@@ -193,6 +199,12 @@ class RunResult:
     def outcome(self) -> Outcome:
         kinds = sorted({a.kind for a in self.anomalies}, key=lambda k: k.value)
         return Outcome(tuple(kinds), self.final)
+
+    def _repr_html_(self) -> str:
+        """The run in a Jupyter notebook: its trace table and anomalies."""
+        from refsim.render.notebook import run_html
+
+        return run_html(self)
 
     @property
     def anomaly_kinds(self) -> frozenset[AnomalyKind]:
@@ -240,9 +252,21 @@ class Exploration:
     (each outcome's ``probability`` is then conditional on that)."""
     seed: int | None = None
     """A sampled table: the seed of its first run (run ``i`` used ``seed + i``)."""
+    requested: int | None = None
+    """A sampled table: the runs asked for; ``interleavings`` is smaller when a budget ran
+    out before they were all done."""
+    budget: str | None = None
+    """A sampled table: the budget that stopped the exact count (``"states"``, ``"time"``
+    or ``"memory"``)."""
 
     @property
     def kinds(self) -> frozenset[AnomalyKind]:
         """The anomaly kinds some outcome in the table has (as
         :attr:`refsim.explore.Reachability.kinds` has them without counts)."""
         return frozenset(k for s in self.outcomes for k in s.outcome.anomalies)
+
+    def _repr_html_(self) -> str:
+        """The outcome table in a Jupyter notebook."""
+        from refsim.render.notebook import exploration_html
+
+        return exploration_html(self)

@@ -11,6 +11,7 @@ are recorded under its document path. Mistakes are collected in a :class:`Source
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,9 @@ __all__ = ["BREAK", "MAX_DEPTH", "Composer", "DocPath", "Document", "Mark", "Sou
 
 BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 """Line breaks as YAML (and so PyYAML's marks) count them."""
+
+TICK_EVERY = 1024
+"""YAML events between two calls of a composer's ``tick``."""
 
 MAX_DEPTH = 64
 """How deeply YAML collections may nest (a file nesting deeper is refused)."""
@@ -185,8 +189,12 @@ _FLOAT = "tag:yaml.org,2002:float"
 class Composer:
     """Builds plain data (dicts, lists, str, int, float, bool, None) from PyYAML's events."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, *, tick: Callable[[], None] | None = None) -> None:
         self.source = source
+        self.tick = tick
+        """Called every ``TICK_EVERY`` events: a budget's check, which may raise to stop."""
+        self.line = 1
+        """The line of the last node read (how far a stopped reading got)."""
         self.doc = Document()
         self.stack: list[_Frame] = []
         self.has_root = False
@@ -236,7 +244,13 @@ class Composer:
     def _run(self, loader: Any) -> None:
         # ``loader`` is a yaml.SafeLoader, typed Any because PyYAML's parser is untyped.
         documents = 0
+        tick, countdown = self.tick, TICK_EVERY
         while True:
+            if tick is not None:
+                countdown -= 1
+                if not countdown:
+                    tick()
+                    countdown = TICK_EVERY
             event = loader.get_event()
             if event is None or isinstance(event, yaml.StreamEndEvent):
                 return
@@ -270,6 +284,7 @@ class Composer:
     def _node(self, event: yaml.NodeEvent, loader: Any) -> None:
         role, path, keep = self._slot()
         mark = _mark(event.start_mark)
+        self.line = mark[0]
         if keep and role != "key":
             self.doc.marks[path] = mark
         self._refuse_yaml_features(event, role, path, mark)

@@ -6,6 +6,7 @@ tests share one idea of what a "small random program" is.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from math import factorial
@@ -360,3 +361,46 @@ def prefixes(draw: st.DrawFn, scenario: Scenario) -> list[int]:
         picks.append(thread)
         state = machine.step(state, thread)[0]
     return picks
+
+
+# -- untrusted text ---------------------------------------------------------------------------
+
+CONTROLS = tuple(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)))
+"""Every C0 and C1 control character, and DEL."""
+
+untrusted_text = st.text(
+    st.one_of(
+        st.sampled_from(CONTROLS),
+        st.sampled_from("[]/\\:*'\"` \u202e\u2028"),  # markup, quoting, bidi, separators
+        st.characters(exclude_categories=("Cs",)),
+    ),
+    max_size=16,
+)
+"""Text as a hostile file may hold it: control characters (C0, DEL, C1), rich markup,
+quotes, a bidirectional override, and anything else but lone surrogates."""
+
+
+def yaml_quoted(text: str) -> str:
+    """``text`` as a double-quoted YAML string, every character not plainly printable as an
+    escape (YAML's escapes are how a file writes a control character)."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char.isprintable() and char not in '"\\':
+            out.append(char)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
+
+
+path_parts = (
+    st.binary(min_size=1, max_size=12)
+    .filter(lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b".."))
+    .map(os.fsdecode)
+)
+"""A folder or file name as a file system takes it: any bytes but ``/`` and NUL, so not
+always UTF-8 (such bytes come back as lone surrogates, as Python reads ``argv``)."""

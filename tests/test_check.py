@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
+from claims_table import FILES, Basis, File, Held, expected_status, write
+from claims_table import run as run_refsim
 from cli_runner import flat, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 
 from refsim.cli import main
-from refsim.cli.explore import _ProgressBar
 from refsim.engine import run
 from refsim.loader import load_file
 from refsim.model import Runtime, Schedule
@@ -69,6 +70,8 @@ def test_explore_json_has_the_shape_of_cli_md() -> None:
         "bound_probability": None,
         "bound_probability_exact": None,
         "states": 14,
+        "requested": None,
+        "budget": None,
         "seed": None,
         "agrees": True,
         "outcomes": [
@@ -147,11 +150,17 @@ def test_an_unclaimed_anomaly_makes_explore_exit_1(tmp_path: Path) -> None:
 def test_the_budget_exits_3_and_names_the_options() -> None:
     status, out, err = refsim("explore", "premature_free", "--max-states", "10")
     assert (3, "") == (status, out)
-    assert (
-        "error: premature_free: under unsafe, the exact count needs more than 10 distinct "
-        "states (the state budget, --max-states).\n"
-    ) == err.splitlines(keepends=True)[0]
-    assert "--sample N" in err
+    first, *rest = err.splitlines()
+    assert first.startswith(
+        "error: premature_free: the state budget (--max-states) of 10 states ran out after "
+    )
+    assert first.endswith(" while counting the interleavings under unsafe.")
+    [whole] = [line for line in rest if "The whole count" in line]
+    assert whole.endswith(
+        "interleavings to count (estimated from random runs), through at least 12 distinct "
+        "states (one per combination of the threads' places)."
+    )
+    assert "raise --max-states" in err and "--sample N" in err
 
 
 def test_the_budget_with_json_still_prints_one_document() -> None:
@@ -159,15 +168,20 @@ def test_the_budget_with_json_still_prints_one_document() -> None:
     expected = {
         "scenario": "premature_free", "runtime": "unsafe", "exhaustive": False,
         "interleavings": None, "outcomes": [], "agrees": None,
-        "budget_exceeded": {"max_states": 10},
     }  # fmt: skip
-    assert (3, expected) == (status, json.loads(out))
+    document = json.loads(out)
+    stopped = document.pop("budget_exceeded")
+    assert (3, expected) == (status, document)
+    # It gives up before the first state: 12 combinations of the threads' places at least.
+    assert ("states", 10, 0) == (stopped["limit"], stopped["max_states"], stopped["states"])
+    assert (12, {}) == (stopped["states_at_least"], stopped["done"])
 
 
 def test_a_timed_scenario_gives_up_at_once() -> None:
     status, _, err = refsim("explore", "cpu_bound")
     assert 3 == status
-    assert "more than 1,000,000 distinct states" in err
+    assert "the state budget (--max-states) of 1,000,000 states ran out" in err
+    assert "through at least 12,507,501 distinct states" in err
 
 
 @pytest.mark.parametrize(
@@ -263,7 +277,7 @@ def test_without_claims_check_expects_no_anomaly(tmp_path: Path) -> None:
     path.write_text("runtime: gil\nobjects: {obj: 1}\nthreads:\n  T1: [incref obj]\n")
     status, out, _ = refsim("check", str(path))
     assert 0 == status
-    expected = "gil held to no anomaly (the file's runtime) holds (1 interleaving)"
+    expected = "gil no anomaly (the file's runtime, no claim) holds (1 interleaving)"
     assert expected in flat(out)
 
 
@@ -309,20 +323,6 @@ def test_counts_stay_exact_until_too_long_to_read() -> None:
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-def test_the_progress_bar_shows_only_on_a_terminal_after_a_delay() -> None:
-    quiet = io.StringIO()
-    with _ProgressBar(quiet, "exploring", delay=0) as bar:
-        bar(100)
-    assert "" == quiet.getvalue()
-    terminal = _Terminal()
-    with _ProgressBar(terminal, "exploring", delay=3600) as bar:
-        bar(100)
-    assert "" == terminal.getvalue()
-    with _ProgressBar(terminal, "exploring", delay=0) as bar:
-        bar(16_384)
-    assert "exploring" in terminal.getvalue()
 
 
 # -- processes share no memory --------------------------------------------------------------
@@ -390,3 +390,17 @@ def test_search_takes_one_process_and_its_replay_names_it(tmp_path: Path) -> Non
     status, out, _ = refsim("search", str(path), "--process", "P1", "--json")
     # The claim is for the file: P1 alone cannot show it, and a search proves nothing.
     assert (3, False) == (status, json.loads(out)["found"])
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("file", FILES, ids=lambda f: f.id)
+def test_check_reads_claims_as_the_table_does(file: File, tmp_path: Path) -> None:
+    status, out = run_refsim("check", write(tmp_path, file), "--json")
+    verdicts = {
+        c["runtime"]: "holds" if c["holds"] else "missing" if c["missing"] else "unexpected"
+        for c in json.loads(out)["files"][0]["claims"]
+    }
+    held = {r.value: h.value for r, h in file.held.items() if h is not Held.FREE}
+    assert (expected_status(file, None, Basis.FILE), held) == (status, verdicts)

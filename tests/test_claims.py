@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from claims_table import PAIRS, REACHABLE, File, Held, ids
 from cli_runner import flat, repo_root  # noqa: F401 (a fixture)
 
 from refsim.claims import (
@@ -165,3 +166,21 @@ def test_every_command_holds_the_files_own_runtime_to_no_anomaly(
         statuses[name] = main(argv)
         capsys.readouterr()
     assert dict.fromkeys(statuses, 1) == statuses
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=ids)
+def test_the_table_is_the_rule(pair: tuple[File, Runtime]) -> None:
+    """The hand-written table (tests/claims_table.py) against refsim.claims itself."""
+    file, runtime = pair
+    scenario = load_text(file.text(), filename=f"{file.id}.yaml")
+    verdict = judge_exploration(scenario, explore(scenario, runtime=runtime))
+    held = (
+        Held.FREE
+        if not verdict.claim.checked
+        else Held.UNEXPECTED
+        if verdict.unexpected
+        else Held.MISSING
+        if verdict.missing
+        else Held.HOLDS
+    )
+    assert (file.held[runtime], REACHABLE[file.program][runtime]) == (held, verdict.found)

@@ -263,6 +263,23 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert 2 == exc.value.code
 
 
+def test_no_command_is_a_usage_error_with_its_help_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 19: `refsim` alone printed its help on stdout (and exited 2)."""
+    status, out, err = refsim(capsys)
+    assert (2, "", True, True) == (
+        status, out, err.startswith("usage: refsim"), "refsim leak" in " ".join(err.split())
+    )  # fmt: skip
+
+
+def test_asked_for_help_is_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    captured = capsys.readouterr()
+    assert (0, True, "") == (exc.value.code, captured.out.startswith("usage: refsim"), captured.err)
+
+
 @pytest.mark.parametrize(
     ("argv", "usage", "expected"),
     [
@@ -293,7 +310,7 @@ def test_validate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "scenarios/leak.yaml: ok (leak: 2 threads, 2 ops, runtime unsafe)\n" == out
     assert err.startswith(f"{bad}:1:")
     status, out, _ = refsim(capsys, "validate", "--json", "scenarios/leak.yaml")
-    ok = {"file": "scenarios/leak.yaml", "ok": True, "errors": [], "diagnostics": []}
+    ok = {"file": "scenarios/leak.yaml", "ok": True, "errors": [], "diagnostics": [], "more": 0}
     assert (0, [ok]) == (status, json.loads(out))
     status, out, _ = refsim(capsys, "validate", "--json", str(bad))
     [document] = json.loads(out)
@@ -358,7 +375,6 @@ LONG = "a" * 300
         (["plot", "leak", "--outcomes", "-o", "o.png", "--max-states", "0"], "at least 1"),
         (["run", "leak", "--cores", "2"], "--cores goes with --timed"),
         (["run", "leak", "--switch-interval", "1ms"], "--switch-interval goes with --timed"),
-        (["run", "leak", "--trace"], "--trace goes with --timed"),
         (["run", "cpu_bound", "--timed", "--max-steps", "9"], "a timed run has no step budget"),
         (["leak", "--plot", "story.txt"], "a figure's name ends in .png, .svg, .pdf"),
         (["plot", "leak", "-o", f"{LONG}.png"], "cannot write it: File name too long"),
@@ -415,7 +431,7 @@ def test_force_writes_through_a_link_and_leaves_it_a_link(tmp_path: Path) -> Non
 
 
 def test_an_interrupted_write_leaves_nothing_behind(tmp_path: Path) -> None:
-    from refsim.cli.plot import write_output
+    from refsim.cli.output import write_output
 
     def interrupted(tmp: Path) -> None:
         tmp.write_bytes(b"half")
@@ -430,3 +446,24 @@ def test_an_interrupted_write_leaves_nothing_behind(tmp_path: Path) -> None:
     # ...so the next run is not refused by what it left.
     write_output(str(tmp_path / "out.png"), lambda tmp: tmp.write_bytes(b"whole"), force=False)
     assert [("out.png", b"whole")] == [(p.name, p.read_bytes()) for p in tmp_path.iterdir()]
+
+
+def test_a_file_with_thousands_of_mistakes_reports_a_hundred(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19: a file with 300,000 mistakes printed 53 MB of errors; now the first 100
+    and a line for the rest (here 5,000, the same mistake on one line)."""
+    path = tmp_path / "many.yaml"
+    path.write_text("threads:\n  T1: [" + ", ".join(["x"] * 5_000) + "]\n")
+    status, out, err = refsim(capsys, "validate", str(path))
+    lines = err.splitlines()
+    assert (2, "", 100) == (status, out, sum(": error: " in line for line in lines))
+    assert [
+        "… and 4,900 more errors, each: unknown op 'x' (on line 2)",
+        "5,000 errors",
+    ] == lines[-2:]
+    status, out, _ = refsim(capsys, "validate", "--json", str(path))
+    [document] = json.loads(out)
+    assert (2, 100, 100, 4_900) == (
+        status, len(document["errors"]), len(document["diagnostics"]), document["more"]
+    )  # fmt: skip

@@ -2,9 +2,10 @@
 
 A page shows a command as a ```console block whose first line is ``$ refsim ...`` or
 ``$ python -m refsim ...`` (or ``$ printf '...' | refsim ...``, whose text is the
-command's standard input); the lines after it are the expected output (stdout, then
-stderr). ``pytest --update-goldens`` rewrites the blocks from the real output; review the
-diff before committing (``-k PAGE`` limits it to one page, e.g. ``-k 03-lost-updates``).
+command's standard input; or ``$ COLUMNS=20 refsim ...``, whose variables are set for
+it); the lines after it are the expected output (stdout, then stderr).
+``pytest --update-goldens`` rewrites the blocks from the real output; review the diff
+before committing (``-k PAGE`` limits it to one page, e.g. ``-k 03-lost-updates``).
 
 Every ```python block runs too, in a fresh namespace, from a scratch folder that sees the
 repository's ``scenarios/`` and ``docs/`` (so an example may write files); each
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shlex
 from pathlib import Path
@@ -31,6 +33,9 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 BLOCK = re.compile(r"```console\n\$ (?P<command>[^\n]*)\n(?P<output>.*?)```", re.DOTALL)
 PYTHON = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 PREFIXES = (("python", "-m", "refsim"), ("refsim",))
+VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*=\S*")
+"""A variable set for one command (``COLUMNS=20`` in ``COLUMNS=20 refsim ...``)."""
+VARIABLES = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+")
 
 
 def run_example(command: str) -> str:
@@ -39,6 +44,10 @@ def run_example(command: str) -> str:
         feed, _, command = command.partition(" | ")
         stdin = shlex.split(feed)[1].replace("\\n", "\n")
     words = shlex.split(command)
+    environ = {}
+    while words and VARIABLE.fullmatch(words[0]):
+        name, _, value = words.pop(0).partition("=")
+        environ[name] = value
     for prefix in PREFIXES:
         if tuple(words[: len(prefix)]) == prefix:
             argv = words[len(prefix) :]
@@ -50,6 +59,7 @@ def run_example(command: str) -> str:
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
         mock.patch("sys.stdin", io.StringIO(stdin)),
+        mock.patch.dict(os.environ, environ),
     ):
         main(argv)
     return out.getvalue() + err.getvalue()
@@ -60,6 +70,7 @@ def examples() -> list[tuple[Path, str]]:
     for page in PAGES:
         for match in BLOCK.finditer(page.read_text(encoding="utf-8")):
             command = match["command"].partition(" | ")[2] or match["command"]
+            command = VARIABLES.sub("", command)
             if command.startswith(("refsim", "python -m refsim")):
                 found.append((page, match["command"]))
     return found

@@ -14,11 +14,13 @@ from math import comb, factorial
 from pathlib import Path
 
 import pytest
+from claims_table import PAIRS, Basis, File, expected_status, ids, judge
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from refsim.budget import Budget, Limit, Meter
 from refsim.engine import run
-from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
+from refsim.explore import DEFAULT_MAX_STATES, ExplorationStopped, explore
 from refsim.loader import load_file
 from refsim.machine import Machine
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, Schedule, ThreadSpec
@@ -475,15 +477,30 @@ def test_a_bound_of_one_already_finds_the_lost_update() -> None:
 
 
 def test_the_budget_names_the_option() -> None:
-    with pytest.raises(StateBudgetExceeded, match="more than 10 distinct states") as error:
+    # T1 has 3 places between its bytecodes (2 ops), T2 4: 12 combinations at least.
+    with pytest.raises(ExplorationStopped, match="needs at least 12") as error:
         explore(bundled("premature_free"), max_states=10)
-    assert "--max-states" in str(error.value)
-    assert 10 == error.value.max_states
+    assert "the state budget (--max-states) of 10 states ran out" in str(error.value)
+    assert (10, 0, 12) == (error.value.max_states, error.value.states, error.value.at_least)
     assert 1_000_000 == DEFAULT_MAX_STATES
 
 
+def test_a_count_stopped_halfway_says_what_it_saw() -> None:
+    counter = bundled("counter")
+    with pytest.raises(ExplorationStopped) as error:
+        explore(counter, runtime=Runtime.UNSAFE, max_states=12)
+    stopped = error.value
+    assert (Limit.STATES, 12, True) == (stopped.limit, stopped.states, stopped.counting)
+    # Every kind seen is reachable (the full count shows it), and the estimate of the
+    # interleavings comes from fair random runs.
+    full = explore(counter, runtime=Runtime.UNSAFE)
+    assert stopped.kinds <= full.kinds
+    assert stopped.interleavings is not None
+    assert full.interleavings / 2 < stopped.interleavings < full.interleavings * 2
+
+
 def test_a_bounded_count_has_a_budget_too() -> None:
-    with pytest.raises(StateBudgetExceeded):
+    with pytest.raises(ExplorationStopped):
         explore(bundled("premature_free"), max_states=10, preemption_bound=2)
 
 
@@ -510,12 +527,12 @@ def test_within_the_budget_sample_changes_nothing() -> None:
     assert explore(scenario) == explore(scenario, sample=10)
 
 
-def test_progress_is_reported() -> None:
-    seen: list[int] = []
+def test_the_meter_counts_every_state() -> None:
     body = tuple(add() for _ in range(4))
     scenario = Scenario("c", threads(body, body, body), variables=(("counter", 0),))
-    exploration = explore(scenario, progress=seen.append)
-    assert seen and seen == sorted(seen) and seen[-1] <= exploration.states
+    meter = Meter(Budget.unlimited())
+    exploration = explore(scenario, meter=meter)
+    assert {"states explored": exploration.states} == meter.tally
 
 
 @pytest.mark.parametrize(
@@ -568,3 +585,12 @@ def test_the_outcome_column_never_vanishes_on_a_narrow_terminal(width: int) -> N
     wanted += [str(s.witness) for s in exploration.outcomes]
     fits = max(map(len, text.splitlines())) <= width
     assert ([], True) == ([w for w in wanted if w not in flat], fits)
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=ids)
+def test_explore_reads_claims_as_the_table_does(pair: tuple[File, Runtime], tmp_path: Path) -> None:
+    status, _ = judge(tmp_path, pair, "explore")
+    assert expected_status(*pair, Basis.EVERY) == status

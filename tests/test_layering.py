@@ -34,9 +34,12 @@ LAYERS = {
     "statespace": DRIVER,  # the explorer's compact states, stepped through the machine
     "search": DRIVER,
     "play": DRIVER,
+    "graph": DRIVER,  # the state graph a page walks: the machine, stepped everywhere
+    "budget": DRIVER,
     "claims": ADAPTER,
     "compare": ADAPTER,
     "story": ADAPTER,
+    "page": ADAPTER,
     "render": ADAPTER,
     "loader": ADAPTER,
     "schema": ADAPTER,
@@ -84,10 +87,29 @@ def module_name(path: Path, root: Path) -> str:
     return ".".join(path.relative_to(root).with_suffix("").parts)
 
 
+DISPLAY_HOOK = ("_repr_html_", "refsim.render.notebook")
+"""The one upward import allowed: a value's ``_repr_html_`` (Jupyter's display hook)
+hands itself to the notebook renderer, so that the value's module holds no HTML. Only
+that method may, and only that module."""
+
+
+def _display_hooks(tree: ast.AST) -> set[int]:
+    """The ids of the import nodes that are a value's display hook (DISPLAY_HOOK)."""
+    name, target = DISPLAY_HOOK
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and inner.module == target:
+                    found.add(id(inner))
+    return found
+
+
 def imports(module: str, source: str, siblings: set[str]) -> list[tuple[int, str]]:
     """Every import in ``source`` as (line, target). A target is ``"refsim:NAME"`` for a
     module of the package (``NAME`` as :func:`module_name` gives it) and the top-level name
-    otherwise (``"simpy"``). Imports inside functions and ``if TYPE_CHECKING:`` count too.
+    otherwise (``"simpy"``). Imports inside functions and ``if TYPE_CHECKING:`` count too,
+    except a display hook (DISPLAY_HOOK).
     """
     package = module.split(".")[:-1]
 
@@ -100,7 +122,11 @@ def imports(module: str, source: str, siblings: set[str]) -> list[tuple[int, str
         return f"refsim:{name}"
 
     found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    hooks = _display_hooks(tree)
+    for node in ast.walk(tree):
+        if id(node) in hooks:
+            continue
         if isinstance(node, ast.Import):
             found += [(node.lineno, resolve(alias.name.split("."))) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -355,3 +381,27 @@ def test_only_the_shim_imports_cffi() -> None:
         "refsim/real/hardware.py:1: only refsim/real/shim.py may import cffi, not real.hardware"
     ]
     assert expected == violations(sources)
+
+
+# -- the display hook -------------------------------------------------------------------------
+
+
+def test_a_value_may_hand_its_display_to_the_notebook_renderer_and_nothing_more() -> None:
+    hook = (
+        "class RunResult:\n"
+        "    def _repr_html_(self):\n"
+        "        from refsim.render.notebook import run_html\n"
+        "        return run_html(self)\n"
+    )
+    elsewhere = (
+        "def show(result):\n"
+        "    from refsim.render.notebook import run_html\n"
+        "def _repr_html_(self):\n"
+        "    from refsim.render.html import page_html\n"
+    )
+    sources = {"trace": hook, "model": elsewhere, "render.notebook": "", "render.html": ""}
+    expected = [
+        "refsim/model.py:2: model (values) imports render.notebook (adapter)",
+        "refsim/model.py:4: model (values) imports render.html (adapter)",
+    ]
+    assert expected == [p.split(": imports must")[0] for p in violations(sources)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tracemalloc
 from pathlib import Path
@@ -14,9 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from refsim.budget import Budget, BudgetExceeded, Limit, Meter, resident_memory
 from refsim.engine import run
 from refsim.errors import Diagnostic, ScenarioError
-from refsim.loader import Limits, json_schema, load_file, load_text
+from refsim.loader import Limits, ReadingStopped, json_schema, load_file, load_text
 from refsim.model import (
     AnomalyKind,
     MicroKind,
@@ -1147,7 +1149,76 @@ def test_a_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
 def test_a_directory_is_a_scenario_error(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_file(tmp_path)
-    assert "cannot read the file: Is a directory" == info.value.diagnostics[0].message
+    expected = f"{tmp_path}:1:1: error: not a regular file: it is a folder"
+    assert expected == str(info.value.diagnostics[0]).splitlines()[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ScenarioError) as info:
+        load_file(fifo)  # reading it would block until someone writes to it
+    expected = f"{fifo}:1:1: error: not a regular file: it is a named pipe (FIFO)"
+    assert expected == str(info.value.diagnostics[0]).splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "what"), [("/dev/null", "a character device"), ("/dev/zero", "a character device")]
+)
+def test_a_device_is_refused(path: str, what: str) -> None:
+    if not os.path.exists(path):
+        pytest.skip(f"no {path} here")
+    with pytest.raises(ScenarioError) as info:
+        load_file(path)  # /dev/zero never ends
+    assert f"not a regular file: it is {what}" == info.value.diagnostics[0].message
+
+
+def test_a_socket_is_refused(tmp_path: Path) -> None:
+    socket = pytest.importorskip("socket")
+    if not hasattr(socket, "AF_UNIX"):
+        pytest.skip("no Unix sockets here")
+    path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as server:
+        try:
+            server.bind(str(path))
+        except OSError as error:  # a path too long for a socket's name
+            pytest.skip(str(error))
+        with pytest.raises(ScenarioError) as info:
+            load_file(path)
+    assert "not a regular file: it is a socket" == info.value.diagnostics[0].message
+
+
+def test_a_huge_limit_still_reads_in_bounded_time(tmp_path: Path) -> None:
+    """--max-bytes raised to gigabytes: the time budget stops reading, as it goes."""
+    path = tmp_path / "big.yaml"
+    path.write_text("threads:\n  T1:\n" + "    - incref obj\n" * 200_000)
+    clock = iter(range(10**9)).__next__  # a second passes at every look at the clock
+    meter = Meter(Budget(seconds=20, memory=None), clock=lambda: float(clock()))
+    with pytest.raises(BudgetExceeded) as info:
+        load_file(path, limits=Limits(max_bytes=2**31, max_ops=10**9), meter=meter)
+    assert Limit.TIME == info.value.limit
+    # The clock is read before reading (second 1) and before parsing (2), then every 1,024
+    # YAML nodes (3, 4, ...): the 18th look, at second 20, stops it, long before the file's
+    # 200,000 nodes, and says how far it got.
+    assert {"YAML nodes read": 18 * 1024} == meter.tally
+    stopped = info.value
+    assert isinstance(stopped, ReadingStopped)
+    assert (200_003, 2.0) == (stopped.lines, stopped.started)
+    assert 18 * 1024 - 10 < stopped.line < 18 * 1024 + 10  # a node a line, from line 3
+
+
+def test_a_file_too_big_for_the_memory_budget_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("# " + "x" * 5_000_000 + "\n")
+    used = resident_memory()
+    assert used is not None
+    meter = Meter(Budget(seconds=None, memory=used + 10_000_000))
+    with pytest.raises(BudgetExceeded) as info:
+        load_file(path, limits=Limits(max_bytes=2**31), meter=meter)
+    assert Limit.MEMORY == info.value.limit
 
 
 def test_a_very_long_line_is_cut_in_the_excerpt() -> None:
@@ -1684,3 +1755,99 @@ def test_every_micro_step_kind_can_be_given_a_cost() -> None:
     from refsim.schema import MicroName
 
     assert sorted(k.value for k in MicroKind) == sorted(get_args(MicroName))
+
+
+# --- names that would drive the terminal (issue 19) ----------------------------------------
+
+_REFUSED = "a name is printed on every screen, on one line, so it may hold no control characters"
+
+SPAN = "(a description may span lines)"
+
+NAMES = [
+    # (the name as written, column of the caret, what it holds, the suggestion)
+    ('"ok\\e]0;PWNED\\a\\e[2J"', 10, "an escape (U+001B)", "did you mean 'ok]0;PWNED[2J'?"),
+    ('"a\\0b"', 9, "a NUL (U+0000)", "did you mean 'ab'?"),
+    ('"CSI \\x9b2J"', 12, "a control sequence introducer (U+009B)", "did you mean 'CSI 2J'?"),
+    ('"bell \\u0007"', 13, "a bell (U+0007)", "did you mean 'bell'?"),
+    ("'it''s\ta tab'", 13, "a tab (U+0009)", f'did you mean "it\'s a tab"? {SPAN}'),
+    ('"two\\nlines"', 11, "a line break (U+000A)", f"did you mean 'two lines'? {SPAN}"),
+    ('"\\N next line"', 8, "a line break (U+0085)", f"did you mean 'next line'? {SPAN}"),
+    ('"abc\\u202edcba"', 11, "a bidirectional control (U+202E)", "did you mean 'abcdcba'?"),
+    ('"\\e"', 8, "an escape (U+001B)", "write the name in letters, digits, spaces and punctuation"),
+    ("|\n  two\n  lines", 7, "a line break (U+000A)", f"did you mean 'two lines'? {SPAN}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("written", "column", "holds", "hint"), NAMES)
+def test_a_name_with_a_control_character_is_refused_where_it_is(
+    written: str, column: int, holds: str, hint: str
+) -> None:
+    text = f"name: {written}\n" + ONE_THREAD
+    expected = (1, column, "name", f"the name holds {holds}; {_REFUSED}", hint)
+    assert expected == problem(text)
+
+
+def test_the_caret_stands_under_the_escape() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_text('name: "ok\\e]0;PWNED\\a"\n' + ONE_THREAD, filename="t.yaml")
+    assert [
+        "t.yaml:1:10: error: name: the name holds an escape (U+001B); " + _REFUSED,
+        '    name: "ok\\e]0;PWNED\\a"',
+        "             ^",
+        "    did you mean 'ok]0;PWNED'?",
+    ] == str(info.value).splitlines()
+
+
+@pytest.mark.parametrize("name", ["naïve café", "日本語の名前", "[bold]x[/x]", "a  b", "🎓 lesson"])
+def test_a_name_of_printable_text_loads(name: str) -> None:
+    assert name == load_text(f"name: {json.dumps(name, ensure_ascii=False)}\n" + ONE_THREAD).name
+
+
+@pytest.mark.parametrize(
+    ("stem", "name"),
+    [("l\udcff", "l\ufffd"), ("x\x1b[2J", "x\ufffd[2J"), ("x\x9b", "x\ufffd"), ("plain", "plain")],
+)
+def test_a_name_taken_from_the_file_is_text_that_prints(
+    stem: str, name: str, tmp_path: Path
+) -> None:
+    """Issue 19: a file whose name has a byte that is not UTF-8 and no `name:` gave the
+    scenario a name that matplotlib could not draw (and JSON could not carry)."""
+    path = tmp_path / f"{stem}.yaml"
+    path.write_text(ONE_THREAD, encoding="utf-8")
+    assert name == load_file(path).name
+
+
+# --- a file with very many mistakes (issue 19) ----------------------------------------------
+
+
+def _many(ops: list[str]) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        load_text("threads:\n  T1: [" + ", ".join(ops) + "]\n", filename="t.yaml")
+    return info.value
+
+
+def test_a_file_with_thousands_of_one_mistake_lists_a_hundred_and_sums_up_the_rest() -> None:
+    error = _many(["x"] * 5_000)
+    lines = str(error).splitlines()
+    listed = [line for line in lines if ": error: " in line]
+    assert (5_000, 100, "… and 4,900 more errors, each: unknown op 'x' (on line 2)") == (
+        len(error.diagnostics), len(listed), lines[-1]
+    )  # fmt: skip
+
+
+def test_the_rest_of_one_kind_is_summed_up_as_that_kind() -> None:
+    error = _many([f"x{i}" for i in range(150)])
+    expected = "… and 50 more errors, each: unknown op '…' (on line 2)"
+    assert expected == str(error).splitlines()[-1]
+
+
+def test_the_rest_of_many_kinds_is_summed_up_by_where_it_is() -> None:
+    ops = [f"incref o{i}" if i % 2 else "x" for i in range(220)]
+    text = "threads:\n" + "".join(f"  T{i}: [{op}]\n" for i, op in enumerate(ops))
+    with pytest.raises(ScenarioError) as info:
+        load_text(text, filename="t.yaml")
+    assert "… and 120 more errors (on lines 102 to 221)" == str(info.value).splitlines()[-1]
+
+
+def test_a_hundred_mistakes_are_all_listed() -> None:
+    assert 100 == len([line for line in str(_many(["x"] * 100)).splitlines() if "error:" in line])

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from claims_table import PAIRS, Basis, File, expected_status, ids, judge
 from cli_runner import flat, repo_root  # noqa: F401 (a fixture)
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -386,3 +387,35 @@ def test_a_seed_without_an_autopilot_is_refused(
         out,
         err,
     )
+
+
+# -- the board ------------------------------------------------------------------------------
+
+
+def test_a_free_threaded_board_counts_the_local_and_the_shared_count() -> None:
+    session = Session.start(bundled("leak"), Runtime.FREE_THREADED)
+    # obj has no owner: its whole count, 2, is shared, and the local count is 0.
+    assert (("obj", 2, 2, False),) == session.board().objects
+    after = session.step("T1")
+    assert ("obj", 1, 1, False) == after.board().objects[0]
+    assert after.board().objects[0][1] == after.taken.event.value  # type: ignore[union-attr]
+
+
+def test_the_board_says_where_the_waiting_primitives_stand() -> None:
+    session = Session.start(bundled("producer_consumer"))
+    assert (("queue Q", "0 of 1 item"),) == session.board().counters
+    session = session.step("Producer").step("Producer")
+    assert (("queue Q", "1 of 1 item"),) == session.board().counters
+    waiting = Session.start(bundled("lost_wakeup")).step("Waiter").step("Waiter")
+    assert (("condition C", "waiters: Waiter"),) == waiting.board().counters
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=ids)
+def test_play_reads_claims_as_the_table_does(pair: tuple[File, Runtime], tmp_path: Path) -> None:
+    # A game exits 0 whatever it finds; its ending says what the claims make of the run.
+    status, out = judge(tmp_path, pair, "play", "--quantum", "1", "--json", stdin="a\n")
+    agrees = json.loads(out)["ending"]["agrees"]
+    assert (0, expected_status(*pair, Basis.ONE_RUN) == 0) == (status, agrees)

@@ -9,11 +9,12 @@ import shlex
 from pathlib import Path
 
 import pytest
+from claims_table import PAIRS, Basis, File, expected_status, ids, judge
 from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 from test_scenarios import HAND_CHECKED
 
-from refsim.model import AnomalyKind
+from refsim.model import AnomalyKind, Runtime
 
 pytestmark = pytest.mark.usefixtures("repo_root")
 
@@ -144,3 +145,13 @@ def test_bad_quanta(capsys: pytest.CaptureFixture[str], argv: list[str], message
     except SystemExit as exc:  # argparse's own errors
         status, out, err = int(str(exc.code)), "", capsys.readouterr().err
     assert (2, "", True) == (status, out, message in err)
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=ids)
+def test_run_reads_claims_as_the_table_does(pair: tuple[File, Runtime], tmp_path: Path) -> None:
+    # One micro-step a turn reaches every kind the table's programs can reach.
+    status, _ = judge(tmp_path, pair, "run", "--quantum", "1")
+    assert expected_status(*pair, Basis.ONE_RUN) == status

@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from claims_table import PAIRS, Basis, File, expected_status, ids, judge
 from cli_runner import flat
 from golden_files import check_golden
 from hypothesis import given, settings
@@ -348,3 +349,29 @@ def test_cli_accepts_underscores_in_kinds(capsys: pytest.CaptureFixture[str]) ->
     status, out, _ = refsim_cli(capsys, "search", "leak", "--want", "lost_update", "--json")
     assert 0 == status
     assert "lost-update" == json.loads(out)["want"]
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=ids)
+def test_search_reads_claims_as_the_table_does(pair: tuple[File, Runtime], tmp_path: Path) -> None:
+    status, _ = judge(tmp_path, pair, "search", "--max-examples", "200")
+    assert expected_status(*pair, Basis.SEARCH) == status
+
+
+@pytest.mark.parametrize("name", ["counter_locked", "leak"])
+def test_a_search_whose_every_run_the_step_budget_cut_decides_nothing(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19: `search --max-steps 1` said `agrees: true` and exit 0 for a scenario
+    that claims no anomaly, although no run got past its first step."""
+    status = main(["search", name, "--max-steps", "1", "--max-examples", "20", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    expected = (3, None, {"max_steps": 1}, 20)
+    assert expected == (
+        status, document["agrees"], document["budget_exceeded"], document["cut"]
+    )  # fmt: skip
+    status = main(["search", name, "--max-steps", "1", "--max-examples", "20"])
+    said = flat(capsys.readouterr().out)
+    assert (3, True) == (status, "stopped: the step budget decided nothing" in said)

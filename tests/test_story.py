@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from claims_table import FILES, Basis, File, expected_status, write
+from claims_table import run as run_refsim
 from cli_runner import flat, refsim, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 
@@ -272,3 +274,12 @@ def refsim_text(*argv: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(list(argv))
     return status, out.getvalue(), err.getvalue()
+
+
+# -- the one reading of claims (tests/claims_table.py) --------------------------------------
+
+
+@pytest.mark.parametrize("file", FILES, ids=lambda f: f.id)
+def test_the_story_reads_claims_as_the_table_does(file: File, tmp_path: Path) -> None:
+    status, _ = run_refsim(write(tmp_path, file), "--brief")
+    assert expected_status(file, None, Basis.FILE) == status

@@ -4,20 +4,24 @@ a scenario file or a path prints exactly as written, whatever it contains."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
 import shutil
+import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
 import pytest
 from cli_runner import flat, repo_root  # noqa: F401 (a fixture)
-from hypothesis import given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from refsim.cli import main
+from tests.strategies import path_parts, untrusted_text, yaml_quoted
 
 ROOT = Path(__file__).parent.parent
 BUNDLED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
@@ -83,19 +87,70 @@ COMMANDS: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+@functools.cache
+def wide(argv: tuple[str, ...], stdin: str) -> str:
+    """What ``argv`` prints with room for everything on one line."""
+    return refsim(*argv, width=400, stdin=stdin)[1]
+
+
+BLANK_COLUMNS = {"register"}
+"""Headers of columns that may be blank in every row (play's board: no thread holds a
+value): a row as a block of lines shows only the cells that hold something."""
+
+
+def dropped(narrow: str, everything: str) -> list[str]:
+    """The words of ``everything`` that ``narrow`` does not show: every word must be
+    there, perhaps wrapped within (so the spaces and line breaks are left out)."""
+    shown = re.sub(r"\s", "", narrow)
+    words = set(everything.split()) - BLANK_COLUMNS
+    return sorted(word for word in words if word not in shown)
+
+
 @settings(max_examples=60)
-@given(st.integers(40, 200), st.sampled_from(COMMANDS))
-def test_no_line_is_wider_than_the_terminal(
+@given(st.integers(20, 200), st.sampled_from(COMMANDS))
+def test_no_line_is_wider_than_the_terminal_and_nothing_is_left_out(
     width: int, command: tuple[tuple[str, ...], str]
 ) -> None:
+    """Issue 19: at 20 columns explore dropped its outcome column and run its refcounts;
+    rich crops what does not fit, so a line too long never shows, but a word missing
+    does."""
     argv, stdin = command
     status, out, _ = refsim(*argv, width=width, stdin=stdin)
     # A cell is never cut short either ("… (10 ops in all)" is a summary, not a cut).
-    assert (True, [], []) == (
+    assert (True, [], [], []) == (
         status in (0, 1),
         [line for line in out.splitlines() if len(line) > width],
         re.findall(r"\w…", out),
+        dropped(out, wide(argv, stdin)),
     )
+
+
+@pytest.mark.parametrize(("argv", "stdin"), COMMANDS, ids=lambda v: " ".join(v) if v else "")
+def test_at_20_columns_nothing_is_left_out(argv: tuple[str, ...], stdin: str) -> None:
+    status, out, _ = refsim(*argv, width=20, stdin=stdin)
+    assert (True, True, []) == (
+        status in (0, 1), longest(out) <= 20, dropped(out, wide(argv, stdin))
+    )  # fmt: skip
+
+
+NINE = [
+    ("leak",), ("run", "leak"), ("explore", "leak"), ("check", "leak"), ("compare", "leak"),
+    ("search", "leak"), ("play", "leak"), ("validate", "leak"), ("list",),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", NINE, ids=" ".join)
+def test_columns_0_means_80_and_1_means_20(argv: tuple[str, ...]) -> None:
+    """Issue 19: COLUMNS=0 made 7 of 9 commands print nothing and exit 0; at COLUMNS=1
+    run dropped its step and thread."""
+    outputs = [refsim(*argv, width=w, stdin="T1\n")[:2] for w in (0, 80, 1, 20)]
+    assert (outputs[1], outputs[3], True) == (outputs[0], outputs[2], len(outputs[0][1]) > 0)
+
+
+def test_at_20_columns_a_run_shows_each_step_whole() -> None:
+    _, out, _ = refsim("run", "leak", "--schedule", "T1 T2*3 T1*2", width=20)
+    step = "step 1\nthread T1\nop decref\nobj\nmicro-step LOAD\nregister 2\nrefcount 2\ntrue refs 2"
+    assert step in "\n".join(" ".join(line.split()) for line in out.splitlines())
 
 
 @pytest.mark.parametrize("width", [40, 57, 80, 133, 200])
@@ -205,6 +260,25 @@ def test_hostile_text_prints_literally_and_harmlessly(
         assert "A second paragraph: an escape ␛[2J␛]0;PWNED␇, a C1 \ufffd, a bell ␇" in text
 
 
+ISSUE_NAME = 'name: "ok\\e]0;PWNED\\a\\e[2J"\nobjects: {obj: 1}\nthreads:\n  T1: [incref obj]\n'
+"""Issue 19's file: a name that would retitle the terminal and clear the screen."""
+
+
+@pytest.mark.parametrize("argv", [("validate",), ("run",), ("story",), ("explore",)], ids=str)
+def test_a_name_that_would_drive_the_terminal_is_refused_at_load(
+    argv: tuple[str, ...], tmp_path: Path
+) -> None:
+    (tmp_path / "t.yaml").write_text(ISSUE_NAME, encoding="utf-8")
+    status, out, err = refsim(*argv, "t.yaml", root=tmp_path)
+    assert (2, "", [], []) == (status, out, CONTROL.findall(out), CONTROL.findall(err))
+    assert [
+        "t.yaml:1:10: error: name: the name holds an escape (U+001B); a name is printed on "
+        "every screen, on one line, so it may hold no control characters",
+        '    name: "ok\\e]0;PWNED\\a\\e[2J"',
+        "             ^",
+    ] == err.splitlines()[:3]
+
+
 def test_a_bundled_name_with_markup_is_refused_plainly() -> None:
     status, out, err = refsim("run", "[/x]")
     assert (2, "", True, False) == (status, out, "[/x]" in err, "Traceback" in err)
@@ -252,3 +326,80 @@ def test_a_figure_of_a_hostile_scenario_is_written_and_named_literally(hostile: 
     said = out + err
     assert (1, True) == (status, said.startswith("wrote [cs101]/run.png: hostile"))
     assert (hostile / "[cs101]" / "run.png").read_bytes().startswith(b"\x89PNG")
+
+
+# -- no control character reaches the terminal, whatever the file holds -----------------------
+
+TERMINAL_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+"""What must never be written to a terminal: C0 (but the line break), DEL, C1, and a
+lone surrogate (a raw byte of a path that is not UTF-8)."""
+
+_PROGRAM = "objects: {obj: 2}\nthreads:\n  T1: [decref obj]\n  T2: [decref obj]\n"
+
+
+def _every_command(file: str, out: str) -> list[tuple[tuple[str, ...], str]]:
+    """Every command that reads a scenario file (and writes no page), with its input."""
+    return [
+        ((file,), ""),
+        (("story", file, "--brief"), ""),
+        (("run", file, "--schedule", "T1 T2*3 T1*2"), ""),
+        (("run", file, "--quiz"), ""),
+        (("run", file, "--quantum", "1..2"), ""),
+        (("run", file, "--seed", "1", "--trace-out", out + ".json"), ""),
+        (("run", file, "--timed"), ""),
+        (("explore", file), ""),
+        (("check", file), ""),
+        (("search", file, "--max-examples", "10"), ""),
+        (("compare", file), ""),
+        (("plot", file, "-o", out + "-trace.json"), ""),
+        (("validate", file), ""),
+    ]
+
+
+# `refsim search` runs Hypothesis itself: a nested @given, on purpose.
+@settings(max_examples=12, suppress_health_check=[HealthCheck.nested_given])
+@given(
+    name=st.none()
+    | st.text(st.characters(exclude_categories=("C",)), max_size=12)
+    | untrusted_text,
+    description=untrusted_text,
+    folder=path_parts,
+    stem=path_parts,
+    typed=untrusted_text,
+)
+def test_no_text_from_a_scenario_file_writes_a_control_character_to_the_terminal(
+    name: str | None, description: str, folder: str, stem: str, typed: str
+) -> None:
+    """Issue 19: names, descriptions and paths with C0 or C1 control characters (an
+    escape that retitles the terminal, one that clears it) reached the terminal raw."""
+    text = "" if name is None else f"name: {yaml_quoted(name)}\n"
+    text += f"description: {yaml_quoted(description)}\n{_PROGRAM}"
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        (root / folder).mkdir()
+        path = root / folder / f"{stem}.yaml"
+        path.write_text(text, encoding="utf-8")
+        file = os.path.join(folder, f"{stem}.yaml")
+        runs = _every_command(file, os.path.join(folder, stem))
+        runs.append((("play", file), f"T1\n{typed}\nT2*3\nT1*2\n"))
+        said = {}
+        for argv, stdin in runs:
+            status, out, err = refsim(*argv, stdin=stdin, root=root)
+            said[argv[0] + " " + " ".join(argv[2:])] = (status, TERMINAL_CONTROL.findall(out + err))
+        event("loaded" if said["validate "][0] == 0 else "refused")
+    assert {k: (v[0], []) for k, v in said.items()} == said
+
+
+def test_a_figure_of_a_file_named_with_control_characters_draws_every_glyph(
+    tmp_path: Path,
+) -> None:
+    """A scenario without `name:` is named after its file; a control character in that
+    name (its symbol has no glyph in matplotlib's font) becomes U+FFFD."""
+    pytest.importorskip("matplotlib")
+    text = (ROOT / "scenarios" / "leak.yaml").read_text(encoding="utf-8")
+    unnamed = "\n".join(line for line in text.splitlines() if not line.startswith("name:"))
+    (tmp_path / "y\x1b]0;T\x07.yaml").write_text(unnamed, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph 9243 missing from font(s) DejaVu Sans"
+        status, out, _ = refsim("plot", "y\x1b]0;T\x07.yaml", "-o", "y.png", root=tmp_path)
+    assert (0, True) == (status, out.startswith("wrote y.png: y\ufffd]0;T\ufffd under unsafe,"))

@@ -51,7 +51,14 @@ def test_the_course_has_its_chapters() -> None:
 
 
 def test_the_how_to_pages_exist() -> None:
-    expected = ["pytest", "replay-and-plot", "teach-with-play", "write-a-scenario"]
+    expected = [
+        "notebook",
+        "pytest",
+        "replay-and-plot",
+        "share-a-page",
+        "teach-with-play",
+        "write-a-scenario",
+    ]
     assert expected == [page.stem for page in HOWTOS]
 
 

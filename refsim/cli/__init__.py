@@ -4,7 +4,7 @@ Each subcommand is a :class:`~refsim.cli.common.Command` in its own module; this
 parses arguments, dispatches (a bare ``refsim FILE`` is ``refsim story FILE``, the lesson),
 and turns mistakes into exit status 2 with a plain message, never a traceback. Exit
 statuses: 0 agrees with the scenario's claims, 1 it does not, 2 bad input or usage, 3 a
-budget ran out.
+budget ran out; 141 the reader of the output went away, 143 (129) SIGTERM (SIGHUP).
 """
 
 from __future__ import annotations
@@ -13,19 +13,32 @@ import argparse
 import difflib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from refsim import __version__
-from refsim.cli import compare, explore, files, play, plot, real, run, search, story
+from refsim.budget import BudgetExceeded, Meter
+from refsim.cli import compare, course, explore, files, html, play, plot, real, run, search, story
+from refsim.cli.budget import (
+    EXIT_INTERRUPTED,
+    budget_of,
+    interrupted_line,
+    out_of_memory_lines,
+    progress_shown,
+    reading_stopped_lines,
+    stopped_lines,
+)
 from refsim.cli.common import (
-    EXIT_OK,
+    EXIT_BUDGET,
     EXIT_USAGE,
     Command,
     UsageError,
     print_scenario_error,
     shown,
 )
+from refsim.cli.output import Terminated, terminable
+from refsim.cli.streams import EXIT_BROKEN_PIPE, prepare, silence
 from refsim.errors import ScenarioError
+from refsim.loader import ReadingStopped
 
 __all__ = ["COMMANDS", "main"]
 
@@ -38,10 +51,12 @@ COMMANDS: tuple[Command, ...] = (
     search.COMMAND,
     compare.COMMAND,
     play.COMMAND,
+    html.COMMAND,
     files.VALIDATE,
     files.LIST,
     files.SCHEMA,
     real.COMMAND,
+    course.COMMAND,
 )
 
 
@@ -83,8 +98,40 @@ def _unknown(parser: argparse.ArgumentParser, extra: Sequence[str]) -> NoReturn:
     parser.error(f"unrecognized arguments: {' '.join(extra)}{''.join(hints[:1])}")
 
 
+def _subject(args: argparse.Namespace) -> str:
+    """What the command works on, for messages: FILE, or the files."""
+    files = getattr(args, "files", None) or [getattr(args, "file", "")]
+    return shown(" ".join(str(f) for f in files))
+
+
+def _doing(args: argparse.Namespace) -> str:
+    """The progress line's label: ``refsim explore leak``."""
+    return f"refsim {args.command} {_subject(args)}".rstrip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Standard output and error take any text (:mod:`refsim.cli.streams`); a reader that
+    closes the pipe early ends the run quietly with status 141; SIGTERM and SIGHUP remove
+    any partial output file and end it with 128 + the signal (:mod:`refsim.cli.output`)."""
+    out, err = sys.stdout, sys.stderr
+    for stream in (out, err):
+        prepare(stream)
+    try:
+        with terminable():
+            status = _main(argv, out, err)
+            out.flush()  # a closed pipe shows here, not in the interpreter's last flush
+            err.flush()
+            return status
+    except BrokenPipeError:  # `refsim explore ... | head`: the reader has what it wanted
+        silence()
+        return EXIT_BROKEN_PIPE
+    except Terminated as ended:
+        return 128 + ended.signum
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     names = {command.name for command in COMMANDS}
     if _is_story(words, names):
@@ -93,19 +140,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(words)
     if extra:
         _unknown(commands.get(args.command or "", parser), extra)
-    out, err = sys.stdout, sys.stderr
     if args.command is None:
-        parser.print_help(out)
+        parser.print_help(err)  # nothing to do is a usage error: its help goes to stderr
         return EXIT_USAGE
     command = next(c for c in COMMANDS if c.name == args.command)
+    meter = args.meter = Meter(budget_of(args))
     try:
-        return command.execute(args, out, err)
+        with progress_shown(meter, err, _doing(args)):
+            return command.execute(args, out, err)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, no traceback; output files are written beside their names and
+        # moved into place only when whole, so nothing is left at an output path.
+        err.write(interrupted_line(meter) + "\n")
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        err.write("\n".join(out_of_memory_lines(meter)) + "\n")
+        return EXIT_BUDGET
+    except ReadingStopped as error:
+        err.write("\n".join(reading_stopped_lines(error)) + "\n")
+        return EXIT_BUDGET
+    except BudgetExceeded as error:  # one the command did not report itself
+        err.write("\n".join(stopped_lines(error, _subject(args))) + "\n")
+        return EXIT_BUDGET
     except ScenarioError as error:
         print_scenario_error(error, err)
         return EXIT_USAGE
     except UsageError as error:
         err.write(f"error: {shown(str(error))}\n")
         return EXIT_USAGE
-    except BrokenPipeError:  # `refsim run ... | head`
-        sys.stderr.close()
-        return EXIT_OK

@@ -16,7 +16,8 @@ from typing import TextIO, cast
 from rich.console import Console
 
 from refsim.bundled import resolve
-from refsim.errors import ScenarioError, visible
+from refsim.cli.streams import can_encode
+from refsim.errors import SHOWN, ScenarioError, rest_line, visible
 from refsim.loader import Limits, load_file
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, ScheduleSyntaxError
 from refsim.schema import closest_runtime, parse_duration
@@ -83,19 +84,24 @@ def write_json(out: TextIO, document: object, *, indent: int | None = None) -> N
 
 DEFAULT_WIDTH = 80
 """The width of output off a terminal (pipes, files, tests), unless ``COLUMNS`` says."""
+LEAST_WIDTH = 20
+"""The narrowest refsim lays its output out for: a smaller width is taken as this one (a
+table then shows each row as a block of lines, every column still there)."""
 
 
 def width(stream: TextIO) -> int:
-    """The columns output to ``stream`` may use: ``COLUMNS`` when it is a usable number,
-    else the terminal's width, else 80."""
-    columns = os.environ.get("COLUMNS", "")
+    """The columns output to ``stream`` may use: ``COLUMNS`` when it is a number of 1 or
+    more, else the terminal's width, else 80; at least 20."""
+    columns = os.environ.get("COLUMNS", "").strip()
     if columns.isdigit() and int(columns) > 0:
-        return int(columns)
+        return max(int(columns), LEAST_WIDTH)
     if stream.isatty():
         try:
-            return os.get_terminal_size(stream.fileno()).columns or DEFAULT_WIDTH
+            size = os.get_terminal_size(stream.fileno()).columns
         except (OSError, ValueError, io.UnsupportedOperation):
-            pass
+            size = 0
+        if size > 0:
+            return max(size, LEAST_WIDTH)
     return DEFAULT_WIDTH
 
 
@@ -105,10 +111,23 @@ def console(stream: TextIO) -> Console:
     from a scenario file prints exactly as written (``[/x]`` included)."""
     # rich types its file as IO[str]; it only ever writes, flushes and asks isatty().
     trimmed = cast(TextIO, _Trimmed(stream))
-    return Console(
-        file=trimmed, width=width(stream), markup=False, emoji=False, highlight=False,
+    columns = width(stream)
+    if not can_encode(getattr(stream, "encoding", None), "·×…"):
+        # The ASCII stand-ins (refsim.cli.streams) of `…` and an exponent are longer than
+        # what they stand for: leave them the room, so that no line outgrows the width.
+        columns = max(columns - 2, LEAST_WIDTH)
+    return _Console(
+        file=trimmed, width=columns, markup=False, emoji=False, highlight=False,
         soft_wrap=False,
     )  # fmt: skip
+
+
+class _Console(Console):
+    """A rich console that leaves a closed pipe to ``refsim.cli.main``, which ends every
+    command the same way (rich's own way exits with status 1)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
 
 
 _TRAILING = re.compile(r"[ \t]+\n")
@@ -300,7 +319,7 @@ def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:
     path, hint = resolve(file)
     limits = Limits(max_bytes=args.max_bytes, max_ops=args.max_ops)
     try:
-        return load_file(path, limits=limits), file
+        return load_file(path, limits=limits, meter=getattr(args, "meter", None)), file
     except ScenarioError as error:
         if hint:  # only given when no file has that name
             raise ScenarioError([replace(d, hint=hint) for d in error.diagnostics]) from None
@@ -326,7 +345,11 @@ def shown(text: str) -> str:
 
 
 def print_scenario_error(error: ScenarioError, err: TextIO) -> None:
-    for diagnostic in error.diagnostics:
+    """Each mistake (the first 100, then a line for the rest), then how many there are."""
+    for diagnostic in error.diagnostics[:SHOWN]:
         err.write(f"{shown(str(diagnostic))}\n")
+    rest = rest_line(error.diagnostics)
+    if rest is not None:
+        err.write(f"{shown(rest)}\n")
     count = len(error.diagnostics)
-    err.write(f"{count} error{'s' if count != 1 else ''}\n")
+    err.write(f"{count:,} error{'s' if count != 1 else ''}\n")

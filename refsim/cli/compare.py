@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
+from refsim.cli.budget import add_budget, timed_stopped_lines
 from refsim.cli.common import (
+    EXIT_BUDGET,
     EXIT_DISAGREES,
     EXIT_OK,
     Command,
@@ -14,11 +16,14 @@ from refsim.cli.common import (
     add_limits,
     console,
     load,
+    shown,
     write_json,
 )
 from refsim.compare import agrees, compare
-from refsim.render.compare import print_comparison
+from refsim.engine import run_length
+from refsim.render.compare import print_comparison, unknown_line
 from refsim.render.json import compare_json
+from refsim.timed import TimedRunStopped
 
 __all__ = ["COMMAND"]
 
@@ -36,6 +41,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "(.png, .svg or .pdf)",
     )  # fmt: skip
     p.add_argument("--force", action="store_true", help="with --plot: overwrite OUT if it exists")
+    add_budget(p)
     add_limits(p)
 
 
@@ -47,15 +53,31 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     elif args.force:
         raise UsageError("--force goes with --plot OUT: it lets the figure replace OUT")
     scenario, _ = load(args.file, args)
-    rows = compare(scenario, seed=args.seed)
+    rows = compare(scenario, seed=args.seed, meter=args.meter)
     if args.json:
         write_json(out, compare_json(scenario, rows, args.seed))
     else:
         print_comparison(console(out), scenario, rows, args.seed)
     if args.plot is not None:
-        wrote = compare_figure(args.plot, scenario, seed=args.seed, force=args.force)
+        try:
+            wrote = compare_figure(
+                args.plot, scenario, seed=args.seed, force=args.force, meter=args.meter
+            )
+        except TimedRunStopped as error:
+            total = run_length(scenario)
+            lines = timed_stopped_lines(error, shown(args.file), total=total)
+            err.write("\n".join([*lines, "    No figure written."]) + "\n")
+            return EXIT_BUDGET
         (err if args.json else out).write(wrote + "\n")
-    return EXIT_OK if all(agrees(scenario, row) for row in rows) else EXIT_DISAGREES
+    verdicts = [agrees(scenario, row) for row in rows]
+    if False in verdicts:
+        return EXIT_DISAGREES
+    unknown = [row for row in rows if not row.known]
+    if unknown:
+        if args.json:  # the text output says it under its table
+            err.write(f"{unknown_line(unknown)}\n")
+        return EXIT_BUDGET
+    return EXIT_OK
 
 
 COMMAND = Command(

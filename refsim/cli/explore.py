@@ -8,14 +8,12 @@ into exit statuses.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any, TextIO
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from refsim.claims import check, judge_exploration
+from refsim.cli.budget import add_budget, exploration_stopped_lines
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -35,16 +33,13 @@ from refsim.cli.common import (
     write_json,
 )
 from refsim.errors import ScenarioError
-from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
+from refsim.explore import DEFAULT_MAX_STATES, ExplorationStopped, explore
 from refsim.model import Runtime
 from refsim.render.explore import print_checked, print_exploration
-from refsim.render.json import checked_json, exploration_json
+from refsim.render.json import checked_json, exploration_json, stopped_json
 from refsim.render.text import plural
 
 __all__ = ["CHECK", "EXPLORE"]
-
-PROGRESS_DELAY = 1.0
-"""Seconds an exploration runs before a progress bar appears (on a terminal only)."""
 
 
 def _add_budget(p: argparse.ArgumentParser, *, beyond: str) -> None:
@@ -66,8 +61,9 @@ def _explore_arguments(p: argparse.ArgumentParser) -> None:
     _add_budget(p, beyond="exit status 3, or a sample with --sample")
     p.add_argument(
         "--sample", type=whole(), default=None, metavar="N",
-        help="if the state budget runs out, show a table sampled from N seeded runs of "
-        "the fair random scheduler instead (clearly marked: not exact)",
+        help="if a budget (states, time, memory) runs out, show a table sampled from N "
+        "seeded runs of the fair random scheduler instead (clearly marked: not exact; the "
+        "exact count gets three quarters of the time, the sample the rest)",
     )  # fmt: skip
     p.add_argument(
         "--seed", type=int, default=0, metavar="N",
@@ -76,6 +72,7 @@ def _explore_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json", action="store_true", help="print one JSON document (shape: docs/cli.md)"
     )
+    add_budget(p)
     add_limits(p)
 
 
@@ -85,47 +82,8 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
     )
     _add_budget(p, beyond="the claim's verdict is unknown, exit status 3")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_budget(p)
     add_limits(p)
-
-
-class _ProgressBar:
-    """The ``progress`` callback of an exploration: a spinner with the states counted so
-    far, on ``err`` only when it is a terminal and only once the exploration has run for
-    ``delay`` seconds (short ones show nothing). Use as a context manager."""
-
-    def __init__(self, err: TextIO, what: str, *, delay: float = PROGRESS_DELAY) -> None:
-        self.err = err
-        self.what = what
-        self.delay = delay
-        self.start = time.monotonic()
-        self.bar: Progress | None = None
-        self.task: Any = None
-        self.enabled = err.isatty()
-
-    def __call__(self, done: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            if time.monotonic() - self.start < self.delay:
-                return
-            self.bar = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TextColumn("{task.completed:,} {task.fields[unit]}"),
-                TimeElapsedColumn(),
-                console=Console(file=self.err, markup=False),
-                transient=True,
-            )
-            self.task = self.bar.add_task(self.what, total=None, unit="states")
-            self.bar.start()
-        self.bar.update(self.task, completed=done)
-
-    def __enter__(self) -> _ProgressBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -137,35 +95,47 @@ def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "--sample cannot be combined with --preemption-bound: the fair random "
             "scheduler's runs preempt freely, so a sample cannot respect the bound"
         )
-    with _ProgressBar(err, f"exploring {scenario.name} under {runtime}") as bar:
-        try:
-            exploration = explore(
-                scenario, runtime=runtime, preemption_bound=args.preemption_bound,
-                max_states=args.max_states, sample=args.sample, seed=args.seed, progress=bar,
-            )  # fmt: skip
-        except StateBudgetExceeded as error:
-            err.write(
-                f"error: {shown(args.file)}: under {error.runtime}, the exact count needs more "
-                f"than {error.max_states:,} distinct states (the state budget, --max-states).\n"
-                f"    Raise --max-states (each state costs about 2 KB of memory), bound "
-                f"the preemptions with --preemption-bound K, or pass "
-                f"--sample N for a table sampled from N random runs (not exact).\n"
-            )
-            if args.json:
-                # Still one document on stdout, saying that there is no table, and why.
-                write_json(out, {
-                    "scenario": scenario.name, "runtime": runtime.value, "exhaustive": False,
-                    "interleavings": None, "outcomes": [], "agrees": None,
-                    "budget_exceeded": {"max_states": error.max_states},
-                })  # fmt: skip
-            return EXIT_BUDGET
+    try:
+        exploration = explore(
+            scenario, runtime=runtime, preemption_bound=args.preemption_bound,
+            max_states=args.max_states, sample=args.sample, seed=args.seed, meter=args.meter,
+        )  # fmt: skip
+    except ExplorationStopped as error:
+        helps = (
+            "bound the preemptions with --preemption-bound K, or pass --sample N for a "
+            "table sampled from N random runs (not exact)"
+            if args.sample is None
+            else "or sample fewer runs (--sample)"
+        )
+        err.write("\n".join(exploration_stopped_lines(error, shown(args.file), helps=helps)))
+        err.write("\n")
+        if args.json:
+            # Still one document on stdout, saying that there is no table, and why.
+            write_json(out, {
+                "scenario": scenario.name, "runtime": runtime.value, "exhaustive": False,
+                "interleavings": None, "outcomes": [], "agrees": None,
+                "budget_exceeded": stopped_json(error),
+            })  # fmt: skip
+        return EXIT_BUDGET
+    cut = exploration.requested is not None and exploration.interleavings < exploration.requested
     if args.json:
         document = exploration_json(exploration)
         document["agrees"] = judge_exploration(scenario, exploration).holds
         write_json(out, document)
-        return EXIT_OK if document["agrees"] else EXIT_DISAGREES
-    verdict = print_exploration(console(out), scenario, exploration, file=args.file)
-    return EXIT_OK if verdict.holds else EXIT_DISAGREES
+        status = EXIT_OK if document["agrees"] else EXIT_DISAGREES
+    else:
+        verdict = print_exploration(console(out), scenario, exploration, file=args.file)
+        status = EXIT_OK if verdict.holds else EXIT_DISAGREES
+    if cut:
+        assert exploration.requested is not None
+        err.write(
+            f"error: {shown(args.file)}: the budget ran out after {exploration.interleavings:,} "
+            f"of the {exploration.requested:,} sampled runs asked for: the table above is "
+            f"theirs. To go further: raise --max-seconds (or --max-memory), or ask for fewer "
+            f"runs.\n"
+        )
+        return EXIT_BUDGET
+    return status
 
 
 def _summary(total: int, files: int, failed: int, unknown: int, bad: int) -> str:
@@ -176,7 +146,7 @@ def _summary(total: int, files: int, failed: int, unknown: int, bad: int) -> str
     if failed:
         parts.append(f"{failed} {'fails' if failed == 1 else 'fail'}")
     if unknown:
-        parts.append(f"{unknown} unknown (the state budget ran out)")
+        parts.append(f"{unknown} unknown (a budget ran out)")
     held = total - failed - unknown
     parts.append(f"{held} {'holds' if held == 1 else 'hold'}")
     summary += ", ".join(parts) + "."
@@ -195,8 +165,8 @@ def _execute_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print_scenario_error(error, err)
             files.append({"file": name, "scenario": None, "error": str(error), "claims": []})
             continue
-        with _ProgressBar(err, f"checking {scenario.name}") as bar:
-            checked = check(scenario, max_states=args.max_states, progress=bar)
+        share = args.meter.fair(len(args.files) - index)
+        checked = check(scenario, max_states=args.max_states, meter=share)
         total += len(checked)
         failed += sum(1 for c in checked if c.verdict is not None and not c.verdict.holds)
         unknown += sum(1 for c in checked if c.verdict is None)

@@ -8,6 +8,7 @@ from typing import TextIO
 from rich.text import Text
 
 from refsim.bundled import bundled_scenarios
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -18,9 +19,9 @@ from refsim.cli.common import (
     print_scenario_error,
     write_json,
 )
-from refsim.errors import ScenarioError, visible
+from refsim.errors import SHOWN, ScenarioError, visible
 from refsim.loader import json_schema, load_file
-from refsim.render.text import hanging, plural
+from refsim.render.text import first_sentence, hanging, plural
 
 __all__ = ["LIST", "SCHEMA", "VALIDATE"]
 
@@ -28,6 +29,7 @@ __all__ = ["LIST", "SCHEMA", "VALIDATE"]
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", metavar="FILE", nargs="+")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_budget(p)
     add_limits(p)
 
 
@@ -40,17 +42,22 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             scenario, _ = load(file, args)
         except ScenarioError as error:
             status = EXIT_USAGE
-            errors = [str(d) for d in error.diagnostics]
+            listed = error.diagnostics[:SHOWN]
+            errors = [str(d) for d in listed]
             diagnostics = [
                 {"line": d.line, "column": d.column, "path": d.path, "message": d.message,
                  "hint": d.hint}
-                for d in error.diagnostics
+                for d in listed
             ]  # fmt: skip
-            report.append({"file": file, "ok": False, "errors": errors, "diagnostics": diagnostics})
+            more = len(error.diagnostics) - len(listed)
+            report.append(
+                {"file": file, "ok": False, "errors": errors, "diagnostics": diagnostics,
+                 "more": more}
+            )  # fmt: skip
             if not args.json:
                 print_scenario_error(error, err)
             continue
-        report.append({"file": file, "ok": True, "errors": [], "diagnostics": []})
+        report.append({"file": file, "ok": True, "errors": [], "diagnostics": [], "more": 0})
         if not args.json:
             ops = sum(len(t.ops) for t in scenario.threads)
             threads = plural(len(scenario.threads), "thread")
@@ -65,12 +72,6 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return status
 
 
-def _first_sentence(text: str) -> str:
-    flat = visible(" ".join(text.split()))
-    end = flat.find(". ")
-    return flat if end < 0 else flat[: end + 1]
-
-
 def _list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -79,7 +80,7 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     entries = []
     for path in bundled_scenarios():
         scenario = load_file(path)
-        entries.append((scenario.name, path, _first_sentence(scenario.description)))
+        entries.append((scenario.name, path, first_sentence(scenario.description)))
     if args.json:
         rows = [{"name": n, "file": str(p), "description": d} for n, p, d in entries]
         write_json(out, rows)

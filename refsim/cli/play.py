@@ -19,6 +19,8 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.text import Text
 
+from refsim.budget import Meter
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_OK,
     Command,
@@ -90,6 +92,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "--json", action="store_true",
         help="print the whole game as one JSON document when the input ends",
     )  # fmt: skip
+    add_budget(p, per="each answer (a hint, the ending, whether the goal can be reached)")
     add_limits(p)
 
 
@@ -129,7 +132,7 @@ class _Game:
             return
         print_steps(self.screen, steps, before.recorded, self.goal)
         if self.session.finished:
-            done = ending(self.session, max_states=self.args.max_states)
+            done = ending(self.session, max_states=self.args.max_states, meter=self.meter())
             print_ending(self.screen, self.session, done, file=self.args.file, goal=self.goal)
         else:
             self.show()
@@ -169,8 +172,15 @@ class _Game:
             return
         self.tell(done, before)
 
+    def meter(self) -> Meter:
+        """A fresh budget for one question (the odds, the ending): a game may last an
+        hour, each answer within --max-seconds."""
+        meter = Meter(self.args.meter.budget)
+        meter.on_progress = self.args.meter.on_progress
+        return meter
+
     def hint(self) -> None:
-        odds = self.session.odds(max_states=self.args.max_states)
+        odds = self.session.odds(max_states=self.args.max_states, meter=self.meter())
         if self.args.json:
             self.turns[-1]["odds"] = odds_json(odds)
         else:
@@ -247,7 +257,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     terminal = sys.stdin.isatty() and not args.json
     reachable = None
     if args.goal is not None:
-        reachable = goal_reachable(scenario, runtime, args.goal, max_states=args.max_states)
+        reachable = goal_reachable(
+            scenario, runtime, args.goal, max_states=args.max_states, meter=args.meter
+        )
     game = _Game(args, session, screen)
     if not args.json:
         print_intro(
@@ -264,7 +276,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not going:
             break
     if args.json:
-        done = ending(game.session, max_states=args.max_states) if game.session.finished else None
+        done = None
+        if game.session.finished:
+            done = ending(game.session, max_states=args.max_states, meter=game.meter())
         write_json(out, game_json(game.session, game.turns, args.goal, reachable, done))
     return EXIT_OK
 

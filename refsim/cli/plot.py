@@ -2,23 +2,26 @@
 Chrome trace (``.json``), with ``--outcomes`` the exploration's outcome shares, or with
 ``--timed`` the thread states of a run in simulated time.
 
-Output files are never clobbered by accident: an existing OUT is refused unless
-``--force``, and a figure is written beside OUT and moved into place only when complete,
-so a failure never leaves half a file (nor destroys the user's).
+Output files are written by :mod:`refsim.cli.output`: never clobbered by accident, never
+half written, never left behind.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
-import os
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from refsim.budget import Meter
+from refsim.cli.budget import (
+    add_budget,
+    exploration_stopped_lines,
+    stopped_option,
+    timed_stopped_lines,
+)
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -33,15 +36,18 @@ from refsim.cli.common import (
     load,
     one_process,
     parse_schedule,
+    shown,
     timed_only,
     whole,
 )
-from refsim.engine import run
+from refsim.cli.output import check_output, write_output
+from refsim.engine import run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule, count_text
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
 from refsim.report import agrees, format_ns, plural, short_schedule
 from refsim.schema import parse_duration
+from refsim.timed import TimedRunStopped
 from refsim.trace import RunResult
 
 if TYPE_CHECKING:
@@ -51,14 +57,13 @@ __all__ = [
     "COMMAND",
     "Way",
     "check_figure_output",
-    "check_output",
     "compare_figure",
     "compare_variants",
     "label",
     "runtimes_option",
     "timed_variant",
     "window_option",
-    "write_output",
+    "write_chrome_trace",
     "write_timed_figure",
 ]
 
@@ -120,6 +125,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="with --outcomes: estimate from N seeded random runs when exact counting "
         "would exceed the budget",
     )  # fmt: skip
+    add_budget(p)
     add_limits(p)
 
 
@@ -211,95 +217,6 @@ def _dpi(text: str) -> float:
     return value
 
 
-def check_output(
-    path: str, *, force: bool, option: str, suffixes: Sequence[str] | None = None
-) -> Path:
-    """Refuse (UsageError) an OUT that exists without ``force``, whose folder does not, or
-    (given ``suffixes``) whose suffix is not one of them."""
-    out = Path(path)
-    if suffixes is not None and out.suffix.lower() not in suffixes:
-        raise UsageError(
-            f"{option} {path}: a figure's name ends in {', '.join(suffixes)}, which says "
-            f"what to write"
-        )
-    try:
-        if out.is_dir():
-            raise UsageError(f"{option} {path}: is a folder; give a file name")
-        if out.exists() and not force:
-            raise UsageError(f"{option} {path}: the file exists; pass --force to overwrite it")
-        if out.parent.exists() and not out.parent.is_dir():
-            raise UsageError(f"{option} {path}: {str(out.parent)!r} is a file, not a folder")
-        if not out.parent.is_dir():
-            raise UsageError(f"{option} {path}: the folder {str(out.parent)!r} does not exist")
-    except OSError as error:  # a name too long, a folder we may not look into
-        raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
-    return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def _temporary(out: Path) -> Iterator[Path]:
-    """A temporary path beside ``out`` (so that moving it is atomic), gone afterwards."""
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _settle(tmp: Path, out: Path, *, force: bool) -> None:
-    """Put the finished ``tmp`` at ``out``: replacing it only with ``force``.
-
-    mkstemp makes the file private (0600): it gets the mode a new file would, or keeps the
-    mode of the file it replaces. Without ``force`` a hard link puts it in place only if
-    the name is still free (a file created meanwhile is refused, never replaced), and
-    nothing is at the name until the file is whole, so an interrupted run leaves nothing
-    in the way of the next."""
-    try:
-        mode = out.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    os.chmod(tmp, mode)
-    if force:
-        os.replace(tmp, out)
-        return
-    try:
-        os.link(tmp, out)
-    except FileExistsError:
-        raise
-    except OSError:  # a file system without hard links: claim the name, then replace it
-        os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
-        os.replace(tmp, out)
-
-
-def write_output(
-    path: str, write: Callable[[Path], None], *, force: bool, option: str = "-o"
-) -> Path:
-    """Write a file through ``write(tmp_path)`` and move it to ``path``, refusing to replace
-    an existing file without ``force`` (UsageError). Never leaves half a file."""
-    out = check_output(path, force=force, option=option)
-    if force and out.is_symlink():
-        out = out.resolve()  # write through the link, as an editor would
-    try:
-        with _temporary(out) as tmp:
-            write(tmp)
-            _settle(tmp, out, force=force)
-    except FileExistsError:
-        raise UsageError(
-            f"{option} {path}: the file exists; pass --force to overwrite it"
-        ) from None
-    except OSError as error:
-        raise UsageError(f"{option} {path}: cannot write it: {error.strerror}") from None
-    return out
-
-
 def write_chrome_trace(path: str, result: RunResult, scenario: Scenario, *, force: bool,
                        option: str = "-o") -> None:  # fmt: skip
     """Write ``result``'s Chrome trace to ``path`` (see :func:`write_output`)."""
@@ -322,6 +239,7 @@ def _require_matplotlib() -> None:
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    check_output(args.output, force=args.force, option="-o")
     suffix = Path(args.output).suffix.lower()
     if suffix not in (*FORMATS, ".json"):
         raise UsageError(
@@ -337,14 +255,13 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if getattr(args, option) is not None and not args.outcomes:
             raise UsageError(f"--{option.replace('_', '-')} goes with --outcomes")
     _check_timed(args, suffix)
-    check_output(args.output, force=args.force, option="-o")
     if suffix != ".json":
         _require_matplotlib()
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
     scenario = one_process(scenario, args, file, timed=True)
     if args.timed:
-        return _plot_timed(args, scenario, runtime, out)
+        return _plot_timed(args, scenario, runtime, out, err)
     if args.outcomes:
         return _plot_outcomes(args, scenario, runtime, out, err)
     if args.max_steps < 1:
@@ -355,29 +272,31 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     seed = 0 if args.seed is None else args.seed
     try:
         result = run(
-            scenario, runtime=runtime, schedule=schedule, seed=seed, max_steps=args.max_steps
-        )
+            scenario, runtime=runtime, schedule=schedule, seed=seed, max_steps=args.max_steps,
+            meter=args.meter,
+        )  # fmt: skip
     except ScheduleError as error:
         raise UsageError(f"{file}: --schedule: {error}") from None
-    shown = short_schedule(str(result.schedule), 60)
+    schedule_text = short_schedule(str(result.schedule), 60)
     what = (
-        f"{result.scenario} under {result.runtime}, schedule {shown} "
+        f"{result.scenario} under {result.runtime}, schedule {schedule_text} "
         f"({plural(result.steps, 'step')}, {plural(result.preemptions, 'preemption')}; "
         f"anomalies: {', '.join(k.value for k in result.outcome.anomalies) or 'none'})"
     )
     if suffix == ".json":
         write_chrome_trace(args.output, result, scenario, force=args.force)
-        out.write(f"wrote {args.output}: the Chrome trace of {what}; open it in "
+        out.write(f"wrote {shown(args.output)}: the Chrome trace of {what}; open it in "
                   "ui.perfetto.dev or chrome://tracing\n")  # fmt: skip
     else:
         from refsim.plot import draw_run, save_figure
 
         fig = draw_run(result, scenario=scenario, dpi=args.dpi)
         write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
-        out.write(f"wrote {args.output}: {what}\n")
+        out.write(f"wrote {shown(args.output)}: {what}\n")
     if not result.finished:
         err.write(
-            f"the run was cut after {result.steps:,} steps (--max-steps); the figure shows them\n"
+            f"the run was cut after {result.steps:,} steps ({stopped_option(result)}); the "
+            f"figure shows them\n"
         )
         return EXIT_BUDGET
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
@@ -403,15 +322,24 @@ def _check_timed(args: argparse.Namespace, suffix: str) -> None:
         raise UsageError("--timed draws a figure: use a .png, .svg or .pdf output")
 
 
-def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO) -> int:
+def _plot_timed(
+    args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO, err: TextIO
+) -> int:
     seed = 0 if args.seed is None else args.seed
     ways = args.runtimes or (Way(runtime, "file"),)
-    variants = [
-        timed_variant(scenario, way, label=label(scenario, way, len(ways) > 1), seed=seed,
-                       cores=args.cores, switch_interval=args.switch_interval)
-        for way in ways
-    ]  # fmt: skip
-    shown = write_timed_figure(
+    try:
+        variants = [
+            timed_variant(scenario, way, label=label(scenario, way, len(ways) > 1), seed=seed,
+                          cores=args.cores, switch_interval=args.switch_interval,
+                          meter=args.meter.fair(len(ways) - i))
+            for i, way in enumerate(ways)
+        ]  # fmt: skip
+    except TimedRunStopped as error:
+        total = run_length(scenario, runtime)
+        lines = timed_stopped_lines(error, shown(args.file), total=total)
+        err.write("\n".join([*lines, "    No figure written."]) + "\n")
+        return EXIT_BUDGET
+    window = write_timed_figure(
         args.output, variants, scenario, window=args.window, force=args.force, dpi=args.dpi
     )
     runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
@@ -426,8 +354,8 @@ def _plot_timed(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, 
     else:
         what = f"{scenario.name} in simulated time, seed {seed}: {runs}"
     if args.window is not None:
-        what += f"; window {format_ns(shown[0])} to {format_ns(shown[1])}"
-    out.write(f"wrote {args.output}: {what}\n")
+        what += f"; window {format_ns(window[0])} to {format_ns(window[1])}"
+    out.write(f"wrote {shown(args.output)}: {what}\n")
     agreed = all(agrees(scenario, v.result) for v in variants)
     return EXIT_OK if agreed else EXIT_DISAGREES
 
@@ -446,7 +374,7 @@ def label(scenario: Scenario, way: Way, many: bool) -> str:
 
 def timed_variant(
     scenario: Scenario, way: Way, *, label: str, seed: int, cores: int | None = None,
-    switch_interval: int | None = None,
+    switch_interval: int | None = None, meter: Meter | None = None,
 ) -> Variant:  # fmt: skip
     """The timed run of ``scenario`` arranged as ``way`` says, for a figure."""
     from refsim.compare import per_thread
@@ -459,7 +387,7 @@ def timed_variant(
         "processes": per_thread(scenario),
     }[way.processes]
     result = run_timed(arranged, runtime=way.runtime, seed=seed, cores=cores,
-                       switch_interval=switch_interval)  # fmt: skip
+                       switch_interval=switch_interval, meter=meter)  # fmt: skip
     processes = tuple(name for name, _ in arranged.process_groups())
     return Variant(label, result, processes)
 
@@ -471,28 +399,37 @@ def check_figure_output(path: str, *, force: bool, option: str) -> None:
     _require_matplotlib()
 
 
-def compare_variants(scenario: Scenario, *, seed: int) -> list[Variant]:
-    """The timed run of each row of ``refsim compare`` (:func:`refsim.cli.compare.ways`)."""
+def compare_variants(scenario: Scenario, *, seed: int, meter: Meter | None = None) -> list[Variant]:
+    """The timed run of each row of ``refsim compare`` (:func:`refsim.cli.compare.ways`),
+    each with a fair share of the ``meter`` (:class:`TimedRunStopped` if one runs out)."""
     from refsim.compare import ways
     from refsim.plot import Variant
     from refsim.timed import run_timed
 
-    return [
-        Variant(label, run_timed(arranged, runtime=runtime, seed=seed),
-                tuple(name for name, _ in arranged.process_groups()))
-        for label, runtime, _, arranged in ways(scenario)
-    ]  # fmt: skip
+    arranged = ways(scenario)
+    variants = []
+    for n, (label, runtime, _, way) in enumerate(arranged):
+        share = None if meter is None else meter.fair(len(arranged) - n)
+        result = run_timed(way, runtime=runtime, seed=seed, meter=share)
+        variants.append(Variant(label, result, tuple(name for name, _ in way.process_groups())))
+    return variants
 
 
 def compare_figure(
-    path: str, scenario: Scenario, *, seed: int, force: bool, option: str = "--plot"
+    path: str,
+    scenario: Scenario,
+    *,
+    seed: int,
+    force: bool,
+    option: str = "--plot",
+    meter: Meter | None = None,
 ) -> str:
     """``refsim compare --plot``: the run of each row, timed, one above the other; returns
     the line that says what was written."""
-    variants = compare_variants(scenario, seed=seed)
+    variants = compare_variants(scenario, seed=seed, meter=meter)
     write_timed_figure(path, variants, scenario, window=None, force=force, dpi=100, option=option)
     runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
-    return f"wrote {path}: {scenario.name} in simulated time, seed {seed}: {runs}"
+    return f"wrote {shown(path)}: {scenario.name} in simulated time, seed {seed}: {runs}"
 
 
 def _makespan(variant: Variant) -> int:
@@ -517,30 +454,29 @@ def write_timed_figure(
             f"--window {format_ns(start)}..: the run ends at {format_ns(longest)}, before the "
             "window starts"
         )
-    shown = (start, longest if end is None else min(end, longest))
+    span = (start, longest if end is None else min(end, longest))
     fig = draw_comparison(variants, threads=scenario.thread_names,
-                          window=shown if window is not None else None, dpi=dpi)  # fmt: skip
+                          window=span if window is not None else None, dpi=dpi)  # fmt: skip
     write_output(path, lambda tmp: save_figure(fig, tmp), force=force, option=option)
-    return shown
+    return span
 
 
 def _plot_outcomes(
     args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO, err: TextIO
 ) -> int:
-    from refsim.explore import DEFAULT_MAX_STATES, StateBudgetExceeded, explore
+    from refsim.explore import DEFAULT_MAX_STATES, ExplorationStopped, explore
     from refsim.plot import draw_outcomes, save_figure
 
     try:
         exploration = explore(
             scenario, runtime=runtime, preemption_bound=args.preemption_bound,
             max_states=args.max_states or DEFAULT_MAX_STATES, sample=args.sample,
-            seed=args.seed or 0,
+            seed=args.seed or 0, meter=args.meter,
         )  # fmt: skip
-    except StateBudgetExceeded as error:
-        err.write(
-            f"{error}\nno figure written: raise --max-states, bound the preemptions with "
-            "--preemption-bound K, or estimate with --sample N\n"
-        )
+    except ExplorationStopped as error:
+        helps = "bound the preemptions with --preemption-bound K, or estimate with --sample N"
+        lines = exploration_stopped_lines(error, shown(args.file), helps=helps)
+        err.write("\n".join([*lines, "    No figure written."]) + "\n")
         return EXIT_BUDGET
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -548,7 +484,7 @@ def _plot_outcomes(
     write_output(args.output, lambda tmp: save_figure(fig, tmp), force=args.force)
     how = "interleavings" if exploration.exhaustive else "sampled runs"
     out.write(
-        f"wrote {args.output}: the outcomes of {exploration.scenario} under "
+        f"wrote {shown(args.output)}: the outcomes of {exploration.scenario} under "
         f"{exploration.runtime} ({plural(len(exploration.outcomes), 'outcome')} over "
         f"{count_text(exploration.interleavings)} {how})\n"
     )

@@ -33,6 +33,7 @@ from refsim.real import counter, gil, hardware
 from refsim.real.shim import ShimUnavailable
 from refsim.real.values import Progress as Tick
 from refsim.real.values import Report, Row, Spread, percent
+from refsim.render.fit import Fit
 from refsim.schema import parse_duration
 
 __all__ = ["COMMAND", "render"]
@@ -255,7 +256,7 @@ def render(report: Report, out: TextIO) -> None:
             Text(row.label), Text(measured), Text("" if spread is None else _range(row, spread)),
             Text(refsim),
         )  # fmt: skip
-    con.print(table)
+    con.print(Fit(table))
     if any(row.unit == "lost" for row in report.rows):
         con.print(
             Text(

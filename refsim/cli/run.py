@@ -6,8 +6,9 @@ time slice, one line per quantum."""
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import Any, TextIO
 
+from refsim.cli.budget import add_budget, stopped_option, timed_stopped_lines
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -28,16 +29,26 @@ from refsim.cli.common import (
     whole,
     write_json,
 )
-from refsim.cli.plot import check_output, write_chrome_trace
+from refsim.cli.output import check_output
+from refsim.cli.plot import write_chrome_trace
 from refsim.costs import settings
-from refsim.engine import DEFAULT_MAX_STEPS, run
+from refsim.engine import DEFAULT_MAX_STEPS, run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.render.json import sweep_json
 from refsim.render.quantum import print_sweep
-from refsim.report import TRACE_ROWS, agrees, print_run, print_timed_run, run_json, timed_json
+from refsim.report import (
+    RUN_ROWS,
+    TRACE_ROWS,
+    RunJsonStream,
+    agrees,
+    print_run,
+    print_timed_run,
+    timed_json,
+)
 from refsim.scheduling import QuantumChooser
-from refsim.timed import run_timed
+from refsim.timed import TimedRunStopped, run_timed
+from refsim.trace import RunResult
 
 __all__ = ["COMMAND"]
 
@@ -78,13 +89,15 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     add_timing(p)
     p.add_argument(
         "--trace", action="store_true",
-        help=f"with --timed: print the trace table even past {TRACE_ROWS} rows",
+        help=f"print the whole trace table, however long (else the first {RUN_ROWS:,} "
+        f"micro-steps of a run, or up to {TRACE_ROWS} rows of a timed run's)",
     )  # fmt: skip
     p.add_argument(
         "--trace-out", metavar="FILE",
         help="also write the run as Chrome Trace Event JSON (ui.perfetto.dev, chrome://tracing)",
     )  # fmt: skip
     p.add_argument("--force", action="store_true", help="let --trace-out overwrite FILE")
+    add_budget(p)
     add_limits(p)
 
 
@@ -135,7 +148,7 @@ def _refuse(args: argparse.Namespace) -> None:
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    timed_only(args, "cores", "switch_interval", "trace")
+    timed_only(args, "cores", "switch_interval")
     _refuse(args)
     scenario, file = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
@@ -143,7 +156,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         check_output(args.trace_out, force=args.force, option="--trace-out")
     scenario = one_process(scenario, args, file, timed=True)
     if args.timed:
-        return _execute_timed(args, scenario, runtime, out)
+        return _execute_timed(args, scenario, runtime, out, err)
     if args.quantum is not None and args.quantum[0] < args.quantum[1]:
         return _sweep(args, scenario, runtime, out)
     seed: int | None = None
@@ -160,19 +173,31 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         seed = 0 if args.seed is None else args.seed
         source = f"seed {seed}"
-    try:
-        result = run(
-            scenario, runtime=runtime, schedule=schedule, seed=seed or 0, chooser=chooser,
-            keep_trace=not args.no_trace, max_steps=args.max_steps or DEFAULT_MAX_STEPS,
-        )  # fmt: skip
-    except ScheduleError as error:
-        raise UsageError(f"{file}: --schedule: {error}") from None
+    stream = None
     if args.json:
-        document = run_json(scenario, result, seed=seed)
+        if schedule is not None:
+            # A schedule may name a thread that cannot run at some step: find out before
+            # the document starts, so that stdout never holds half of one.
+            _replay(scenario, runtime, schedule, args, file, keep_trace=False)
+        stream = RunJsonStream(out, scenario.name, runtime, trace=not args.no_trace)
+    # The table shows the run's first RUN_ROWS micro-steps (all with --trace); a Chrome
+    # trace needs every one; --json writes each as it happens and keeps none (unless the
+    # Chrome trace keeps them anyway).
+    limit = None if args.trace or args.trace_out is not None else RUN_ROWS
+    streaming = stream is not None and not args.no_trace and args.trace_out is None
+    result = _replay(
+        scenario, runtime, schedule, args, file, keep_trace=not args.no_trace, seed=seed or 0,
+        chooser=chooser, trace_limit=limit,
+        on_event=stream.event if stream is not None and streaming else None,
+    )  # fmt: skip
+    if stream is not None:
+        if not streaming:
+            for event in result.trace or ():
+                stream.event(event)
+        more: dict[str, object] = {"seed": seed}
         if chooser is not None:
-            document["quantum"] = chooser.quantum
-            document["seed"] = args.seed
-        write_json(out, document)
+            more.update(quantum=chooser.quantum, seed=args.seed)
+        stream.finish(scenario, result, **more)
     else:
         print_run(console(out), scenario, result, file=args.file, source=source, quiz=args.quiz)
     if args.trace_out is not None:
@@ -181,8 +206,37 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         written = shown(args.trace_out)
         err.write(f"wrote {written}: open it in ui.perfetto.dev or chrome://tracing\n")
     if not result.finished:
+        if args.json:  # the document says so too; the terminal says it here
+            err.write(f"error: {shown(args.file)}: the run stopped: {_stopped_words(result)}\n")
         return EXIT_BUDGET
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
+
+
+def _replay(
+    scenario: Scenario,
+    runtime: Runtime,
+    schedule: Schedule | None,
+    args: argparse.Namespace,
+    file: str,
+    **options: Any,
+) -> RunResult:
+    """:func:`refsim.engine.run` with the options' budgets; a schedule that cannot be
+    replayed is a UsageError."""
+    try:
+        return run(
+            scenario, runtime=runtime, schedule=schedule, meter=args.meter,
+            max_steps=args.max_steps or DEFAULT_MAX_STEPS, **options,
+        )  # fmt: skip
+    except ScheduleError as error:
+        raise UsageError(f"{file}: --schedule: {error}") from None
+
+
+def _stopped_words(result: RunResult) -> str:
+    assert result.stopped is not None
+    return (
+        f"the {result.stopped.removesuffix('s')} budget ({stopped_option(result)}) ran out "
+        f"after {result.steps:,} micro-steps"
+    )
 
 
 def _sweep(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO) -> int:
@@ -191,7 +245,7 @@ def _sweep(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: 
     max_steps = args.max_steps or DEFAULT_MAX_STEPS
     runs = [
         (q, run(scenario, runtime=runtime, chooser=QuantumChooser(q, seed=args.seed),
-                keep_trace=False, max_steps=max_steps))
+                keep_trace=False, max_steps=max_steps, meter=args.meter))
         for q in range(low, high + 1)
     ]  # fmt: skip
     if args.json:
@@ -204,7 +258,7 @@ def _sweep(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: 
 
 
 def _execute_timed(
-    args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO
+    args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO, err: TextIO
 ) -> int:
     if args.schedule is not None:
         raise UsageError("--schedule replays a controlled run; a timed run's schedule comes "
@@ -215,10 +269,15 @@ def _execute_timed(
             "stretch of any length is one event): drop one of them"
         )
     seed = 0 if args.seed is None else args.seed
-    result = run_timed(
-        scenario, runtime=runtime, seed=seed, keep_trace=not args.no_trace, cores=args.cores,
-        switch_interval=args.switch_interval,
-    )  # fmt: skip
+    try:
+        result = run_timed(
+            scenario, runtime=runtime, seed=seed, keep_trace=not args.no_trace, cores=args.cores,
+            switch_interval=args.switch_interval, meter=args.meter,
+        )  # fmt: skip
+    except TimedRunStopped as error:
+        total = run_length(scenario, runtime)
+        err.write("\n".join(timed_stopped_lines(error, shown(args.file), total=total)) + "\n")
+        return EXIT_BUDGET
     if args.json:
         write_json(out, timed_json(scenario, result, seed=seed))
     else:

@@ -2,23 +2,22 @@
 shrinks it; the minimal failing run is printed as ``refsim run`` prints it.
 
 Exit status (CLI.md): found, 0 when the run's anomalies are all claimed by the scenario's
-``expect:`` for that runtime, else 1 (an anomaly nothing expected). Nothing found: 0 when
-nothing was to be found (the claims for that runtime are ``[]``, or absent, or do not
-include the kind asked for), else 3: the claims say it can happen, and the budget ran
-out before the search could show it.
+``expect:`` for that runtime, else 1 (an anomaly nothing expected). Nothing found: 3 when
+the step budget (``--max-steps``) stopped some run before it ended, as ``run`` does, since
+what such a run would have reached is unknown; else 0 when nothing was to be found (the
+claims for that runtime are ``[]``, or absent, or do not include the kind asked for), else
+3: the claims say it can happen, and the budget ran out before the search could show it.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from refsim.claims import claim, judge_nothing_found
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -37,7 +36,7 @@ from refsim.cli.common import (
 from refsim.engine import DEFAULT_MAX_STEPS
 from refsim.model import AnomalyKind, Runtime, Scenario
 from refsim.render.verdict import verdict_text
-from refsim.report import agrees, print_run, replay_command, run_json
+from refsim.report import agrees, plural, print_run, replay_command, run_json
 from refsim.search import DEFAULT_MAX_EXAMPLES, SearchReport, search_report
 
 __all__ = ["COMMAND"]
@@ -67,6 +66,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "--max-steps", type=whole(), default=DEFAULT_MAX_STEPS, metavar="N",
         help=f"micro-step budget of each run (default {DEFAULT_MAX_STEPS:,})",
     )  # fmt: skip
+    add_budget(p)
     add_limits(p)
 
 
@@ -82,11 +82,41 @@ def expected_nothing(scenario: Scenario, report: SearchReport) -> bool:
     return report.want is not None and report.want not in kinds
 
 
+def _undecided(report: SearchReport) -> bool:
+    """True when nothing was found and a budget stopped the search (time, memory) or some
+    run before it ended (steps): what lay past it is unknown, so the search decides nothing."""
+    return report.run is None and (report.stopped is not None or report.cut > 0)
+
+
+def _budget_words(report: SearchReport, max_steps: int) -> str:
+    """Why a search that a budget cut short decides nothing (:func:`_undecided`)."""
+    if report.stopped is not None:
+        return (
+            f"{report.stopped} ran out after {plural(report.examples, 'example')}, and a "
+            f"schedule not tried may reach an anomaly, so the claims for {report.runtime} are "
+            f"neither shown nor refuted (raise {report.stopped.option})."
+        )
+    if report.cut == report.examples:
+        runs = "every run was cut short"
+    else:
+        runs = f"{report.cut:,} of the {report.examples:,} runs were cut short"
+    return (
+        f"the step budget decided nothing: {runs} by --max-steps {max_steps:,}, and an "
+        f"anomaly may lie past it, so the claims for {report.runtime} are neither shown nor "
+        f"refuted (raise --max-steps)."
+    )
+
+
 def _summary(report: SearchReport) -> str:
     examples = "example" if report.examples == 1 else "examples"
     preemptions = "preemption" if report.run and report.run.preemptions == 1 else "preemptions"
     if report.run is not None:
         fewest = " (the fewest possible)" if report.minimal else ""
+        if report.stopped is not None:
+            fewest = (
+                f" before {report.stopped} ran out: maybe not the fewest (raise "
+                f"{report.stopped.option} to shrink it further)"
+            )
         return (
             f"search (seed {report.seed}): reached {_what(report)} in {report.examples:,} "
             f"{examples}, then shrank it in {report.shrink_runs:,} runs to "
@@ -96,6 +126,11 @@ def _summary(report: SearchReport) -> str:
         f"search (seed {report.seed}): no schedule reached {_what(report)} in "
         f"{report.examples:,} {examples}"
     )
+    if report.stopped is not None:
+        return (
+            f"{nothing}: {report.stopped} ran out before the {report.max_examples:,} asked "
+            f"for (raise {report.stopped.option}, or ask for fewer with --max-examples)."
+        )
     if report.cut:
         return (
             f"{nothing}, and {report.cut:,} of them were stopped by --max-steps before the "
@@ -104,7 +139,7 @@ def _summary(report: SearchReport) -> str:
     return f"{nothing} (budget {report.max_examples:,}; raise it with --max-examples)."
 
 
-def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]:
+def _json(scenario: Scenario, report: SearchReport, file: str, max_steps: int) -> dict[str, Any]:
     document: dict[str, Any] = {
         "scenario": report.scenario,
         "runtime": report.runtime.value,
@@ -115,13 +150,17 @@ def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]
         "examples": report.examples,
         "shrink_runs": report.shrink_runs,
         "cut": report.cut,
+        "stopped": None if report.stopped is None else report.stopped.value,
         "schedule": None,
         "steps": None,
         "preemptions": None,
         "minimal": report.minimal,
         "anomalies": [],
         "final": None,
-        "agrees": expected_nothing(scenario, report),
+        "agrees": None if _undecided(report) else expected_nothing(scenario, report),
+        "budget_exceeded": (
+            {"max_steps": max_steps} if report.run is None and report.cut > 0 else None
+        ),
         "replay": None,
     }
     if report.run is not None:
@@ -134,30 +173,16 @@ def _json(scenario: Scenario, report: SearchReport, file: str) -> dict[str, Any]
     return document
 
 
-@contextlib.contextmanager
-def _progress(err: TextIO, budget: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr, only on a terminal (CLI.md: long work shows one)."""
-    if not err.isatty():
-        yield None
-        return
-    columns = (TextColumn("searching"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"))
-    with Progress(*columns, console=console(err), transient=True) as bar:
-        task = bar.add_task("search", total=budget)
-        # Shrinking runs past the budget: the bar then just stays full.
-        yield lambda runs: bar.update(task, completed=min(runs, budget))
-
-
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     scenario, file = load(args.file, args)
     scenario = one_process(scenario, args, file)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
-    with _progress(err, args.max_examples) as tick:
-        report = search_report(
-            scenario, want=args.want, runtime=runtime, max_examples=args.max_examples,
-            seed=args.seed, max_steps=args.max_steps, progress=tick,
-        )  # fmt: skip
+    report = search_report(
+        scenario, want=args.want, runtime=runtime, max_examples=args.max_examples,
+        seed=args.seed, max_steps=args.max_steps, meter=args.meter,
+    )  # fmt: skip
     if args.json:
-        write_json(out, _json(scenario, report, args.file))
+        write_json(out, _json(scenario, report, args.file, args.max_steps))
     else:
         screen = console(out)
         screen.print(Text(_summary(report)))
@@ -165,11 +190,17 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if report.run is not None:
             source = f"search, seed {report.seed}"
             print_run(screen, scenario, report.run, file=args.file, source=source)
+        elif _undecided(report):
+            screen.print(
+                Text("stopped: ", style="bold yellow") + Text(_budget_words(report, args.max_steps))
+            )
         else:
             verdict = judge_nothing_found(scenario, report.runtime)
             screen.print(verdict_text(verdict, want=report.want))
     if report.run is not None:
         return EXIT_OK if agrees(scenario, report.run) else EXIT_DISAGREES
+    if _undecided(report):
+        return EXIT_BUDGET
     return EXIT_OK if expected_nothing(scenario, report) else EXIT_BUDGET
 
 

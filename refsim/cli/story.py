@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
+from refsim.budget import Meter
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -23,7 +25,7 @@ from refsim.cli.common import (
     shown,
     write_json,
 )
-from refsim.cli.plot import check_output, write_output
+from refsim.cli.output import check_output, write_output
 from refsim.model import Runtime
 from refsim.plot import FORMATS
 from refsim.render.json import story_json
@@ -47,10 +49,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="also write the failing interleaving's figure to OUT (PNG, SVG or PDF)",
     )  # fmt: skip
     p.add_argument("--force", action="store_true", help="let --plot overwrite OUT")
+    add_budget(p)
     add_limits(p)
 
 
-def _write_plot(path: str, story: Story, force: bool, err: TextIO) -> None:
+def _write_plot(path: str, story: Story, force: bool, err: TextIO, meter: Meter) -> None:
     """The failing interleaving's figure; for a timed scenario where nothing goes wrong,
     the figure of its timed run (where the time goes) instead."""
     from refsim.plot import INSTALL_HINT, draw_run, draw_timed, matplotlib_available, save_figure
@@ -62,7 +65,7 @@ def _write_plot(path: str, story: Story, force: bool, err: TextIO) -> None:
         fig = draw_run(story.failing.run, scenario=story.failing.part)
         what = f"the failing interleaving {story.failing.run.schedule}"
     elif story.time is not None:
-        result = run_timed(scenario, runtime=story.runtime)
+        result = run_timed(scenario, runtime=story.runtime, meter=meter)
         processes = [name for name, _ in scenario.process_groups()]
         fig = draw_timed(result, threads=scenario.thread_names, processes=processes)
         what = f"{scenario.name} under {story.runtime} in simulated time, seed 0"
@@ -77,13 +80,13 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         check_output(args.plot, force=args.force, option="--plot", suffixes=FORMATS)
     scenario, _ = load(args.file, args)
     runtime = Runtime(args.runtime) if args.runtime else scenario.runtime
-    story = gather(scenario, args.file, runtime)
+    story = gather(scenario, args.file, runtime, meter=args.meter)
     if args.json:
         write_json(out, story_json(story, brief=args.brief))
     else:
         print_story(console(out), story, brief=args.brief)
     if args.plot is not None:
-        _write_plot(args.plot, story, args.force, err)
+        _write_plot(args.plot, story, args.force, err, args.meter)
     agrees = story.agrees
     return EXIT_DISAGREES if agrees is False else EXIT_BUDGET if agrees is None else EXIT_OK
 

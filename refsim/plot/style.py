@@ -4,10 +4,11 @@ figure on the Agg canvas (never pyplot), and deterministic saving."""
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -109,25 +110,46 @@ def text_width(text: str, size: float, *, bold: bool = False, italic: bool = Fal
 
 def new_figure(width: float, height: float, dpi: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=dpi)
+    fig = _shown_figure()(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path) -> None:
+@functools.cache
+def _shown_figure() -> type[Figure]:
+    """matplotlib's Figure, able to show itself in Jupyter: refsim's figures are drawn
+    without pyplot (no global state), so a notebook would print ``<Figure size ...>``
+    instead of the picture; as this class they show as a PNG, saved as by
+    :func:`save_figure`."""
+    from matplotlib.figure import Figure
+
+    class ShownFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            save_figure(self, buffer, ".png")
+            return buffer.getvalue()
+
+    return ShownFigure
+
+
+_METADATA: dict[str, dict[str, Any]] = {
+    ".png": {"Software": None},
+    ".svg": {"Date": None, "Creator": None},
+    ".pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+}
+"""Per format, the metadata left out: dates and versions would make the bytes vary."""
+
+
+def save_figure(fig: Figure, path: str | Path | BinaryIO, suffix: str | None = None) -> None:
     """Write ``fig`` to ``path`` (PNG, SVG or PDF by suffix) without dates or versions,
-    so the same figure gives the same bytes."""
-    suffix = Path(path).suffix.lower()
-    metadata: dict[str, Any]
-    if suffix == ".png":
-        metadata = {"Software": None}
-    elif suffix == ".svg":
-        metadata = {"Date": None, "Creator": None}
-    elif suffix == ".pdf":
-        metadata = {"Creator": None, "Producer": None, "CreationDate": None}
-    else:
+    so the same figure gives the same bytes. ``path`` may be a binary file, with the
+    format's ``suffix`` (``.svg``)."""
+    if suffix is None:
+        assert isinstance(path, str | Path), "a file object needs its format's suffix"
+        suffix = Path(path).suffix.lower()
+    metadata = _METADATA.get(suffix)
+    if metadata is None:
         raise ValueError(f"{path}: a figure must end in {', '.join(FORMATS)}")
     with style():
         fig.savefig(path, format=suffix[1:], metadata=metadata)

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, RenderableType
 from rich.text import Text
 
-from refsim.claims import claim, sorted_kinds
-from refsim.compare import Row, agrees
+from refsim.budget import Limit
+from refsim.compare import Row, verdict
 from refsim.costs import DEFAULT_COSTS, GIL_HANDOFF, PROCESS_START, settings
-from refsim.model import MicroKind, Runtime, Scenario
+from refsim.model import AnomalyKind, MicroKind, Runtime, Scenario
 from refsim.narrate import why_runtime
 from refsim.render.text import hanging, visible
+from refsim.render.verdict import verdict_text
 from refsim.report import fitted, format_ns, plural
 from refsim.runtimes import GROUPS
 
-__all__ = ["compare_table", "print_comparison", "times"]
+__all__ = [
+    "UNKNOWN",
+    "compare_cells",
+    "compare_table",
+    "print_comparison",
+    "times",
+    "unknown_line",
+]
+
+
+UNKNOWN = "unknown"
+"""A cell a budget left unmeasured."""
 
 
 def times(ratio: float) -> str:
@@ -25,25 +36,50 @@ def times(ratio: float) -> str:
     return f"{ratio:.2g}×" if ratio >= 0.001 else "<0.001×"
 
 
-def compare_table(rows: tuple[Row, ...], width: int) -> Table:
+def compare_table(rows: tuple[Row, ...], width: int) -> RenderableType:
     """The comparison as a table ``width`` columns wide at most: a row per way of
     running, its safety and its speed, grouped as the design space is (CPython with the
     GIL, without it, other Pythons: runtimes.GROUPS; then processes)."""
+    headers, cells = compare_cells(rows)
+    return fitted(headers, cells, headers[3:], width)
+
+
+def compare_cells(rows: tuple[Row, ...]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """:func:`compare_table`'s columns and rows, as text."""
     headers = ("design", "runs as", "anomalies possible", "makespan", "speedup", "CPU use")
     group_of = {runtime: group for group, runtimes in GROUPS for runtime in runtimes}
-    cells = []
+    cells: list[tuple[str, ...]] = []
     shown = ""
     for row in rows:
-        found = ", ".join(k.value for k in row.anomalies) or "none"
-        if not row.exhaustive:
-            found += " (sampled)"
+        if row.anomalies is None:
+            found = UNKNOWN
+        else:
+            found = ", ".join(k.value for k in row.anomalies) or "none"
+            if not row.exhaustive:
+                found += " (sampled)"
         group = group_of[row.runtime] if row.processes == "one" else "processes"
-        cells.append(
-            (group if group != shown else "", row.label, found, format_ns(row.makespan_ns),
-             times(row.speedup), f"{row.utilisation:.0%}")
-        )  # fmt: skip
+        makespan = UNKNOWN if row.makespan_ns is None else format_ns(row.makespan_ns)
+        speedup = UNKNOWN if row.speedup is None else times(row.speedup)
+        use = UNKNOWN if row.utilisation is None else f"{row.utilisation:.0%}"
+        cells.append((group if group != shown else "", row.label, found, makespan, speedup, use))
         shown = group
-    return fitted(headers, cells, headers[3:], width)
+    return headers, cells
+
+
+def _kinds(row: Row) -> frozenset[AnomalyKind] | None:
+    return None if row.anomalies is None else frozenset(row.anomalies)
+
+
+def unknown_line(rows: list[Row]) -> str:
+    """Why some cells say unknown: the budgets that ran out, with their options."""
+    budgets = sorted({Limit(row.stopped) for row in rows if row.stopped}, key=lambda b: b.value)
+    which = " and ".join(str(b) for b in budgets) or "a budget"
+    options = " or ".join(b.option for b in budgets) or "the budgets"
+    labels = ", ".join(row.label for row in rows)
+    return (
+        f"unknown: {which} ran out before every cell could be measured ({labels}); raise "
+        f"{options} to measure them."
+    )
 
 
 def _untimed(scenario: Scenario) -> str:
@@ -79,7 +115,8 @@ def print_comparison(
     console.print()
     console.print(compare_table(rows, console.width))
     console.print()
-    sequential = format_ns(next(r for r in rows if r.runtime is Runtime.GIL).sequential_ns)
+    one_by_one = next(r for r in rows if r.runtime is Runtime.GIL).sequential_ns
+    sequential = UNKNOWN if one_by_one is None else format_ns(one_by_one)
     sampled = ", or a seeded sample where marked" if not all(r.exhaustive for r in rows) else ""
     console.print(
         Text(
@@ -91,7 +128,7 @@ def print_comparison(
     console.print()
     console.print(Text("Why, runtime by runtime:"))
     whys = [
-        (row.label, why_runtime(scenario, row.runtime, frozenset(row.anomalies)))
+        (row.label, why_runtime(scenario, row.runtime, _kinds(row)))
         for row in rows
         if row.processes == "one"
     ]
@@ -104,14 +141,10 @@ def print_comparison(
                     "its time is that of a broken run."
                 )
             )
+    unknown = [row for row in rows if not row.known]
+    if unknown:
+        console.print(Text(unknown_line(unknown), style="yellow"))
     for row in rows:
-        if not agrees(scenario, row):
-            line = Text("unexpected: ", style="bold red")
-            kinds = claim(scenario, row.runtime).kinds or frozenset()
-            claimed = ", ".join(k.value for k in sorted_kinds(kinds))
-            allowed = f"only {claimed}" if claimed else "no anomaly"
-            found = ", ".join(k.value for k in row.anomalies)
-            line.append(
-                f"the scenario claims {allowed} under {row.runtime}, but {found} can happen."
-            )
-            console.print(line)
+        judged = verdict(scenario, row)
+        if judged is not None and not judged.holds:
+            console.print(verdict_text(judged))

@@ -12,9 +12,11 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from refsim.budget import Limit
 from refsim.claims import Checked, Verdict, judge_exploration, sorted_kinds
 from refsim.explore import Reachability
 from refsim.model import Scenario, count_text
+from refsim.render.fit import blocks, narrow
 from refsim.render.text import command_line, count_cell, hanging, percent, plural, visible
 from refsim.render.verdict import verdict_text
 from refsim.report import replay_line, witness_replay
@@ -119,12 +121,16 @@ def _footer(exploration: Exploration) -> list[str]:
     runtime = exploration.runtime
     bound = exploration.preemption_bound
     if not exploration.exhaustive:
+        budget = _BUDGETS[exploration.budget or "states"]
+        short = ""
+        if exploration.requested is not None and n < exploration.requested:
+            short = f" (of {exploration.requested:,} asked for: the budget ran out first)"
         return [
-            f"{count_text(n)} sampled runs under runtime {runtime}. The state budget "
-            f"(--max-states) ran out before every interleaving could be counted, so this is "
-            f"a sample: an outcome may be missing, and each share only estimates the fair "
-            f"random scheduler's probability (not the share of interleavings). Raise "
-            f"--max-states for the exact table.",
+            f"{count_text(n)} sampled runs{short} under runtime {runtime}. The {budget[0]} "
+            f"budget ({budget[1]}) ran out before every interleaving could be counted, so "
+            f"this is a sample: an outcome may be missing, and each share only estimates the "
+            f"fair random scheduler's probability (not the share of interleavings). Raise "
+            f"{budget[1]} for the exact table.",
             "witness: the sampled run reaching the outcome with the fewest preemptions.",
         ]
     states = plural(exploration.states, "distinct state")
@@ -191,6 +197,42 @@ def print_exploration(
     return verdict
 
 
+_BUDGETS = {
+    "states": ("state", "--max-states"),
+    "time": ("time", "--max-seconds"),
+    "memory": ("memory", "--max-memory"),
+}
+"""A sampled table's :attr:`~refsim.trace.Exploration.budget`, in words, and its option."""
+
+
+def _unknown(checked: Checked, max_states: int) -> str:
+    """Why a claim is unknown: the budget that stopped its search."""
+    stopped = checked.stopped
+    if stopped is None or stopped.limit is Limit.STATES:
+        return f"more than {max_states:,} distinct states (raise --max-states)"
+    return f"the {stopped.limit.value} budget ran out (raise {stopped.limit.option})"
+
+
+def _seen(checked: Checked, file: str, scenario: Scenario) -> list[RenderableType]:
+    """Under an unknown claim: the kinds its search had seen when the budget ran out (each
+    reachable, with a schedule where a run had shown it), a lower bound."""
+    stopped = checked.stopped
+    if stopped is None or not stopped.kinds:
+        return []
+    lines: list[RenderableType] = []
+    shown = dict(stopped.witnesses)
+    for kind in sorted_kinds(stopped.kinds):
+        schedule = shown.get(kind)
+        if schedule is None:
+            lines.append(Text(f"{kind.value} is reachable (seen before the budget ran out)"))
+            continue
+        lines.append(Text(f"{kind.value} is reachable: {schedule}"))
+        replay = witness_replay(file, scenario, str(schedule), checked.claim.runtime, None)
+        lines.append(Padding(Text(visible(replay)), (0, 0, 0, 2)))
+    lines.append(Text("(seen before the budget ran out: more kinds may be reachable)"))
+    return lines
+
+
 def _headline(exploration: Exploration) -> str:
     bound = exploration.preemption_bound
     if not exploration.exhaustive:
@@ -210,11 +252,12 @@ def _headline(exploration: Exploration) -> str:
 
 def claim_words(checked: Checked) -> str:
     """What the runtime is held to: ``claims leak, lost-update``, or for the file's own
-    runtime when ``expect:`` does not name it, ``held to no anomaly (the file's runtime)``."""
+    runtime when ``expect:`` does not name it, ``no anomaly (the file's runtime,
+    no claim)``."""
     kinds = checked.claim.kinds or frozenset()
     words = ", ".join(k.value for k in sorted_kinds(kinds)) or "no anomaly"
     if checked.claim.implicit:
-        return f"held to {words} (the file's runtime)"
+        return "no anomaly (the file's runtime, no claim)"
     return f"claims {words}"
 
 
@@ -248,7 +291,7 @@ def print_checked(
     for c in checked:
         if c.verdict is None or c.found is None:
             verdict = Text("unknown", style="bold yellow")
-            how = f"more than {max_states:,} distinct states (raise --max-states)"
+            how = ""  # said on a line of its own, under the claim
         elif c.verdict.holds:
             verdict = Text("holds", style="bold green")
             how = f"({_how(c.found, scenario)})"
@@ -257,22 +300,28 @@ def print_checked(
             how = ""
         rows.append((c, claim_words(c), verdict, how))
     # One grid per claim, so a failing claim's witnesses can follow it; the same column
-    # widths in each, so the claims still line up.
-    runtime_width = max(len(c.claim.runtime.value) for c in checked)
-    verdict_width = max(len(verdict.plain) for _, _, verdict, _ in rows)
-    room = console.width - 2 - runtime_width - verdict_width - 4 * 2  # each column pads 2
-    longest = max(len(words) for _, words, _, _ in rows)
-    widest_how = max(len(how) for _, _, _, how in rows)
-    claim_width = longest if longest + widest_how <= room else max(room * 3 // 5, room - widest_how)
+    # widths in each, so the claims line up; where they cannot fit, a block of lines each.
+    cells = [(c.claim.runtime.value, words, verdict.plain, how) for c, words, verdict, how in rows]
+    room = console.width - 2 - 3 * 2
+    widths = narrow(("",) * 4, cells, room, no_wrap=(True, False, True, False))
     for c, words, verdict, how in rows:
-        grid = Table.grid(padding=(0, 2, 0, 0))
-        grid.add_column(no_wrap=True, min_width=runtime_width)
-        grid.add_column(min_width=min(claim_width, longest), max_width=claim_width, overflow="fold")
-        grid.add_column(no_wrap=True, min_width=verdict_width)
-        grid.add_column(overflow="fold")  # wraps at spaces; never cut
-        grid.add_row(c.claim.runtime.value, Text(words), verdict, Text(how))
-        console.print(Padding(grid, (0, 0, 0, 2)))
-        if c.verdict is None or c.verdict.holds:
+        row = (Text(c.claim.runtime.value), Text(words), verdict, Text(how))
+        if widths is None:
+            for line in blocks(None, [row]):
+                console.print(Padding(line, (0, 0, 0, 2)))
+        else:
+            grid = Table.grid(padding=(0, 2, 0, 0))
+            for width in widths:
+                grid.add_column(width=width)
+            grid.add_row(*row)
+            console.print(Padding(grid, (0, 0, 0, 2)))
+        if c.verdict is None:
+            said: list[RenderableType] = [Text(_unknown(c, max_states))]
+            said += _seen(c, file, scenario) if len(scenario.per_process()) == 1 else []
+            for line in said:
+                console.print(Padding(line, (0, 0, 0, 4)))
+            continue
+        if c.verdict.holds:
             continue
         lines: list[RenderableType] = []
         for w in c.verdict.witnesses:
@@ -281,9 +330,7 @@ def print_checked(
             )
             where = "" if w.process is None else f" in process {w.process}"
             replay = witness_replay(file, scenario, str(w.schedule), c.claim.runtime, w.process)
-            lines.append(
-                Text(f"{w.kind.value} is reachable{where}, e.g. by {w.schedule}{preemptions}:")
-            )
+            lines.append(Text(f"{w.kind.value} is reachable{where}: {w.schedule}{preemptions}"))
             lines.append(Padding(Text(visible(replay)), (0, 0, 0, 2)))
         for kind in sorted_kinds(c.verdict.missing):
             lines.append(Text(f"{kind.value} is claimed, but no interleaving reaches it"))

@@ -9,9 +9,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from refsim.budget import BudgetExceeded
 from refsim.claims import Checked, Verdict
 from refsim.compare import Row, agrees
 from refsim.costs import settings
+from refsim.explore import ExplorationStopped
 from refsim.model import AnomalyKind, Runtime, Scenario
 from refsim.play import Board, Ending, Odds, Session
 from refsim.report import agrees as run_agrees
@@ -26,6 +28,8 @@ __all__ = [
     "exploration_json",
     "game_json",
     "odds_json",
+    "spent_json",
+    "stopped_json",
     "story_json",
     "sweep_json",
     "verdict_json",
@@ -44,7 +48,9 @@ def exploration_json(exploration: Exploration) -> dict[str, Any]:
     """The ``explore --json`` document: CLI.md's shape plus, per outcome, ``share``,
     ``probability`` (floats, and exact as ``"3/4"`` in ``share_exact`` and
     ``probability_exact``) and ``preemptions``; and ``preemption_bound``, ``states``,
-    ``bound_probability`` and ``seed`` (sampled tables)."""
+    ``bound_probability``; and for a sampled table ``seed``, ``requested`` (the runs asked
+    for: ``interleavings`` is fewer when a budget ran out) and ``budget`` (what stopped
+    the exact count: ``states``, ``time`` or ``memory``)."""
     return {
         "scenario": exploration.scenario,
         "runtime": exploration.runtime.value,
@@ -55,6 +61,8 @@ def exploration_json(exploration: Exploration) -> dict[str, Any]:
         "bound_probability_exact": _exact(exploration.bound_probability),
         "states": exploration.states,
         "seed": exploration.seed,
+        "requested": exploration.requested,
+        "budget": exploration.budget,
         "outcomes": [
             {
                 "anomalies": [k.value for k in s.outcome.anomalies],
@@ -69,6 +77,36 @@ def exploration_json(exploration: Exploration) -> dict[str, Any]:
             }
             for s in exploration.outcomes
         ],
+    }
+
+
+def spent_json(error: BudgetExceeded) -> dict[str, Any]:
+    """A budget that ran out: which (``limit``: ``time``, ``memory``, ``states``,
+    ``steps`` or ``examples``), how much it allowed (``allowed``, for people), the
+    ``seconds`` spent and the work ``done`` by then (unit to count)."""
+    return {
+        "limit": error.limit.value,
+        "option": error.limit.option,
+        "allowed": error.allowed,
+        "seconds": round(error.seconds, 3),
+        "done": dict(error.done),
+    }
+
+
+def stopped_json(error: ExplorationStopped) -> dict[str, Any]:
+    """An exploration a budget stopped (:func:`spent_json`), and what it had found:
+    ``states`` explored, the anomaly ``kinds_seen`` and ``final_states_seen`` (lower
+    bounds), the states the whole count needs at least (``states_at_least``) and its
+    interleavings, estimated (``interleavings_estimate``); ``max_states`` when the state
+    budget is what ran out."""
+    return {
+        **spent_json(error),
+        "states": error.states,
+        "max_states": error.max_states,
+        "kinds_seen": sorted(k.value for k in error.kinds),
+        "final_states_seen": error.finals if error.counting else None,
+        "states_at_least": max(error.at_least, error.states),
+        "interleavings_estimate": error.interleavings,
     }
 
 
@@ -109,7 +147,8 @@ def checked_json(file: str, scenario: Scenario, checked: tuple[Checked, ...]) ->
             "implicit": c.claim.implicit,
         }
         if c.verdict is None or c.found is None:
-            entry.update(holds=None, budget_exceeded=True)
+            budget = None if c.stopped is None else stopped_json(c.stopped)
+            entry.update(holds=None, budget_exceeded=True, budget=budget)
             claims.append(entry)
             continue
         v = c.verdict
@@ -149,7 +188,8 @@ def checked_json(file: str, scenario: Scenario, checked: tuple[Checked, ...]) ->
 
 
 def compare_json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[str, Any]:
-    """``refsim compare --json``."""
+    """``refsim compare --json``: a cell a budget left unmeasured is null, and its row's
+    ``stopped`` names the budget (``time``, ``memory``)."""
     return {
         "scenario": scenario.name,
         "seed": seed,
@@ -160,14 +200,15 @@ def compare_json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[s
                 "runs_as": row.label,
                 "runtime": row.runtime.value,
                 "processes": row.processes,
-                "anomalies": [k.value for k in row.anomalies],
+                "anomalies": None if row.anomalies is None else [k.value for k in row.anomalies],
                 "exhaustive": row.exhaustive,
                 "makespan_ns": row.makespan_ns,
                 "sequential_ns": row.sequential_ns,
-                "speedup": round(row.speedup, 6),
-                "utilisation": round(row.utilisation, 6),
+                "speedup": None if row.speedup is None else round(row.speedup, 6),
+                "utilisation": None if row.utilisation is None else round(row.utilisation, 6),
                 "agrees": agrees(scenario, row),
                 "went_wrong": [k.value for k in row.went_wrong],
+                "stopped": row.stopped,
             }
             for row in rows
         ],
@@ -217,6 +258,7 @@ def _gil_json(story: Story) -> list[dict[str, Any]]:
                 "exhaustive": None if table is None else table.exhaustive,
                 "interleavings": None if table is None else table.interleavings,
                 "why": row.why,
+                "stopped": row.stopped,
             }
         )
     return rows
@@ -257,6 +299,7 @@ def story_json(story: Story, *, brief: bool = False) -> dict[str, Any]:
         ],
         "agrees": story.agrees,
         "commands": [{"what": what, "command": command} for what, command in story.next],
+        "stopped": list(story.stopped),
     }
     if brief:
         document = {key: document[key] for key in ("outcomes", "gil", "timed", "time")}
@@ -269,7 +312,8 @@ def story_json(story: Story, *, brief: bool = False) -> dict[str, Any]:
 
 def board_json(session: Session, board: Board) -> dict[str, Any]:
     """One turn of ``refsim play``: the step so far, each thread's move (or why it cannot
-    run), registers, objects, variables and locks."""
+    run), registers, objects, variables, locks, and where each waiting primitive stands
+    (``waits``: ``{"queue Q": "1 of 1 item"}``)."""
     registers = dict(board.registers)
     return {
         "step": session.steps,
@@ -292,6 +336,7 @@ def board_json(session: Session, board: Board) -> dict[str, Any]:
         ],
         "variables": dict(board.variables),
         "locks": dict(board.locks),
+        "waits": dict(board.counters),
     }
 
 
@@ -382,5 +427,6 @@ def game_json(
             "share": None if stats is None else float(stats.share),
             "fewest_preemptions": None if stats is None else stats.preemptions,
             "witness": None if stats is None else str(stats.witness),
+            "agrees": run_agrees(session.scenario, result),
         },
     }

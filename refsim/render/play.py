@@ -7,9 +7,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from refsim.budget import Limit
 from refsim.claims import judge_run
 from refsim.model import AnomalyKind
 from refsim.play import Board, Ending, Odds, Session, Taken
+from refsim.render.fit import Fit
 from refsim.render.text import command_line, count_cell, hanging, percent, plural
 from refsim.render.verdict import verdict_text
 from refsim.report import replay_command
@@ -73,7 +75,8 @@ def print_intro(
 
 def print_board(console: Console, session: Session, board: Board) -> None:
     """Each thread's register and next micro-step (or why it cannot run); each object's
-    refcount beside its true refs; each variable and lock."""
+    refcount beside its true refs; each variable and lock; where each event, semaphore,
+    queue and condition stands."""
     registers = dict(board.registers)
     threads = Table(box=None, header_style="bold", pad_edge=False)
     threads.add_column("thread", no_wrap=True)
@@ -88,29 +91,37 @@ def print_board(console: Console, session: Session, board: Board) -> None:
         else:
             nxt = Text(f"{move.op} · {move.micro}: cannot run, {move.reason}")
         threads.add_row(move.thread, "" if register is None else str(register), nxt)
-    console.print(threads)
+    console.print(Fit(threads))
     if board.objects:
         objects = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("object", "refcount", "true refs"):
             objects.add_column(name, justify="left" if name == "object" else "right")
         for name, refcount, true_refs, freed in board.objects:
-            shown = f"{refcount} (freed)" if freed else str(refcount)
+            count = "no count" if refcount is None else str(refcount)
+            shown = f"{count} (freed)" if freed else count
             objects.add_row(name, shown, str(true_refs))
-        console.print(objects)
+        console.print(Fit(objects))
     if board.variables:
         variables = Table(box=None, header_style="bold", pad_edge=False)
         variables.add_column("variable")
         variables.add_column("value", justify="right")
         for name, value in board.variables:
             variables.add_row(name, str(value))
-        console.print(variables)
+        console.print(Fit(variables))
     if board.locks:
         locks = Table(box=None, header_style="bold", pad_edge=False)
         locks.add_column("lock")
         locks.add_column("held by")
         for name, holder in board.locks:
             locks.add_row(name, "free" if holder is None else holder)
-        console.print(locks)
+        console.print(Fit(locks))
+    if board.counters:
+        waits = Table(box=None, header_style="bold", pad_edge=False)
+        waits.add_column("waits on")
+        waits.add_column("state")
+        for label, words in board.counters:
+            waits.add_row(label, words)
+        console.print(Fit(waits))
 
 
 def print_taken(console: Console, taken: Taken, *, last: Taken | None = None) -> None:
@@ -192,8 +203,14 @@ def print_odds(console: Console, session: Session, odds: tuple[Odds, ...], max_s
             )
         )
     else:
+        budgets = sorted({Limit(o.stopped or "states") for o in odds if o.table is None},
+                         key=lambda limit: limit.value)  # fmt: skip
+        options = " or ".join(limit.option for limit in budgets)
         console.print(
-            Text(f"The odds from here (a move past {max_states:,} states is not counted):")
+            Text(
+                f"The odds from here (a move marked too many ran out of budget first: raise "
+                f"{options}; --max-states is {max_states:,}):"
+            )
         )
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("move", no_wrap=True)
@@ -212,7 +229,7 @@ def print_odds(console: Console, session: Session, odds: tuple[Odds, ...], max_s
                 str(s.outcome),
                 percent(s.share),
             )
-    console.print(table)
+    console.print(Fit(table))
 
 
 def print_ending(

@@ -3,6 +3,7 @@ quanta show the race."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -11,7 +12,8 @@ from rich.text import Text
 
 from refsim.claims import judge_run, merge
 from refsim.model import Runtime, Scenario
-from refsim.render.text import and_words
+from refsim.render.fit import Fit
+from refsim.render.text import and_words, visible
 from refsim.render.verdict import verdict_text
 from refsim.trace import Outcome, RunResult
 
@@ -60,7 +62,7 @@ def print_sweep(
             table.add_row(str(quantum), str(result.schedule), "stopped by --max-steps")
         else:
             table.add_row(str(quantum), str(result.schedule), str(outcome))
-    console.print(table)
+    console.print(Fit(table))
     console.print()
     wrong = [q for q, result in runs if result.anomalies]
     if not wrong:
@@ -74,7 +76,8 @@ def print_sweep(
     console.print(verdict_text(verdict, retry="no quantum in this range shows it"))
     console.print(
         Text(
-            f"(one run per quantum: `refsim run {file} --quantum N` shows the run of "
+            f"(one run per quantum: `refsim run {visible(shlex.quote(file))} --quantum N` shows "
+            f"the run of "
             f"quantum N step by step)"
         )
     )

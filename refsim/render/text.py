@@ -20,6 +20,7 @@ from rich.text import Text
 
 from refsim.errors import visible
 from refsim.model import count_text
+from refsim.render.fit import Fit
 
 __all__ = [
     "COUNT_DIGITS",
@@ -27,6 +28,7 @@ __all__ = [
     "command_line",
     "commands",
     "count_cell",
+    "first_sentence",
     "hanging",
     "heading",
     "paragraphs",
@@ -50,6 +52,13 @@ def paragraphs(text: str) -> list[str]:
     return [visible(p) for p in found if p]
 
 
+def first_sentence(text: str) -> str:
+    """``text``'s first sentence, on one line, control characters shown as symbols."""
+    flat = visible(" ".join(text.split()))
+    end = flat.find(". ")
+    return flat if end < 0 else flat[: end + 1]
+
+
 def print_paragraphs(console: Console, text: str) -> None:
     """``text``'s paragraphs, each wrapped to the console, a blank line between them."""
     for i, paragraph in enumerate(paragraphs(text)):
@@ -68,7 +77,8 @@ def heading(console: Console, title: str, *, first: bool = False) -> None:
 def hanging(
     rows: Sequence[tuple[str | Text, str | Text]], *, indent: int = 0, gap: int = 2
 ) -> RenderableType:
-    """Labels and their texts in two columns: a text that wraps stays in its column."""
+    """Labels and their texts in two columns: a text that wraps stays in its column; where
+    a label leaves its text too little room, each text goes under its label instead."""
     grid = Table.grid(padding=(0, gap, 0, 0))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
@@ -77,7 +87,8 @@ def hanging(
             label if isinstance(label, Text) else Text(label),
             text if isinstance(text, Text) else Text(text),
         )
-    return Padding(grid, (0, 0, 0, indent)) if indent else grid
+    fit = Fit(grid)
+    return Padding(fit, (0, 0, 0, indent)) if indent else fit
 
 
 def commands(
