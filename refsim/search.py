@@ -52,12 +52,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
-from hypothesis.reporting import with_reporter
+from typing import TYPE_CHECKING, Any
 
 from refsim.budget import BudgetExceeded, Limit, Meter
 from refsim.engine import DEFAULT_MAX_STEPS
@@ -65,6 +60,13 @@ from refsim.engine import run as engine_run
 from refsim.machine import Machine
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
 from refsim.trace import Anomaly, RunResult
+
+if TYPE_CHECKING:
+    # Hypothesis is imported when a search starts, not with refsim: every command that
+    # does not search (explore, run, the page) starts a tenth of a second sooner.
+    from hypothesis import strategies as st
+
+    Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 __all__ = [
     "DEFAULT_MAX_EXAMPLES",
@@ -120,9 +122,8 @@ def _look(meter: Meter | None, unit: str | None = None) -> None:
         raise _Stop(error) from None
 
 
-Draw = Callable[[st.SearchStrategy[Any]], Any]
-
-_COIN = st.booleans()
+_COIN: Any = None
+"""``st.booleans()``, made by the first search (:func:`_plays`)."""
 
 _WEIGHT = {
     AnomalyKind.LOST_UPDATE: 1,
@@ -266,6 +267,11 @@ def _plays(
     machine: Machine, max_steps: int, meter: Meter | None = None
 ) -> st.SearchStrategy[_Play]:
     """Runs of ``machine`` whose schedules Hypothesis chooses (the encoding above)."""
+    global _COIN
+    from hypothesis import strategies as st
+
+    if _COIN is None:
+        _COIN = st.booleans()
     max_scale = _max_scale(machine)
 
     @st.composite
@@ -506,6 +512,10 @@ def search_report(
     """
     if max_examples < 1:
         raise ValueError(f"max_examples must be at least 1, not {max_examples}")
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis.reporting import with_reporter
+
     machine = Machine(scenario, runtime)
     reaches = _wanted(want)
     examples = cut = 0

@@ -68,7 +68,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         "GIL exists. `refsim FILE` tells FILE's whole story (the same as `refsim story FILE`).",
         epilog="Start with `refsim leak` (a bundled scenario; `refsim list` shows them all). "
         "Exit status: 0 agrees with the scenario's expect: claims, 1 an unexpected "
-        "anomaly, 2 bad input or usage, 3 a budget ran out.",
+        "anomaly, 2 bad input or usage, 3 a budget ran out, 130 interrupted (Ctrl-C), 141 "
+        "the reader of the output went away.",
     )
     parser.add_argument("--version", action="version", version=f"refsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

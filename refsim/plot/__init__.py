@@ -29,31 +29,92 @@ figure's artists by their ``gid``, so tests check a figure's content, not just t
 file appeared.
 """
 
-from refsim.plot.outcomes import OutcomesFigure, draw_outcomes, plot_outcomes, summarize_outcomes
-from refsim.plot.picture import (
-    Blocked,
-    Holding,
-    Mark,
-    RunPicture,
-    Series,
-    Step,
-    Window,
-    describe_run,
-    natural_order,
-    short_label,
-    step_label,
-)
-from refsim.plot.run_figure import RunFigure, draw_run, plot_run, summarize_run
-from refsim.plot.style import FORMATS, INSTALL_HINT, matplotlib_available, save_figure
-from refsim.plot.timed_figure import (
-    TimedFigure,
-    Variant,
-    draw_comparison,
-    draw_timed,
-    plot_timed,
-    summarize_timed,
-)
-from refsim.plot.timeline import Band, Interval, Timeline, describe_timed
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from refsim.plot.outcomes import (
+        OutcomesFigure,
+        draw_outcomes,
+        plot_outcomes,
+        summarize_outcomes,
+    )
+    from refsim.plot.picture import (
+        Blocked,
+        Holding,
+        Mark,
+        RunPicture,
+        Series,
+        Step,
+        Window,
+        describe_run,
+        natural_order,
+        short_label,
+        step_label,
+    )
+    from refsim.plot.run_figure import RunFigure, draw_run, plot_run, summarize_run
+    from refsim.plot.style import FORMATS, INSTALL_HINT, matplotlib_available, save_figure
+    from refsim.plot.timed_figure import (
+        TimedFigure,
+        Variant,
+        draw_comparison,
+        draw_timed,
+        plot_timed,
+        summarize_timed,
+    )
+    from refsim.plot.timeline import Band, Interval, Timeline, describe_timed
+
+_HOMES = {
+    **dict.fromkeys(
+        ("OutcomesFigure", "draw_outcomes", "plot_outcomes", "summarize_outcomes"), "outcomes"
+    ),
+    **dict.fromkeys(
+        (
+            "Blocked",
+            "Holding",
+            "Mark",
+            "RunPicture",
+            "Series",
+            "Step",
+            "Window",
+            "describe_run",
+            "natural_order",
+            "short_label",
+            "step_label",
+        ),
+        "picture",
+    ),
+    **dict.fromkeys(("RunFigure", "draw_run", "plot_run", "summarize_run"), "run_figure"),
+    **dict.fromkeys(("FORMATS", "INSTALL_HINT", "matplotlib_available", "save_figure"), "style"),
+    **dict.fromkeys(
+        (
+            "TimedFigure",
+            "Variant",
+            "draw_comparison",
+            "draw_timed",
+            "plot_timed",
+            "summarize_timed",
+        ),
+        "timed_figure",
+    ),
+    **dict.fromkeys(("Band", "Interval", "Timeline", "describe_timed"), "timeline"),
+}
+"""Where each public name lives. A name is imported on first use (PEP 562): a command
+that draws nothing does not pay for the drawing modules when it starts."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'refsim.plot' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"refsim.plot.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "FORMATS",
