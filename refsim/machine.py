@@ -15,10 +15,12 @@ trace event needs, precomputed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from refsim.lowering import lower
 from refsim.model import AnomalyKind, MicroKind, Op, OpKind, Runtime, Scenario
+from refsim.perthread import Chunked, LiveSet, added, pack_live, pack_threads, removed, replaced
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, TraceEvent
 
@@ -153,7 +155,9 @@ class State(NamedTuple):
     ``last_store``, ``freed_by``, ``live`` and ``inside`` only feed messages or are derived
     from the rest (the explorer leaves them out of its memo key)."""
 
-    threads: tuple[ThreadState, ...]
+    threads: tuple[ThreadState, ...] | Chunked[ThreadState]
+    """Per thread, its registers: a tuple, or past :data:`~refsim.perthread.CHUNK` threads
+    a :class:`~refsim.perthread.Chunked` one (a step then copies one leaf, not them all)."""
     values: tuple[int, ...]
     """The words: each object's refcount, then each variable's value."""
     versions: tuple[int, ...]
@@ -169,9 +173,10 @@ class State(NamedTuple):
     """Per word, the latest store as (thread, value, op); (-1, 0, "") before any."""
     freed_by: tuple[tuple[int, int], ...]
     """Per object, (thread, step) of the DEALLOC that freed it; (-1, 0) if live."""
-    live: tuple[int, ...]
-    """The threads that have not finished (derived from the program counters; kept so
-    that finding the enabled threads costs no loop in the common case)."""
+    live: tuple[int, ...] | LiveSet
+    """The threads that have not finished, in order (derived from the program counters;
+    kept so that finding the enabled threads costs no loop in the common case): a tuple,
+    or past :data:`~refsim.perthread.CHUNK` threads a :class:`~refsim.perthread.LiveSet`."""
     inside: int
     """The thread that ran last if it stopped inside a bytecode, else -1 (derived too).
     Under ``gil`` only this thread can be inside a bytecode."""
@@ -378,7 +383,7 @@ class Machine:
             locals_ = tuple(v - shared for v, shared in zip(values, brc[0], strict=False))
             values = locals_ + values[self.n_objects :]
         return State(
-            threads=tuple(ThreadState(0, 0, -1, 0) for _ in s.threads),
+            threads=pack_threads((ThreadState(0, 0, -1, 0) for _ in s.threads), len(s.threads)),
             values=values,
             versions=(0,) * len(values),
             freed=(False,) * self.n_objects,
@@ -388,7 +393,9 @@ class Machine:
             step=0,
             last_store=((-1, 0, ""),) * len(values),
             freed_by=((-1, 0),) * self.n_objects,
-            live=tuple(t for t, program in enumerate(self.programs) if program),
+            live=pack_live(
+                (t for t, program in enumerate(self.programs) if program), len(s.threads)
+            ),
             inside=-1,
             sync=((0,) * len(s.events) + tuple(n for _, n in s.semaphores) + (0,) * len(s.queues)),
             waiters=((),) * len(s.conditions),
@@ -410,7 +417,8 @@ class Machine:
         """``state`` with its derived fields, ``live`` and ``inside``, recomputed from the
         rest (for a driver that builds a state from a compact form of its own). Under
         ``gil`` at most one thread is inside a bytecode; elsewhere ``inside`` is unused."""
-        live = tuple(t for t in range(len(self.programs)) if not self.finished(state, t))
+        n = len(self.programs)
+        live = pack_live((t for t in range(n) if not self.finished(state, t)), n)
         inside = -1
         for t in live:
             pc = state.threads[t].pc
@@ -466,7 +474,7 @@ class Machine:
         op = f"(merge queued {name})"
         return _new(Instr, (code, micro, w, 0, first, 1, index, op, name))
 
-    def _enabled_biased(self, state: State) -> tuple[int, ...]:
+    def _enabled_biased(self, state: State) -> Sequence[int]:
         """:meth:`enabled` under free-threaded: a thread with a queued merge to run may
         always run it; otherwise as :meth:`enabled` (there is no GIL)."""
         holders = state.holders
@@ -503,9 +511,9 @@ class Machine:
                 new, event, anomalies = Machine.step(self, state, thread, time)
         # A thread stays live while merges are queued for it, after its last op too.
         if thread not in new.live and not self.finished(new, thread):
-            new = new._replace(live=tuple(sorted((*new.live, thread))))
+            new = new._replace(live=added(new.live, thread))
         elif thread in new.live and self.finished(new, thread):
-            new = new._replace(live=tuple(t for t in new.live if t != thread))
+            new = new._replace(live=removed(new.live, thread))
         w = self._objects.get(event.subject or "")
         if w is not None:
             local, shared = new.values[w], new.brc[0][w]
@@ -597,11 +605,10 @@ class Machine:
         new_brc = (tuple(shared), tuple(flags), tuple(pending), tuple(merging))
         for anomaly in anomalies:
             kinds |= _BIT[anomaly.kind]
-        thread_list = list(threads)
-        thread_list[t] = _new(ThreadState, (pc, reg, loaded, reps))
+        threads = replaced(threads, t, _new(ThreadState, (pc, reg, loaded, reps)))
         new = _new(
             State,
-            (tuple(thread_list), tuple(values_), tuple(versions_), freed, tuple(true_), holders,
+            (threads, tuple(values_), tuple(versions_), freed, tuple(true_), holders,
              kinds, stepno, last_store, freed_by, live, -1, sync, waiters, new_brc),
         )  # fmt: skip
         event = _new(
@@ -624,7 +631,7 @@ class Machine:
         flags[w] = MERGED
         return count
 
-    def enabled(self, state: State) -> tuple[int, ...]:
+    def enabled(self, state: State) -> Sequence[int]:
         """The threads that may run the next micro-step (MODEL.md, "Runtimes" and
         "Threads that wait for each other").
 
@@ -925,15 +932,20 @@ class Machine:
                 kinds |= _BIT[anomaly.kind]
         inside = -1
         if pc >= len(program):
-            live = tuple(x for x in live if x != t)
+            live = removed(live, t)
         elif not program[pc].first:
             inside = t
         # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a step's cost.
-        thread_list = list(threads)
-        thread_list[t] = _new(ThreadState, (pc, reg, loaded, reps))
+        if type(threads) is Chunked:
+            # Past CHUNK threads: copy one leaf of a shallow tree, not every thread.
+            threads = threads.replace(t, _new(ThreadState, (pc, reg, loaded, reps)))
+        else:
+            thread_list = list(threads)
+            thread_list[t] = _new(ThreadState, (pc, reg, loaded, reps))
+            threads = tuple(thread_list)
         new = _new(
             State,
-            (tuple(thread_list), values, versions, freed, true_refs, holders, kinds, stepno,
+            (threads, values, versions, freed, true_refs, holders, kinds, stepno,
              last_store, freed_by, live, inside, sync, waiters, brc),
         )  # fmt: skip
         event = _new(
