@@ -411,7 +411,7 @@ class Machine:
             for w, (name, owner) in enumerate(zip(self.object_names, self.owner_of, strict=True))
         )
         flags = tuple(0 if owner >= 0 else MERGED for owner in self.owner_of)
-        return (shared, flags, ((),) * n, (-1,) * n)
+        return (shared, flags, pack_threads(((),) * n, n), pack_threads((-1,) * n, n))
 
     def settle(self, state: State) -> State:
         """``state`` with its derived fields, ``live`` and ``inside``, recomputed from the
@@ -477,6 +477,8 @@ class Machine:
     def _enabled_biased(self, state: State) -> Sequence[int]:
         """:meth:`enabled` under free-threaded: a thread with a queued merge to run may
         always run it; otherwise as :meth:`enabled` (there is no GIL)."""
+        if not self.may_block:
+            return state.live  # a live thread runs its merge or a step that cannot wait
         holders = state.holders
         programs = self.programs
         threads = state.threads
@@ -494,6 +496,19 @@ class Machine:
             elif code not in WAITS or self._ready(state, t, instr):
                 result.append(t)
         return tuple(result)
+
+    def _is_enabled_biased(self, state: State, thread: int) -> bool:
+        """:meth:`is_enabled` under free-threaded: whether ``thread`` is among
+        :meth:`_enabled_biased`'s threads, asking only about it."""
+        if thread not in state.live:
+            return False
+        _, _, pending, merging = state.brc
+        if merging[thread] >= 0 or (pending[thread] and self._at_boundary(state, thread)):
+            return True
+        instr = self.programs[thread][state.threads[thread].pc]
+        if instr.code == ACQUIRE:
+            return state.holders[instr.word] < 0
+        return instr.code not in WAITS or self._ready(state, thread, instr)
 
     def _step_biased(
         self, state: State, thread: int, time: int = 0
@@ -527,7 +542,9 @@ class Machine:
         queued merge: MODEL.md's "Free-threaded CPython", docs/model.md has CPython's code."""
         (threads, values, versions, freed, true_refs, holders, kinds, stepno, last_store,
          freed_by, live, _inside, sync, waiters, brc) = state  # fmt: skip
-        shared, flags, pending, merging = (list(part) for part in brc)
+        # Per object, lists to update in place; per thread (pending, merging), replaced
+        # items: copying them whole at each step would cost a loop over thousands of threads.
+        shared, flags, pending, merging = list(brc[0]), list(brc[1]), brc[2], brc[3]
         values_, versions_, true_ = list(values), list(versions), list(true_refs)
         pc, reg, loaded, reps = threads[t]
         code, w, delta = instr.code, instr.word, instr.delta
@@ -537,7 +554,7 @@ class Machine:
         if freed[w] and code not in (IMMORTAL, DEFERRED, DEALLOC):
             anomalies = (self._after_free(_UAF, state, t, w, _TOUCHES[code], stepno),)
         if code == DEALLOC:  # the DEALLOC after a queued merge that brought the count to 0
-            merging[t] = -1
+            merging = replaced(merging, t, -1)
             if freed[w]:
                 anomalies = (self._double_free(state, t, w, stepno),)
             else:
@@ -546,10 +563,10 @@ class Machine:
                 freed = freed[:w] + (True,) + freed[w + 1 :]
                 freed_by = freed_by[:w] + ((t, stepno),) + freed_by[w + 1 :]
         elif code == MERGE_QUEUED:
-            pending[t] = pending[t][1:]
+            pending = replaced(pending, t, pending[t][1:])
             count = self._explicit_merge(w, values_, versions_, shared, flags)
             if count == 0:
-                merging[t] = w
+                merging = replaced(merging, t, w)
         else:
             pc += 1
             if code in (L_INC, L_DEC):
@@ -596,13 +613,13 @@ class Machine:
                     # The owner has exited: merge here, dropping the queue's reference.
                     zero = self._explicit_merge(w, values_, versions_, shared, flags) == 0
                 else:
-                    pending[owner] = (*pending[owner], w)
+                    pending = replaced(pending, owner, (*pending[owner], w))
                     zero = False
                 pc += 0 if zero else 1
             else:
                 assert code in (IMMORTAL, DEFERRED), code
                 true_[w] += delta
-        new_brc = (tuple(shared), tuple(flags), tuple(pending), tuple(merging))
+        new_brc = (tuple(shared), tuple(flags), pending, merging)
         for anomaly in anomalies:
             kinds |= _BIT[anomaly.kind]
         threads = replaced(threads, t, _new(ThreadState, (pc, reg, loaded, reps)))
@@ -666,7 +683,7 @@ class Machine:
         if self.gil and state.inside >= 0:
             return thread == state.inside
         if state.brc:
-            return thread in self._enabled_biased(state)
+            return self._is_enabled_biased(state, thread)
         pc = state.threads[thread].pc
         program = self.programs[thread]
         if pc >= len(program):

@@ -54,6 +54,7 @@ from refsim.machine import (
     ThreadState,
 )
 from refsim.model import AnomalyKind
+from refsim.perthread import pack_threads
 from refsim.trace import Anomaly, FinalValue
 
 __all__ = ["Space"]
@@ -316,7 +317,7 @@ class Space:
                 lock += 1
         words = len(values)
         state = State(
-            threads=tuple(threads),
+            threads=pack_threads(threads, len(threads)),
             values=values,
             versions=(1,) * words,
             freed=freed,

@@ -191,3 +191,37 @@ def test_a_search_of_many_threads_is_the_same_chunked() -> None:
     )
     assert reference == chunked
     assert reference.examples == 10
+
+
+def owned(threads: int) -> Scenario:
+    """Free-threaded: T1 owns obj, every other thread takes and drops references to it
+    (so objects are queued for T1 to merge), under a lock now and then."""
+    guest = (Op(OpKind.INCREF, "obj"), Op(OpKind.DECREF, "obj"), Op(OpKind.DECREF, "obj"))
+    locked = (Op(OpKind.ACQUIRE, "L"), *guest[:1], Op(OpKind.RELEASE, "L"), *guest[1:2])
+    specs = [ThreadSpec("T1", (Op(OpKind.INCREF, "obj"), Op(OpKind.DECREF, "obj")) * 4)]
+    specs += [ThreadSpec(f"T{i + 2}", guest if i % 3 == 2 else locked) for i in range(threads - 1)]
+    return Scenario(
+        name="owned",
+        threads=tuple(specs),
+        objects=(("obj", threads),),
+        owners=(("obj", "T1"),),
+        locks=("L",),
+        runtime=Runtime.FREE_THREADED,
+    )
+
+
+@pytest.mark.parametrize("threads", [3, CHUNK + 6])
+@pytest.mark.parametrize("seed", range(4))
+def test_is_enabled_asks_what_enabled_answers(threads: int, seed: int) -> None:
+    # Machine.is_enabled answers for one thread in constant time; the enabled set is the
+    # definition. Along a random run, every thread, at every step.
+    for scenario in (owned(threads), many(threads, Runtime.GIL, *LOCKED)):
+        machine = Machine(scenario)
+        state = machine.initial()
+        choose = random.Random(seed).choice
+        steps = 0
+        while enabled := machine.enabled(state):
+            assert [t for t in range(threads) if machine.is_enabled(state, t)] == list(enabled)
+            state, _, _ = machine.step(state, choose(list(enabled)))
+            steps += 1
+        assert steps >= 3 * threads
