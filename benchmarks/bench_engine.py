@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import tracemalloc
+from typing import Any
 
 from floor import floor_time, timed
 
@@ -90,6 +91,15 @@ def measure(scenario: Scenario, runtime: Runtime, repeat: int) -> None:
     )
 
 
+_OPTIONS: dict[str, Any] = {
+    "keep_trace": True,
+    "trace_limit": None,
+    "on_event": None,
+    "meter": None,
+}
+"""How the split runs the engine: as `run` does with the trace kept."""
+
+
 class _ReplayedMachine:
     """A machine whose step returns recorded results: the engine's cost without the step's."""
 
@@ -116,7 +126,7 @@ def split(scenario: Scenario, runtime: Runtime, repeat: int) -> tuple[float, flo
         return result
 
     machine.step = recording  # type: ignore[method-assign,assignment]
-    recorded = _ControlledRun(machine, RandomChooser(1), True, 10**9)
+    recorded = _ControlledRun(machine, RandomChooser(1), 10**9, **_OPTIONS)
     recorded.execute()
     machine.step = real_step  # type: ignore[method-assign]
     index = {name: t for t, name in enumerate(machine.thread_names)}
@@ -136,7 +146,7 @@ def split(scenario: Scenario, runtime: Runtime, repeat: int) -> tuple[float, flo
 
     def engine_only() -> object:
         fake = _ReplayedMachine(machine, results)
-        driver = _ControlledRun(fake, RandomChooser(1), True, 10**9)  # type: ignore[arg-type]
+        driver = _ControlledRun(fake, RandomChooser(1), 10**9, **_OPTIONS)  # type: ignore[arg-type]
         driver.execute()
         return driver
 

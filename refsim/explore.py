@@ -85,6 +85,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -92,6 +93,7 @@ from typing import Any
 from refsim.budget import BudgetExceeded, Limit, Meter, resident_memory
 from refsim.machine import COMPUTE, IO, Machine, State
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
+from refsim.perthread import replaced
 from refsim.scheduling import RandomChooser
 from refsim.statespace import Child, Space, bits_of, pack
 from refsim.trace import Exploration, FinalValue, Outcome, OutcomeStats
@@ -479,7 +481,7 @@ class _Exact:
         return Schedule.from_steps(machine.thread_names[t] for t in picks)
 
 
-def _switch_order(enabled: tuple[int, ...], last: int) -> list[int]:
+def _switch_order(enabled: Sequence[int], last: int) -> list[int]:
     """The order in which witnesses prefer threads: a switch (to the thread listed first)
     before continuing the thread that ran last, so switches come as early as possible."""
     return [t for t in enabled if t != last] + ([last] if last in enabled else [])
@@ -1037,7 +1039,7 @@ def reachable(
                 count = instr.times - ts.reps
                 skipped = ts._replace(reps=instr.times - 1)
                 before = state._replace(
-                    threads=state.threads[:t] + (skipped,) + state.threads[t + 1 :],
+                    threads=replaced(state.threads, t, skipped),
                     step=state.step + count - 1,
                 )
             child, _, anomalies = machine.step(before, t)

@@ -15,10 +15,12 @@ trace event needs, precomputed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from refsim.lowering import lower
 from refsim.model import AnomalyKind, MicroKind, Op, OpKind, Runtime, Scenario
+from refsim.perthread import Chunked, LiveSet, added, pack_live, pack_threads, removed, replaced
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, TraceEvent
 
@@ -153,7 +155,9 @@ class State(NamedTuple):
     ``last_store``, ``freed_by``, ``live`` and ``inside`` only feed messages or are derived
     from the rest (the explorer leaves them out of its memo key)."""
 
-    threads: tuple[ThreadState, ...]
+    threads: tuple[ThreadState, ...] | Chunked[ThreadState]
+    """Per thread, its registers: a tuple, or past :data:`~refsim.perthread.CHUNK` threads
+    a :class:`~refsim.perthread.Chunked` one (a step then copies one leaf, not them all)."""
     values: tuple[int, ...]
     """The words: each object's refcount, then each variable's value."""
     versions: tuple[int, ...]
@@ -169,9 +173,10 @@ class State(NamedTuple):
     """Per word, the latest store as (thread, value, op); (-1, 0, "") before any."""
     freed_by: tuple[tuple[int, int], ...]
     """Per object, (thread, step) of the DEALLOC that freed it; (-1, 0) if live."""
-    live: tuple[int, ...]
-    """The threads that have not finished (derived from the program counters; kept so
-    that finding the enabled threads costs no loop in the common case)."""
+    live: tuple[int, ...] | LiveSet
+    """The threads that have not finished, in order (derived from the program counters;
+    kept so that finding the enabled threads costs no loop in the common case): a tuple,
+    or past :data:`~refsim.perthread.CHUNK` threads a :class:`~refsim.perthread.LiveSet`."""
     inside: int
     """The thread that ran last if it stopped inside a bytecode, else -1 (derived too).
     Under ``gil`` only this thread can be inside a bytecode."""
@@ -378,7 +383,7 @@ class Machine:
             locals_ = tuple(v - shared for v, shared in zip(values, brc[0], strict=False))
             values = locals_ + values[self.n_objects :]
         return State(
-            threads=tuple(ThreadState(0, 0, -1, 0) for _ in s.threads),
+            threads=pack_threads((ThreadState(0, 0, -1, 0) for _ in s.threads), len(s.threads)),
             values=values,
             versions=(0,) * len(values),
             freed=(False,) * self.n_objects,
@@ -388,7 +393,9 @@ class Machine:
             step=0,
             last_store=((-1, 0, ""),) * len(values),
             freed_by=((-1, 0),) * self.n_objects,
-            live=tuple(t for t, program in enumerate(self.programs) if program),
+            live=pack_live(
+                (t for t, program in enumerate(self.programs) if program), len(s.threads)
+            ),
             inside=-1,
             sync=((0,) * len(s.events) + tuple(n for _, n in s.semaphores) + (0,) * len(s.queues)),
             waiters=((),) * len(s.conditions),
@@ -404,13 +411,14 @@ class Machine:
             for w, (name, owner) in enumerate(zip(self.object_names, self.owner_of, strict=True))
         )
         flags = tuple(0 if owner >= 0 else MERGED for owner in self.owner_of)
-        return (shared, flags, ((),) * n, (-1,) * n)
+        return (shared, flags, pack_threads(((),) * n, n), pack_threads((-1,) * n, n))
 
     def settle(self, state: State) -> State:
         """``state`` with its derived fields, ``live`` and ``inside``, recomputed from the
         rest (for a driver that builds a state from a compact form of its own). Under
         ``gil`` at most one thread is inside a bytecode; elsewhere ``inside`` is unused."""
-        live = tuple(t for t in range(len(self.programs)) if not self.finished(state, t))
+        n = len(self.programs)
+        live = pack_live((t for t in range(n) if not self.finished(state, t)), n)
         inside = -1
         for t in live:
             pc = state.threads[t].pc
@@ -466,9 +474,11 @@ class Machine:
         op = f"(merge queued {name})"
         return _new(Instr, (code, micro, w, 0, first, 1, index, op, name))
 
-    def _enabled_biased(self, state: State) -> tuple[int, ...]:
+    def _enabled_biased(self, state: State) -> Sequence[int]:
         """:meth:`enabled` under free-threaded: a thread with a queued merge to run may
         always run it; otherwise as :meth:`enabled` (there is no GIL)."""
+        if not self.may_block:
+            return state.live  # a live thread runs its merge or a step that cannot wait
         holders = state.holders
         programs = self.programs
         threads = state.threads
@@ -487,6 +497,19 @@ class Machine:
                 result.append(t)
         return tuple(result)
 
+    def _is_enabled_biased(self, state: State, thread: int) -> bool:
+        """:meth:`is_enabled` under free-threaded: whether ``thread`` is among
+        :meth:`_enabled_biased`'s threads, asking only about it."""
+        if thread not in state.live:
+            return False
+        _, _, pending, merging = state.brc
+        if merging[thread] >= 0 or (pending[thread] and self._at_boundary(state, thread)):
+            return True
+        instr = self.programs[thread][state.threads[thread].pc]
+        if instr.code == ACQUIRE:
+            return state.holders[instr.word] < 0
+        return instr.code not in WAITS or self._ready(state, thread, instr)
+
     def _step_biased(
         self, state: State, thread: int, time: int = 0
     ) -> tuple[State, TraceEvent, tuple[Anomaly, ...]]:
@@ -503,9 +526,9 @@ class Machine:
                 new, event, anomalies = Machine.step(self, state, thread, time)
         # A thread stays live while merges are queued for it, after its last op too.
         if thread not in new.live and not self.finished(new, thread):
-            new = new._replace(live=tuple(sorted((*new.live, thread))))
+            new = new._replace(live=added(new.live, thread))
         elif thread in new.live and self.finished(new, thread):
-            new = new._replace(live=tuple(t for t in new.live if t != thread))
+            new = new._replace(live=removed(new.live, thread))
         w = self._objects.get(event.subject or "")
         if w is not None:
             local, shared = new.values[w], new.brc[0][w]
@@ -519,7 +542,9 @@ class Machine:
         queued merge: MODEL.md's "Free-threaded CPython", docs/model.md has CPython's code."""
         (threads, values, versions, freed, true_refs, holders, kinds, stepno, last_store,
          freed_by, live, _inside, sync, waiters, brc) = state  # fmt: skip
-        shared, flags, pending, merging = (list(part) for part in brc)
+        # Per object, lists to update in place; per thread (pending, merging), replaced
+        # items: copying them whole at each step would cost a loop over thousands of threads.
+        shared, flags, pending, merging = list(brc[0]), list(brc[1]), brc[2], brc[3]
         values_, versions_, true_ = list(values), list(versions), list(true_refs)
         pc, reg, loaded, reps = threads[t]
         code, w, delta = instr.code, instr.word, instr.delta
@@ -529,7 +554,7 @@ class Machine:
         if freed[w] and code not in (IMMORTAL, DEFERRED, DEALLOC):
             anomalies = (self._after_free(_UAF, state, t, w, _TOUCHES[code], stepno),)
         if code == DEALLOC:  # the DEALLOC after a queued merge that brought the count to 0
-            merging[t] = -1
+            merging = replaced(merging, t, -1)
             if freed[w]:
                 anomalies = (self._double_free(state, t, w, stepno),)
             else:
@@ -538,10 +563,10 @@ class Machine:
                 freed = freed[:w] + (True,) + freed[w + 1 :]
                 freed_by = freed_by[:w] + ((t, stepno),) + freed_by[w + 1 :]
         elif code == MERGE_QUEUED:
-            pending[t] = pending[t][1:]
+            pending = replaced(pending, t, pending[t][1:])
             count = self._explicit_merge(w, values_, versions_, shared, flags)
             if count == 0:
-                merging[t] = w
+                merging = replaced(merging, t, w)
         else:
             pc += 1
             if code in (L_INC, L_DEC):
@@ -588,20 +613,19 @@ class Machine:
                     # The owner has exited: merge here, dropping the queue's reference.
                     zero = self._explicit_merge(w, values_, versions_, shared, flags) == 0
                 else:
-                    pending[owner] = (*pending[owner], w)
+                    pending = replaced(pending, owner, (*pending[owner], w))
                     zero = False
                 pc += 0 if zero else 1
             else:
                 assert code in (IMMORTAL, DEFERRED), code
                 true_[w] += delta
-        new_brc = (tuple(shared), tuple(flags), tuple(pending), tuple(merging))
+        new_brc = (tuple(shared), tuple(flags), pending, merging)
         for anomaly in anomalies:
             kinds |= _BIT[anomaly.kind]
-        thread_list = list(threads)
-        thread_list[t] = _new(ThreadState, (pc, reg, loaded, reps))
+        threads = replaced(threads, t, _new(ThreadState, (pc, reg, loaded, reps)))
         new = _new(
             State,
-            (tuple(thread_list), tuple(values_), tuple(versions_), freed, tuple(true_), holders,
+            (threads, tuple(values_), tuple(versions_), freed, tuple(true_), holders,
              kinds, stepno, last_store, freed_by, live, -1, sync, waiters, new_brc),
         )  # fmt: skip
         event = _new(
@@ -624,7 +648,7 @@ class Machine:
         flags[w] = MERGED
         return count
 
-    def enabled(self, state: State) -> tuple[int, ...]:
+    def enabled(self, state: State) -> Sequence[int]:
         """The threads that may run the next micro-step (MODEL.md, "Runtimes" and
         "Threads that wait for each other").
 
@@ -659,7 +683,7 @@ class Machine:
         if self.gil and state.inside >= 0:
             return thread == state.inside
         if state.brc:
-            return thread in self._enabled_biased(state)
+            return self._is_enabled_biased(state, thread)
         pc = state.threads[thread].pc
         program = self.programs[thread]
         if pc >= len(program):
@@ -925,15 +949,20 @@ class Machine:
                 kinds |= _BIT[anomaly.kind]
         inside = -1
         if pc >= len(program):
-            live = tuple(x for x in live if x != t)
+            live = removed(live, t)
         elif not program[pc].first:
             inside = t
         # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a step's cost.
-        thread_list = list(threads)
-        thread_list[t] = _new(ThreadState, (pc, reg, loaded, reps))
+        if type(threads) is Chunked:
+            # Past CHUNK threads: copy one leaf of a shallow tree, not every thread.
+            threads = threads.replace(t, _new(ThreadState, (pc, reg, loaded, reps)))
+        else:
+            thread_list = list(threads)
+            thread_list[t] = _new(ThreadState, (pc, reg, loaded, reps))
+            threads = tuple(thread_list)
         new = _new(
             State,
-            (tuple(thread_list), values, versions, freed, true_refs, holders, kinds, stepno,
+            (threads, values, versions, freed, true_refs, holders, kinds, stepno,
              last_store, freed_by, live, inside, sync, waiters, brc),
         )  # fmt: skip
         event = _new(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import random
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -31,7 +32,7 @@ __all__ = [
 class Chooser(Protocol):
     """Picks the thread that runs the next micro-step."""
 
-    def choose(self, step: int, enabled: tuple[int, ...], last: int) -> int:
+    def choose(self, step: int, enabled: Sequence[int], last: int) -> int:
         """Return one of ``enabled`` to run micro-step number ``step`` (from 1).
 
         ``last`` is the thread that ran the previous micro-step (-1 before the first).
@@ -46,7 +47,7 @@ class NonPreemptiveChooser:
     blocked on a lock yields to the next).
     """
 
-    def choose(self, step: int, enabled: tuple[int, ...], last: int) -> int:
+    def choose(self, step: int, enabled: Sequence[int], last: int) -> int:
         return last if last in enabled else enabled[0]
 
 
@@ -61,7 +62,7 @@ class RandomChooser:
         self.seed = seed
         self._random = random.Random(seed).random
 
-    def choose(self, step: int, enabled: tuple[int, ...], last: int) -> int:
+    def choose(self, step: int, enabled: Sequence[int], last: int) -> int:
         if len(enabled) == 1:
             return enabled[0]
         # random() rather than randrange(): one C call, and just as reproducible.
@@ -99,7 +100,7 @@ class ReplayChooser:
         self.completed_from: int | None = None
         """The first step chosen by the non-preemptive completion, if the schedule ran out."""
 
-    def choose(self, step: int, enabled: tuple[int, ...], last: int) -> int:
+    def choose(self, step: int, enabled: Sequence[int], last: int) -> int:
         if self._run < len(self._runs):
             thread, count = self._runs[self._run]
             self._used += 1
@@ -146,7 +147,7 @@ class QuantumChooser:
         draw = self._random
         self._length = self.quantum if draw is None else draw.randint(1, self.quantum)
 
-    def choose(self, step: int, enabled: tuple[int, ...], last: int) -> int:
+    def choose(self, step: int, enabled: Sequence[int], last: int) -> int:
         if last >= 0 and last != self._current:
             self._start(last)
         going = self._used < self._length or len(enabled) == 1
@@ -155,7 +156,8 @@ class QuantumChooser:
             return last
         # The turn is over (used up, or the thread finished or blocked): the next thread
         # after it in declared order, wrapping round.
-        after = [t for t in enabled if t > last]
-        chosen = after[0] if after else enabled[0]
+        # The enabled threads are in declared order: the first after `last` by bisection.
+        after = bisect_right(enabled, last)
+        chosen = enabled[after] if after < len(enabled) else enabled[0]
         self._start(chosen)
         return chosen

@@ -38,6 +38,7 @@ switch) re-runs the machine on every reused step and compares.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from refsim.machine import (
@@ -53,6 +54,7 @@ from refsim.machine import (
     ThreadState,
 )
 from refsim.model import AnomalyKind
+from refsim.perthread import pack_threads
 from refsim.trace import Anomaly, FinalValue
 
 __all__ = ["Space"]
@@ -315,7 +317,7 @@ class Space:
                 lock += 1
         words = len(values)
         state = State(
-            threads=tuple(threads),
+            threads=pack_threads(threads, len(threads)),
             values=values,
             versions=(1,) * words,
             freed=freed,
@@ -538,7 +540,7 @@ class Space:
         waiters = tuple(tuple(moved[t] for t in queue) for queue in waiters)
         return self.sid((values, freed, true_refs, sync, waiters, brc))
 
-    def groups(self, enabled: tuple[int, ...], lids: list[int]) -> list[list[int]]:
+    def groups(self, enabled: Sequence[int], lids: list[int]) -> list[list[int]]:
         """The enabled threads of a machine state, grouped so that stepping any thread of a
         group gives the same canonical child: same symmetry class and same lid."""
         groups: list[list[int]] = []

@@ -54,6 +54,7 @@ from refsim.budget import BudgetExceeded, Meter
 from refsim.costs import GIL_HANDOFF, PROCESS_START, TimingSettings, settings
 from refsim.machine import COMPUTE, IO, QUEUE, Instr, Machine, State
 from refsim.model import Runtime, Scenario, Schedule
+from refsim.perthread import replaced
 from refsim.runtimes import traits
 from refsim.trace import Anomaly, FinalValue, RunResult, ThreadMetrics, TimedMetrics, TraceEvent
 
@@ -116,7 +117,9 @@ class _Wake(simpy.Event):
 class _Gil:
     """One process's GIL."""
 
-    __slots__ = ("drop_event", "drop_request", "grants", "holder", "last", "ran", "waiters")
+    __slots__ = (
+        "drop_event", "drop_request", "grants", "holder", "last", "queued", "ran", "waiters"
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.holder = -1
@@ -124,6 +127,9 @@ class _Gil:
         self.last = -1
         """The thread that held it last (a grant to another thread is a switch)."""
         self.waiters: deque[int] = deque()
+        self.queued: set[int] = set()
+        """The threads in ``waiters``: a waiter's timer asks whether it still waits, and
+        with thousands of threads queued a scan of the queue costs more than a step."""
         self.drop_request = False
         self.grants = 0
         """CPython's ``switch_number``: a waiter asks for a drop only if this has not
@@ -355,10 +361,9 @@ class _TimedRun:
         if count > 1:
             # A compute bytecode only counts its repetitions; the machine runs the last.
             ts = state.threads[t]
-            threads = state.threads
             skipped = ts._replace(reps=ts.reps + count - 1)
             state = state._replace(
-                threads=threads[:t] + (skipped,) + threads[t + 1 :], step=state.step + count - 1
+                threads=replaced(state.threads, t, skipped), step=state.step + count - 1
             )
         self.states[p], event, anomalies = self.machines[p].step(state, t, time)
         self.gils[p].ran = True
@@ -399,6 +404,7 @@ class _TimedRun:
             self._grant(gil, g)
             return None
         gil.waiters.append(g)
+        gil.queued.add(g)
         self._set(g, _GIL_WAIT)
         wake = self.wake[g] = _Wake(self.env)
         self.timer_gen[g] += 1
@@ -421,6 +427,7 @@ class _TimedRun:
         self._holding(g, int(self.env.now))
         if gil.waiters:
             nxt = gil.waiters.popleft()
+            gil.queued.discard(nxt)
             self._grant(gil, nxt)
             self.wake[nxt].give_after(GIL_HANDOFF)
 
@@ -431,7 +438,7 @@ class _TimedRun:
 
     def _timer_fired(self, gil: _Gil, g: int, generation: int, grants: int) -> None:
         self._look()
-        if self.timer_gen[g] != generation or gil.holder == g or g not in gil.waiters:
+        if self.timer_gen[g] != generation or gil.holder == g or g not in gil.queued:
             return  # it got the GIL (or is waiting again, on a newer timer)
         if gil.grants == grants and gil.holder >= 0 and not gil.drop_request:
             gil.drop_request = True

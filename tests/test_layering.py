@@ -23,6 +23,7 @@ LAYERS = {
     "model": VALUES,
     "trace": VALUES,
     "errors": VALUES,
+    "perthread": VALUES,  # immutable per-thread sequences a machine state is made of
     "runtimes": CORE,
     "lowering": CORE,
     "machine": CORE,
@@ -193,6 +194,7 @@ def test_refsim_keeps_its_layers() -> None:
 
 def test_the_core_is_what_the_brief_says() -> None:
     expected = {"model", "trace", "errors", "runtimes", "lowering", "machine", "scheduling"}
+    expected |= {"perthread"}  # the machine state's chunked per-thread parts (issue 16)
     assert expected == CORE_MODULES
 
 

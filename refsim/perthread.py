@@ -1,0 +1,255 @@
+"""Per-thread parts of a machine state that a step updates in time independent of the
+number of threads (issue 16: 5,000 threads must not cost 500 times 10 per micro-step).
+
+A :class:`~refsim.machine.State` keeps one entry per thread (``threads``) and the sorted
+indices of the threads that have not finished (``live``). As plain tuples a step copies
+all of them: fine for a handful of threads, and what the explorer and the page expect, but
+a run of 5,000 threads would then spend its time copying. So past :data:`CHUNK` threads
+the machine keeps them chunked, immutable all the same:
+
+* :class:`Chunked`, a sequence kept as a shallow tree of tuples (leaves of 16 items,
+  nodes of 16 leaves): replacing one item copies a leaf, a node and the top (about
+  ``n / 256 + 32`` references, not ``n``);
+* :class:`LiveSet`, the sorted thread indices in one chunk per block of :data:`CHUNK`
+  thread indices, with the running count before each block: the k-th live thread (what
+  a chooser picks) is a bisection, membership a scan of one block, removing a finished
+  thread rebuilds one block and the counts.
+
+Both compare equal to (and hash as) the tuple of their items, so a state is a value
+whichever form it takes. :func:`replaced`, :func:`removed` and :func:`added` work on
+either form; :func:`pack_threads` and :func:`pack_live` pick the form from the number of
+threads.
+"""
+
+from __future__ import annotations
+
+import operator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, overload
+
+__all__ = ["CHUNK", "Chunked", "LiveSet", "added", "pack_live", "pack_threads", "removed"]
+
+CHUNK = 64
+"""The most threads kept as plain tuples; also the live threads per block of a
+:class:`LiveSet`."""
+_SHIFT = 6
+_MASK = CHUNK - 1
+assert 1 << _SHIFT == CHUNK
+_LEAF, _NODE = 16, 256
+"""A :class:`Chunked`'s items per leaf and per node (the shifts and masks in its methods
+say the same: 4 bits of index per leaf, 8 per node)."""
+
+T = TypeVar("T")
+
+
+class Chunked(Sequence[T], Generic[T]):
+    """An immutable sequence kept as a shallow tree: leaves of 16 items, nodes of 16 leaves
+    (256 items), and the tuple of nodes. :meth:`replace` copies one leaf, one node and the
+    top (for 5,000 items about 50 references, where a flat tuple copies 5,000 and chunks
+    of 64 under one tuple about 140)."""
+
+    __slots__ = ("_size", "_top")
+
+    def __init__(self, items: Iterable[T]) -> None:
+        items = tuple(items)
+        self._top = tuple(
+            tuple(items[k : k + _LEAF] for k in range(i, min(i + _NODE, len(items)), _LEAF))
+            for i in range(0, len(items), _NODE)
+        )
+        self._size = len(items)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        if type(index) is int and index >= 0:  # a step's lookup: nothing else to check
+            return self._top[index >> 8][(index >> 4) & 15][index & 15]
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        index = operator.index(index) + self._size
+        if index < 0:
+            raise IndexError("index out of range")
+        return self._top[index >> 8][(index >> 4) & 15][index & 15]
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[T]:
+        for node in self._top:
+            for leaf in node:
+                yield from leaf
+
+    def replace(self, index: int, item: T) -> Chunked[T]:
+        """This sequence with ``item`` at ``index`` (from 0, less than its length)."""
+        top = self._top
+        a = index >> 8
+        node = top[a]
+        b = (index >> 4) & 15
+        leaf = list(node[b])
+        leaf[index & 15] = item
+        leaves = list(node)
+        leaves[b] = tuple(leaf)
+        nodes = list(top)
+        nodes[a] = tuple(leaves)
+        new: Chunked[T] = object.__new__(Chunked)
+        new._top = tuple(nodes)
+        new._size = self._size
+        return new
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Chunked):
+            return self._top == other._top
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Chunked({tuple(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Chunked, (tuple(self),))
+
+
+class LiveSet(Sequence[int]):
+    """A sorted set of thread indices from ``range(n)``, immutable; indexed by rank (the
+    k-th smallest), as the tuple of its items would be."""
+
+    __slots__ = ("_chunks", "_starts")
+
+    def __init__(self, items: Iterable[int], n: int) -> None:
+        blocks: list[list[int]] = [[] for _ in range((n + _MASK) >> _SHIFT)]
+        for t in sorted(set(items)):
+            if not 0 <= t < n:
+                raise ValueError(f"thread index {t} is not in range({n})")
+            blocks[t >> _SHIFT].append(t)
+        self._chunks = tuple(tuple(block) for block in blocks)
+        starts = [0]
+        for block in blocks:
+            starts.append(starts[-1] + len(block))
+        self._starts = tuple(starts)
+        """Per block, how many items the blocks before it hold; then the total."""
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[int, ...]: ...
+    def __getitem__(self, index: int | slice) -> int | tuple[int, ...]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        starts = self._starts
+        if index < 0:
+            index += starts[-1]
+        if not 0 <= index < starts[-1]:
+            raise IndexError("index out of range")
+        j = bisect_right(starts, index) - 1
+        return self._chunks[j][index - starts[j]]
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def __bool__(self) -> bool:
+        return self._starts[-1] > 0
+
+    def __contains__(self, t: object) -> bool:
+        # Asked at every step by the choosers: one scan of t's block, no other test. A
+        # negative t finds the last block, which holds no negative number.
+        try:
+            return t in self._chunks[t >> _SHIFT]  # type: ignore[operator]
+        except (IndexError, TypeError):
+            return False
+
+    def __iter__(self) -> Iterator[int]:
+        for chunk in self._chunks:
+            yield from chunk
+
+    def index(self, t: Any, start: int = 0, stop: int | None = None) -> int:
+        """The rank of ``t`` (ValueError if absent)."""
+        if start != 0 or stop is not None:
+            return tuple(self).index(t, start, len(self) if stop is None else stop)
+        if t not in self:
+            raise ValueError(f"{t!r} is not in the set")
+        j: int = t >> _SHIFT
+        rank: int = self._starts[j] + self._chunks[j].index(t)
+        return rank
+
+    def _with_block(self, j: int, block: tuple[int, ...], change: int) -> LiveSet:
+        chunks = list(self._chunks)
+        chunks[j] = block
+        starts = self._starts
+        new: LiveSet = object.__new__(LiveSet)
+        new._chunks = tuple(chunks)
+        # One count per block after j moves: in C (map), not a loop of Python.
+        new._starts = starts[: j + 1] + tuple(map(change.__add__, starts[j + 1 :]))
+        return new
+
+    def without(self, t: int) -> LiveSet:
+        """This set without ``t`` (itself if ``t`` is not in it)."""
+        if t not in self:
+            return self
+        j = t >> _SHIFT
+        block = self._chunks[j]
+        i = block.index(t)
+        return self._with_block(j, block[:i] + block[i + 1 :], -1)
+
+    def with_(self, t: int) -> LiveSet:
+        """This set with ``t`` (from ``range(n)``) added."""
+        if t in self:
+            return self
+        j = t >> _SHIFT
+        return self._with_block(j, tuple(sorted((*self._chunks[j], t))), 1)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LiveSet):
+            return self._chunks == other._chunks
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"LiveSet({tuple(self)!r}, {len(self._chunks) << _SHIFT})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LiveSet, (tuple(self), len(self._chunks) << _SHIFT))
+
+
+def pack_threads(items: Iterable[T], n: int) -> tuple[T, ...] | Chunked[T]:
+    """The per-thread entries of a machine of ``n`` threads, in the form its steps use:
+    a tuple up to :data:`CHUNK` threads, else :class:`Chunked`."""
+    return tuple(items) if n <= CHUNK else Chunked(items)
+
+
+def pack_live(items: Iterable[int], n: int) -> tuple[int, ...] | LiveSet:
+    """The live threads (indices, any order) of a machine of ``n`` threads, sorted, in the
+    form its steps use: a tuple up to :data:`CHUNK` threads, else :class:`LiveSet`."""
+    return tuple(sorted(items)) if n <= CHUNK else LiveSet(items, n)
+
+
+def replaced(items: tuple[T, ...] | Chunked[T], index: int, item: T) -> tuple[T, ...] | Chunked[T]:
+    """``items`` (a tuple or :class:`Chunked`) with ``item`` at ``index``, same form."""
+    if type(items) is Chunked:
+        return items.replace(index, item)
+    copy = list(items)
+    copy[index] = item
+    return tuple(copy)
+
+
+def removed(live: tuple[int, ...] | LiveSet, t: int) -> tuple[int, ...] | LiveSet:
+    """The live threads (a sorted tuple or :class:`LiveSet`) without ``t``, same form."""
+    if type(live) is LiveSet:
+        return live.without(t)
+    return tuple(x for x in live if x != t)
+
+
+def added(live: tuple[int, ...] | LiveSet, t: int) -> tuple[int, ...] | LiveSet:
+    """The live threads (a sorted tuple or :class:`LiveSet`) with ``t``, same form."""
+    if type(live) is LiveSet:
+        return live.with_(t)
+    return live if t in live else tuple(sorted((*live, t)))
