@@ -50,7 +50,7 @@ import shlex
 from fractions import Fraction
 from typing import Any
 
-from refsim.graph import Graph
+from refsim.graph import Graph, acyclic
 from refsim.model import Runtime, Scenario
 from refsim.page import Page, Part
 from refsim.render.text import count_cell, percent
@@ -86,12 +86,14 @@ def page_data(page: Page) -> dict[str, Any]:
     """The document the page's script reads (see the module docstring)."""
     strings = _Table()
     story = page.story
+    with acyclic():
+        parts = [_part(part, story.file, strings) for part in page.parts]
     return {
         "format": FORMAT,
         "scenario": story.scenario.name,
         "runtime": story.runtime.value,
         "budget": page.max_states,
-        "parts": [_part(part, story.file, strings) for part in page.parts],
+        "parts": parts,
         "s": strings.items,
     }
 
