@@ -64,12 +64,13 @@ def gather(story: Story, *, max_states: int = MAX_STATES, figure: bool = True) -
     """Everything a page of ``story`` shows: each process's state graph (within
     ``max_states`` states, else its witnesses only) and, with ``figure`` and matplotlib,
     the failing run (or the timed run, or one run) drawn as SVG."""
-    parts = tuple(_part(story, part, max_states) for part in story.scenario.per_process())
+    processes = story.scenario.per_process()
+    parts = tuple(_part(story, i, part, max_states) for i, part in enumerate(processes))
     drawn = _figure(story, parts) if figure else Figure(None, "")
     return Page(story, parts, drawn, max_states)
 
 
-def _part(story: Story, scenario: Scenario, max_states: int) -> Part:
+def _part(story: Story, index: int, scenario: Scenario, max_states: int) -> Part:
     runtime = story.runtime
     failing = story.failing
     witnesses: list[tuple[str, Schedule]] = []
@@ -86,8 +87,12 @@ def _part(story: Story, scenario: Scenario, max_states: int) -> Part:
     except ExplorationStopped:
         graph = None
     if graph is not None and (table is None or not table.exhaustive):
-        # Within the budget the exact count is cheap: the explorer needs fewer states.
-        table = explore(scenario, runtime=runtime)
+        # Within the budget the exact count is cheap: the explorer needs fewer states. The
+        # story has it already when it counted this process to the end.
+        counted = story.counted[index] if index < len(story.counted) else None
+        if counted is None or not counted.exhaustive:
+            counted = explore(scenario, runtime=runtime)
+        table = counted
     if table is not None:
         for stats in table.outcomes:
             if all(stats.witness != schedule for _, schedule in witnesses):

@@ -47,6 +47,7 @@ __all__ = [
     "Action",
     "Autopilot",
     "Board",
+    "Boards",
     "Command",
     "Ending",
     "Move",
@@ -309,6 +310,54 @@ class Session:
                 continue
             odds.append(Odds(machine.thread_names[t], table))
         return tuple(odds)
+
+
+class Boards:
+    """The boards of many states of one machine, each distinct board built once and
+    shared (``boards(state)`` is ``Session(machine, state).board()``).
+
+    A page's state graph holds thousands of states but a learner sees far fewer boards:
+    the states differ in what a board does not show (the step number, the stores each word
+    has seen, the anomalies so far, which program counter a repeated op is at). A board
+    is looked up by :meth:`key`, everything it is built from, which is cheaper than
+    building it; equal keys make equal boards (the tests hold every bundled scenario's
+    states to that)."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self._found: dict[tuple[object, ...], Board] = {}
+        self._threads = range(len(machine.thread_names))
+        self._ends = tuple(len(program) for program in machine.programs)
+
+    def key(self, state: State) -> tuple[object, ...]:
+        """What :meth:`Session.board` reads of ``state``: each thread's next micro-step
+        (but where in its program it is), its register where that reads it and whether
+        its program is done (a join waits for that), and every word, lock and primitive,
+        and who may run."""
+        machine = self.machine
+        threads: list[tuple[object, int | None, bool]] = []
+        for t in self._threads:
+            instr = machine.next_instr(state, t)
+            now = state.threads[t]
+            if instr is None:
+                threads.append((None, None, now.pc >= self._ends[t]))
+                continue
+            reg = now.reg if instr.code in _READS_REGISTER else None
+            # Not its op's index: a repeated op shows the same wherever the thread is.
+            code, micro, word, delta, first, times, _, op, subject = instr
+            shown = (code, micro, word, delta, first, times, op, subject)
+            threads.append((shown, reg, now.pc >= self._ends[t]))
+        return (
+            tuple(threads), state.values, state.freed, state.true_refs, state.holders,
+            state.live, state.inside, state.sync, state.waiters, state.brc,
+        )  # fmt: skip
+
+    def __call__(self, state: State) -> Board:
+        key = self.key(state)
+        board = self._found.get(key)
+        if board is None:
+            board = self._found[key] = Session(self.machine, state).board()
+        return board
 
 
 def _counters(session: Session) -> tuple[tuple[str, str], ...]:

@@ -182,6 +182,10 @@ class Story:
     stopped: tuple[str, ...] = ()
     """The time and memory budgets that ran out while the story was gathered (so some
     part of it is sampled, searched or unknown), sorted: ``memory``, ``time``."""
+    counted: tuple[Exploration | None, ...] = ()
+    """Per process (``scenario.per_process()``, one for a scenario of one), its table under
+    ``runtime`` as the story found it (exact or sampled), or ``None``: what a page counts
+    again otherwise."""
 
     def row(self, runtime: Runtime) -> RuntimeRow:
         return next(r for r in self.runtimes if r.runtime is runtime)
@@ -412,6 +416,7 @@ def gather(
         next=_next_steps(scenario, file, runtime, failing, counted) + _more(file, how.stopped),
         judged=judged,
         stopped=tuple(sorted(how.stopped)),
+        counted=tuple(tables[(runtime, i)] for i in range(len(parts))),
     )
 
 

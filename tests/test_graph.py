@@ -3,6 +3,7 @@ step is the engine's, and the budget holds."""
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 
 import pytest
@@ -13,7 +14,7 @@ from refsim.budget import Limit
 from refsim.bundled import bundled_scenarios
 from refsim.engine import run
 from refsim.explore import ExplorationStopped, explore
-from refsim.graph import MAX_STATES, Graph, along, build
+from refsim.graph import MAX_STATES, Graph, acyclic, along, build
 from refsim.loader import load_file
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.play import Session
@@ -171,3 +172,22 @@ def test_along_leaves_out_what_is_too_long_or_does_not_replay() -> None:
     # Under the GIL T2 cannot run inside T1's decref; T3 is no thread at all.
     graph = along(scenario, Runtime.GIL, [six, seven, Schedule.parse("T3 T1")])
     assert ((seven,), 8) == (graph.schedules, len(graph.nodes))
+
+
+def test_the_collector_is_paused_while_a_graph_is_built_and_left_as_it_was() -> None:
+    assert gc.isenabled()
+    seen = []
+    with acyclic():
+        seen.append(gc.isenabled())
+        with acyclic():
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+    seen.append(gc.isenabled())
+    gc.disable()
+    try:
+        with acyclic():
+            pass
+        seen.append(gc.isenabled())
+    finally:
+        gc.enable()
+    assert [False, False, False, True, False] == seen

@@ -15,6 +15,7 @@ from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
 
 from refsim.bundled import bundled_scenarios
 from refsim.engine import run
+from refsim.explore import explore
 from refsim.loader import load_file, load_text
 from refsim.model import Runtime, Schedule
 from refsim.page import gather
@@ -190,6 +191,20 @@ def test_a_scenario_with_processes_has_a_part_each() -> None:
     assert [("main", 2401), ("P1", 1001), ("P2", 1001)] == [
         (p["process"], p["states"]) for p in data["parts"]
     ]
+
+
+def test_each_process_is_counted_once_for_the_story_and_its_page() -> None:
+    # The story counts every process under its runtime; the page takes those tables
+    # rather than counting again, and they are the explorer's.
+    scenario = load_file("scenarios/io_then_transform.yaml")
+    story = tell(scenario, "io_then_transform")
+    page = gather(story, figure=False)
+    processes = scenario.per_process()
+    assert [True, True, True] == [
+        part.table is table for part, table in zip(page.parts, story.counted, strict=True)
+    ]
+    expected = [explore(p, runtime=story.runtime).outcomes for p in processes]
+    assert expected == [table.outcomes for table in story.counted if table is not None]
 
 
 def test_without_matplotlib_the_page_says_so_and_works(monkeypatch: pytest.MonkeyPatch) -> None:

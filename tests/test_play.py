@@ -20,10 +20,12 @@ from refsim.cli import main
 from refsim.engine import run
 from refsim.explore import explore
 from refsim.loader import load_file
+from refsim.machine import Machine, State
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
 from refsim.play import (
     Action,
     Autopilot,
+    Boards,
     Command,
     PlayError,
     Session,
@@ -408,6 +410,60 @@ def test_the_board_says_where_the_waiting_primitives_stand() -> None:
     assert (("queue Q", "1 of 1 item"),) == session.board().counters
     waiting = Session.start(bundled("lost_wakeup")).step("Waiter").step("Waiter")
     assert (("condition C", "waiters: Waiter"),) == waiting.board().counters
+
+
+# -- boards shared between states ---------------------------------------------------------
+
+
+def reachable(machine: Machine, most: int) -> list[State]:
+    """The first ``most`` states ``machine`` reaches, breadth first."""
+    found = [machine.initial()]
+    seen = set(found)
+    for state in found:
+        for t in machine.enabled(state):
+            child = machine.step(state, t, state.step)[0]
+            if child not in seen and len(found) < most:
+                seen.add(child)
+                found.append(child)
+    return found
+
+
+def shared_boards_agree(machine: Machine, states: list[State]) -> int:
+    """Assert that one :class:`Boards` gives each state the board a session builds;
+    return how many distinct boards it built."""
+    boards = Boards(machine)
+    for state in states:
+        assert Session(machine, state).board() == boards(state)
+    return len({id(boards(state)) for state in states})
+
+
+@settings(max_examples=60, deadline=None)
+@given(enumerable_scenarios(max_interleavings=2_000))
+def test_a_shared_board_is_the_board_a_session_builds(scenario: Scenario) -> None:
+    machine = Machine(scenario)
+    states = reachable(machine, 3_000)
+    assert 1 <= shared_boards_agree(machine, states) <= len(states)
+
+
+@pytest.mark.parametrize("runtime", list(Runtime), ids=str)
+def test_every_bundled_scenarios_shared_boards_are_its_sessions_boards(runtime: Runtime) -> None:
+    for name in BUNDLED:
+        machine = Machine(bundled(name), runtime)
+        shared_boards_agree(machine, reachable(machine, 1_500))
+
+
+def test_states_that_look_the_same_share_one_board() -> None:
+    # io_bound's threads repeat `io 10ms, compute 1`: after one repetition a thread is at
+    # another program counter but shows the same next op, so the board is the same one.
+    machine = Machine(bundled("io_bound"))
+    boards = Boards(machine)
+    start = machine.initial()
+    again = start
+    for _ in range(2):
+        again = machine.step(again, 0, again.step)[0]
+    assert (0, 2) == (start.threads[0].pc, again.threads[0].pc)
+    assert boards(start) is boards(again)
+    assert boards(start) != boards(machine.step(start, 0)[0])
 
 
 # -- the one reading of claims (tests/claims_table.py) --------------------------------------

@@ -50,9 +50,10 @@ import shlex
 from fractions import Fraction
 from typing import Any
 
-from refsim.graph import Graph
+from refsim.graph import Graph, acyclic
 from refsim.model import Runtime, Scenario
 from refsim.page import Page, Part
+from refsim.play import Board
 from refsim.render.text import count_cell, percent
 from refsim.report import replay_line, value_header
 from refsim.trace import Anomaly, Exploration
@@ -86,20 +87,16 @@ def page_data(page: Page) -> dict[str, Any]:
     """The document the page's script reads (see the module docstring)."""
     strings = _Table()
     story = page.story
+    with acyclic():
+        parts = [_part(part, story.file, strings) for part in page.parts]
     return {
         "format": FORMAT,
         "scenario": story.scenario.name,
         "runtime": story.runtime.value,
         "budget": page.max_states,
-        "parts": [_part(part, story.file, strings) for part in page.parts],
+        "parts": parts,
         "s": strings.items,
     }
-
-
-def _trim(values: list[Any]) -> list[Any]:
-    while values and values[-1] in (None, []):
-        values.pop()
-    return values
 
 
 def _part(part: Part, file: str, s: _Table) -> dict[str, Any]:
@@ -116,46 +113,44 @@ def _part(part: Part, file: str, s: _Table) -> dict[str, Any]:
     used = [False, False, False]
     nodes = []
     known: dict[tuple[Any, int | None], int] = {}
+    # The graph shares one board among every state that shows it (refsim.play.Boards):
+    # each is written once, and found again by identity (the graph keeps it alive).
+    written: dict[int, tuple[list[int], int]] = {}
     for node in graph.nodes:
         moves: list[Any] = []
         for move in node.moves:
             if move is None:
                 moves.append(None)
                 continue
-            _, _, _, _, _, _, register, value, true_refs, *_ = move.event
-            if register is not None:
-                used[0] = True
-            if value is not None:
-                used[1] = True
+            event = move.event
+            register, value, true_refs = event.register, event.value, event.true_refs
+            said = [anomaly(a) for a in move.anomalies] if move.anomalies else []
+            # Trailing nulls and an empty list left out (the module docstring).
             if true_refs is not None:
                 used[2] = True
-            said = [anomaly(a) for a in move.anomalies]
-            moves.append(_trim([move.child, said, register, value, true_refs]))
+                moves.append([move.child, said, register, value, true_refs])
+            elif value is not None:
+                moves.append([move.child, said, register, value])
+            elif register is not None:
+                moves.append([move.child, said, register])
+            else:
+                moves.append([move.child, said] if said else [move.child])
+            if value is not None:
+                used[1] = True
+            if register is not None:
+                used[0] = True
         board = node.board
-        states = []
-        for m, (_, register) in zip(board.moves, board.registers, strict=True):
-            found = known.get((m, register))
-            if found is None:
-                nxt = -1
-                if m.op is not None:
-                    assert m.micro is not None
-                    nxt = nexts((s(m.op), s(m.micro), subjects.get(m.subject)))
-                why = -1 if m.reason is None or m.op is None else s(m.reason)
-                found = known[(m, register)] = tstates((nxt, why, register))
-            states.append(found)
-        shown = (
-            tuple(
-                (refcount, true_refs, int(freed)) for _, refcount, true_refs, freed in board.objects
-            ),
-            tuple(value for _, value in board.variables),
-            tuple(-1 if holder is None else threads.index(holder) for _, holder in board.locks),
-            tuple((s(label), s(words)) for label, words in board.counters),
-        )
+        found = written.get(id(board))
+        if found is None:
+            found = written[id(board)] = _board(
+                board, threads, subjects, s, nexts, tstates, boards, known
+            )
+        states, shown = found
         nodes.append(
             [
                 moves,
                 states,
-                boards(shown),
+                shown,
                 -1 if node.table is None else tables(counted.table(node.table)),
                 -1 if node.outcome is None else node.outcome,
                 [anomaly(a) for a in node.concluded],
@@ -185,6 +180,38 @@ def _part(part: Part, file: str, s: _Table) -> dict[str, Any]:
         "replay": [before, after],
         "play": _play(file, graph.runtime, scenario),
     }
+
+
+def _board(
+    board: Board,
+    threads: list[str],
+    subjects: dict[str | None, tuple[str, int]],
+    s: _Table,
+    nexts: _Table,
+    tstates: _Table,
+    boards: _Table,
+    known: dict[tuple[Any, int | None], int],
+) -> tuple[list[int], int]:
+    """A board as a node names it: each thread's state (indices into ``tstates``) and
+    the board's index in ``boards``."""
+    states = []
+    for m, (_, register) in zip(board.moves, board.registers, strict=True):
+        found = known.get((m, register))
+        if found is None:
+            nxt = -1
+            if m.op is not None:
+                assert m.micro is not None
+                nxt = nexts((s(m.op), s(m.micro), subjects.get(m.subject)))
+            why = -1 if m.reason is None or m.op is None else s(m.reason)
+            found = known[(m, register)] = tstates((nxt, why, register))
+        states.append(found)
+    shown = (
+        tuple((refcount, true_refs, int(freed)) for _, refcount, true_refs, freed in board.objects),
+        tuple(value for _, value in board.variables),
+        tuple(-1 if holder is None else threads.index(holder) for _, holder in board.locks),
+        tuple((s(label), s(words)) for label, words in board.counters),
+    )
+    return states, boards(shown)
 
 
 def _play(file: str, runtime: Runtime, scenario: Scenario) -> str:
