@@ -479,23 +479,17 @@ class Machine:
         always run it; otherwise as :meth:`enabled` (there is no GIL)."""
         if not self.may_block:
             return state.live  # a live thread runs its merge or a step that cannot wait
-        holders = state.holders
         programs = self.programs
         threads = state.threads
         _, _, pending, merging = state.brc
-        result = []
-        for t in state.live:
-            if merging[t] >= 0 or (pending[t] and self._at_boundary(state, t)):
-                result.append(t)
-                continue
-            instr = programs[t][threads[t].pc]
-            code = instr.code
-            if code == ACQUIRE:
-                if holders[instr.word] < 0:
-                    result.append(t)
-            elif code not in WAITS or self._ready(state, t, instr):
-                result.append(t)
-        return tuple(result)
+        unblocked = self._unblocked
+        return tuple(
+            t
+            for t in state.live
+            if merging[t] >= 0
+            or (pending[t] and self._at_boundary(state, t))
+            or unblocked(state, t, programs[t][threads[t].pc])
+        )
 
     def _is_enabled_biased(self, state: State, thread: int) -> bool:
         """:meth:`is_enabled` under free-threaded: whether ``thread`` is among
@@ -505,10 +499,7 @@ class Machine:
         _, _, pending, merging = state.brc
         if merging[thread] >= 0 or (pending[thread] and self._at_boundary(state, thread)):
             return True
-        instr = self.programs[thread][state.threads[thread].pc]
-        if instr.code == ACQUIRE:
-            return state.holders[instr.word] < 0
-        return instr.code not in WAITS or self._ready(state, thread, instr)
+        return self._unblocked(state, thread, self.programs[thread][state.threads[thread].pc])
 
     def _step_biased(
         self, state: State, thread: int, time: int = 0
@@ -662,19 +653,10 @@ class Machine:
             return (state.inside,)
         if not self.may_block:
             return state.live
-        holders = state.holders
         programs = self.programs
         threads = state.threads
-        result = []
-        for t in state.live:
-            instr = programs[t][threads[t].pc]
-            code = instr.code
-            if code == ACQUIRE:
-                if holders[instr.word] < 0:
-                    result.append(t)
-            elif code not in WAITS or self._ready(state, t, instr):
-                result.append(t)
-        return tuple(result)
+        unblocked = self._unblocked
+        return tuple(t for t in state.live if unblocked(state, t, programs[t][threads[t].pc]))
 
     def is_enabled(self, state: State, thread: int) -> bool:
         """Whether ``thread`` is among :meth:`enabled`'s threads, without building them:
@@ -690,10 +672,14 @@ class Machine:
             return False
         if not self.may_block:
             return True
-        instr = program[pc]
+        return self._unblocked(state, thread, program[pc])
+
+    def _unblocked(self, state: State, t: int, instr: Instr) -> bool:
+        """Whether ``t``'s next micro-step ``instr`` can run now as far as locks and the
+        waiting primitives go (the GIL aside)."""
         if instr.code == ACQUIRE:
             return state.holders[instr.word] < 0
-        return instr.code not in WAITS or self._ready(state, thread, instr)
+        return instr.code not in WAITS or self._ready(state, t, instr)
 
     def _ready(self, state: State, t: int, instr: Instr) -> bool:
         """Whether ``t``'s next micro-step ``instr``, one that may wait, can run now."""
@@ -716,15 +702,11 @@ class Machine:
         instr = self.next_instr(state, thread)
         if instr is None:
             return None
-        code, w = instr.code, instr.word
-        if code == ACQUIRE:
-            holder = state.holders[w]
-            if holder < 0:
-                return None
-            return f"lock {instr.subject}, which {self._who(state, holder, thread)} holds"
-        if code not in WAITS or self._ready(state, thread, instr):
+        if self._unblocked(state, thread, instr):
             return None
-        name = instr.subject
+        code, w, name = instr.code, instr.word, instr.subject
+        if code == ACQUIRE:
+            return f"lock {name}, which {self._who(state, state.holders[w], thread)} holds"
         if code == SEM_ACQUIRE:
             return f"semaphore {name} to be released (its count is 0)"
         if code == WAIT:
@@ -777,11 +759,11 @@ class Machine:
         instr = self.next_instr(state, thread)
         if instr is None:
             return None
+        if self._unblocked(state, thread, instr):
+            return None
         code, w = instr.code, instr.word
         if code == ACQUIRE:
-            return ("lock", w) if state.holders[w] >= 0 else None
-        if code not in WAITS or self._ready(state, thread, instr):
-            return None
+            return ("lock", w)
         if code == JOIN:
             return ("thread", w)
         if code == REACQUIRE:

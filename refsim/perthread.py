@@ -26,7 +26,7 @@ from __future__ import annotations
 import operator
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 __all__ = ["CHUNK", "Chunked", "LiveSet", "added", "pack_live", "pack_threads", "removed"]
 
@@ -43,7 +43,27 @@ say the same: 4 bits of index per leaf, 8 per node)."""
 T = TypeVar("T")
 
 
-class Chunked(Sequence[T], Generic[T]):
+class _AsTuple:
+    """Equal to, and hashed as, the tuple of its items, so that a state is one value in
+    either form; two of one class compare by their parts, without building tuples."""
+
+    __slots__ = ()
+
+    def _parts(self) -> object:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, type(self)):
+            return self._parts() == other._parts()
+        if isinstance(other, tuple):
+            return tuple(cast(Iterable[Any], self)) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(cast(Iterable[Any], self)))
+
+
+class Chunked(_AsTuple, Sequence[T], Generic[T]):
     """An immutable sequence kept as a shallow tree: leaves of 16 items, nodes of 16 leaves
     (256 items), and the tuple of nodes. :meth:`replace` copies one leaf, one node and the
     top (for 5,000 items about 50 references, where a flat tuple copies 5,000 and chunks
@@ -98,15 +118,8 @@ class Chunked(Sequence[T], Generic[T]):
         new._size = self._size
         return new
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Chunked):
-            return self._top == other._top
-        if isinstance(other, tuple):
-            return tuple(self) == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
+    def _parts(self) -> object:
+        return self._top
 
     def __repr__(self) -> str:
         return f"Chunked({tuple(self)!r})"
@@ -115,7 +128,7 @@ class Chunked(Sequence[T], Generic[T]):
         return (Chunked, (tuple(self),))
 
 
-class LiveSet(Sequence[int]):
+class LiveSet(_AsTuple, Sequence[int]):
     """A sorted set of thread indices from ``range(n)``, immutable; indexed by rank (the
     k-th smallest), as the tuple of its items would be."""
 
@@ -203,15 +216,8 @@ class LiveSet(Sequence[int]):
         j = t >> _SHIFT
         return self._with_block(j, tuple(sorted((*self._chunks[j], t))), 1)
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LiveSet):
-            return self._chunks == other._chunks
-        if isinstance(other, tuple):
-            return tuple(self) == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
+    def _parts(self) -> object:
+        return self._chunks
 
     def __repr__(self) -> str:
         return f"LiveSet({tuple(self)!r}, {len(self._chunks) << _SHIFT})"

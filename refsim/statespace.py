@@ -472,14 +472,7 @@ class Space:
                 continue
             k += 1
             new, child_sid, stored, bits = effect
-            if stored:
-                stale = self._stale_maps.get(stored)
-                if stale is None or len(stale) < len(self.lid_local):
-                    stale = self._stale_map(stored)
-                child = list(map(stale.__getitem__, lids))
-            else:
-                child = list(lids)
-            child[s] = new
+            child = self._after(lids, s, new, stored)
             slot = s
             if symmetric:
                 child.sort()
@@ -489,6 +482,19 @@ class Space:
             groups.append(group)
             children.append([(*child, child_sid), child, child_sid, 1, slot, bits])
         return k, groups, children
+
+    def _after(self, lids: list[int], s: int, new: int, stored: int) -> list[int]:
+        """The lids once slot ``s`` has stepped to lid ``new``, storing to the words in
+        ``stored`` (a bit set): every other thread's pending load of one of them is stale."""
+        if stored:
+            stale = self._stale_maps.get(stored)
+            if stale is None or len(stale) < len(self.lid_local):
+                stale = self._stale_map(stored)
+            child = list(map(stale.__getitem__, lids))
+        else:
+            child = list(lids)
+        child[s] = new
+        return child
 
     def _stale_map(self, stored: int) -> list[int]:
         """Each lid as it is once the words in ``stored`` (a bit set) have been stored to:
@@ -503,14 +509,7 @@ class Space:
     def _child(self, lids: list[int], s: int, effect: _Effect) -> Child:
         """Apply a learned step of slot ``s`` and put the result in canonical order."""
         lid, sid, stored, bits = effect
-        if stored:
-            stale = self._stale_maps.get(stored)
-            if stale is None or len(stale) < len(self.lid_local):
-                stale = self._stale_map(stored)
-            child = list(map(stale.__getitem__, lids))
-        else:
-            child = list(lids)
-        child[s] = lid
+        child = self._after(lids, s, lid, stored)
         slot = s
         if self.classes:
             rank = child

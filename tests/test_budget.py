@@ -17,13 +17,8 @@ from refsim.budget import (
     resident_memory,
     seconds_text,
 )
-from refsim.cli.budget import (
-    done_text,
-    interrupted_line,
-    memory_option,
-    progress_shown,
-    seconds_option,
-)
+from refsim.cli.budget import memory_option, progress_shown, seconds_option
+from refsim.render.budget import done_text, interrupted_line
 
 
 class Clock:

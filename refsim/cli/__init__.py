@@ -18,15 +18,7 @@ from typing import NoReturn, TextIO
 from refsim import __version__
 from refsim.budget import BudgetExceeded, Meter
 from refsim.cli import compare, course, explore, files, html, play, plot, real, run, search, story
-from refsim.cli.budget import (
-    EXIT_INTERRUPTED,
-    budget_of,
-    interrupted_line,
-    out_of_memory_lines,
-    progress_shown,
-    reading_stopped_lines,
-    stopped_lines,
-)
+from refsim.cli.budget import EXIT_INTERRUPTED, budget_of, progress_shown
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_USAGE,
@@ -39,6 +31,12 @@ from refsim.cli.output import Terminated, terminable
 from refsim.cli.streams import EXIT_BROKEN_PIPE, prepare, silence
 from refsim.errors import ScenarioError
 from refsim.loader import ReadingStopped
+from refsim.render.budget import (
+    interrupted_line,
+    out_of_memory_lines,
+    reading_stopped_lines,
+    stopped_lines,
+)
 
 __all__ = ["COMMANDS", "main"]
 

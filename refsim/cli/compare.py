@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from refsim.cli.budget import add_budget, timed_stopped_lines
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -21,6 +21,7 @@ from refsim.cli.common import (
 )
 from refsim.compare import agrees, compare
 from refsim.engine import run_length
+from refsim.render.budget import timed_stopped_lines
 from refsim.render.compare import print_comparison, unknown_line
 from refsim.render.json import compare_json
 from refsim.timed import TimedRunStopped

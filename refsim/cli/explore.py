@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.text import Text
 
 from refsim.claims import check, judge_exploration
-from refsim.cli.budget import add_budget, exploration_stopped_lines
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -35,6 +35,7 @@ from refsim.cli.common import (
 from refsim.errors import ScenarioError
 from refsim.explore import DEFAULT_MAX_STATES, ExplorationStopped, explore
 from refsim.model import Runtime
+from refsim.render.budget import exploration_stopped_lines
 from refsim.render.explore import print_checked, print_exploration
 from refsim.render.json import checked_json, exploration_json, stopped_json
 from refsim.render.text import plural

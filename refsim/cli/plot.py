@@ -16,12 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from refsim.budget import Meter
-from refsim.cli.budget import (
-    add_budget,
-    exploration_stopped_lines,
-    stopped_option,
-    timed_stopped_lines,
-)
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -45,6 +40,7 @@ from refsim.engine import run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule, count_text
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
+from refsim.render.budget import exploration_stopped_lines, stopped_option, timed_stopped_lines
 from refsim.report import agrees, format_ns, plural, short_schedule
 from refsim.schema import parse_duration
 from refsim.timed import TimedRunStopped

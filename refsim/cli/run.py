@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from refsim.cli.budget import add_budget, stopped_option, timed_stopped_lines
+from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_DISAGREES,
@@ -35,6 +35,7 @@ from refsim.costs import settings
 from refsim.engine import DEFAULT_MAX_STEPS, run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule
+from refsim.render.budget import stopped_option, timed_stopped_lines
 from refsim.render.json import sweep_json
 from refsim.render.quantum import print_sweep
 from refsim.report import (
