@@ -29,6 +29,8 @@ from refsim.compare import compare
 from refsim.engine import CHECK_EVERY, run
 from refsim.explore import ExplorationStopped, explore, reachable
 from refsim.loader import load_text
+from refsim.model import Runtime
+from refsim.render.budget import exploration_stopped_lines
 from refsim.search import search_report
 from refsim.story import gather
 from refsim.timed import TimedRunStopped, run_timed
@@ -479,3 +481,23 @@ def test_every_command_refuses_a_folder(
     status, _, err = refsim(capsys, *_argv(command, str(folder), tmp_path))
     assert 2 == status
     assert f"{folder}:1:1: error: not a regular file: it is a folder" in err
+
+
+@pytest.mark.parametrize(
+    ("measured", "said"),
+    [
+        (412.4, "each state has taken about 412 bytes so far"),
+        (None, "a state takes a few hundred bytes"),
+    ],
+)
+def test_the_state_budget_advice_gives_what_a_state_costs(
+    measured: float | None, said: str
+) -> None:
+    stopped = ExplorationStopped(
+        Limit.STATES, "10 states", scenario="s", runtime=Runtime.UNSAFE, states=10,
+        bytes_per_state=measured,
+    )  # fmt: skip
+    lines = exploration_stopped_lines(stopped, "s", helps="or --sample N")
+    assert [f"raise --max-states ({said}), or --sample N"] == [
+        line.split("To go further: ")[1].rstrip(".") for line in lines if "To go further" in line
+    ]

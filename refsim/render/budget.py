@@ -160,6 +160,13 @@ def whole_line(error: ExplorationStopped) -> str | None:
     return "The whole count: " + ", through ".join(parts) + "."
 
 
+def _state_size(error: ExplorationStopped) -> str:
+    """What a state costs in memory: as measured in this count, when it was."""
+    if error.bytes_per_state is not None:
+        return f"each state has taken about {bytes_text(error.bytes_per_state)} so far"
+    return "a state takes a few hundred bytes"
+
+
 def exploration_stopped_lines(error: ExplorationStopped, subject: str, *, helps: str) -> list[str]:
     """``stopped_lines`` for an exploration: found so far, the whole, and what ``helps``
     besides raising the budget that ran out."""
@@ -170,7 +177,7 @@ def exploration_stopped_lines(error: ExplorationStopped, subject: str, *, helps:
     )
     advice = f"{raise_hint(error.limit)}, {helps}"
     if error.limit is Limit.STATES:
-        advice = f"raise --max-states (each state takes about 2 KB), {helps}"
+        advice = f"raise --max-states ({_state_size(error)}), {helps}"
     return stopped_lines(
         error, subject, doing=doing, found=found_lines(error), whole=whole_line(error),
         helps=advice,
