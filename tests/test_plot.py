@@ -112,6 +112,17 @@ def test_the_leak_picture() -> None:
     assert ((), ()) == (picture.holder_lanes, picture.holdings)
 
 
+def test_every_micro_step_kind_drawn_has_a_legend_entry() -> None:
+    # Free-threaded's own kinds are drawn grey, like IO: each still says what it is.
+    summary = figure(
+        "biased", Runtime.FREE_THREADED, "Worker*2 Main*2 Worker Main Worker Main*2 Worker Main*6"
+    )
+    assert (
+        "bytecode starts", "ADD / SUB", "DEALLOC (FREE)", "READ", "ADD_SHARED (ADDS)",
+        "LOAD_LOCAL (LDL)", "DECREF_SHARED (DECS)", "STORE_LOCAL (STL)", "QUEUE", "MERGE",
+    ) == summary.legend[:10]  # fmt: skip
+
+
 def test_who_holds_the_gil_and_the_locks() -> None:
     result = run(scenario("counter_locked"), schedule=Schedule.parse("T1*5 T2*5"))
     picture = describe_run(result)

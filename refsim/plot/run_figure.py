@@ -80,6 +80,8 @@ class RunFigure:
     lane_labels: tuple[str, ...] = ()
     """The texts in the lanes besides the boxes': holders (``T1, never released``) and
     blocked stretches (``blocked on lock L``), top to bottom, left to right."""
+    legend: tuple[str, ...] = ()
+    """The legend's labels, in order."""
 
 
 def plot_run(
@@ -356,7 +358,7 @@ def _step_ticks(ax: Axes, picture: RunPicture) -> None:
 def _legend_entries(picture: RunPicture) -> int:
     """How many entries the legend will have (the figure's top is sized for them)."""
     kinds = {b.micro for b in picture.boxes}
-    count = sum(1 for ks, _ in CATEGORIES if kinds & set(ks))
+    count = sum(1 for ks, _ in CATEGORIES if kinds & set(ks)) + len(_uncategorized(picture))
     count += len({w.overlaps for w in picture.windows})
     count += any(b.bytecode_start for b in picture.boxes) + bool(picture.preemptions)
     objects = [s for s in picture.series if s.is_object]
@@ -365,6 +367,12 @@ def _legend_entries(picture: RunPicture) -> int:
     count += any(s.freed_at for s in objects)
     count += bool(picture.marks) + bool(picture.blocked)
     return count
+
+
+def _uncategorized(picture: RunPicture) -> list[str]:
+    """The micro-step kinds drawn in the default grey (no category of their own), in
+    the order they first appear."""
+    return [kind for kind in dict.fromkeys(b.micro for b in picture.boxes) if kind not in COLOUR]
 
 
 def _lane_y(picture: RunPicture) -> dict[str, float]:
@@ -476,6 +484,11 @@ def _draw_lanes(
         present = [f"{k} ({SHORT[k]})" if k in abbreviated else k for k in kinds if k in kinds_seen]
         if present:
             handles.append((Patch(facecolor=colour, edgecolor="#444444"), " / ".join(present)))
+    # The grey kinds (the waits, free-threaded's local and shared counts...) each get an
+    # entry of their own: a reader meets LDL or MERGE nowhere else.
+    for kind in _uncategorized(picture):
+        label = f"{kind} ({SHORT[kind]})" if kind in abbreviated else kind
+        handles.append((Patch(facecolor=GREY, edgecolor="#444444"), label))
 
     # GIL and lock lanes: one bar per stretch a thread holds it, named if it fits.
     colour_of = {t: HOLDERS[i % len(HOLDERS)] for i, t in enumerate(picture.threads)}
@@ -812,4 +825,5 @@ def summarize_run(fig: Figure) -> RunFigure:
         y_labels=tuple(ax.get_ylabel() for ax in panels),
         blocked=tuple(sorted(blocked, key=lambda b: (lanes.index(b[0]), b[1]))),
         lane_labels=tuple(t.get_text() for t in said),
+        legend=tuple(t.get_text() for t in fig.legends[0].get_texts()),
     )
