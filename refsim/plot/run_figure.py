@@ -487,8 +487,8 @@ def _draw_lanes(
     # The grey kinds (the waits, free-threaded's local and shared counts...) each get an
     # entry of their own: a reader meets LDL or MERGE nowhere else.
     for kind in _uncategorized(picture):
-        label = f"{kind} ({SHORT[kind]})" if kind in abbreviated else kind
-        handles.append((Patch(facecolor=GREY, edgecolor="#444444"), label))
+        named = f"{kind} ({SHORT[kind]})" if kind in abbreviated else kind
+        handles.append((Patch(facecolor=GREY, edgecolor="#444444"), named))
 
     # GIL and lock lanes: one bar per stretch a thread holds it, named if it fits.
     colour_of = {t: HOLDERS[i % len(HOLDERS)] for i, t in enumerate(picture.threads)}
