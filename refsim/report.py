@@ -568,6 +568,11 @@ def _timed_rows(result: RunResult) -> list[tuple[str, ...]]:
     for event, count, duration in zip(result.trace, counts, durations, strict=True):
         step = str(event.step) if count == 1 else f"{event.step - count + 1}-{event.step}"
         micro = event.micro if count == 1 else f"{event.micro} ×{count:,}"
+        value = _cell(event.value)
+        if event.counts is not None:
+            # Free-threaded's two counts, in the refcount's cell: two columns more would
+            # not fit 80 beside the time and the duration.
+            value += " = {}+{}".format(*event.counts)
         rows.append(
             (
                 step,
@@ -577,14 +582,23 @@ def _timed_rows(result: RunResult) -> list[tuple[str, ...]]:
                 micro,
                 format_ns(duration),
                 _cell(event.register),
-                _cell(event.value),
+                value,
                 _cell(event.true_refs),
             )
         )
     return rows
 
 
+_SPLIT = (
+    "(refcount = local+shared: the owner's count, which only the owner writes, plus the "
+    "count every other thread updates atomically)"
+)
+"""Under the timed trace of a free-threaded run: what ``3 = 2+1`` means."""
+
+
 def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) -> None:
+    """The timed trace table: the controlled one's columns (those some row uses) with
+    each micro-step's time and duration."""
     headers = ["step", "time", "thread", "op", "micro-step", "took", "register"]
     headers += [value_header(scenario), "true refs"]
     rows = _timed_rows(result)
@@ -592,6 +606,9 @@ def _print_timed_trace(console: Console, scenario: Scenario, result: RunResult) 
     right = [headers[i] for i in (0, 1, 5, 6, 7, 8)]
     kept = [tuple(r[i] for i in keep) for r in rows]
     console.print(fitted([headers[i] for i in keep], kept, right, console.width))
+    assert result.trace is not None
+    if any(event.counts is not None for event in result.trace):
+        console.print(Text(_SPLIT, style="dim"))
 
 
 def timed_summary(result: RunResult, width: int) -> RenderableType:

@@ -403,6 +403,8 @@ pytestmark = pytest.mark.usefixtures("repo_root")
         ("timed_io_then_transform.txt", ["run", "io_then_transform", "--timed"]),
         ("timed_leak.txt", ["run", "scenarios/leak.yaml", "--timed", "--runtime", "unsafe"]),
         ("timed_convoy.txt", ["run", "convoy", "--timed", "--switch-interval", "1ms"]),
+        # Free-threaded: the refcount cell shows its two counts (3 = 2+1).
+        ("timed_biased.txt", ["run", "biased", "--timed"]),
     ],
 )
 def test_run_timed_golden(
