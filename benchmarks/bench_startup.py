@@ -15,10 +15,11 @@ wheel has, and a checkout once Python could write ``__pycache__``), and compiled
 start (``source``: ``PYTHONDONTWRITEBYTECODE=1`` with an editable install and no
 ``__pycache__``, as on the development machine, where every run compiles refsim anew).
 
-    python benchmarks/bench_startup.py [--repeat 5] [--tree PATH]
+    python benchmarks/bench_startup.py [--repeat 5] [--before PATH]
 
-``--tree PATH`` measures the refsim package in PATH instead (e.g. an older commit
-extracted with ``git archive``), for a before-and-after in one run.
+``--before PATH`` also measures the refsim package in PATH (e.g. an older commit,
+``git archive COMMIT refsim | tar -x -C PATH``), each measurement taken in turn with the
+current one, so that a busy machine slows both alike.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from bench_explore import counter_file
@@ -72,31 +74,20 @@ def cpu_seconds(argv: list[str], env: dict[str, str]) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def best(argv: list[str], env: dict[str, str], repeat: int) -> float:
-    return min(cpu_seconds(argv, env) for _ in range(repeat))
-
-
-def until_exploring(file: Path, env: dict[str, str], repeat: int) -> float:
-    """CPU seconds of ``refsim explore FILE --json`` when the explorer starts, the best."""
+def until_exploring(file: Path, env: dict[str, str]) -> float:
+    """CPU seconds of ``refsim explore FILE --json`` when the explorer starts."""
     argv = [sys.executable, "-c", _UNTIL_EXPLORING, "explore", str(file), "--json"]
-    seconds = []
-    for _ in range(repeat):
-        found = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
-        seconds.append(float(found.stderr.split()[-1]))
-    return min(seconds)
+    found = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    return float(found.stderr.split()[-1])
 
 
-def import_total(argv: list[str], env: dict[str, str], repeat: int) -> float:
-    """The least, over ``repeat`` runs, of the sum of ``-X importtime``'s top-level imports
-    (their cumulative microseconds), in seconds."""
-    totals = []
-    for _ in range(repeat):
-        found = subprocess.run(
-            [sys.executable, "-X", "importtime", *argv], env=env, capture_output=True, text=True
-        )
-        top = re.findall(r"^import time:\s+\d+ \|\s+(\d+) \| (\S)", found.stderr, re.MULTILINE)
-        totals.append(sum(int(cumulative) for cumulative, _ in top) / 1e6)
-    return min(totals)
+def import_total(argv: list[str], env: dict[str, str]) -> float:
+    """The sum of ``-X importtime``'s top-level imports (their cumulative time), seconds."""
+    found = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv], env=env, capture_output=True, text=True
+    )
+    top = re.findall(r"^import time:\s+\d+ \|\s+(\d+) \| (\S)", found.stderr, re.MULTILINE)
+    return sum(int(cumulative) for cumulative, _ in top) / 1e6
 
 
 def imported(argv: list[str], env: dict[str, str]) -> str:
@@ -109,13 +100,11 @@ def imported(argv: list[str], env: dict[str, str]) -> str:
 
 
 def environment(tree: Path | None, cache: Path | None) -> dict[str, str]:
-    """The environment of a measured process: refsim from ``tree`` (when given), and its
-    code compiled once into ``cache`` (or compiled on every start without one)."""
+    """The environment of a measured process: refsim from ``tree`` (else the installed
+    one), its code compiled once into ``cache`` (or compiled on every start without one)."""
     env = dict(os.environ)
     if tree is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(
-            os.pathsep
-        )
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
     if cache is None:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env.pop("PYTHONPYCACHEPREFIX", None)
@@ -125,52 +114,68 @@ def environment(tree: Path | None, cache: Path | None) -> dict[str, str]:
     return env
 
 
-def report(label: str, env: dict[str, str], file: Path, repeat: int) -> None:
-    python = [sys.executable]
+def report(label: str, envs: dict[str, dict[str, str]], file: Path, repeat: int) -> None:
+    """One table: each measurement, for each refsim in ``envs`` (measured in turn, so that
+    a busy machine slows each alike), the best of ``repeat``."""
     refsim = [sys.executable, "-m", "refsim"]
     explore = ["explore", str(file), "--json"]
-    subprocess.run([*refsim, *explore], env=env, capture_output=True)  # compiles, if cached
-    floor = best([*python, "-c", "pass"], env, repeat)
-    rows = [
-        ("python -c pass (the floor)", floor),
-        ("refsim --version", best([*refsim, "--version"], env, repeat)),
-        ("refsim --help", best([*refsim, "--help"], env, repeat)),
+    measures: list[tuple[str, Callable[[dict[str, str]], float]]] = [
         (
-            "refsim explore 3x4 --json, until the explorer starts",
-            until_exploring(file, env, repeat),
+            "python -c pass (the floor)",
+            lambda env: cpu_seconds([sys.executable, "-c", "pass"], env),
         ),
-        ("refsim explore 3x4 --json, whole", best([*refsim, *explore], env, repeat)),
+        ("refsim --version", lambda env: cpu_seconds([*refsim, "--version"], env)),
+        ("refsim --help", lambda env: cpu_seconds([*refsim, "--help"], env)),
+        ("explore 3x4 --json, until the explorer starts", lambda env: until_exploring(file, env)),
+        ("explore 3x4 --json, whole", lambda env: cpu_seconds([*refsim, *explore], env)),
+        (
+            "explore 3x4 --json, importtime total",
+            lambda env: import_total(["-m", "refsim", *explore], env),
+        ),
     ]
-    print(f"\n{label}")
-    for what, seconds in rows:
-        print(f"  {what:<55} {seconds * 1000:7.1f} ms CPU  {seconds / floor:5.1f}x the floor")
-    total = import_total(["-m", "refsim", *explore], env, repeat)
-    print(f"  {'importtime total, refsim explore 3x4 --json':<55} {total * 1000:7.1f} ms")
-    print(f"  imports (explore --json): {imported(explore, env)}")
-    print(f"  imports (--version):      {imported(['--version'], env)}")
+    for env in envs.values():
+        subprocess.run([*refsim, *explore], env=env, capture_output=True)  # compiles, if cached
+    print(f"\n{label} (ms; CPU but the last, importtime's own sum)")
+    print(f"  {'':<47}" + "".join(f"{name:>10}" for name in envs))
+    for what, measure in measures:
+        samples: dict[str, list[float]] = {name: [] for name in envs}
+        for _ in range(repeat):
+            for name, env in envs.items():
+                samples[name].append(measure(env))
+        least = {name: min(found) for name, found in samples.items()}
+        cells = "".join(f"{seconds * 1000:10.1f}" for seconds in least.values())
+        ratio = ""
+        if len(least) == 2:
+            before, after = least.values()
+            ratio = f"  {after / before:5.2f}x"
+        print(f"  {what:<47}{cells}{ratio}")
+    for name, env in envs.items():
+        print(f"  {name}: explore --json imports {imported(explore, env)}")
+        print(f"  {name}: --version imports {imported(['--version'], env)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each (the best counts)")
-    parser.add_argument("--tree", type=Path, help="measure the refsim package in this folder")
+    parser.add_argument(
+        "--before", type=Path, help="also measure the refsim package in this folder, in turn"
+    )
     args = parser.parse_args()
-    tree = None if args.tree is None else args.tree.resolve()
-    if any((tree or Path(__file__).parent.parent).glob("refsim/**/__pycache__")):
-        print("note: refsim has __pycache__ folders: 'no bytecode cache' below reads them")
-    print(f"Python {sys.version.split()[0]}; refsim from {tree or 'the installed package'};")
-    print(f"CPU time, best of {args.repeat}")
+    trees = {"now": None} if args.before is None else {"before": args.before.resolve(), "now": None}
+    print(f"Python {sys.version.split()[0]}; CPU time, best of {args.repeat}")
+    for tree in (args.before, Path(__file__).parent.parent):
+        if tree is not None and any(tree.glob("refsim/**/__pycache__")):
+            print(f"note: {tree}/refsim has __pycache__ folders, which the last table reads")
     with tempfile.TemporaryDirectory() as folder:
         os.chdir(folder)  # `python -c` and `-m` put the working folder first on sys.path
         file = counter_file(3, 4, Path(folder))
-        cache = Path(folder) / "pycache"
-        report("compiled already (an installed wheel)", environment(tree, cache), file, args.repeat)
-        report(
-            "compiled on every start (no bytecode cache)",
-            environment(tree, None),
-            file,
-            args.repeat,
-        )
+        cached = {
+            name: environment(tree, Path(folder) / f"pycache-{name}")
+            for name, tree in trees.items()
+        }
+        source = {name: environment(tree, None) for name, tree in trees.items()}
+        report("compiled already (as an installed wheel is)", cached, file, args.repeat)
+        report("compiled on every start (no bytecode cache)", source, file, args.repeat)
 
 
 if __name__ == "__main__":
