@@ -253,7 +253,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
 def _budget_lines(error: BudgetExceeded, args: argparse.Namespace) -> list[str]:
     """What a budget that ran out where no command reported it says: while a scenario
     file was read (the loader's own message, with how far it got), or else anywhere."""
-    # Imported here, not at the top: `refsim --version` and `refsim list` read no scenario.
+    # Imported here, not at the top: `refsim --version` and `refsim --help` read no file.
     from refsim.loader import ReadingStopped
 
     if isinstance(error, ReadingStopped):
