@@ -23,7 +23,8 @@ from floor import best
 from rich.console import Console
 from rich.table import Table
 
-from refsim.cli.common import console, print_scenario_error
+from refsim.cli.common import print_scenario_error
+from refsim.cli.console import console
 from refsim.engine import run
 from refsim.errors import ScenarioError
 from refsim.loader import Limits, load_text

@@ -27,6 +27,7 @@ __all__ = [
     "count_text",
     "digits",
     "format_duration",
+    "format_ns",
 ]
 
 
@@ -234,6 +235,21 @@ def format_duration(ns: int) -> str:
     for unit, size in _UNITS:
         if ns and ns % size == 0:
             return f"{ns // size}{unit}"
+    return f"{ns}ns"
+
+
+def format_ns(ns: int) -> str:
+    """A duration for people: ``0``, ``850ns``, ``12.3µs``, ``5.01ms``, ``1.23s``."""
+    if ns == 0:
+        return "0"
+    for size, unit in ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs")):
+        if ns >= size:
+            value = ns / size
+            digits = 0 if value >= 100 else 1 if value >= 10 else 2
+            text = f"{value:.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return text + unit
     return f"{ns}ns"
 
 

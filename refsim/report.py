@@ -6,7 +6,6 @@ Both read only the run result and the scenario; neither runs anything.
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -19,8 +18,9 @@ from refsim.budget import Limit
 from refsim.claims import judge_run
 from refsim.engine import run_length
 from refsim.errors import visible
-from refsim.model import Runtime, Scenario
+from refsim.model import Runtime, Scenario, format_ns
 from refsim.narrate import blocked_notes
+from refsim.render.commands import replay_command
 from refsim.render.fit import Fit, blocks, narrow
 from refsim.render.text import and_words, command_line, hanging, plural
 from refsim.render.verdict import verdict_text
@@ -33,15 +33,12 @@ __all__ = [
     "agrees",
     "and_words",
     "fitted",
-    "format_ns",
     "legend",
     "metrics_json",
     "plural",
     "print_run",
     "print_timed_run",
     "print_trace",
-    "replay_command",
-    "replay_line",
     "run_json",
     "short_schedule",
     "start_line",
@@ -51,7 +48,6 @@ __all__ = [
     "trace_cells",
     "trace_columns",
     "value_header",
-    "witness_replay",
 ]
 
 _COLUMNS = (
@@ -65,43 +61,6 @@ def agrees(scenario: Scenario, result: RunResult) -> bool:
     """True when the run's anomalies are all allowed by the scenario's claim for its runtime
     (refsim.claims). This decides exit status 0 or 1."""
     return judge_run(scenario, result).holds
-
-
-def replay_command(
-    file: str, result: RunResult, scenario: Scenario, *, program: str = "refsim"
-) -> str:
-    """The command that replays ``result`` exactly."""
-    return replay_line(file, str(result.schedule), result.runtime, scenario, program=program)
-
-
-def replay_line(
-    file: str,
-    schedule: str,
-    runtime: Runtime,
-    scenario: Scenario,
-    *,
-    always: bool = False,
-    program: str = "refsim",
-) -> str:
-    """``refsim run FILE --schedule "..."``, with ``--runtime`` when it is not the file's
-    (or ``always``) and ``--process`` when ``scenario`` is one process of the file."""
-    # Schedules are names, stars, digits and spaces: double quotes read best and work in
-    # every shell; the path gets whatever quoting it needs.
-    command = f'{program} run {shlex.quote(file)} --schedule "{schedule}"'
-    if scenario.part_of is not None:
-        command += f" --process {scenario.part_of}"
-    if always or runtime is not scenario.runtime:
-        command += f" --runtime {runtime.value}"
-    return command
-
-
-def witness_replay(
-    file: str, scenario: Scenario, witness: str, runtime: Runtime, process: str | None
-) -> str:
-    """The command that replays a witness of ``process`` (or of the whole file), always
-    naming the runtime (a check lists several)."""
-    part = scenario if process is None else scenario.process(process)
-    return replay_line(file, witness, runtime, part, always=True)
 
 
 def value_header(scenario: Scenario) -> str:
@@ -544,21 +503,6 @@ def short_schedule(schedule: str, limit: int) -> str:
     """``schedule`` whole if it fits in ``limit`` characters, else cut at a run and ended
     with `` …``."""
     return schedule if len(schedule) <= limit else schedule[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def format_ns(ns: int) -> str:
-    """A duration for people: ``0``, ``850ns``, ``12.3µs``, ``5.01ms``, ``1.23s``."""
-    if ns == 0:
-        return "0"
-    for size, unit in ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs")):
-        if ns >= size:
-            value = ns / size
-            digits = 0 if value >= 100 else 1 if value >= 10 else 2
-            text = f"{value:.{digits}f}"
-            if "." in text:
-                text = text.rstrip("0").rstrip(".")
-            return text + unit
-    return f"{ns}ns"
 
 
 def _timed_rows(result: RunResult) -> list[tuple[str, ...]]:

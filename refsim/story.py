@@ -41,7 +41,7 @@ from refsim.explore import (
     reachable,
     sample,
 )
-from refsim.model import AnomalyKind, Op, Runtime, Scenario
+from refsim.model import AnomalyKind, Op, Runtime, Scenario, format_ns
 from refsim.narrate import (
     RUNTIME_WORDS,
     Sentence,
@@ -50,7 +50,8 @@ from refsim.narrate import (
     narrate,
     why_runtime,
 )
-from refsim.report import format_ns, plural, replay_command
+from refsim.render.commands import replay_command
+from refsim.report import plural
 from refsim.runtimes import GROUPS
 from refsim.search import search_report
 from refsim.timed import TimedRunStopped, run_timed

@@ -14,10 +14,7 @@ import argparse
 import contextlib
 import re
 from collections.abc import Iterator
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
+from typing import TYPE_CHECKING, Any, TextIO
 
 from refsim.budget import (
     DEFAULT_MEMORY,
@@ -28,6 +25,9 @@ from refsim.budget import (
     seconds_text,
 )
 from refsim.render.budget import done_text
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -140,6 +140,11 @@ class _Display:
         if self.bar is None:
             if meter.elapsed < PROGRESS_DELAY:
                 return
+            # rich is imported here, once there is a line to show: every command imports
+            # this module, and most end before the line would appear.
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn
+
             self.bar = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),

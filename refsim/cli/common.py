@@ -1,26 +1,23 @@
-"""What every command shares: exit statuses, the console, loading a scenario, errors."""
+"""What every command shares: exit statuses, options, loading a scenario, errors.
+
+Every command line imports this module (``refsim --version`` too), so it imports nothing
+heavy at the top: the loader (pydantic, YAML) and the scenario schema are imported by the
+functions that load a scenario or check an option's value, when they are called. The
+console commands print through is :mod:`refsim.cli.console` (rich).
+"""
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import io
 import json
-import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TextIO, cast
+from typing import TextIO
 
-from rich.console import Console
-
-from refsim.bundled import resolve
-from refsim.cli.streams import can_encode
 from refsim.errors import SHOWN, ScenarioError, rest_line, visible
-from refsim.loader import Limits, load_file
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule, ScheduleSyntaxError
-from refsim.schema import closest_runtime, parse_duration
 
 __all__ = [
     "EXIT_BUDGET",
@@ -35,7 +32,6 @@ __all__ = [
     "add_schedule",
     "add_timing",
     "anomaly_kind",
-    "console",
     "load",
     "one_process",
     "parse_schedule",
@@ -43,7 +39,6 @@ __all__ = [
     "shown",
     "timed_only",
     "whole",
-    "width",
     "write_json",
 ]
 
@@ -56,13 +51,12 @@ class UsageError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One subcommand: its name, help line, arguments and what it does.
+    """One subcommand: its arguments and what it does (its name and help line are in the
+    table of commands, :data:`refsim.cli.COMMANDS`, which imports it only when chosen).
 
     ``execute(args, out, err)`` returns the exit status.
     """
 
-    name: str
-    help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     execute: Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -82,82 +76,6 @@ def write_json(out: TextIO, document: object, *, indent: int | None = None) -> N
     out.write("\n")
 
 
-DEFAULT_WIDTH = 80
-"""The width of output off a terminal (pipes, files, tests), unless ``COLUMNS`` says."""
-LEAST_WIDTH = 20
-"""The narrowest refsim lays its output out for: a smaller width is taken as this one (a
-table then shows each row as a block of lines, every column still there)."""
-
-
-def width(stream: TextIO) -> int:
-    """The columns output to ``stream`` may use: ``COLUMNS`` when it is a number of 1 or
-    more, else the terminal's width, else 80; at least 20."""
-    columns = os.environ.get("COLUMNS", "").strip()
-    if columns.isdigit() and int(columns) > 0:
-        return max(int(columns), LEAST_WIDTH)
-    if stream.isatty():
-        try:
-            size = os.get_terminal_size(stream.fileno()).columns
-        except (OSError, ValueError, io.UnsupportedOperation):
-            size = 0
-        if size > 0:
-            return max(size, LEAST_WIDTH)
-    return DEFAULT_WIDTH
-
-
-def console(stream: TextIO) -> Console:
-    """A rich console on ``stream``: every line wrapped to :func:`width`; colour only on a
-    terminal (and never with NO_COLOR); no markup, emoji or highlighting, so that text
-    from a scenario file prints exactly as written (``[/x]`` included)."""
-    # rich types its file as IO[str]; it only ever writes, flushes and asks isatty().
-    trimmed = cast(TextIO, _Trimmed(stream))
-    columns = width(stream)
-    if not can_encode(getattr(stream, "encoding", None), "·×…"):
-        # The ASCII stand-ins (refsim.cli.streams) of `…` and an exponent are longer than
-        # what they stand for: leave them the room, so that no line outgrows the width.
-        columns = max(columns - 2, LEAST_WIDTH)
-    return _Console(
-        file=trimmed, width=columns, markup=False, emoji=False, highlight=False,
-        soft_wrap=False,
-    )  # fmt: skip
-
-
-class _Console(Console):
-    """A rich console that leaves a closed pipe to ``refsim.cli.main``, which ends every
-    command the same way (rich's own way exits with status 1)."""
-
-    def on_broken_pipe(self) -> None:
-        raise BrokenPipeError
-
-
-_TRAILING = re.compile(r"[ \t]+\n")
-
-
-class _Trimmed(io.TextIOBase):
-    """``stream`` without the spaces rich pads a table's last column with at the end of a
-    line: copied output and golden files then survive editors that trim whitespace."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._partial = ""
-
-    def write(self, text: str) -> int:
-        # Hold back an unfinished line: its padding may end it once the rest arrives.
-        lines, newline, self._partial = (self._partial + text).rpartition("\n")
-        if newline:
-            self._stream.write(_TRAILING.sub("\n", lines + newline))
-        return len(text)
-
-    def flush(self) -> None:
-        if self._partial:
-            self._stream.write(self._partial)
-            self._partial = ""
-        self._stream.flush()
-
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-
 def anomaly_kind(text: str) -> AnomalyKind:
     """An option's type: an anomaly kind (``double_free`` is read as ``double-free``)."""
     folded = text.strip().lower().replace("_", "-")
@@ -174,6 +92,8 @@ def anomaly_kind(text: str) -> AnomalyKind:
 
 def add_limits(parser: argparse.ArgumentParser) -> None:
     """The options that raise the loader's size limits."""
+    from refsim.loader import Limits
+
     defaults = Limits()
     parser.add_argument(
         "--max-bytes", type=whole(most=2**31), default=defaults.max_bytes, metavar="N",
@@ -192,6 +112,8 @@ def runtime_name(text: str) -> str:
     names = [r.value for r in Runtime]
     if text in names:
         return text
+    from refsim.schema import closest_runtime
+
     close = closest_runtime(text)
     hint = f"did you mean {close!r}? " if close else ""
     raise argparse.ArgumentTypeError(
@@ -300,6 +222,8 @@ def whole(*, least: int = 1, most: int | None = None) -> Callable[[str], int]:
 
 
 def _duration(text: str) -> int:
+    from refsim.schema import parse_duration
+
     try:
         ns = parse_duration(text)
     except ValueError as error:
@@ -316,6 +240,9 @@ def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:
     bundled scenario reads ``leak``, not a path into the installed package."""
     if not file:
         raise UsageError("FILE is empty: give a scenario file, or a bundled scenario's name")
+    from refsim.bundled import resolve
+    from refsim.loader import Limits, load_file
+
     path, hint = resolve(file)
     limits = Limits(max_bytes=args.max_bytes, max_ops=args.max_ops)
     try:

@@ -14,11 +14,11 @@ from refsim.cli.common import (
     Command,
     UsageError,
     add_limits,
-    console,
     load,
     shown,
     write_json,
 )
+from refsim.cli.console import console
 from refsim.compare import agrees, compare
 from refsim.engine import run_length
 from refsim.render.budget import timed_stopped_lines
@@ -81,9 +81,4 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMAND = Command(
-    "compare",
-    "the same scenario under each runtime: safety and speed side by side",
-    _arguments,
-    _execute,
-)
+COMMAND = Command(_arguments, _execute)

@@ -57,6 +57,4 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMAND = Command(
-    "course", "copy the course's exercises into DIR, to edit and check", _arguments, _execute
-)
+COMMAND = Command(_arguments, _execute)

@@ -2,15 +2,14 @@
 
 Both drive the explorer through :mod:`refsim.claims` (the one reading of ``expect:``);
 this module parses options, shows progress, calls the renderers and turns the verdicts
-into exit statuses.
+into exit statuses. The terminal's renderers (rich) are imported only when the output is
+for people: ``--json`` writes its document without them.
 """
 
 from __future__ import annotations
 
 import argparse
 from typing import Any, TextIO
-
-from rich.text import Text
 
 from refsim.claims import check, judge_exploration
 from refsim.cli.budget import add_budget
@@ -24,7 +23,6 @@ from refsim.cli.common import (
     add_limits,
     add_process,
     add_runtime,
-    console,
     load,
     one_process,
     print_scenario_error,
@@ -36,9 +34,7 @@ from refsim.errors import ScenarioError
 from refsim.explore import DEFAULT_MAX_STATES, ExplorationStopped, explore
 from refsim.model import Runtime
 from refsim.render.budget import exploration_stopped_lines
-from refsim.render.explore import print_checked, print_exploration
 from refsim.render.json import checked_json, exploration_json, stopped_json
-from refsim.render.text import plural
 
 __all__ = ["CHECK", "EXPLORE"]
 
@@ -125,6 +121,9 @@ def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_json(out, document)
         status = EXIT_OK if document["agrees"] else EXIT_DISAGREES
     else:
+        from refsim.cli.console import console
+        from refsim.render.explore import print_exploration
+
         verdict = print_exploration(console(out), scenario, exploration, file=args.file)
         status = EXIT_OK if verdict.holds else EXIT_DISAGREES
     if cut:
@@ -139,23 +138,12 @@ def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return status
 
 
-def _summary(total: int, files: int, failed: int, unknown: int, bad: int) -> str:
-    summary = f"{plural(total, 'claim')} in {plural(files, 'file')}: "
-    if not (failed or unknown or bad):
-        return summary + ("all hold." if total != 1 else "it holds.")
-    parts = []
-    if failed:
-        parts.append(f"{failed} {'fails' if failed == 1 else 'fail'}")
-    if unknown:
-        parts.append(f"{unknown} unknown (a budget ran out)")
-    held = total - failed - unknown
-    parts.append(f"{held} {'holds' if held == 1 else 'hold'}")
-    summary += ", ".join(parts) + "."
-    return summary + (f" {plural(bad, 'file')} could not be read." if bad else "")
-
-
 def _execute_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    rich_out = console(out)
+    if not args.json:
+        from refsim.cli.console import console
+        from refsim.render.explore import print_check_summary, print_checked
+
+        screen = console(out)
     bad = failed = unknown = total = 0
     files: list[dict[str, Any]] = []
     for index, name in enumerate(args.files):
@@ -176,34 +164,17 @@ def _execute_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             files.append({"file": name, "scenario": scenario.name, "error": None, "claims": claims})
         else:
             if index:
-                rich_out.print()
-            print_checked(rich_out, name, scenario, checked, args.max_states)
+                screen.print()
+            print_checked(screen, name, scenario, checked, args.max_states)
     status = (
         EXIT_USAGE if bad else EXIT_DISAGREES if failed else EXIT_BUDGET if unknown else EXIT_OK
     )
     if args.json:
         write_json(out, {"ok": status == EXIT_OK, "files": files})
-        return status
-    n_files = len(args.files) - bad
-    if not n_files:
-        rich_out.print(
-            Text(f"no claims checked: {plural(bad, 'file')} could not be read (see above).")
-        )
-        return status
-    rich_out.print()
-    rich_out.print(Text(_summary(total, n_files, failed, unknown, bad)))
+    else:
+        print_check_summary(screen, total, len(args.files) - bad, failed, unknown, bad)
     return status
 
 
-EXPLORE = Command(
-    "explore",
-    "count every interleaving exactly: the outcome table, with a witness for each outcome",
-    _explore_arguments,
-    _execute_explore,
-)
-CHECK = Command(
-    "check",
-    "verify each scenario's expect: claims by exploring every interleaving",
-    _check_arguments,
-    _execute_check,
-)
+EXPLORE = Command(_explore_arguments, _execute_explore)
+CHECK = Command(_check_arguments, _execute_check)

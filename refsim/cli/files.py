@@ -14,11 +14,11 @@ from refsim.cli.common import (
     EXIT_USAGE,
     Command,
     add_limits,
-    console,
     load,
     print_scenario_error,
     write_json,
 )
+from refsim.cli.console import console
 from refsim.errors import SHOWN, ScenarioError, visible
 from refsim.loader import json_schema, load_file
 from refsim.render.text import first_sentence, hanging, plural
@@ -94,8 +94,6 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-VALIDATE = Command(
-    "validate", "check scenario files without running them", _validate_arguments, _validate
-)
-LIST = Command("list", "the bundled scenarios, one line each", _list_arguments, _list)
-SCHEMA = Command("schema", "print the JSON Schema of scenario files", lambda p: None, _schema)
+VALIDATE = Command(_validate_arguments, _validate)
+LIST = Command(_list_arguments, _list)
+SCHEMA = Command(lambda p: None, _schema)

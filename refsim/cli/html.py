@@ -140,9 +140,4 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _site(args, out) if args.all else _one(args, out)
 
 
-COMMAND = Command(
-    "html",
-    "write one self-contained page: the story, the figure, step-through, the scheduler game",
-    _arguments,
-    _execute,
-)
+COMMAND = Command(_arguments, _execute)

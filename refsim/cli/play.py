@@ -29,12 +29,12 @@ from refsim.cli.common import (
     add_process,
     add_runtime,
     anomaly_kind,
-    console,
     load,
     one_process,
     whole,
     write_json,
 )
+from refsim.cli.console import console
 from refsim.cli.run import MAX_QUANTUM
 from refsim.errors import visible
 from refsim.model import AnomalyKind, Runtime
@@ -283,9 +283,4 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMAND = Command(
-    "play",
-    "be the scheduler: pick the thread for each micro-step, undo, ask for the odds",
-    _arguments,
-    _execute,
-)
+COMMAND = Command(_arguments, _execute)

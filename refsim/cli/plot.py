@@ -38,10 +38,10 @@ from refsim.cli.common import (
 from refsim.cli.output import check_output, write_output
 from refsim.engine import run, run_length
 from refsim.errors import ScheduleError
-from refsim.model import Runtime, Scenario, Schedule, count_text
+from refsim.model import Runtime, Scenario, Schedule, count_text, format_ns
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
 from refsim.render.budget import exploration_stopped_lines, stopped_option, timed_stopped_lines
-from refsim.report import agrees, format_ns, plural, short_schedule
+from refsim.report import agrees, plural, short_schedule
 from refsim.schema import parse_duration
 from refsim.timed import TimedRunStopped
 from refsim.trace import RunResult
@@ -487,9 +487,4 @@ def _plot_outcomes(
     return EXIT_OK
 
 
-COMMAND = Command(
-    "plot",
-    "draw a run (or the outcome shares) as a figure, or export its Chrome trace",
-    _arguments,
-    _execute,
-)
+COMMAND = Command(_arguments, _execute)

@@ -25,10 +25,10 @@ from refsim.cli.common import (
     EXIT_OK,
     Command,
     UsageError,
-    console,
     whole,
     write_json,
 )
+from refsim.cli.console import console
 from refsim.real import counter, gil, hardware
 from refsim.real.shim import ShimUnavailable
 from refsim.real.values import Progress as Tick
@@ -278,9 +278,4 @@ def render(report: Report, out: TextIO) -> None:
         con.print(Text(f"unexpected: {sentence}", style="bold red"))
 
 
-COMMAND = Command(
-    "real",
-    "measure on this machine what the model predicts, the model's figure beside each",
-    _arguments,
-    _execute,
-)
+COMMAND = Command(_arguments, _execute)

@@ -20,7 +20,6 @@ from refsim.cli.common import (
     add_runtime,
     add_schedule,
     add_timing,
-    console,
     load,
     one_process,
     parse_schedule,
@@ -29,6 +28,7 @@ from refsim.cli.common import (
     whole,
     write_json,
 )
+from refsim.cli.console import console
 from refsim.cli.output import check_output
 from refsim.cli.plot import write_chrome_trace
 from refsim.costs import settings
@@ -290,4 +290,4 @@ def _execute_timed(
     return EXIT_OK if agrees(scenario, result) else EXIT_DISAGREES
 
 
-COMMAND = Command("run", "run a scenario once and print its trace", _arguments, _execute)
+COMMAND = Command(_arguments, _execute)

@@ -27,16 +27,17 @@ from refsim.cli.common import (
     add_process,
     add_runtime,
     anomaly_kind,
-    console,
     load,
     one_process,
     whole,
     write_json,
 )
+from refsim.cli.console import console
 from refsim.engine import DEFAULT_MAX_STEPS
 from refsim.model import AnomalyKind, Runtime, Scenario
+from refsim.render.commands import replay_command
 from refsim.render.verdict import verdict_text
-from refsim.report import agrees, plural, print_run, replay_command, run_json
+from refsim.report import agrees, plural, print_run, run_json
 from refsim.search import DEFAULT_MAX_EXAMPLES, SearchReport, search_report
 
 __all__ = ["COMMAND"]
@@ -204,9 +205,4 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if expected_nothing(scenario, report) else EXIT_BUDGET
 
 
-COMMAND = Command(
-    "search",
-    "search for a schedule that reaches an anomaly, shrunk to the fewest preemptions",
-    _arguments,
-    _execute,
-)
+COMMAND = Command(_arguments, _execute)

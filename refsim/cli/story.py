@@ -20,11 +20,11 @@ from refsim.cli.common import (
     UsageError,
     add_limits,
     add_runtime,
-    console,
     load,
     shown,
     write_json,
 )
+from refsim.cli.console import console
 from refsim.cli.output import check_output, write_output
 from refsim.model import Runtime
 from refsim.plot import FORMATS
@@ -91,7 +91,4 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_DISAGREES if agrees is False else EXIT_BUDGET if agrees is None else EXIT_OK
 
 
-COMMAND = Command(
-    "story", "tell the whole story of a scenario: outcomes, what goes wrong, the GIL",
-    _arguments, _execute,
-)  # fmt: skip
+COMMAND = Command(_arguments, _execute)

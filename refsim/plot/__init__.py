@@ -29,8 +29,9 @@ figure's artists by their ``gid``, so tests check a figure's content, not just t
 file appeared.
 """
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from refsim.lazy import exported
 
 if TYPE_CHECKING:
     from refsim.plot.outcomes import (
@@ -104,12 +105,7 @@ that draws nothing does not pay for the drawing modules when it starts."""
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'refsim.plot' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"refsim.plot.{home}"), name)
-    globals()[name] = value
-    return value
+    return exported(__name__, _HOMES, name)
 
 
 def __dir__() -> list[str]:

@@ -7,15 +7,17 @@ parses the options and shows the progress line.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from refsim.budget import Budget, BudgetExceeded, Limit, Meter, bytes_text, seconds_text
 from refsim.errors import visible
-from refsim.explore import ExplorationStopped
-from refsim.loader import ReadingStopped
-from refsim.model import count_text
-from refsim.report import format_ns
-from refsim.timed import TimedRunStopped
-from refsim.trace import RunResult
+from refsim.model import count_text, format_ns
+
+if TYPE_CHECKING:  # only named in annotations: every command imports this module
+    from refsim.explore import ExplorationStopped
+    from refsim.loader import ReadingStopped
+    from refsim.timed import TimedRunStopped
+    from refsim.trace import RunResult
 
 __all__ = [
     "done_text",

@@ -8,11 +8,11 @@ from rich.text import Text
 from refsim.budget import Limit
 from refsim.compare import Row, verdict
 from refsim.costs import DEFAULT_COSTS, GIL_HANDOFF, PROCESS_START, settings
-from refsim.model import AnomalyKind, MicroKind, Runtime, Scenario
+from refsim.model import AnomalyKind, MicroKind, Runtime, Scenario, format_ns
 from refsim.narrate import why_runtime
 from refsim.render.text import hanging, visible
 from refsim.render.verdict import verdict_text
-from refsim.report import fitted, format_ns, plural
+from refsim.report import fitted, plural
 from refsim.runtimes import GROUPS
 
 __all__ = [

@@ -16,13 +16,13 @@ from refsim.budget import Limit
 from refsim.claims import Checked, Verdict, judge_exploration, sorted_kinds
 from refsim.explore import Reachability
 from refsim.model import Scenario, count_text
+from refsim.render.commands import replay_line, witness_replay
 from refsim.render.fit import blocks, narrow
 from refsim.render.text import command_line, count_cell, hanging, percent, plural, visible
 from refsim.render.verdict import verdict_text
-from refsim.report import replay_line, witness_replay
 from refsim.trace import Exploration
 
-__all__ = ["claim_words", "print_checked", "print_exploration"]
+__all__ = ["claim_words", "print_check_summary", "print_checked", "print_exploration"]
 
 OUTCOME_WIDTH = 26
 """The outcome column's width when there is room (it wraps within it)."""
@@ -336,3 +336,33 @@ def print_checked(
             lines.append(Text(f"{kind.value} is claimed, but no interleaving reaches it"))
         for line in lines:
             console.print(Padding(line, (0, 0, 0, 4)))
+
+
+def _summary(total: int, files: int, failed: int, unknown: int, bad: int) -> str:
+    summary = f"{plural(total, 'claim')} in {plural(files, 'file')}: "
+    if not (failed or unknown or bad):
+        return summary + ("all hold." if total != 1 else "it holds.")
+    parts = []
+    if failed:
+        parts.append(f"{failed} {'fails' if failed == 1 else 'fail'}")
+    if unknown:
+        parts.append(f"{unknown} unknown (a budget ran out)")
+    held = total - failed - unknown
+    parts.append(f"{held} {'holds' if held == 1 else 'hold'}")
+    summary += ", ".join(parts) + "."
+    return summary + (f" {plural(bad, 'file')} could not be read." if bad else "")
+
+
+def print_check_summary(
+    console: Console, total: int, files: int, failed: int, unknown: int, bad: int
+) -> None:
+    """The last line of ``refsim check``: how many claims in how many ``files`` were read,
+    and how many of them fail, are unknown and hold; or, when no file could be read
+    (``bad`` of them), that no claim was checked."""
+    if not files:
+        console.print(
+            Text(f"no claims checked: {plural(bad, 'file')} could not be read (see above).")
+        )
+        return
+    console.print()
+    console.print(Text(_summary(total, files, failed, unknown, bad)))

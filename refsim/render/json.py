@@ -2,24 +2,31 @@
 
 Shapes are documented in docs/cli.md. Counts are exact integers (however long); shares
 and probabilities come as floats and, exact, as ``"3/4"`` strings.
+
+``explore --json`` and ``check --json`` import this module and nothing of the terminal's:
+the run report (:mod:`refsim.report`, rich) and the comparison (:mod:`refsim.compare`,
+SimPy) are imported by the functions that write their documents, when called.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from refsim.budget import BudgetExceeded
-from refsim.claims import Checked, Verdict
-from refsim.compare import Row, agrees
+from refsim.claims import judge_run
 from refsim.costs import settings
-from refsim.explore import ExplorationStopped
-from refsim.model import AnomalyKind, Runtime, Scenario
-from refsim.play import Board, Ending, Odds, Session
-from refsim.report import agrees as run_agrees
-from refsim.report import metrics_json, run_json, witness_replay
-from refsim.story import Story
-from refsim.trace import Exploration, RunResult
+from refsim.render.commands import witness_replay
+from refsim.trace import Exploration
+
+if TYPE_CHECKING:
+    from refsim.budget import BudgetExceeded
+    from refsim.claims import Checked, Verdict
+    from refsim.compare import Row
+    from refsim.explore import ExplorationStopped
+    from refsim.model import AnomalyKind, Runtime, Scenario
+    from refsim.play import Board, Ending, Odds, Session
+    from refsim.story import Story
+    from refsim.trace import RunResult
 
 __all__ = [
     "board_json",
@@ -190,6 +197,8 @@ def checked_json(file: str, scenario: Scenario, checked: tuple[Checked, ...]) ->
 def compare_json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[str, Any]:
     """``refsim compare --json``: a cell a budget left unmeasured is null, and its row's
     ``stopped`` names the budget (``time``, ``memory``)."""
+    from refsim.compare import agrees
+
     return {
         "scenario": scenario.name,
         "seed": seed,
@@ -236,6 +245,8 @@ def _failing_json(story: Story) -> dict[str, Any] | None:
     failing = story.failing
     if failing is None:
         return None
+    from refsim.report import run_json
+
     return {
         "run": run_json(failing.part, failing.run, seed=None),
         "process": failing.part.part_of,
@@ -268,6 +279,8 @@ def _time_json(story: Story) -> dict[str, Any] | None:
     time = story.time
     if time is None:
         return None
+    from refsim.report import metrics_json
+
     runs = []
     for runtime, result in time.runs:
         assert result.metrics is not None
@@ -384,11 +397,11 @@ def sweep_json(
                 "finished": result.finished,
                 "anomalies": [k.value for k in result.outcome.anomalies],
                 "final": dict(result.final),
-                "agrees": run_agrees(scenario, result),
+                "agrees": judge_run(scenario, result).holds,
             }
             for quantum, result in runs
         ],
-        "agrees": all(run_agrees(scenario, result) for _, result in runs),
+        "agrees": all(judge_run(scenario, result).holds for _, result in runs),
     }
 
 
@@ -427,6 +440,6 @@ def game_json(
             "share": None if stats is None else float(stats.share),
             "fewest_preemptions": None if stats is None else stats.preemptions,
             "witness": None if stats is None else str(stats.witness),
-            "agrees": run_agrees(session.scenario, result),
+            "agrees": judge_run(session.scenario, result).holds,
         },
     }

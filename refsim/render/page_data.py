@@ -54,8 +54,9 @@ from refsim.graph import Graph, acyclic
 from refsim.model import Runtime, Scenario
 from refsim.page import Page, Part
 from refsim.play import Board
+from refsim.render.commands import replay_line
 from refsim.render.text import count_cell, percent
-from refsim.report import replay_line, value_header
+from refsim.report import value_header
 from refsim.trace import Anomaly, Exploration
 
 __all__ = ["FORMAT", "page_data"]

@@ -11,10 +11,10 @@ from refsim.budget import Limit
 from refsim.claims import judge_run
 from refsim.model import AnomalyKind
 from refsim.play import Board, Ending, Odds, Session, Taken
+from refsim.render.commands import replay_command
 from refsim.render.fit import Fit
 from refsim.render.text import command_line, count_cell, hanging, percent, plural
 from refsim.render.verdict import verdict_text
-from refsim.report import replay_command
 
 __all__ = [
     "HELP",

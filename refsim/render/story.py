@@ -15,7 +15,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from refsim.model import Runtime
+from refsim.model import Runtime, format_ns
 from refsim.render.compare import compare_table
 from refsim.render.fit import Fit
 from refsim.render.text import (
@@ -30,7 +30,6 @@ from refsim.render.text import (
 )
 from refsim.report import (
     fitted,
-    format_ns,
     legend,
     print_trace,
     timed_summary,

@@ -1,0 +1,199 @@
+"""Start-up: each command line imports what it uses and nothing more (issue 16).
+
+The command line lists its commands in a table (``refsim.cli.COMMANDS``) and imports a
+command's module only when it is chosen; ``import refsim`` imports a public name on
+first use. These tests run command lines in a fresh interpreter and compare the heavy
+modules it imported with the modules that command needs; and they hold the parser that
+has only the chosen command's arguments to the one that has every command's, on any
+command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import refsim
+from refsim import cli
+
+ROOT = Path(__file__).parent.parent
+
+WATCHED = (
+    "cffi",
+    "hypothesis",
+    "matplotlib",
+    "pydantic",
+    "rich",
+    "simpy",
+    "yaml",
+    "refsim.compare",
+    "refsim.engine",
+    "refsim.explore",
+    "refsim.loader",
+    "refsim.page",
+    "refsim.play",
+    "refsim.plot.run_figure",
+    "refsim.real",
+    "refsim.render.html",
+    "refsim.report",
+    "refsim.search",
+    "refsim.story",
+    "refsim.timed",
+)
+"""The libraries and the parts of refsim worth not importing: each costs a start-up
+tens of milliseconds, or more."""
+
+_RUN = """
+import contextlib, io, json, sys
+from refsim.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()):
+    try:
+        status = main(sys.argv[1:])
+    except SystemExit as exit:
+        status = exit.code
+watched = json.loads(sys.stdin.read())
+print(json.dumps([status, len(out.getvalue()) > 0, sorted(m for m in watched if m in sys.modules)]))
+"""
+
+
+def imported(*argv: str) -> tuple[int, bool, set[str]]:
+    """``refsim ARGV...`` in a fresh interpreter: its exit status, whether it printed on
+    standard output, and the WATCHED modules it imported."""
+    found = subprocess.run(
+        [sys.executable, "-c", _RUN, *argv],
+        input=json.dumps(WATCHED),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    status, printed, modules = json.loads(found.stdout)
+    return status, printed, set(modules)
+
+
+LOADING = {"pydantic", "yaml", "refsim.loader"}
+"""What reading a scenario file takes: the schema (pydantic) and YAML."""
+EXPLORING = LOADING | {"refsim.explore"}
+
+
+IMPORTS: list[tuple[list[str], int, set[str]]] = [
+    (["--version"], 0, set()),
+    (["--help"], 0, set()),
+    (["explore", "scenarios/counter.yaml", "--json"], 0, EXPLORING),
+    (["check", "scenarios/counter.yaml", "--json"], 0, EXPLORING),
+    (["check", "scenarios/counter.yaml"], 0, EXPLORING | {"rich"}),
+    (["explore", "scenarios/counter.yaml"], 0, EXPLORING | {"rich"}),
+    (
+        ["run", "scenarios/counter.yaml"],
+        0,
+        EXPLORING | {"rich", "simpy", "refsim.engine", "refsim.report", "refsim.timed"},
+    ),
+]
+"""Command lines, their exit status, and the WATCHED modules they import."""
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "expected"), IMPORTS, ids=[" ".join(a) for a, _, _ in IMPORTS]
+)
+def test_a_command_line_imports_what_it_uses(
+    argv: list[str], status: int, expected: set[str]
+) -> None:
+    """``explore --json`` and ``check`` import no SimPy, Hypothesis, matplotlib, cffi, page
+    writer, game, experiments, comparison or (with ``--json``) rich; ``run`` shows that
+    the check sees what a command does import."""
+    assert (status, True, expected) == imported(*argv)
+
+
+def test_import_refsim_imports_nothing_until_a_name_is_used() -> None:
+    code = (
+        "import sys, refsim\n"
+        "before = sorted(m for m in sys.modules if m.startswith('refsim'))\n"
+        "refsim.Schedule\n"
+        "print(before, 'refsim.model' in sys.modules, 'refsim.engine' in sys.modules)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "['refsim', 'refsim.lazy'] True False\n" == found.stdout
+
+
+def test_the_public_names_are_the_same_objects_as_in_their_modules() -> None:
+    explore, search, engine, model = (
+        importlib.import_module(f"refsim.{name}")
+        for name in ("explore", "search", "engine", "model")
+    )
+    expected = [explore.explore, search.search, engine.run, model.Schedule]
+    assert sorted(refsim.__all__) == dir(refsim)
+    assert expected == [refsim.explore, refsim.search, refsim.run, refsim.Schedule]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        refsim.nothing  # noqa: B018 (the attribute access is the test)
+
+
+def test_importing_a_module_named_like_a_function_keeps_the_function() -> None:
+    """``refsim.explore`` and ``refsim.search`` are functions, as they were when the package
+    imported everything at once, whichever is imported first."""
+    code = (
+        "import refsim.explore, refsim.search, refsim\n"
+        "print(callable(refsim.explore), callable(refsim.search), refsim.explore.__module__)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "True True refsim.explore\n" == found.stdout
+
+
+def test_every_listed_command_is_found_where_the_table_says() -> None:
+    names = [listed.name for listed in cli.COMMANDS]
+    homes = {listed.home for listed in cli.COMMANDS}
+    assert len(names) == len(set(names)) == len(homes)
+    for listed in cli.COMMANDS:
+        assert isinstance(listed.command(), cli.Command), listed
+
+
+# -- the lazy parser reads every command line as the whole parser does ---------------------
+
+WORDS = [
+    *(listed.name for listed in cli.COMMANDS),
+    *["leak", "scenarios/counter.yaml", "-h", "--help", "--version", "--ver", "--he"],
+    *["--json", "--bogus", "-x", "--", "-", "-1", "--max-states", "3", "--max-st", "x"],
+    *["--brief", "--runtime", "gil", "nogil", "--seed", "--schedule", "T1", "--bogus=list"],
+]
+
+
+def _parsed(parser: argparse.ArgumentParser, words: list[str]) -> tuple[Any, ...]:
+    """What ``parser`` makes of ``words``: the exit status when it ends the program (help,
+    version, a usage error), what it printed, and the options and leftovers it read."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            args, extra = parser.parse_known_args(words)
+        except SystemExit as exit:
+            return exit.code, out.getvalue(), err.getvalue()
+    return None, vars(args), extra
+
+
+@given(st.lists(st.sampled_from(WORDS), max_size=5))
+def test_the_parser_of_the_chosen_command_alone_reads_words_as_the_whole_parser(
+    given_words: list[str],
+) -> None:
+    words = cli._with_story(given_words)
+    chosen = cli._chosen(words)
+    whole, _ = cli._parser(cli.COMMANDS)
+    alone, _ = cli._parser([] if chosen is None else [chosen])
+    assert _parsed(whole, words) == _parsed(alone, words)
+
+
+def test_the_whole_parser_is_what_the_check_above_compares_with() -> None:
+    """The property above can fail: without its arguments, a command's parser reads
+    ``explore leak --json`` otherwise."""
+    words = ["explore", "leak", "--json"]
+    whole, _ = cli._parser(cli.COMMANDS)
+    bare, _ = cli._parser([])
+    assert _parsed(whole, words) != _parsed(bare, words)
