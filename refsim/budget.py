@@ -185,6 +185,26 @@ def resident_memory() -> int | None:
 # -- spending it ----------------------------------------------------------------------------
 
 
+class _Interrupt:
+    pending = False
+
+
+_interrupt = _Interrupt()
+
+
+def note_interrupt() -> None:
+    """Note a Ctrl-C beside the KeyboardInterrupt its handler raises: an exception raised
+    while the garbage collector runs a callback (Hypothesis keeps one) is printed as
+    "Exception ignored" and dropped, so a meter raises it again at its next look, within
+    :data:`LOOK_EVERY` seconds of metered work."""
+    _interrupt.pending = True
+
+
+def forget_interrupt() -> None:
+    """The noted Ctrl-C has been handled (its KeyboardInterrupt was caught)."""
+    _interrupt.pending = False
+
+
 class Meter:
     """A budget being spent (see the module docstring). Not thread-safe; one per command.
 
@@ -265,6 +285,10 @@ class Meter:
         if now < root._next_look:
             return
         root._next_look = now + LOOK_EVERY
+        if _interrupt.pending:
+            # A Ctrl-C whose KeyboardInterrupt was dropped (see note_interrupt): raise it.
+            _interrupt.pending = False
+            raise KeyboardInterrupt
         limit = self.budget.memory
         if limit is not None:
             used = self._memory()

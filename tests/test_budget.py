@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import argparse
 import io
+import signal
+import sys
+from types import SimpleNamespace
 
 import pytest
 
 from refsim.budget import (
+    LOOK_EVERY,
     Budget,
     BudgetExceeded,
     Limit,
     Meter,
     bytes_text,
+    note_interrupt,
     resident_memory,
     seconds_text,
 )
-from refsim.cli.budget import memory_option, progress_shown, seconds_option
+from refsim.cli.budget import interruptible, memory_option, progress_shown, seconds_option
 from refsim.render.budget import done_text, interrupted_line
 
 
@@ -187,6 +192,41 @@ def test_ctrl_c_says_how_long_it_worked_and_what_it_did() -> None:
     assert expected == interrupted_line(m)
     assert "interrupted after 12 s" == interrupted_line(meter_after(12))
     assert "" == done_text((("states explored", 0),))
+
+
+def test_a_dropped_ctrl_c_is_raised_again_once_at_the_meters_next_look() -> None:
+    # A KeyboardInterrupt raised inside a garbage collector's callback is dropped; the
+    # handler noted it, so the meter raises it at its next look, and only once.
+    m, clock = meter()
+    clock.now += LOOK_EVERY
+    note_interrupt()
+    with pytest.raises(KeyboardInterrupt):
+        m.check()
+    clock.now += LOOK_EVERY
+    m.check()
+
+
+def test_inside_a_command_a_dropped_ctrl_c_prints_no_traceback_and_is_raised_again() -> None:
+    seen: list[type[BaseException]] = []
+    hook, handler = sys.unraisablehook, signal.getsignal(signal.SIGINT)
+    sys.unraisablehook = lambda info: seen.append(type(info.exc_value))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as under a terminal
+    try:
+        m, clock = meter()
+        with pytest.raises(KeyboardInterrupt), interruptible():
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt as dropped:
+                # What the interpreter does with it inside a gc callback: report, go on.
+                sys.unraisablehook(SimpleNamespace(exc_value=dropped))  # type: ignore[arg-type]
+            sys.unraisablehook(SimpleNamespace(exc_value=ValueError()))  # type: ignore[arg-type]
+            clock.now += LOOK_EVERY
+            m.check()
+        assert [ValueError] == seen
+        assert signal.default_int_handler is signal.getsignal(signal.SIGINT)
+    finally:
+        sys.unraisablehook = hook
+        signal.signal(signal.SIGINT, handler)
 
 
 def meter_after(seconds: float) -> Meter:

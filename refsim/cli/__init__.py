@@ -30,7 +30,7 @@ from typing import NoReturn, TextIO
 
 from refsim import __version__
 from refsim.budget import BudgetExceeded, Meter
-from refsim.cli.budget import EXIT_INTERRUPTED, budget_of, progress_shown
+from refsim.cli.budget import EXIT_INTERRUPTED, budget_of, interruptible, progress_shown
 from refsim.cli.common import (
     EXIT_BUDGET,
     EXIT_USAGE,
@@ -229,7 +229,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     command = chosen.command()
     meter = args.meter = Meter(budget_of(args))
     try:
-        with progress_shown(meter, err, _doing(args)):
+        with interruptible(), progress_shown(meter, err, _doing(args)):
             return command.execute(args, out, err)
     except KeyboardInterrupt:
         # Ctrl-C: one line, no traceback; output files are written beside their names and

@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-from collections.abc import Iterator
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from refsim.budget import (
@@ -22,6 +25,8 @@ from refsim.budget import (
     Budget,
     Meter,
     bytes_text,
+    forget_interrupt,
+    note_interrupt,
     seconds_text,
 )
 from refsim.render.budget import done_text
@@ -34,6 +39,7 @@ __all__ = [
     "PROGRESS_DELAY",
     "add_budget",
     "budget_of",
+    "interruptible",
     "memory_option",
     "progress_shown",
     "seconds_option",
@@ -41,6 +47,51 @@ __all__ = [
 
 EXIT_INTERRUPTED = 130
 """Ctrl-C: 128 + SIGINT, as a shell reports a command it interrupted."""
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    note_interrupt()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """While inside, Ctrl-C raises KeyboardInterrupt as Python's own handler does, and
+    is noted too, so that a meter raises it again if it was dropped
+    (:func:`~refsim.budget.note_interrupt`). A process that ignores SIGINT (a job in the
+    background) keeps ignoring it; the handler before is restored afterwards."""
+    try:
+        before = signal.getsignal(signal.SIGINT)
+        installed = before is signal.default_int_handler
+        if installed:
+            signal.signal(signal.SIGINT, _interrupt)
+    except ValueError:  # not the main thread: signals cannot be caught here
+        installed = False
+    hook = sys.unraisablehook
+    if installed:
+        sys.unraisablehook = _quiet_interrupt(hook)
+    try:
+        yield
+    except KeyboardInterrupt:
+        forget_interrupt()
+        raise
+    finally:
+        if installed:
+            signal.signal(signal.SIGINT, before)
+            sys.unraisablehook = hook
+
+
+def _quiet_interrupt(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """``sys.unraisablehook`` that drops a KeyboardInterrupt (noted, it is raised again;
+    its "Exception ignored" traceback would only confuse) and passes on anything else."""
+
+    def unraisable(info: Any) -> object:
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            return None
+        return hook(info)
+
+    return unraisable
+
 
 PROGRESS_DELAY = 1.0
 """Seconds of work before a progress line appears (on a terminal only)."""

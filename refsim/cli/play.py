@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from refsim.budget import Meter
+from refsim.budget import Meter, forget_interrupt
 from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_OK,
@@ -167,6 +167,7 @@ class _Game:
                     if not self.session.finished:
                         time.sleep(AUTOPILOT_PAUSE)
         except KeyboardInterrupt:
+            forget_interrupt()  # handled here: no meter is to raise it again
             self.tell(done, before)
             self.say("The autopilot stops: your move.")
             return
@@ -234,6 +235,7 @@ def _lines(terminal: bool, screen: Console, json: bool) -> Any:
             try:
                 line = input("> ")
             except (EOFError, KeyboardInterrupt):
+                forget_interrupt()
                 return
         else:
             line = sys.stdin.readline()
