@@ -264,7 +264,11 @@ def test_the_leak_figure() -> None:
         # Steps 1 to 6 and the end column.
         x_range=(0.5, 7.5),
         y_labels=("count",),
-    )
+        legend=(
+            "race windows that overlap", "bytecode starts", "LOAD", "SUB", "STORE",
+            "preemption", "refcount", "true refs", "anomaly",
+        ),
+    )  # fmt: skip
     assert expected == figure("leak", Runtime.UNSAFE, "T1 T2*3 T1*2")
 
 
