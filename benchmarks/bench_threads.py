@@ -31,6 +31,7 @@ from refsim.search import _Play, _plays
 from refsim.timed import run_timed
 
 TOTAL_OPS = 20_000
+DEFAULT_RUNTIMES = ("gil", "unsafe", "free-threaded")
 
 
 def scenario(threads: int, ops: int) -> Scenario:
@@ -90,7 +91,12 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=20)
     parser.add_argument("--many", type=int, default=5000)
     parser.add_argument("--few", type=int, default=10)
+    parser.add_argument(
+        "--runtime", action="append", choices=[r.value for r in Runtime], dest="runtimes",
+        help="a runtime to measure (repeatable; default: gil, unsafe, free-threaded)",
+    )  # fmt: skip
     args = parser.parse_args()
+    runtimes = [Runtime(r) for r in args.runtimes or DEFAULT_RUNTIMES]
     many = scenario(args.many, TOTAL_OPS // args.many)
     few = scenario(args.few, TOTAL_OPS // args.few)
     print(
@@ -103,13 +109,13 @@ def main() -> None:
         ("search", lambda s, r: searching(s, r, args.examples)),
     ]
     worst = 0.0
-    for runtime in (Runtime.GIL, Runtime.UNSAFE):
+    for runtime in runtimes:
         for name, make in modes:
             slow = per_step(make(many, runtime), args.repeat)
             fast = per_step(make(few, runtime), args.repeat)
             worst = max(worst, slow / fast)
             print(
-                f"{runtime.value:>7} {name:<7}: many {slow:8.2f} us, few {fast:8.2f} us, "
+                f"{runtime.value:>13} {name:<7}: many {slow:8.2f} us, few {fast:8.2f} us, "
                 f"ratio {slow / fast:5.2f}x (target <= 2x)"
             )
     print(f"worst ratio: {worst:.2f}x")

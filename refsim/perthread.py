@@ -8,12 +8,13 @@ a run of 5,000 threads would then spend its time copying. So past :data:`CHUNK` 
 the machine keeps them chunked, immutable all the same:
 
 * :class:`Chunked`, a sequence kept as a shallow tree of tuples (leaves of 16 items,
-  nodes of 16 leaves): replacing one item copies a leaf, a node and the top (about
-  ``n / 256 + 32`` references, not ``n``);
+  nodes of 16 leaves) and the item last replaced beside it: replacing that item again
+  (the thread that just ran runs again) copies nothing, replacing another copies a
+  leaf, a node and the top (about ``n / 256 + 32`` references, not ``n``);
 * :class:`LiveSet`, the sorted thread indices in one chunk per block of :data:`CHUNK`
-  thread indices, with the running count before each block: the k-th live thread (what
-  a chooser picks) is a bisection, membership a scan of one block, removing a finished
-  thread rebuilds one block and the counts.
+  thread indices, with the block's members as bits and the running count before each
+  block: the k-th live thread (what a chooser picks) is a bisection, membership one
+  bit, removing a finished thread rebuilds one block and the counts.
 
 Both compare equal to (and hash as) the tuple of their items, so a state is a value
 whichever form it takes. :func:`replaced`, :func:`removed` and :func:`added` work on
@@ -63,13 +64,32 @@ class _AsTuple:
         return hash(tuple(cast(Iterable[Any], self)))
 
 
+def _put(top: tuple[Any, ...], index: int, item: object) -> tuple[Any, ...]:
+    """The tree ``top`` of a :class:`Chunked` with ``item`` at ``index``: one leaf, one
+    node and the top copied."""
+    a = index >> 8
+    node = top[a]
+    b = (index >> 4) & 15
+    leaf = list(node[b])
+    leaf[index & 15] = item
+    leaves = list(node)
+    leaves[b] = tuple(leaf)
+    nodes = list(top)
+    nodes[a] = tuple(leaves)
+    return tuple(nodes)
+
+
 class Chunked(_AsTuple, Sequence[T], Generic[T]):
     """An immutable sequence kept as a shallow tree: leaves of 16 items, nodes of 16 leaves
-    (256 items), and the tuple of nodes. :meth:`replace` copies one leaf, one node and the
-    top (for 5,000 items about 50 references, where a flat tuple copies 5,000 and chunks
-    of 64 under one tuple about 140)."""
+    (256 items), and the tuple of nodes; plus the item last replaced, kept beside the tree.
 
-    __slots__ = ("_size", "_top")
+    :meth:`replace` of the item last replaced (a thread that runs several micro-steps in
+    a row) makes one small object and copies nothing; of another item it writes the one
+    kept beside into the tree, copying one leaf, one node and the top (for 5,000 items
+    about 50 references, where a flat tuple copies 5,000 and chunks of 64 under one
+    tuple about 140)."""
+
+    __slots__ = ("_at", "_item", "_size", "_top")
 
     def __init__(self, items: Iterable[T]) -> None:
         items = tuple(items)
@@ -78,48 +98,57 @@ class Chunked(_AsTuple, Sequence[T], Generic[T]):
             for i in range(0, len(items), _NODE)
         )
         self._size = len(items)
+        self._at: int | None = 0 if items else None
+        """The index of the item kept beside the tree (the tree's own is stale); ``None``
+        only when there are no items."""
+        self._item: Any = items[0] if items else None
 
     @overload
     def __getitem__(self, index: int) -> T: ...
     @overload
     def __getitem__(self, index: slice) -> tuple[T, ...]: ...
     def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
-        if type(index) is int and index >= 0:  # a step's lookup: nothing else to check
+        if index == self._at:  # a step's lookup of the thread that ran last
+            return cast(T, self._item)
+        if type(index) is int and index >= 0:  # any other thread's: nothing else to check
             return self._top[index >> 8][(index >> 4) & 15][index & 15]
         if isinstance(index, slice):
             return tuple(self)[index]
         index = operator.index(index) + self._size
         if index < 0:
             raise IndexError("index out of range")
-        return self._top[index >> 8][(index >> 4) & 15][index & 15]
+        return self[index]
 
     def __len__(self) -> int:
         return self._size
 
     def __iter__(self) -> Iterator[T]:
-        for node in self._top:
+        for node in self._folded():
             for leaf in node:
                 yield from leaf
 
+    def _folded(self) -> tuple[Any, ...]:
+        """The tree with the item kept beside it written in."""
+        if self._at is None:
+            return self._top
+        return _put(self._top, self._at, self._item)
+
     def replace(self, index: int, item: T) -> Chunked[T]:
         """This sequence with ``item`` at ``index`` (from 0, less than its length)."""
-        top = self._top
-        a = index >> 8
-        node = top[a]
-        b = (index >> 4) & 15
-        leaf = list(node[b])
-        leaf[index & 15] = item
-        leaves = list(node)
-        leaves[b] = tuple(leaf)
-        nodes = list(top)
-        nodes[a] = tuple(leaves)
         new: Chunked[T] = object.__new__(Chunked)
-        new._top = tuple(nodes)
+        at = self._at
+        if index == at:
+            new._top = self._top
+        else:
+            assert at is not None, "no index of an empty sequence"
+            new._top = _put(self._top, at, self._item)
         new._size = self._size
+        new._at = index
+        new._item = item
         return new
 
     def _parts(self) -> object:
-        return self._top
+        return self._folded()
 
     def __repr__(self) -> str:
         return f"Chunked({tuple(self)!r})"
@@ -132,7 +161,7 @@ class LiveSet(_AsTuple, Sequence[int]):
     """A sorted set of thread indices from ``range(n)``, immutable; indexed by rank (the
     k-th smallest), as the tuple of its items would be."""
 
-    __slots__ = ("_chunks", "_starts")
+    __slots__ = ("_chunks", "_masks", "_starts")
 
     def __init__(self, items: Iterable[int], n: int) -> None:
         blocks: list[list[int]] = [[] for _ in range((n + _MASK) >> _SHIFT)]
@@ -141,6 +170,9 @@ class LiveSet(_AsTuple, Sequence[int]):
                 raise ValueError(f"thread index {t} is not in range({n})")
             blocks[t >> _SHIFT].append(t)
         self._chunks = tuple(tuple(block) for block in blocks)
+        self._masks = tuple(sum(1 << (t & _MASK) for t in block) for block in blocks)
+        """Per block, its members as bits (bit ``t & 63`` for thread ``t``): a membership
+        test or a rank is one shift, where a scan of the block compares up to 64 items."""
         starts = [0]
         for block in blocks:
             starts.append(starts[-1] + len(block))
@@ -169,11 +201,12 @@ class LiveSet(_AsTuple, Sequence[int]):
         return self._starts[-1] > 0
 
     def __contains__(self, t: object) -> bool:
-        # Asked at every step by the choosers: one scan of t's block, no other test. A
-        # negative t finds the last block, which holds no negative number.
+        # Asked at every step by the choosers and the drivers: one bit of t's block.
+        if type(t) is not int:
+            return t in tuple(self)  # whatever equals a member, as in a tuple
         try:
-            return t in self._chunks[t >> _SHIFT]  # type: ignore[operator]
-        except (IndexError, TypeError):
+            return t >= 0 and (self._masks[t >> _SHIFT] >> (t & _MASK)) & 1 == 1
+        except IndexError:
             return False
 
     def __iter__(self) -> Iterator[int]:
@@ -187,15 +220,19 @@ class LiveSet(_AsTuple, Sequence[int]):
         if t not in self:
             raise ValueError(f"{t!r} is not in the set")
         j: int = t >> _SHIFT
-        rank: int = self._starts[j] + self._chunks[j].index(t)
+        below = self._masks[j] & ((1 << (t & _MASK)) - 1)
+        rank: int = self._starts[j] + below.bit_count()
         return rank
 
-    def _with_block(self, j: int, block: tuple[int, ...], change: int) -> LiveSet:
+    def _with_block(self, j: int, block: tuple[int, ...], bit: int, change: int) -> LiveSet:
         chunks = list(self._chunks)
         chunks[j] = block
+        masks = list(self._masks)
+        masks[j] ^= bit
         starts = self._starts
         new: LiveSet = object.__new__(LiveSet)
         new._chunks = tuple(chunks)
+        new._masks = tuple(masks)
         # One count per block after j moves: in C (map), not a loop of Python.
         new._starts = starts[: j + 1] + tuple(map(change.__add__, starts[j + 1 :]))
         return new
@@ -205,16 +242,18 @@ class LiveSet(_AsTuple, Sequence[int]):
         if t not in self:
             return self
         j = t >> _SHIFT
+        bit = 1 << (t & _MASK)
         block = self._chunks[j]
-        i = block.index(t)
-        return self._with_block(j, block[:i] + block[i + 1 :], -1)
+        i = (self._masks[j] & (bit - 1)).bit_count()
+        return self._with_block(j, block[:i] + block[i + 1 :], bit, -1)
 
     def with_(self, t: int) -> LiveSet:
         """This set with ``t`` (from ``range(n)``) added."""
         if t in self:
             return self
         j = t >> _SHIFT
-        return self._with_block(j, tuple(sorted((*self._chunks[j], t))), 1)
+        block = tuple(sorted((*self._chunks[j], t)))
+        return self._with_block(j, block, 1 << (t & _MASK), 1)
 
     def _parts(self) -> object:
         return self._chunks
