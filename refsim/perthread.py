@@ -204,8 +204,10 @@ class LiveSet(_AsTuple, Sequence[int]):
     @overload
     def __getitem__(self, index: slice) -> tuple[int, ...]: ...
     def __getitem__(self, index: int | slice) -> int | tuple[int, ...]:
-        if isinstance(index, slice):
-            return tuple(self)[index]
+        if type(index) is not int:
+            if isinstance(index, slice):
+                return tuple(self)[index]
+            index = operator.index(index)
         if index < 0:
             index += self._size
         if not 0 <= index < self._size:
