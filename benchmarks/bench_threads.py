@@ -3,7 +3,8 @@
 A run's cost per micro-step should not depend on the number of threads. Two scenarios do
 the same 20,000 refcount ops (incref/decref of one shared object, alternating): 5,000
 threads x 4 ops ("many") and 10 threads x 2,000 ops ("few"). Each is timed, in this
-process, under ``gil`` and ``unsafe``:
+process, under ``gil``, ``unsafe`` and ``free-threaded`` (``--runtime`` picks others:
+``atomic``, ``pypy``, ``jython``):
 
 * ``run``: a controlled run, seeded random schedule, no trace (``refsim run --no-trace``);
 * ``timed``: a timed run (8 cores), no trace;
@@ -11,8 +12,12 @@ process, under ``gil`` and ``unsafe``:
   schedule, as ``refsim search`` does), none stopped early by a found anomaly.
 
 Prints the time per micro-step of each and the ratio many / few. Target: at most 2x.
+Under ``free-threaded`` (and ``atomic``, ``pypy``, ``jython``) an incref or a decref is one
+micro-step, not three, so each thread's fixed costs (its start, its end) weigh three
+times as much per micro-step as under ``gil`` and ``unsafe``.
 
     python benchmarks/bench_threads.py [--repeat 3] [--examples 20] [--many 5000] [--few 10]
+        [--runtime gil --runtime atomic ...]
 """
 
 from __future__ import annotations

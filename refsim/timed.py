@@ -300,7 +300,8 @@ class _TimedRun:
         self._release_core(g)
         self._set(g, _DONE)
         self.finished_at[g] = int(env.now)
-        self._wake(p, ("thread", t))
+        if machine.may_block:  # a join of this thread may be waiting
+            self._wake(p, ("thread", t))
 
     def _compute(
         self, g: int, p: int, t: int, gil: _Gil, instr: Instr
