@@ -175,7 +175,9 @@ class _TimedRun:
         self.ready: deque[int] = deque()
         n = len(self.names)
         self.has_core = [False] * n
-        self.wake: list[_Wake] = [_Wake(self.env) for _ in range(n)]
+        # Each thread gets a fresh event when it starts to wait (_want_gil, _want_core);
+        # until then one shared placeholder stands in (5,000 threads: not 5,000 events).
+        self.wake: list[_Wake] = [_Wake(self.env)] * n
         self.timer_gen = [0] * n
         self.busy_until = [0] * n
         """Per thread, when the micro-step it is running ends (for the waiters' timers)."""
