@@ -7,8 +7,8 @@ second for each and the ratio of refsim's time to the floor's. Target: within 3x
 floor with the trace recorded.
 
 Then it splits a run's time in two, per micro-step: the machine step alone (the same
-steps, called in a plain loop), and everything else (SimPy, the hand-overs between thread
-processes, the chooser, the trace) measured by running the engine on a machine whose
+steps, called in a plain loop), and everything else (SimPy, the CPU's hand-overs between
+threads, the chooser, the trace) measured by running the engine on a machine whose
 step replays recorded results at no cost.
 
     python benchmarks/bench_engine.py [--threads 8] [--ops 1000] [--repeat 3]

@@ -3,7 +3,8 @@
 A run's cost per micro-step should not depend on the number of threads. Two scenarios do
 the same 20,000 refcount ops (incref/decref of one shared object, alternating): 5,000
 threads x 4 ops ("many") and 10 threads x 2,000 ops ("few"). Each is timed, in this
-process, under ``gil`` and ``unsafe``:
+process, under ``gil``, ``unsafe`` and ``free-threaded`` (``--runtime`` picks others:
+``atomic``, ``pypy``, ``jython``):
 
 * ``run``: a controlled run, seeded random schedule, no trace (``refsim run --no-trace``);
 * ``timed``: a timed run (8 cores), no trace;
@@ -11,8 +12,12 @@ process, under ``gil`` and ``unsafe``:
   schedule, as ``refsim search`` does), none stopped early by a found anomaly.
 
 Prints the time per micro-step of each and the ratio many / few. Target: at most 2x.
+Under ``free-threaded`` (and ``atomic``, ``pypy``, ``jython``) an incref or a decref is one
+micro-step, not three, so each thread's fixed costs (its start, its end) weigh three
+times as much per micro-step as under ``gil`` and ``unsafe``.
 
     python benchmarks/bench_threads.py [--repeat 3] [--examples 20] [--many 5000] [--few 10]
+        [--runtime gil --runtime atomic ...]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from refsim.search import _Play, _plays
 from refsim.timed import run_timed
 
 TOTAL_OPS = 20_000
+DEFAULT_RUNTIMES = ("gil", "unsafe", "free-threaded")
 
 
 def scenario(threads: int, ops: int) -> Scenario:
@@ -90,7 +96,12 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=20)
     parser.add_argument("--many", type=int, default=5000)
     parser.add_argument("--few", type=int, default=10)
+    parser.add_argument(
+        "--runtime", action="append", choices=[r.value for r in Runtime], dest="runtimes",
+        help="a runtime to measure (repeatable; default: gil, unsafe, free-threaded)",
+    )  # fmt: skip
     args = parser.parse_args()
+    runtimes = [Runtime(r) for r in args.runtimes or DEFAULT_RUNTIMES]
     many = scenario(args.many, TOTAL_OPS // args.many)
     few = scenario(args.few, TOTAL_OPS // args.few)
     print(
@@ -103,13 +114,13 @@ def main() -> None:
         ("search", lambda s, r: searching(s, r, args.examples)),
     ]
     worst = 0.0
-    for runtime in (Runtime.GIL, Runtime.UNSAFE):
+    for runtime in runtimes:
         for name, make in modes:
             slow = per_step(make(many, runtime), args.repeat)
             fast = per_step(make(few, runtime), args.repeat)
             worst = max(worst, slow / fast)
             print(
-                f"{runtime.value:>7} {name:<7}: many {slow:8.2f} us, few {fast:8.2f} us, "
+                f"{runtime.value:>13} {name:<7}: many {slow:8.2f} us, few {fast:8.2f} us, "
                 f"ratio {slow / fast:5.2f}x (target <= 2x)"
             )
     print(f"worst ratio: {worst:.2f}x")

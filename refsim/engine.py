@@ -1,14 +1,20 @@
-"""The engine: runs a scenario on SimPy in controlled mode, one process per thread (this
-module and :mod:`refsim.timed`, the timed driver, are the only SimPy importers).
+"""The engine: runs a scenario on SimPy in controlled mode (this module and
+:mod:`refsim.timed`, the timed driver, are the only SimPy importers).
 
 Controlled mode (this module's :func:`run`): a chooser decides, at every micro-step, which
-enabled thread runs it; every micro-step takes one tick of simulated time. The threads
-pass a baton: the thread that just ran a micro-step asks the chooser who is next and
-either keeps going or hands its turn to the chosen thread (one event, scheduled as many
-ticks ahead as it ran steps) and sleeps until it is chosen again. A thread that keeps
-going needs no event at all: nothing else can happen before its next step. So a run costs
-one SimPy event per switch between threads, never more than one per micro-step (the bare
-loop the benchmark compares against), and a replayed ``T1*1000`` costs one.
+enabled thread runs it; every micro-step takes one tick of simulated time. One thread
+runs at a time, so the simulation is one SimPy process, the CPU, that runs the thread
+whose turn it is: after each micro-step it asks the chooser who is next and either keeps
+going or hands the CPU to the chosen thread (one event, scheduled as many ticks ahead as
+the turn ran steps). A thread that keeps going needs no event at all: nothing else can
+happen before its next step. So a run costs one SimPy event per switch between threads,
+never more than one per micro-step (the bare loop the benchmark compares against), and a
+replayed ``T1*1000`` costs one.
+
+A thread that is not running holds no SimPy process and no event: it is its registers in
+the machine state. (With a process per thread, a run of 5,000 threads held 5,000
+generators and resumed a different one at each switch, which cost as much as the
+machine's steps: issue 16.)
 
 Semantics live in :class:`refsim.machine.Machine`; this module only decides *when* each
 thread steps and records what happened. Timed mode (micro-step costs, cores, the GIL's
@@ -42,17 +48,6 @@ RAN = "micro-steps run"
 
 _END = -1
 _BUDGET = -2
-
-
-class _Turn(simpy.Event):
-    """An event a sleeping thread waits on; given to it when the chooser picks it."""
-
-    def give_after(self, delay: int | float) -> None:
-        # Event.succeed() always fires at delay 0; a turn must fire one tick later so the
-        # hand-over itself is the micro-step's duration and costs a single event.
-        self._ok = True
-        self._value = None
-        self.env.schedule(self, delay=delay)
 
 
 class _ControlledRun:
@@ -95,10 +90,6 @@ class _ControlledRun:
         self.preempted: list[int] = []
         self.stopped = _END
         self.error: ScheduleError | None = None
-        n = len(machine.programs)
-        self.turns = [_Turn(self.env) for _ in range(n)]
-        for t in range(n):
-            self.env.process(self._thread(t))
 
     def execute(self) -> None:
         enabled = self.machine.enabled(self.state)
@@ -111,16 +102,19 @@ class _ControlledRun:
         if first not in enabled:
             self._refuse(first)
         else:
-            self.turns[first].give_after(0)
+            self.env.process(self._cpu(first))
             self.env.run()
         if self.error is not None:
             raise self.error
 
-    def _thread(self, t: int) -> Generator[simpy.Event, Any, None]:
+    def _cpu(self, t: int) -> Generator[simpy.Event, Any, None]:
+        """The CPU: runs thread ``t``'s turn, hands over to the chosen thread, and so on
+        until no thread is enabled, a budget runs out or the chooser errs."""
         # The hot loop of every controlled run: everything it touches is a local, and a
         # step that keeps the same thread does no more than the machine step, the
         # enabled set and the chooser's answer.
         env = self.env
+        timeout = env.timeout
         machine = self.machine
         step = machine.step
         enabled_in = machine.enabled
@@ -128,14 +122,13 @@ class _ControlledRun:
         choose = self.chooser.choose
         found = self.anomalies.extend
         preempted = self.preempted
-        turns = self.turns
-        length = len(machine.programs[t])
+        threads = len(machine.programs)
+        state = self.state
+        n = self.steps
+        record = self.record
+        stop_at = self.stop_at
         while True:
-            yield self.turns[t]
-            state = self.state
-            start = n = self.steps
-            record = self.record
-            stop_at = self.stop_at
+            start = n
             while True:
                 # Each micro-step takes one tick, so the clock reads n before step n + 1.
                 state, event, anomalies = step(state, t, n)
@@ -160,19 +153,14 @@ class _ControlledRun:
             self.runs += (t, n - start)
             if not enabled or self.stopped == _BUDGET:
                 return
-            if not 0 <= nxt < len(turns) or not is_enabled(state, nxt):
+            if not 0 <= nxt < threads or not is_enabled(state, nxt):
                 self._refuse(nxt)
                 return
             if is_enabled(state, t):
                 preempted.append(n + 1)
-            turns[t] = _Turn(env)
-            turns[nxt].give_after(n - env.now)
-            if state.threads[t].pc >= length and machine.finished(state, t):
-                return  # finished: its process ends
-            # A sleeping thread holds no state: with thousands of threads, each keeping
-            # the state and enabled set of its last turn takes memory quadratic in their
-            # number (20,000 threads: gigabytes within a few thousand steps).
-            del state, enabled, event, anomalies
+            # The hand-over: the turn's steps took their ticks.
+            yield timeout(n - env.now)
+            t = nxt
 
     def _next_look(self, n: int) -> int:
         """The step at which to look at the budgets next: the step budget, the meter's

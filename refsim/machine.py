@@ -314,6 +314,14 @@ class Machine:
             # on this instance, so the other runtimes pay nothing for them.
             self.step = self._step_biased  # type: ignore[method-assign]
             self.enabled = self._enabled_biased  # type: ignore[method-assign]
+            assert not self.gil, "is_enabled's GIL check would be skipped"
+            self.is_enabled = self._is_enabled_biased  # type: ignore[method-assign]
+            n = len(self.thread_names)
+            self._no_pending = pack_threads(((),) * n, n)
+            self._no_merging = pack_threads((-1,) * n, n)
+            """The per-thread merge queues and merges at the start. A state that still holds
+            these very objects has nothing queued for any thread: no lookup (with thousands
+            of threads each lookup is a call of Python)."""
 
     def _compile(
         self,
@@ -405,13 +413,12 @@ class Machine:
     def _initial_brc(self, values: tuple[int, ...]) -> tuple[Any, ...]:
         """Free-threaded counts at the start: an owned object's whole count is its owner's
         local count; any other object starts merged, its count all shared (MODEL.md)."""
-        n = len(self.thread_names)
         shared = tuple(
             0 if owner >= 0 or name in self.immortal else values[w]
             for w, (name, owner) in enumerate(zip(self.object_names, self.owner_of, strict=True))
         )
         flags = tuple(0 if owner >= 0 else MERGED for owner in self.owner_of)
-        return (shared, flags, pack_threads(((),) * n, n), pack_threads((-1,) * n, n))
+        return (shared, flags, self._no_pending, self._no_merging)
 
     def settle(self, state: State) -> State:
         """``state`` with its derived fields, ``live`` and ``inside``, recomputed from the
@@ -433,7 +440,9 @@ class Machine:
         threaded) no object waits for it to merge."""
         if state.threads[thread].pc < len(self.programs[thread]):
             return False
-        return not state.brc or (not state.brc[2][thread] and state.brc[3][thread] < 0)
+        if not state.brc or (state.brc[2] is self._no_pending and state.brc[3] is self._no_merging):
+            return True
+        return not state.brc[2][thread] and state.brc[3][thread] < 0
 
     def next_instr(self, state: State, thread: int) -> Instr | None:
         """The instruction ``thread`` runs next, or ``None`` if it has finished. Under
@@ -459,6 +468,8 @@ class Machine:
     def _interrupt(self, state: State, thread: int) -> Instr | None:
         """The queued merge (or its DEALLOC) ``thread`` must run now, if any."""
         _, _, pending, merging = state.brc
+        if pending is self._no_pending and merging is self._no_merging:
+            return None
         if merging[thread] >= 0:
             w, micro, code, first = merging[thread], "DEALLOC", DEALLOC, False
         elif pending[thread] and self._at_boundary(state, thread):
@@ -496,6 +507,8 @@ class Machine:
         :meth:`_enabled_biased`'s threads, asking only about it."""
         if thread not in state.live:
             return False
+        if not self.may_block:
+            return True  # as _enabled_biased: every live thread
         _, _, pending, merging = state.brc
         if merging[thread] >= 0 or (pending[thread] and self._at_boundary(state, thread)):
             return True
@@ -515,11 +528,15 @@ class Machine:
                 new, event, anomalies = self._brc_step(state, thread, instr, time)
             else:
                 new, event, anomalies = Machine.step(self, state, thread, time)
-        # A thread stays live while merges are queued for it, after its last op too.
-        if thread not in new.live and not self.finished(new, thread):
-            new = new._replace(live=added(new.live, thread))
-        elif thread in new.live and self.finished(new, thread):
-            new = new._replace(live=removed(new.live, thread))
+        # A thread stays live while merges are queued for it, after its last op too. Before
+        # its program's end it is live (it was enabled, and neither step removes it then).
+        if new.threads[thread].pc >= len(self.programs[thread]):
+            live = new.live
+            if thread in live:
+                if self.finished(new, thread):
+                    new = new._replace(live=removed(live, thread))
+            elif not self.finished(new, thread):
+                new = new._replace(live=added(live, thread))
         w = self._objects.get(event.subject or "")
         if w is not None:
             local, shared = new.values[w], new.brc[0][w]

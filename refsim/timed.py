@@ -175,7 +175,9 @@ class _TimedRun:
         self.ready: deque[int] = deque()
         n = len(self.names)
         self.has_core = [False] * n
-        self.wake: list[_Wake] = [_Wake(self.env) for _ in range(n)]
+        # Each thread gets a fresh event when it starts to wait (_want_gil, _want_core);
+        # until then one shared placeholder stands in (5,000 threads: not 5,000 events).
+        self.wake: list[_Wake] = [_Wake(self.env)] * n
         self.timer_gen = [0] * n
         self.busy_until = [0] * n
         """Per thread, when the micro-step it is running ends (for the waiters' timers)."""
@@ -245,7 +247,8 @@ class _TimedRun:
             instr = machine.next_instr(self.states[p], t)
             if instr is None:
                 break
-            key = machine.wait_key(self.states[p], t)
+            # A machine whose threads can never block has nothing to wait on.
+            key = machine.wait_key(self.states[p], t) if machine.may_block else None
             if key is not None:
                 self._drop_gil(g, gil)
                 self._release_core(g)
@@ -277,7 +280,8 @@ class _TimedRun:
             before = self.states[p]
             self._step(g, p, t, 1, start, cost + wait_io)
             self.busy_until[g] = start + cost
-            self._wake(p, machine.wakes(instr))
+            if machine.may_block:  # else no thread ever sleeps on a key
+                self._wake(p, machine.wakes(instr))
             if instr.code == QUEUE:
                 # Free-threaded: an object queued for its owner wakes a blocked owner, which
                 # merges it (the eval breaker's work) before it waits again.
@@ -298,7 +302,8 @@ class _TimedRun:
         self._release_core(g)
         self._set(g, _DONE)
         self.finished_at[g] = int(env.now)
-        self._wake(p, ("thread", t))
+        if machine.may_block:  # a join of this thread may be waiting
+            self._wake(p, ("thread", t))
 
     def _compute(
         self, g: int, p: int, t: int, gil: _Gil, instr: Instr
@@ -432,11 +437,15 @@ class _TimedRun:
             self.wake[nxt].give_after(GIL_HANDOFF)
 
     def _start_timer(self, gil: _Gil, g: int, ticks: int = 1) -> None:
-        generation, grants = self.timer_gen[g], gil.grants
-        timer = self.env.timeout(self.timing.switch_interval * ticks)
-        timer.callbacks.append(lambda _: self._timer_fired(gil, g, generation, grants))
+        # What the timer checks when it fires rides on it as its value: no closure.
+        when = self.timing.switch_interval * ticks
+        timer = self.env.timeout(when, (gil, g, self.timer_gen[g], gil.grants))
+        timer.callbacks.append(self._timer_fired)
 
-    def _timer_fired(self, gil: _Gil, g: int, generation: int, grants: int) -> None:
+    def _timer_fired(self, timer: Any) -> None:
+        """A waiter's timer (a ``Timeout`` whose value says whose) has fired."""
+        gil: _Gil
+        gil, g, generation, grants = timer.value
         self._look()
         if self.timer_gen[g] != generation or gil.holder == g or g not in gil.queued:
             return  # it got the GIL (or is waiting again, on a newer timer)

@@ -31,14 +31,18 @@ def test_chunked_is_its_tuple_under_replacement(size: int, data: st.DataObject) 
     items = list(range(size))
     chunked = Chunked(items)
     expected = tuple(items)
-    for _ in range(data.draw(st.integers(0, 5))):
+    last = 0
+    for _ in range(data.draw(st.integers(0, 8))):
         assert expected == tuple(chunked)
         if not expected:
             break
-        i = data.draw(st.integers(0, len(expected) - 1))
+        # The item last replaced (kept beside the tree) as often as any other.
+        i = data.draw(st.one_of(st.just(last), st.integers(0, len(expected) - 1)))
         value = data.draw(st.integers())
         chunked = chunked.replace(i, value)
         expected = expected[:i] + (value,) + expected[i + 1 :]
+        assert expected[i] == chunked[i]
+        last = i
     assert expected == tuple(chunked)
     assert len(expected) == len(chunked)
     assert chunked == expected
