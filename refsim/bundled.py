@@ -15,6 +15,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from refsim.budget import Meter
 from refsim.errors import ScenarioError
 from refsim.loader import Limits
 from refsim.loader import load_file as _load
@@ -94,13 +95,16 @@ def resolve(name: str) -> tuple[Path, str | None]:
     return path, hint
 
 
-def load_file(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Scenario:
+def load_file(
+    path: str | os.PathLike[str], *, limits: Limits | None = None, meter: Meter | None = None
+) -> Scenario:
     """Read and check the scenario file at ``path``, or the bundled scenario or course
     file it names (:func:`resolve`): ``refsim.load_file("leak")``. A name that is neither
-    gets a ScenarioError saying which bundled name is closest."""
+    gets a ScenarioError saying which bundled name is closest. ``meter``: the budget the
+    reading spends (see :func:`refsim.loader.load_file`)."""
     found, hint = resolve(os.fspath(path))
     try:
-        return _load(found, limits=Limits() if limits is None else limits)
+        return _load(found, limits=Limits() if limits is None else limits, meter=meter)
     except ScenarioError as error:
         if hint:  # only given when no file has that name
             raise ScenarioError([replace(d, hint=hint) for d in error.diagnostics]) from None

@@ -13,7 +13,7 @@ import difflib
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TextIO
 
 from refsim.errors import SHOWN, ScenarioError, rest_line, visible
@@ -240,17 +240,11 @@ def load(file: str, args: argparse.Namespace) -> tuple[Scenario, str]:
     bundled scenario reads ``leak``, not a path into the installed package."""
     if not file:
         raise UsageError("FILE is empty: give a scenario file, or a bundled scenario's name")
-    from refsim.bundled import resolve
-    from refsim.loader import Limits, load_file
+    from refsim.bundled import load_file
+    from refsim.loader import Limits
 
-    path, hint = resolve(file)
     limits = Limits(max_bytes=args.max_bytes, max_ops=args.max_ops)
-    try:
-        return load_file(path, limits=limits, meter=getattr(args, "meter", None)), file
-    except ScenarioError as error:
-        if hint:  # only given when no file has that name
-            raise ScenarioError([replace(d, hint=hint) for d in error.diagnostics]) from None
-        raise
+    return load_file(file, limits=limits, meter=getattr(args, "meter", None)), file
 
 
 def parse_schedule(text: str) -> Schedule:
