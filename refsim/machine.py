@@ -440,9 +440,15 @@ class Machine:
         threaded) no object waits for it to merge."""
         if state.threads[thread].pc < len(self.programs[thread]):
             return False
-        if not state.brc or (state.brc[2] is self._no_pending and state.brc[3] is self._no_merging):
+        brc = state.brc
+        if not brc or self._none_queued(brc):
             return True
-        return not state.brc[2][thread] and state.brc[3][thread] < 0
+        return not brc[2][thread] and brc[3][thread] < 0
+
+    def _none_queued(self, brc: tuple[Any, ...]) -> bool:
+        """True when free-threaded's counts ``brc`` still hold the merge queues the machine
+        started with: nothing is queued for any thread (no lookup per thread)."""
+        return brc[2] is self._no_pending and brc[3] is self._no_merging
 
     def next_instr(self, state: State, thread: int) -> Instr | None:
         """The instruction ``thread`` runs next, or ``None`` if it has finished. Under
@@ -467,9 +473,9 @@ class Machine:
 
     def _interrupt(self, state: State, thread: int) -> Instr | None:
         """The queued merge (or its DEALLOC) ``thread`` must run now, if any."""
-        _, _, pending, merging = state.brc
-        if pending is self._no_pending and merging is self._no_merging:
+        if self._none_queued(state.brc):
             return None
+        _, _, pending, merging = state.brc
         if merging[thread] >= 0:
             w, micro, code, first = merging[thread], "DEALLOC", DEALLOC, False
         elif pending[thread] and self._at_boundary(state, thread):
