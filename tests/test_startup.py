@@ -197,3 +197,17 @@ def test_the_whole_parser_is_what_the_check_above_compares_with() -> None:
     whole, _ = cli._parser(cli.COMMANDS)
     bare, _ = cli._parser([])
     assert _parsed(whole, words) != _parsed(bare, words)
+
+
+def test_a_python_without_a_dependency_gets_a_message_not_a_traceback() -> None:
+    # As if rich were not installed: None in sys.modules makes its import fail.
+    script = "import sys; sys.modules['rich'] = None; from refsim.cli import main; "
+    script += "sys.exit(main(['validate', 'scenarios/leak.yaml']))"
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    expected = (
+        f"error: refsim needs the package rich, which this Python ({sys.executable}) does "
+        "not have: install refsim with pip, which brings its dependencies (pip install refsim)\n"
+    )
+    assert (2, "", expected) == (found.returncode, found.stdout, found.stderr)

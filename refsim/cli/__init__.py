@@ -213,6 +213,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except Terminated as ended:
         return 128 + ended.signum
+    except ModuleNotFoundError as missing:
+        package = (missing.name or "").partition(".")[0]
+        if package not in _REQUIRED:
+            raise
+        err.write(
+            f"error: refsim needs the package {_REQUIRED[package]}, which this Python "
+            f"({sys.executable}) does not have: install refsim with pip, which brings its "
+            "dependencies (pip install refsim)\n"
+        )
+        return EXIT_USAGE
+
+
+_REQUIRED = {"simpy": "simpy", "yaml": "PyYAML", "pydantic": "pydantic", "rich": "rich",
+             "hypothesis": "hypothesis"}  # fmt: skip
+"""refsim's dependencies (pyproject.toml), by the name they are imported as: each is
+imported when a command first needs it, so a Python without one fails there."""
 
 
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
