@@ -21,6 +21,11 @@ exploration made, along one long run, so the ratio shows the explorer's own over
     included: it is printed apart) and ``python -m refsim explore FILE --json`` (Python's
     start and imports included), each its peak resident memory (``wait4``). Without
     ``spin`` or ``gcc`` this part says "SPIN not installed" and still times refsim.
+    Under each row, the floor of any exact count in Python: every state of refsim's
+    compact state space expanded once and one integer added per edge (forward, layer by
+    layer: the interleavings only, no probabilities, outcomes' witnesses or tables), in
+    process, and the same ``refsim explore`` stopped by ``--max-states 1`` (Python's
+    start, the imports, reading the file, one state) as a whole process.
 
     python benchmarks/bench_explore.py [--runtime unsafe] [--repeat 3] [--spin-only]
 """
@@ -152,6 +157,35 @@ def counter_file(threads: int, increments: int, folder: Path) -> Path:
     return path
 
 
+def count_floor(scenario: Scenario) -> tuple[float, int]:
+    """The least work an exact count does in Python: CPU seconds to expand every state of
+    the compact state space once and carry one integer per edge forward, layer by layer
+    (every step is one micro-step, so a layer is a depth), and the interleavings counted
+    (to check against the explorer's)."""
+    from refsim.statespace import Space, pack
+
+    gc.collect()
+    start = time.process_time()
+    space = Space(Machine(scenario))
+    lids, sid, _, _ = space.compact(space.root)
+    key = pack(lids, sid)
+    layer, paths = {key: (lids, sid)}, {key: 1}
+    total = 0
+    while layer:
+        following: dict[tuple[int, ...], tuple[list[int], int]] = {}
+        reached: dict[tuple[int, ...], int] = {}
+        for key, (lids, sid) in layer.items():
+            _, _, children = space.expand(lids, sid)
+            if not children:
+                total += paths[key]
+            for child in children:
+                if child[0] not in following:
+                    following[child[0]] = (child[1], child[2])
+                reached[child[0]] = reached.get(child[0], 0) + paths[key] * child[3]
+        layer, paths = following, reached
+    return time.process_time() - start, total
+
+
 def beside_spin(repeat: int) -> None:
     """(d): SPIN's verifier and refsim on the same programs, whole processes."""
     spin, gcc = shutil.which("spin"), shutil.which("gcc") or shutil.which("cc")
@@ -203,6 +237,15 @@ def beside_spin(repeat: int) -> None:
             )
             if spin_time:
                 print(f"{'':<12} (SPIN's generation and gcc: {compiled:.2f}s, not counted)")
+            floor, counted = min(count_floor(counter(threads, increments)) for _ in range(repeat))
+            assert counted == document["interleavings"], (counted, document["interleavings"])
+            started = min(
+                whole_process([*argv[:-4], "--max-states", "1"], folder)[0] for _ in range(repeat)
+            )
+            print(
+                f"{'':<12} (floor of an exact count: expanding every state, one integer an"
+                f" edge: {floor:.2f}s CPU; start, reading, one state: {started:.2f}s)"
+            )
 
 
 def main() -> None:

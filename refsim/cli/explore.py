@@ -99,8 +99,9 @@ def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )  # fmt: skip
     except ExplorationStopped as error:
         helps = (
-            "bound the preemptions with --preemption-bound K, or pass --sample N for a "
-            "table sampled from N random runs (not exact)"
+            "bound the preemptions with --preemption-bound K, pass --sample N for a "
+            "table sampled from N random runs (not exact), or explore fewer threads or "
+            "ops (each one more multiplies the states)"
             if args.sample is None
             else "or sample fewer runs (--sample)"
         )
