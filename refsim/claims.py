@@ -42,6 +42,7 @@ __all__ = [
     "judge_reachability",
     "judge_run",
     "merge",
+    "nothing_to_find",
     "sorted_kinds",
 ]
 
@@ -227,6 +228,17 @@ def judge_found(
 def judge_nothing_found(scenario: Scenario, runtime: Runtime) -> Verdict:
     """The claim for ``runtime`` after a search that found no anomaly."""
     return Verdict(claim(scenario, runtime), Basis.SEARCH, frozenset())
+
+
+def nothing_to_find(scenario: Scenario, runtime: Runtime, want: AnomalyKind | None) -> bool:
+    """Whether the claims say a search under ``runtime`` for ``want`` (``None``: any
+    anomaly) has nothing to find: the runtime is not checked, or is held to no anomaly, or
+    ``want`` is not among the kinds it is held to. ``refsim search`` finding nothing then
+    agrees with the claims."""
+    kinds = claim(scenario, runtime).kinds
+    if not kinds:
+        return True
+    return want is not None and want not in kinds
 
 
 def merge(verdicts: Sequence[Verdict]) -> Verdict:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from rich.text import Text
 
-from refsim.claims import claim, judge_nothing_found
+from refsim.claims import judge_nothing_found, nothing_to_find
 from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
@@ -73,14 +73,6 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def _what(report: SearchReport) -> str:
     return "an anomaly" if report.want is None else report.want.value
-
-
-def expected_nothing(scenario: Scenario, report: SearchReport) -> bool:
-    """True when the scenario's claims say there was nothing for this search to find."""
-    kinds = claim(scenario, report.runtime).kinds
-    if not kinds:  # not checked, or held to no anomaly
-        return True
-    return report.want is not None and report.want not in kinds
 
 
 def _undecided(report: SearchReport) -> bool:
@@ -158,7 +150,9 @@ def _json(scenario: Scenario, report: SearchReport, file: str, max_steps: int) -
         "minimal": report.minimal,
         "anomalies": [],
         "final": None,
-        "agrees": None if _undecided(report) else expected_nothing(scenario, report),
+        "agrees": None
+        if _undecided(report)
+        else nothing_to_find(scenario, report.runtime, report.want),
         "budget_exceeded": (
             {"max_steps": max_steps} if report.run is None and report.cut > 0 else None
         ),
@@ -202,7 +196,7 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK if agrees(scenario, report.run) else EXIT_DISAGREES
     if _undecided(report):
         return EXIT_BUDGET
-    return EXIT_OK if expected_nothing(scenario, report) else EXIT_BUDGET
+    return EXIT_OK if nothing_to_find(scenario, report.runtime, report.want) else EXIT_BUDGET
 
 
 COMMAND = Command(_arguments, _execute)
