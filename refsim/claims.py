@@ -33,6 +33,7 @@ __all__ = [
     "Claim",
     "Verdict",
     "Witness",
+    "agrees",
     "check",
     "claim",
     "held",
@@ -213,6 +214,12 @@ def judge_run(scenario: Scenario, result: RunResult) -> Verdict:
     candidates = [(kind, result.schedule, result.preemptions) for kind in sorted_kinds(found)]
     witnesses = _witnesses_from(_unexpected(c, found), candidates, scenario.part_of)
     return Verdict(c, Basis.RUN, found, witnesses)
+
+
+def agrees(scenario: Scenario, result: RunResult) -> bool:
+    """True when the run's anomalies are all allowed by the scenario's claim for its runtime.
+    This decides a run's exit status, 0 or 1."""
+    return judge_run(scenario, result).holds
 
 
 def judge_found(

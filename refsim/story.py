@@ -51,7 +51,7 @@ from refsim.narrate import (
     why_runtime,
 )
 from refsim.render.commands import replay_command
-from refsim.report import plural
+from refsim.render.words import plural
 from refsim.runtimes import GROUPS
 from refsim.search import search_report
 from refsim.timed import TimedRunStopped, run_timed

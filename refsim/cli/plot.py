@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from refsim.budget import Meter
+from refsim.claims import agrees
 from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
@@ -34,16 +35,15 @@ from refsim.cli.common import (
     timed_only,
     whole,
 )
-from refsim.cli.output import check_output, write_output
+from refsim.cli.output import check_output, write_chrome_trace, write_output
 from refsim.engine import run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule, count_text, format_ns
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
 from refsim.render.budget import exploration_stopped_lines, stopped_option, timed_stopped_lines
-from refsim.report import agrees, plural, short_schedule
+from refsim.report import plural, short_schedule
 from refsim.schema import parse_duration
 from refsim.timed import TimedRunStopped
-from refsim.trace import RunResult
 
 if TYPE_CHECKING:
     from refsim.compare import TimedRun, Way
@@ -54,7 +54,6 @@ __all__ = [
     "compare_figure",
     "runtimes_option",
     "window_option",
-    "write_chrome_trace",
     "write_timed_figure",
 ]
 
@@ -195,19 +194,6 @@ def _dpi(text: str) -> float:
     if not 10 <= value <= 1200:  # also refuses nan and inf
         raise argparse.ArgumentTypeError(f"must be from 10 to 1,200 dots per inch, not {text}")
     return value
-
-
-def write_chrome_trace(path: str, result: RunResult, scenario: Scenario, *, force: bool,
-                       option: str = "-o") -> None:  # fmt: skip
-    """Write ``result``'s Chrome trace to ``path`` (see :func:`write_output`)."""
-    from refsim.chrome_trace import dumps
-
-    text = dumps(result, threads=scenario.thread_names)
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    write_output(path, write, force=force, option=option)
 
 
 def _require_matplotlib() -> None:

@@ -3,6 +3,7 @@
 :func:`refsim.story.gather` builds the story; :mod:`refsim.render.story` tells it on a
 terminal and :mod:`refsim.render.json` as JSON. This module parses the options, writes
 the figure ``--plot`` asks for, and turns the claims' verdicts into the exit status.
+The terminal's renderers (rich) are imported only when the output is for people.
 """
 
 from __future__ import annotations
@@ -24,12 +25,10 @@ from refsim.cli.common import (
     shown,
     write_json,
 )
-from refsim.cli.console import console
 from refsim.cli.output import check_output, write_output
 from refsim.model import Runtime
 from refsim.plot import FORMATS
 from refsim.render.json import story_json
-from refsim.render.story import print_story
 from refsim.story import Story, gather
 from refsim.timed import run_timed
 
@@ -84,6 +83,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         write_json(out, story_json(story, brief=args.brief))
     else:
+        from refsim.cli.console import console
+        from refsim.render.story import print_story
+
         print_story(console(out), story, brief=args.brief)
     if args.plot is not None:
         _write_plot(args.plot, story, args.force, err, args.meter)
