@@ -92,6 +92,10 @@ TELLING = RUNNING | {"refsim.story", "refsim.compare", "refsim.search"}
 module, not Hypothesis, unless the explorer cannot count) and the comparison."""
 
 COUNTER = "scenarios/counter.yaml"
+TINY_COUNTER = ["counter", "--threads", "2", "--increments", "100", "--repeat", "1"]
+EXPERIMENTS = {"refsim.real", "refsim.explore", "refsim.timed", "simpy"}
+"""What ``refsim real`` takes: the experiments, and the explorer and the timed model for
+refsim's side of each row (no scenario file: no pydantic, no YAML)."""
 
 IMPORTS: list[tuple[list[str], int, set[str]]] = [
     (["--version"], 0, set()),
@@ -111,6 +115,7 @@ IMPORTS: list[tuple[list[str], int, set[str]]] = [
         0,
         RUNNING - {"refsim.timed"} | {"refsim.search", "hypothesis"},
     ),
+    (["real", *TINY_COUNTER, "--json"], 0, EXPERIMENTS),
     # The same commands for people import rich (and the run's report): the check above sees it.
     (["check", COUNTER], 0, EXPLORING | {"rich"}),
     (["explore", COUNTER], 0, EXPLORING | {"rich"}),
@@ -118,6 +123,7 @@ IMPORTS: list[tuple[list[str], int, set[str]]] = [
     (["story", COUNTER], 0, TELLING | {"rich", "refsim.report"}),
     (["list"], 0, LOADING | {"rich"}),
     (["validate", COUNTER], 0, LOADING | {"rich"}),
+    (["real", *TINY_COUNTER], 0, EXPERIMENTS | {"rich"}),
 ]
 """Command lines, their exit status, and the WATCHED modules they import."""
 
