@@ -29,8 +29,7 @@ from refsim.cli.output import check_output, write_output
 from refsim.model import Runtime
 from refsim.plot import FORMATS
 from refsim.render.json import story_json
-from refsim.story import Story, gather
-from refsim.timed import run_timed
+from refsim.story import Story, figure_run, gather
 
 __all__ = ["COMMAND"]
 
@@ -59,17 +58,17 @@ def _write_plot(path: str, story: Story, force: bool, err: TextIO, meter: Meter)
 
     if not matplotlib_available():
         raise UsageError(f"--plot needs matplotlib: {INSTALL_HINT}")
-    scenario = story.scenario
-    if story.failing is not None:
-        fig = draw_run(story.failing.run, scenario=story.failing.part)
-        what = f"the failing interleaving {story.failing.run.schedule}"
-    elif story.time is not None:
-        result = run_timed(scenario, runtime=story.runtime, meter=meter)
+    found = figure_run(story, meter=meter)
+    if found is None:
+        raise UsageError(f"--plot {path}: no interleaving goes wrong, so there is nothing to plot")
+    result, scenario = found
+    if result.metrics is None:
+        fig = draw_run(result, scenario=scenario)
+        what = f"the failing interleaving {result.schedule}"
+    else:
         processes = [name for name, _ in scenario.process_groups()]
         fig = draw_timed(result, threads=scenario.thread_names, processes=processes)
         what = f"{scenario.name} under {story.runtime} in simulated time, seed 0"
-    else:
-        raise UsageError(f"--plot {path}: no interleaving goes wrong, so there is nothing to plot")
     write_output(path, lambda tmp: save_figure(fig, tmp), force=force, option="--plot")
     err.write(f"wrote {shown(path)}: {what}\n")
 
