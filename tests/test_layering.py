@@ -96,6 +96,27 @@ def layer(module: str) -> int:
     return LAYERS.get(module.split(".")[0], ADAPTER)
 
 
+def figure_values_built(module: str, source: str) -> list[str]:
+    """Where an entry module imports a class from the figures (``from refsim.plot import
+    Variant``): the command line draws values made below it, and never builds a figure's
+    input itself (``compare --plot``'s runs once were, in refsim/cli/plot.py). Functions
+    (``draw_run``) and constants (``FORMATS``) are what it may take."""
+    if layer(module) != ENTRY:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("refsim.plot"):
+            for alias in node.names:
+                name = alias.name
+                if name[:1].isupper() and not name.isupper():
+                    where = f"refsim/{module.replace('.', '/')}.py:{node.lineno}"
+                    found.append(
+                        f"{where}: {module} (entry) imports {name} from {node.module}: the "
+                        f"figures draw values made below the command line; make them there"
+                    )
+    return found
+
+
 def _roles(module: str, other: str) -> str | None:
     """Why ``module`` may not import ``other`` though the layers allow it, if it may not."""
     mine, theirs = module.split(".")[0], other.split(".")[0]
@@ -183,6 +204,7 @@ def violations(sources: dict[str, str]) -> list[str]:
     siblings = set(sources)
     problems: list[str] = []
     for module, source in sorted(sources.items()):
+        problems += figure_values_built(module, source)
         rank = layer(module)
         for line, target in imports(module, source, siblings):
             where = f"refsim/{module.replace('.', '/')}.py:{line}"
@@ -412,6 +434,28 @@ def test_a_comparison_and_a_verdict_are_values_their_renderers_import() -> None:
         "refsim/compare.py:1: compare imports plot.__init__ (a renderer)",
     ]
     assert expected == [p.split(": renderers import")[0] for p in violations(sources)]
+
+
+def test_the_command_line_builds_no_figure_values() -> None:
+    sources = {
+        "cli.plot": (
+            "from typing import TYPE_CHECKING\n"
+            "from refsim.plot import FORMATS, draw_comparison, save_figure\n"
+            "if TYPE_CHECKING:\n"
+            "    from refsim.plot import Variant\n"
+            "def f():\n"
+            "    from refsim.plot.timed_figure import Panel, draw_timed\n"
+        ),
+        "compare": "from refsim.trace import RunResult\n",
+        "plot.__init__": "",
+        "plot.timed_figure": "",
+        "trace": "",
+    }
+    expected = [
+        "refsim/cli/plot.py:4: cli.plot (entry) imports Variant from refsim.plot",
+        "refsim/cli/plot.py:6: cli.plot (entry) imports Panel from refsim.plot.timed_figure",
+    ]
+    assert expected == [p.split(": the figures draw")[0] for p in violations(sources)]
 
 
 # -- the real-machine experiments (refsim/real/) ------------------------------------------------
