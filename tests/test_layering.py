@@ -34,6 +34,7 @@ LAYERS = {
     "explore": DRIVER,
     "statespace": DRIVER,  # the explorer's compact states, stepped through the machine
     "search": DRIVER,
+    "sweep": DRIVER,  # the quantum sweep: one engine run per time slice
     "play": DRIVER,
     "graph": DRIVER,  # the state graph a page walks: the machine, stepped everywhere
     "budget": DRIVER,

@@ -239,13 +239,13 @@ def _stopped_words(result: RunResult) -> str:
 
 def _sweep(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO) -> int:
     """``--quantum A..B``: one run per quantum, one line each."""
+    from refsim.sweep import sweep
+
     low, high = args.quantum
-    max_steps = args.max_steps or DEFAULT_MAX_STEPS
-    runs = [
-        (q, run(scenario, runtime=runtime, chooser=QuantumChooser(q, seed=args.seed),
-                keep_trace=False, max_steps=max_steps, meter=args.meter))
-        for q in range(low, high + 1)
-    ]  # fmt: skip
+    runs = sweep(
+        scenario, range(low, high + 1), runtime=runtime, seed=args.seed,
+        max_steps=args.max_steps or DEFAULT_MAX_STEPS, meter=args.meter,
+    )  # fmt: skip
     if args.json:
         write_json(out, sweep_json(scenario, runs, runtime=runtime, seed=args.seed))
     else:

@@ -11,6 +11,7 @@ is imported by the functions that write its documents, when called.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -380,7 +381,7 @@ def odds_json(odds: tuple[Odds, ...]) -> list[dict[str, Any]]:
 
 def sweep_json(
     scenario: Scenario,
-    runs: list[tuple[int, RunResult]],
+    runs: Sequence[tuple[int, RunResult]],
     *,
     runtime: Runtime,
     seed: int | None,
