@@ -8,7 +8,10 @@ the best of ``--repeat`` runs, beside the floor: ``python -c pass`` in the same 
 * ``refsim explore counter_3x4.yaml --json`` up to the moment the explorer starts
   (target: under 0.12 s), and whole;
 * the import time ``python -X importtime`` reports for that command (the sum of its
-  top-level imports), and the refsim modules and heavy libraries it imported.
+  top-level imports), and the refsim modules and heavy libraries it imported;
+* the other commands that write JSON, whole, on ``scenarios/counter.yaml``: ``run
+  --json``, ``story --json``, ``list --json``, ``validate --json`` and ``schema`` (none
+  imports rich; tests/test_startup.py holds them to it).
 
 Two ways Python may find refsim's code: compiled already (``cached``: what an installed
 wheel has, and a checkout once Python could write ``__pycache__``), and compiled on every
@@ -18,8 +21,9 @@ start (``source``: ``PYTHONDONTWRITEBYTECODE=1`` with an editable install and no
     python benchmarks/bench_startup.py [--repeat 5] [--before PATH]
 
 ``--before PATH`` also measures the refsim package in PATH (e.g. an older commit,
-``git archive COMMIT refsim | tar -x -C PATH``), each measurement taken in turn with the
-current one, so that a busy machine slows both alike.
+``git archive COMMIT refsim scenarios | tar -x -C PATH``: with its bundled scenarios, or
+``list`` lists none), each measurement taken in turn with the current one, so that a busy
+machine slows both alike.
 """
 
 from __future__ import annotations
@@ -114,6 +118,21 @@ def environment(tree: Path | None, cache: Path | None) -> dict[str, str]:
     return env
 
 
+COUNTER = str(Path(__file__).resolve().parent.parent / "scenarios" / "counter.yaml")
+JSON_COMMANDS = (
+    ("run", COUNTER, "--json"),
+    ("story", COUNTER, "--json"),
+    ("list", "--json"),
+    ("validate", COUNTER, "--json"),
+    ("schema",),
+)
+"""The other command lines that write JSON, measured whole."""
+
+
+def _whole(argv: list[str]) -> Callable[[dict[str, str]], float]:
+    return lambda env: cpu_seconds(argv, env)
+
+
 def report(label: str, envs: dict[str, dict[str, str]], file: Path, repeat: int) -> None:
     """One table: each measurement, for each refsim in ``envs`` (measured in turn, so that
     a busy machine slows each alike), the best of ``repeat``."""
@@ -131,6 +150,10 @@ def report(label: str, envs: dict[str, dict[str, str]], file: Path, repeat: int)
         (
             "explore 3x4 --json, importtime total",
             lambda env: import_total(["-m", "refsim", *explore], env),
+        ),
+        *(
+            (f"{' '.join(words).replace(COUNTER, 'counter')}, whole", _whole([*refsim, *words]))
+            for words in JSON_COMMANDS
         ),
     ]
     for env in envs.values():
@@ -163,6 +186,8 @@ def main() -> None:
     args = parser.parse_args()
     trees = {"now": None} if args.before is None else {"before": args.before.resolve(), "now": None}
     print(f"Python {sys.version.split()[0]}; CPU time, best of {args.repeat}")
+    if args.before is not None and not (args.before / "scenarios").is_dir():
+        print(f"note: {args.before} has no scenarios folder: its `list --json` lists nothing")
     for tree in (args.before, Path(__file__).parent.parent):
         if tree is not None and any(tree.glob("refsim/**/__pycache__")):
             print(f"note: {tree}/refsim has __pycache__ folders, which the last table reads")

@@ -20,13 +20,13 @@ import argparse
 from pathlib import Path
 
 from refsim.bundled import bundled_scenarios
-from refsim.cli.plot import compare_variants, label, runtimes_option, timed_variant
+from refsim.cli.plot import runtimes_option
+from refsim.compare import TimedRun, timed_rows, timed_ways
 from refsim.engine import run
 from refsim.explore import explore
 from refsim.loader import load_file
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.plot import (
-    Variant,
     draw_comparison,
     plot_outcomes,
     plot_run,
@@ -235,20 +235,17 @@ def make_timed(out: Path, *, dpi: float) -> list[Path]:
         written.append(target)
     for name, (stem, runtimes) in SIDE_BY_SIDE.items():
         scenario = load_file(stems[stem])
-        ways = runtimes_option(runtimes)
-        variants = [
-            timed_variant(scenario, way, label=label(scenario, way, True), seed=0) for way in ways
-        ]
-        written.append(_side_by_side(out / f"{name}.png", scenario, variants, dpi))
+        runs = timed_ways(scenario, runtimes_option(runtimes), seed=0)
+        written.append(_side_by_side(out / f"{name}.png", scenario, runs, dpi))
     for stem in COMPARE:
         scenario = load_file(stems[stem])
-        variants = compare_variants(scenario, seed=0)
-        written.append(_side_by_side(out / f"{stem}_compare.png", scenario, variants, dpi))
+        runs = timed_rows(scenario, seed=0)
+        written.append(_side_by_side(out / f"{stem}_compare.png", scenario, runs, dpi))
     return written
 
 
-def _side_by_side(target: Path, scenario: Scenario, variants: list[Variant], dpi: float) -> Path:
-    save_figure(draw_comparison(variants, threads=scenario.thread_names, dpi=dpi), target)
+def _side_by_side(target: Path, scenario: Scenario, runs: tuple[TimedRun, ...], dpi: float) -> Path:
+    save_figure(draw_comparison(runs, threads=scenario.thread_names, dpi=dpi), target)
     return target
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "Claim",
     "Verdict",
     "Witness",
+    "agrees",
     "check",
     "claim",
     "held",
@@ -42,6 +43,7 @@ __all__ = [
     "judge_reachability",
     "judge_run",
     "merge",
+    "nothing_to_find",
     "sorted_kinds",
 ]
 
@@ -214,6 +216,12 @@ def judge_run(scenario: Scenario, result: RunResult) -> Verdict:
     return Verdict(c, Basis.RUN, found, witnesses)
 
 
+def agrees(scenario: Scenario, result: RunResult) -> bool:
+    """True when the run's anomalies are all allowed by the scenario's claim for its runtime.
+    This decides a run's exit status, 0 or 1."""
+    return judge_run(scenario, result).holds
+
+
 def judge_found(
     scenario: Scenario, runtime: Runtime, found: Iterable[AnomalyKind], *, complete: bool
 ) -> Verdict:
@@ -227,6 +235,17 @@ def judge_found(
 def judge_nothing_found(scenario: Scenario, runtime: Runtime) -> Verdict:
     """The claim for ``runtime`` after a search that found no anomaly."""
     return Verdict(claim(scenario, runtime), Basis.SEARCH, frozenset())
+
+
+def nothing_to_find(scenario: Scenario, runtime: Runtime, want: AnomalyKind | None) -> bool:
+    """Whether the claims say a search under ``runtime`` for ``want`` (``None``: any
+    anomaly) has nothing to find: the runtime is not checked, or is held to no anomaly, or
+    ``want`` is not among the kinds it is held to. ``refsim search`` finding nothing then
+    agrees with the claims."""
+    kinds = claim(scenario, runtime).kinds
+    if not kinds:
+        return True
+    return want is not None and want not in kinds
 
 
 def merge(verdicts: Sequence[Verdict]) -> Verdict:

@@ -23,10 +23,16 @@ With a :class:`~refsim.budget.Meter`, every piece of work (each runtime's sequen
 run, each row's exploration and timed run) gets a fair share of the time left: a piece
 that runs out of budget leaves its cell unknown (``None``, and the row says which budget)
 and the next piece starts with what remains.
+
+The figures of a comparison (``refsim compare --plot``, ``refsim plot --timed --runtimes``)
+draw runs made here: :func:`timed_rows` runs each row in simulated time with its trace,
+:func:`timed_ways` each :class:`Way` the command line names, both as :class:`TimedRun`
+values that the figure layer (:func:`refsim.plot.draw_comparison`) draws.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from refsim.budget import BudgetExceeded, Meter
@@ -35,8 +41,23 @@ from refsim.explore import ExplorationStopped, explore, reachable
 from refsim.model import AnomalyKind, Op, OpKind, Runtime, Scenario, ThreadSpec
 from refsim.runtimes import GROUPS
 from refsim.timed import run_timed
+from refsim.trace import RunResult
 
-__all__ = ["MAX_STATES", "SAMPLES", "Row", "agrees", "compare", "per_thread", "verdict", "ways"]
+__all__ = [
+    "MAX_STATES",
+    "SAMPLES",
+    "Row",
+    "TimedRun",
+    "Way",
+    "agrees",
+    "compare",
+    "label",
+    "per_thread",
+    "timed_rows",
+    "timed_ways",
+    "verdict",
+    "ways",
+]
 
 MAX_STATES = 200_000
 """States the exploration of one process may use before sampling instead."""
@@ -234,3 +255,95 @@ def agrees(scenario: Scenario, row: Row) -> bool | None:
     if row.processes == "one" and row.anomalies is None:
         return None if claim(scenario, row.runtime).kinds is not None else True
     return True
+
+
+# -- the runs a figure of the comparison draws ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Way:
+    """A way of running the scenario that ``refsim plot --timed --runtimes`` names: a
+    runtime, and where the threads live (``gil:processes``)."""
+
+    runtime: Runtime
+    processes: str
+    """``file`` (as the file says), ``threads`` (all in one process) or ``processes``
+    (a process per thread)."""
+
+    def __str__(self) -> str:
+        return str(self.runtime) if self.processes == "file" else f"{self.runtime}:{self.processes}"
+
+
+@dataclass(frozen=True, slots=True)
+class TimedRun:
+    """One way of running the scenario, run in simulated time with its trace kept: its
+    title in ``refsim compare``'s words (``gil``, ``gil, a process per thread``; empty for
+    a run that is alone), the run, and the names of its processes (a GIL lane each)."""
+
+    label: str
+    result: RunResult
+    processes: tuple[str, ...]
+
+    @property
+    def makespan_ns(self) -> int:
+        """When the run's last thread ended, in simulated ns."""
+        assert self.result.metrics is not None  # a timed run always measures
+        return self.result.metrics.makespan_ns
+
+
+def label(scenario: Scenario, way: Way, many: bool) -> str:
+    """A run's title in a comparison of ``many`` runs (or of one), in ``refsim compare``'s
+    words: the runtime, and where the threads live when that is not plain."""
+    split = len(scenario.process_groups()) > 1
+    if way.processes == "processes":
+        return f"{way.runtime}, a process per thread"
+    if way.processes == "threads" and split:
+        return f"{way.runtime}, one process"
+    if way.processes == "file" and split:
+        return f"{way.runtime}, the file's processes"
+    return str(way.runtime) if many else ""
+
+
+def _timed(
+    title: str, scenario: Scenario, runtime: Runtime, *, seed: int, meter: Meter | None,
+    cores: int | None = None, switch_interval: int | None = None,
+) -> TimedRun:  # fmt: skip
+    result = run_timed(scenario, runtime=runtime, seed=seed, cores=cores,
+                       switch_interval=switch_interval, meter=meter)  # fmt: skip
+    return TimedRun(title, result, tuple(name for name, _ in scenario.process_groups()))
+
+
+def timed_ways(
+    scenario: Scenario, chosen: Sequence[Way], *, seed: int, cores: int | None = None,
+    switch_interval: int | None = None, meter: Meter | None = None,
+) -> tuple[TimedRun, ...]:  # fmt: skip
+    """The timed run of ``scenario`` arranged as each of ``chosen`` says, titled by
+    :func:`label`, each with a fair share of the ``meter`` (raises
+    :class:`~refsim.timed.TimedRunStopped` if one runs out)."""
+    arranged = {
+        "file": scenario,
+        "threads": replace(scenario, processes=()),
+        "processes": per_thread(scenario),
+    }
+    runs = []
+    for n, way in enumerate(chosen):
+        share = None if meter is None else meter.fair(len(chosen) - n)
+        runs.append(
+            _timed(label(scenario, way, len(chosen) > 1), arranged[way.processes], way.runtime,
+                   seed=seed, cores=cores, switch_interval=switch_interval, meter=share)
+        )  # fmt: skip
+    return tuple(runs)
+
+
+def timed_rows(
+    scenario: Scenario, *, seed: int, meter: Meter | None = None
+) -> tuple[TimedRun, ...]:
+    """The timed run of each row of :func:`compare` (:func:`ways`), titled as the row is,
+    each with a fair share of the ``meter`` (raises :class:`~refsim.timed.TimedRunStopped`
+    if one runs out)."""
+    rows = ways(scenario)
+    runs = []
+    for n, (title, runtime, _, arranged) in enumerate(rows):
+        share = None if meter is None else meter.fair(len(rows) - n)
+        runs.append(_timed(title, arranged, runtime, seed=seed, meter=share))
+    return tuple(runs)

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from refsim.explore import ExplorationStopped, explore
 from refsim.graph import MAX_STATES, Graph, along, build
 from refsim.model import Scenario, Schedule
-from refsim.story import Story
-from refsim.timed import run_timed
+from refsim.story import Story, figure_run
 from refsim.trace import Exploration, RunResult
 
 __all__ = ["Figure", "Page", "Part", "gather"]
@@ -113,16 +112,16 @@ def _figure(story: Story, parts: tuple[Part, ...]) -> Figure:
             f"The figure of the run needs matplotlib, which is not installed here: "
             f"{INSTALL_HINT}, then write the page again. Everything else works without it.",
         )
-    scenario = story.scenario
-    failing = story.failing
-    if failing is not None:
-        fig = draw_run(failing.run, scenario=failing.part)
+    found = figure_run(story)
+    if found is not None and found[0].metrics is None:
+        result, process = found
+        fig = draw_run(result, scenario=process)
         caption = (
-            f"The failing run, schedule {failing.run.schedule}: a lane per thread, a box per "
+            f"The failing run, schedule {result.schedule}: a lane per thread, a box per "
             f"micro-step, and below, each object's refcount beside its true refs."
         )
-    elif story.time is not None:
-        result = run_timed(scenario, runtime=story.runtime)
+    elif found is not None:
+        result, scenario = found
         processes = [name for name, _ in scenario.process_groups()]
         fig = draw_timed(result, threads=scenario.thread_names, processes=processes)
         caption = (
@@ -130,10 +129,10 @@ def _figure(story: Story, parts: tuple[Part, ...]) -> Figure:
             f"lane per thread, coloured by what it is doing."
         )
     else:
-        found = _common_run(parts)
-        if found is None:
+        common = _common_run(parts)
+        if common is None:
             return Figure(None, "There is no run to draw.")
-        part, result = found
+        part, result = common
         fig = draw_run(result, scenario=part.scenario)
         caption = (
             f"No interleaving goes wrong; this is one run, schedule {result.schedule} (the "

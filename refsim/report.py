@@ -1,13 +1,12 @@
-"""Reports: a run as text for a terminal (rich) and as the JSON document of CLI.md.
+"""Reports: a run as text for a terminal (rich). Its JSON document (CLI.md) is
+:func:`refsim.render.json.run_json`, which imports no rich.
 
-Both read only the run result and the scenario; neither runs anything.
+It reads only the run result and the scenario; it runs nothing.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any, TextIO
 
 from rich.console import Console, RenderableType
 from rich.padding import Padding
@@ -15,35 +14,32 @@ from rich.table import Table
 from rich.text import Text
 
 from refsim.budget import Limit
-from refsim.claims import judge_run
+from refsim.claims import agrees, judge_run
 from refsim.engine import run_length
 from refsim.errors import visible
 from refsim.model import Runtime, Scenario, format_ns
 from refsim.narrate import blocked_notes
 from refsim.render.commands import replay_command
 from refsim.render.fit import Fit, blocks, narrow
+from refsim.render.limits import ANOMALY_ROWS, REPLAY_RUNS, RUN_ROWS, TRACE_ROWS
 from refsim.render.text import and_words, command_line, hanging, plural
 from refsim.render.verdict import verdict_text
-from refsim.trace import Anomaly, RunResult, TimedMetrics, TraceEvent
+from refsim.trace import Anomaly, RunResult, TraceEvent
 
 __all__ = [
     "RUN_ROWS",
     "TRACE_ROWS",
-    "RunJsonStream",
     "agrees",
     "and_words",
     "fitted",
     "legend",
-    "metrics_json",
     "plural",
     "print_run",
     "print_timed_run",
     "print_trace",
-    "run_json",
     "short_schedule",
     "start_line",
     "timed_cells",
-    "timed_json",
     "timed_summary",
     "trace_cells",
     "trace_columns",
@@ -55,12 +51,6 @@ _COLUMNS = (
 )  # fmt: skip
 """The trace table's columns; ``local`` and ``shared`` (free-threaded's two counts) and
 any value column that no row uses are left out."""
-
-
-def agrees(scenario: Scenario, result: RunResult) -> bool:
-    """True when the run's anomalies are all allowed by the scenario's claim for its runtime
-    (refsim.claims). This decides exit status 0 or 1."""
-    return judge_run(scenario, result).holds
 
 
 def value_header(scenario: Scenario) -> str:
@@ -324,19 +314,6 @@ def print_run(
         )
 
 
-RUN_ROWS = 1_000
-"""A controlled run's trace table shows its first this many micro-steps unless asked
-(``--trace``): a longer table is more than anyone reads on a terminal."""
-
-ANOMALY_ROWS = 100
-"""The most anomalies a run lists one by one; the rest are counted by kind."""
-
-
-REPLAY_RUNS = 200
-"""A controlled run's schedule of more runs than this is summarised, and its replay
-command not printed: a command line of thousands of runs helps nobody."""
-
-
 def _schedule_text(result: RunResult, most: int) -> str:
     """A run's schedule, or its first runs and how many there are when it has more than
     ``most``."""
@@ -400,100 +377,7 @@ def _print_findings(console: Console, scenario: Scenario, result: RunResult) -> 
     console.print(verdict_text(verdict, retry="try another --seed or --schedule"))
 
 
-def _anomaly_json(anomaly: Anomaly) -> dict[str, Any]:
-    return {
-        "kind": anomaly.kind.value,
-        "subject": anomaly.subject,
-        "step": anomaly.step,
-        "threads": list(anomaly.threads),
-        "message": anomaly.message,
-    }
-
-
-def _event_json(event: TraceEvent) -> dict[str, Any]:
-    """One trace event as CLI.md shows it; under free-threaded also the object's
-    ``local`` and ``shared`` counts (``value`` is their sum)."""
-    found = {
-        "step": event.step,
-        "time": event.time,
-        "thread": event.thread,
-        "op": event.op,
-        "micro": event.micro,
-        "subject": event.subject,
-        "register": event.register,
-        "value": event.value,
-        "true_refs": event.true_refs,
-    }
-    if event.counts is not None:
-        found["local"], found["shared"] = event.counts
-    return found
-
-
-def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict[str, Any]:
-    """The ``run --json`` document (CLI.md), plus ``steps``, ``preemptions``, ``finished``,
-    ``stopped`` (the budget that stopped an unfinished run), ``seed`` (null when replayed)
-    and ``agrees`` (the verdict against ``expect:``)."""
-    return {
-        "scenario": result.scenario,
-        "runtime": result.runtime.value,
-        "schedule": str(result.schedule),
-        "seed": seed,
-        "steps": result.steps,
-        "preemptions": result.preemptions,
-        "finished": result.finished,
-        "stopped": result.stopped,
-        "anomalies": [_anomaly_json(a) for a in result.anomalies],
-        "final": dict(result.final),
-        "agrees": agrees(scenario, result),
-        "trace": None if result.trace is None else [_event_json(e) for e in result.trace],
-    }
-
-
-class RunJsonStream:
-    """``run --json`` written as the run goes: the trace's events as they happen, then the
-    rest of :func:`run_json`'s document, so that a run of a million steps is never held
-    in memory. The keys come in another order than :func:`run_json`'s (the trace before
-    what is known only at the end), which JSON readers do not mind.
-
-    Use :meth:`event` as the engine's ``on_event``, then :meth:`finish`."""
-
-    BATCH = 4096
-    """Events encoded and written together (one call of the encoder for many is several
-    times faster than one each)."""
-
-    def __init__(self, out: TextIO, scenario: str, runtime: Runtime, *, trace: bool) -> None:
-        self.out = out
-        self.trace = trace
-        self.batch: list[dict[str, Any]] = []
-        self.written = 0
-        head = json.dumps({"scenario": scenario, "runtime": runtime.value})[:-1]
-        out.write(head + (', "trace": [' if trace else ', "trace": null'))
-
-    def event(self, event: TraceEvent) -> None:
-        self.batch.append(_event_json(event))
-        if len(self.batch) >= self.BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self.batch:
-            self.out.write((", " if self.written else "") + json.dumps(self.batch)[1:-1])
-            self.written += len(self.batch)
-            self.batch.clear()
-
-    def finish(self, scenario: Scenario, result: RunResult, **more: object) -> None:
-        """The rest of the document: :func:`run_json`'s keys, then ``more``."""
-        self._flush()
-        rest = run_json(scenario, result, seed=None)
-        rest.update(more)
-        for key in ("scenario", "runtime", "trace"):
-            del rest[key]
-        self.out.write(("], " if self.trace else ", ") + json.dumps(rest)[1:] + "\n")
-
-
 # -- timed runs ----------------------------------------------------------------------------
-
-TRACE_ROWS = 200
-"""A timed run prints its trace table only up to this many rows unless asked (``--trace``)."""
 
 _LONG_SCHEDULE = 40
 """Schedules of more runs than this are summarised in text (``--json`` has them whole)."""
@@ -648,47 +532,3 @@ def print_timed_run(
             "replay: the schedule in --json's schedule field replays this run in controlled "
             "mode (refsim run FILE --schedule ...)"
         )
-
-
-def timed_json(scenario: Scenario, result: RunResult, *, seed: int) -> dict[str, Any]:
-    """``run --timed --json``: the ``run --json`` document with ``"mode": "timed"``, each
-    trace event's ``time`` in ns plus its ``duration`` (ns) and ``count`` (micro-steps it
-    stands for), and ``metrics``: ``makespan_ns``, ``cores``, ``utilisation``, ``threads``
-    (name -> ``running_ns``, ``gil_wait_ns``, ``io_wait_ns``, ``ready_ns``,
-    ``lock_wait_ns``, ``blocked_ns``, ``ops``, ``finished_ns``) and ``gil`` (``switches``,
-    ``drop_requests``)."""
-    metrics = result.metrics
-    assert metrics is not None
-    document = run_json(scenario, result, seed=seed)
-    document["mode"] = "timed"
-    if document["trace"] is not None:
-        for event, count, duration in zip(
-            document["trace"], metrics.counts, metrics.durations, strict=True
-        ):
-            event["duration"] = duration
-            event["count"] = count
-    document["metrics"] = metrics_json(metrics)
-    return document
-
-
-def metrics_json(metrics: TimedMetrics) -> dict[str, Any]:
-    """Where a timed run's time went, as ``run --timed --json``'s ``metrics``."""
-    return {
-        "makespan_ns": metrics.makespan_ns,
-        "cores": metrics.cores,
-        "utilisation": round(metrics.utilisation, 6),
-        "threads": {
-            name: {
-                "running_ns": m.running_ns,
-                "gil_wait_ns": m.gil_wait_ns,
-                "io_wait_ns": m.io_wait_ns,
-                "ready_ns": m.ready_ns,
-                "lock_wait_ns": m.lock_wait_ns,
-                "blocked_ns": m.blocked_ns,
-                "ops": m.ops,
-                "finished_ns": m.finished_ns,
-            }
-            for name, m in metrics.threads
-        },
-        "gil": {"switches": metrics.switches, "drop_requests": metrics.drop_requests},
-    }

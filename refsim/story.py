@@ -51,7 +51,7 @@ from refsim.narrate import (
     why_runtime,
 )
 from refsim.render.commands import replay_command
-from refsim.report import plural
+from refsim.render.words import plural
 from refsim.runtimes import GROUPS
 from refsim.search import search_report
 from refsim.timed import TimedRunStopped, run_timed
@@ -65,6 +65,7 @@ __all__ = [
     "Shape",
     "Story",
     "TimeStory",
+    "figure_run",
     "gather",
 ]
 
@@ -234,6 +235,19 @@ SAMPLE_STEPS = 10_000_000
 is sampled fewer times (at least :data:`SAMPLE_LEAST`, or not at all)."""
 SAMPLE_LEAST = 100
 """Fewer sampled runs than this would make a table of noise."""
+
+
+def figure_run(story: Story, *, meter: Meter | None = None) -> tuple[RunResult, Scenario] | None:
+    """The run a figure of ``story`` draws, and what it is a run of: the failing
+    interleaving (of the process that fails); else, for a timed scenario, its timed run
+    under the story's runtime, seed 0, with its trace (the time story keeps none), of the
+    whole scenario; ``None`` when neither (``refsim story --plot`` and the page's figure
+    both draw it)."""
+    if story.failing is not None:
+        return story.failing.run, story.failing.part
+    if story.time is not None:
+        return run_timed(story.scenario, runtime=story.runtime, meter=meter), story.scenario
+    return None
 
 
 class _Gathering:

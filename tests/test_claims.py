@@ -19,6 +19,7 @@ from refsim.claims import (
     judge_exploration,
     judge_run,
     merge,
+    nothing_to_find,
 )
 from refsim.cli import main
 from refsim.engine import run
@@ -121,6 +122,23 @@ def test_a_run_is_held_to_its_runtimes_claim() -> None:
         judge_run(scenario, run(scenario, schedule=racy)).holds,
         judge_run(scenario, run(scenario, schedule=racy, runtime=UNSAFE)).holds,
     )
+
+
+@pytest.mark.parametrize(
+    ("judged", "want", "expected"),
+    [
+        (GIL, None, True),  # the file's runtime, held to no anomaly
+        (ATOMIC, None, True),  # not checked
+        (UNSAFE, None, False),  # held to lost-update: a search should find it
+        (UNSAFE, LOST, False),
+        (UNSAFE, LEAK, True),  # held to lost-update only: no leak to find
+    ],
+)
+def test_what_a_search_that_finds_nothing_agrees_with(
+    judged: Runtime, want: AnomalyKind | None, expected: bool
+) -> None:
+    scenario = load_text(counter("gil", "  unsafe: [lost-update]\n"), filename="c.yaml")
+    assert expected == nothing_to_find(scenario, judged, want)
 
 
 def test_processes_together_are_as_complete_as_the_weakest() -> None:

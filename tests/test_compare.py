@@ -13,10 +13,10 @@ from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
 from golden_files import check_golden
 
 import refsim.compare as compare_module
-from refsim.compare import compare
+from refsim.compare import TimedRun, Way, compare, timed_rows, timed_ways
 from refsim.explore import reachable
 from refsim.loader import load_file
-from refsim.model import AnomalyKind
+from refsim.model import AnomalyKind, Runtime
 
 ROOT = Path(__file__).parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -87,6 +87,43 @@ def test_the_files_own_processes_get_a_row() -> None:
     by_label = {row.label: row for row in rows}
     # Transforms in their own processes run side by side; in one process they share a GIL.
     assert by_label["gil, the file's processes"].makespan_ns * 1.8 < by_label["gil"].makespan_ns
+
+
+def test_the_figure_runs_each_row_as_the_table_times_it() -> None:
+    """``compare --plot`` draws the timed run of each row: the same labels, the same
+    makespans (the same seed), and each run's processes for its GIL lanes."""
+    scenario = load_file(SCENARIOS / "io_then_transform.yaml")
+    rows = compare(scenario, seed=3)
+    runs = timed_rows(scenario, seed=3)
+    assert [(row.label, row.makespan_ns) for row in rows] == [
+        (run.label, run.makespan_ns) for run in runs
+    ]
+    assert all(run.result.trace for run in runs)  # a figure needs the trace
+    processes = {run.label: run.processes for run in runs}
+    assert ("main",) == processes["gil"]
+    assert ("main", "P1", "P2") == processes["gil, the file's processes"]
+    expected = tuple(f"P_{name}" for name in ("F1", "F2", "F3", "F4", "X1", "X2"))
+    assert expected == processes["gil, a process per thread"]
+
+
+def test_the_ways_of_plot_runtimes_are_titled_in_compares_words() -> None:
+    scenario = load_file(SCENARIOS / "io_then_transform.yaml")
+    chosen = (Way(Runtime.GIL, "file"), Way(Runtime.ATOMIC, "threads"),
+              Way(Runtime.GIL, "processes"))  # fmt: skip
+    runs = timed_ways(scenario, chosen, seed=0, cores=2)
+    expected = [
+        ("gil, the file's processes", ("main", "P1", "P2")),
+        ("atomic, one process", ("main",)),
+        ("gil, a process per thread", tuple(f"P_{t}" for t in scenario.thread_names)),
+    ]
+    assert expected == [(run.label, run.processes) for run in runs]
+    assert [2, 2, 2] == [run.result.metrics.cores for run in runs if run.result.metrics]
+    # The same way alone, in a file of one process, has no title: the figure needs none.
+    leak = load_file(SCENARIOS / "leak.yaml")
+    [alone] = timed_ways(leak, [Way(Runtime.GIL, "file")], seed=0)
+    two = timed_ways(leak, [Way(Runtime.GIL, "file"), Way(Runtime.ATOMIC, "file")], seed=0)
+    assert ("", ["gil", "atomic"]) == (alone.label, [run.label for run in two])
+    assert isinstance(alone, TimedRun) and alone.result == two[0].result
 
 
 @pytest.mark.parametrize("name", ["cpu_bound", "leak"])

@@ -34,6 +34,7 @@ LAYERS = {
     "explore": DRIVER,
     "statespace": DRIVER,  # the explorer's compact states, stepped through the machine
     "search": DRIVER,
+    "sweep": DRIVER,  # the quantum sweep: one engine run per time slice
     "play": DRIVER,
     "graph": DRIVER,  # the state graph a page walks: the machine, stepped everywhere
     "budget": DRIVER,
@@ -78,8 +79,59 @@ ONLY_IMPORTER = {
 C shim's builder)."""
 
 
+FIGURES = "plot"
+"""The figures draw values and run nothing (refsim/plot/__init__.py): a run a figure
+shows is made below them, by a driver or by the module whose concept it is
+(:func:`refsim.compare.timed_rows` for ``refsim compare --plot``)."""
+
+RENDERERS = ("render", "plot", "report")
+"""The modules that print or draw values."""
+
+SHOWN = ("claims", "compare")
+"""Adapters whose values a renderer shows: a renderer imports them, never the reverse, so
+that what they return is a plain value (a verdict, a comparison's rows and runs), not a
+figure's or a table's part."""
+
+
 def layer(module: str) -> int:
     return LAYERS.get(module.split(".")[0], ADAPTER)
+
+
+def figure_values_built(module: str, source: str) -> list[str]:
+    """Where an entry module imports a class from the figures (``from refsim.plot import
+    Variant``): the command line draws values made below it, and never builds a figure's
+    input itself (``compare --plot``'s runs once were, in refsim/cli/plot.py). Functions
+    (``draw_run``) and constants (``FORMATS``) are what it may take."""
+    if layer(module) != ENTRY:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("refsim.plot"):
+            for alias in node.names:
+                name = alias.name
+                if name[:1].isupper() and not name.isupper():
+                    where = f"refsim/{module.replace('.', '/')}.py:{node.lineno}"
+                    found.append(
+                        f"{where}: {module} (entry) imports {name} from {node.module}: the "
+                        f"figures draw values made below the command line; make them there"
+                    )
+    return found
+
+
+def _roles(module: str, other: str) -> str | None:
+    """Why ``module`` may not import ``other`` though the layers allow it, if it may not."""
+    mine, theirs = module.split(".")[0], other.split(".")[0]
+    if mine == FIGURES and layer(other) == DRIVER:
+        return (
+            f"{module} (a figure) imports {other} (driver): figures draw values and run "
+            f"nothing; make the run below them and pass it in"
+        )
+    if mine in SHOWN and theirs in RENDERERS:
+        return (
+            f"{module} imports {other} (a renderer): renderers import {mine}, not the reverse; "
+            f"return a plain value and let the renderer turn it into a table or a figure"
+        )
+    return None
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -153,6 +205,7 @@ def violations(sources: dict[str, str]) -> list[str]:
     siblings = set(sources)
     problems: list[str] = []
     for module, source in sorted(sources.items()):
+        problems += figure_values_built(module, source)
         rank = layer(module)
         for line, target in imports(module, source, siblings):
             where = f"refsim/{module.replace('.', '/')}.py:{line}"
@@ -166,6 +219,8 @@ def violations(sources: dict[str, str]) -> list[str]:
                         f"({LAYER_NAMES[layer(other)]}): imports must point down; if {other} "
                         f"belongs lower, classify it in tests/test_layering.py LAYERS"
                     )
+                elif (why := _roles(module, other)) is not None:
+                    problems.append(f"{where}: {why}")
                 continue
             if rank <= CORE and target in HEAVY:
                 problems.append(f"{where}: core module {module} imports {target}")
@@ -338,6 +393,70 @@ def test_subpackage_imports_are_resolved() -> None:
         "refsim/sub/__init__.py:2: sub.__init__ (adapter) imports cli (entry)",
     ]
     assert expected == [p.split(": imports must")[0] for p in violations(sources)]
+
+
+# -- figures and the values they show ------------------------------------------------------------
+
+
+def test_figures_draw_values_and_run_nothing() -> None:
+    sources = {
+        "plot.timed_figure": "from refsim.timed import run_timed\nimport refsim.trace\n",
+        "plot.outcomes": "from refsim.explore import explore\nfrom refsim.model import Outcome\n",
+        "plot.picture": "from refsim.machine import Machine\nfrom refsim.replay import replay\n",
+        "timed": "",
+        "trace": "",
+        "explore": "",
+        "model": "",
+        "machine": "",
+        "replay": "",
+    }
+    expected = [
+        "refsim/plot/outcomes.py:1: plot.outcomes (a figure) imports explore (driver)",
+        "refsim/plot/timed_figure.py:1: plot.timed_figure (a figure) imports timed (driver)",
+    ]
+    assert expected == [p.split(": figures draw")[0] for p in violations(sources)]
+
+
+def test_a_comparison_and_a_verdict_are_values_their_renderers_import() -> None:
+    sources = {
+        "compare": "from refsim.plot import Variant\nfrom refsim.timed import run_timed\n",
+        "claims": "from refsim.render.verdict import verdict_text\nimport refsim.report\n",
+        "render.compare": "from refsim.compare import Row\n",
+        "plot.timed_figure": "from refsim.trace import RunResult\n",
+        "plot.__init__": "",
+        "render.verdict": "",
+        "report": "",
+        "timed": "",
+        "trace": "",
+    }
+    expected = [
+        "refsim/claims.py:1: claims imports render.verdict (a renderer)",
+        "refsim/claims.py:2: claims imports report (a renderer)",
+        "refsim/compare.py:1: compare imports plot.__init__ (a renderer)",
+    ]
+    assert expected == [p.split(": renderers import")[0] for p in violations(sources)]
+
+
+def test_the_command_line_builds_no_figure_values() -> None:
+    sources = {
+        "cli.plot": (
+            "from typing import TYPE_CHECKING\n"
+            "from refsim.plot import FORMATS, draw_comparison, save_figure\n"
+            "if TYPE_CHECKING:\n"
+            "    from refsim.plot import Variant\n"
+            "def f():\n"
+            "    from refsim.plot.timed_figure import Panel, draw_timed\n"
+        ),
+        "compare": "from refsim.trace import RunResult\n",
+        "plot.__init__": "",
+        "plot.timed_figure": "",
+        "trace": "",
+    }
+    expected = [
+        "refsim/cli/plot.py:4: cli.plot (entry) imports Variant from refsim.plot",
+        "refsim/cli/plot.py:6: cli.plot (entry) imports Panel from refsim.plot.timed_figure",
+    ]
+    assert expected == [p.split(": the figures draw")[0] for p in violations(sources)]
 
 
 # -- the real-machine experiments (refsim/real/) ------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
+from golden_files import check_golden
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -392,8 +393,9 @@ def test_counter_prints_a_table_and_its_findings(capsys: pytest.CaptureFixture[s
     assert head.startswith("refsim real counter  ·  CPython ")
     assert "2 threads × 500 increments each (1,000 in all), 1 run of each" in " ".join(head.split())
     rows = [line for line in table.splitlines() if not line.startswith(" ")]
-    assert re.match(r"what +measured \(median\) +range +refsim says", rows[0])
-    assert re.match(r"with lock: counter \+= 1 +0 \(0%\) .* no$", rows[3])
+    # One run of each: no range to show, so no range column.
+    assert re.match(r"what +measured \(median\) +refsim says$", rows[0])
+    assert re.match(r"with lock: counter \+= 1 +0 \(0%\) +no$", rows[3])
     assert "lost nothing, as refsim says" in out
 
 
@@ -438,16 +440,157 @@ def test_a_terminal_gets_a_progress_bar_that_goes_away() -> None:
         assert none is None
 
 
-def test_render_shows_what_was_not_measured_and_why() -> None:
-    import refsim.cli.real as cli
+def rendered(report: Report, width: int) -> str:
+    """The report as ``refsim real`` prints it for people, ``width`` columns wide (80 is
+    what a pipe gets)."""
+    from refsim.cli.console import console
+    from refsim.render.real import print_report
 
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", str(width))
+        print_report(console(out), report)
+    return out.getvalue()
+
+
+def test_render_shows_what_was_not_measured_and_why() -> None:
     rows = (Row("2 processes", "2 processes, speedup", None, "×", 1.9, "1.90×", note="busy"),)
     report = Report("gil", interpreter(), (("work", 0.2), ("repeat", 1)), rows, ("a finding",))
-    out = io.StringIO()
-    cli.render(report, out)
-    text = out.getvalue()
+    text = rendered(report, 80)
     assert "not measured" in text and "2 processes, speedup: busy." in text
     assert "a finding" in text
+
+
+def ns_row(name: str, label: str, runs: tuple[float, ...], model: str) -> Row:
+    return Row(name, label, Spread(runs), "ns", 1.0, model)
+
+
+PAGE_MACHINE = Interpreter(
+    implementation="CPython", version="3.11.7", free_threaded=False, gil_enabled=True,
+    switch_interval=0.005, platform="linux", machine="x86_64", cores=2, load=1.81,
+)  # fmt: skip
+"""The machine of docs/real.md's hardware run, whose rows HARDWARE repeats."""
+HARDWARE = Report(
+    "hardware", PAGE_MACHINE, (("threads", 2), ("increments", 50_000_000), ("repeat", 5)),
+    (
+        Row("plain lost", "load, add, store: lost", Spread((24_957_884, 31_783_233, 41_131_332)),
+            "lost", 0.9, lost_text(Fraction(9, 10)), of=100_000_000),
+        Row("add lost", "one add instruction: lost", Spread((0, 10_642_827, 20_259_188)), "lost",
+            0.9, lost_text(Fraction(9, 10)), of=100_000_000),
+        Row("atomic lost", "lock add (atomic): lost", Spread((0, 0, 0)), "lost", 0.0,
+            lost_text(Fraction(0)), of=100_000_000),
+        ns_row("plain alone", "load, add, store: one thread", (0.29, 0.46, 0.51),
+               "1 ns (LOAD, ADD, STORE)"),
+        ns_row("plain contended", "load, add, store: two threads", (0.36, 0.71, 0.75),
+               "1 ns (no contention cost)"),
+        ns_row("add alone", "one add instruction: one thread", (0.26, 0.53, 0.65),
+               "1 ns (LOAD, ADD, STORE)"),
+        ns_row("add contended", "one add instruction: two threads", (0.47, 0.75, 0.87),
+               "3 ns (no contention cost)"),
+        ns_row("atomic alone", "lock add (atomic): one thread", (4.67, 7.33, 9.89),
+               "7 ns (one RMW)"),
+        ns_row("atomic contended", "lock add (atomic): two threads", (9.61, 18.3, 20.5),
+               "7 ns (no contention cost)"),
+    ),
+    ("`lock add` lost nothing, as it must.",),
+)  # fmt: skip
+COUNTER = Report(
+    "counter", interpreter(),
+    (("threads", 4), ("increments", 500_000), ("repeat", 5), ("switch_interval", 0.005)),
+    (
+        lost_row("counter += 1", (0, 0, 0), Fraction(9999, 10000), of=2_000_000),
+        lost_row("counter += f()", (699_950, 1_111_279, 1_500_000), Fraction(9999, 10000),
+                 of=2_000_000),
+        lost_row("with lock: counter += 1", (0, 0, 0), Fraction(0), of=2_000_000),
+    ),
+    ("`with lock: counter += 1` lost nothing, as refsim says.",),
+)  # fmt: skip
+GIL = Report(
+    "gil", interpreter(), (("work", 0.2), ("repeat", 3)),
+    (
+        ns_row("bytecode ns", "one loop iteration (a compute bytecode)", (22.3,),
+               "20 ns (default)"),
+        Row("process start ms", "starting and joining one process", Spread((2.26,)), "ms", 2.0,
+            "2 ms (default)"),
+        Row("2 threads", "2 CPU-bound threads, speedup", Spread((0.96, 0.98, 1.02)), "×", 1.0,
+            "1.00×"),
+        Row("2 processes", "2 processes, speedup", None, "×", 1.96, "1.96×", note="busy"),
+        Row("convoy 5 ms", "convoy at a 5 ms switch interval", Spread((89, 92, 92)), "req/s",
+            99.0, "99 req/s"),
+    ),
+    ("Sleeping threads release the GIL.",),
+)  # fmt: skip
+REPORTS = {"hardware": HARDWARE, "counter": COUNTER, "gil": GIL}
+
+
+@pytest.mark.parametrize("experiment", sorted(REPORTS))
+def test_the_report_at_60_80_and_120_columns(
+    experiment: str, request: pytest.FixtureRequest
+) -> None:
+    """A pipe gets 80 columns: the table keeps its columns there (its labels whole, the
+    other cells wrapping beside them), and at 120; at 60 the hardware table is a block
+    of lines per row, the counter's breaks its labels after their colon."""
+    text = "".join(
+        f"$ COLUMNS={width} refsim real {experiment}\n{rendered(REPORTS[experiment], width)}\n"
+        for width in (60, 80, 120)
+    )
+    check_golden(request, f"real_{experiment}.txt", text)
+
+
+MEASURED = {
+    "hardware": ["31,783,233 (32%)", "10,642,827 (11%)", "0 (0%)", "0.46 ns", "0.71 ns",
+                 "0.53 ns", "0.75 ns", "7.33 ns", "18.3 ns"],
+    "counter": ["0 (0%)", "1,111,279 (56%)", "0 (0%)"],
+    "gil": ["22.3 ns", "2.26 ms", "0.98×", "not measured", "92 req/s"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("experiment", sorted(REPORTS))
+@pytest.mark.parametrize("width", [80, 120])
+def test_each_row_starts_a_line_of_the_table_with_its_figure(experiment: str, width: int) -> None:
+    """At 80 columns (a pipe) and more, the table keeps its columns: each row starts a
+    line with its label (or the label's part before its colon), its measured figure on
+    the same line; a row's other lines start with spaces."""
+    report = REPORTS[experiment]
+    text = rendered(report, width)
+    table = text.split("\n\n")[1].splitlines()
+    assert all(len(line) <= width for line in text.splitlines())
+    header = [line for line in table if line.startswith("what  ")]
+    assert 1 == len(header) and header[0].endswith("refsim says")
+    starts = [line for line in table[table.index(header[0]) + 1 :] if not line.startswith(" ")]
+    starts = starts[: len(report.rows)]  # then the note under the table
+    found = [re.split(r"\s{2,}", line)[:2] for line in starts]
+    assert MEASURED[experiment] == [figure for _, figure in found]
+    for row, (label, _) in zip(report.rows, found, strict=True):
+        assert row.label == label if width > 80 else row.label.startswith(label), (row, label)
+
+
+def test_the_pages_80_column_table_is_what_refsim_prints() -> None:
+    """docs/real.md shows its hardware run as a pipe gets it: the same rows at 80 columns."""
+    page = PAGE.read_text(encoding="utf-8")
+    [shown] = re.findall(r"```text\n(\$ COLUMNS=80 refsim real hardware\n.*?)```", page, re.DOTALL)
+    assert ("$ COLUMNS=80 refsim real hardware\n" + rendered(HARDWARE, 80)).startswith(shown)
+    assert shown.count("\n") > 20
+
+
+def test_a_range_names_its_unit_once() -> None:
+    from refsim.render.real import report_table
+
+    rows = [
+        ns_row("a", "a", (0.29, 0.46, 0.51), ""),
+        ns_row("b", "b", (9.61, 18.3, 20.5), ""),
+        Row("c", "c", Spread((0.96, 0.98, 1.02)), "×", 1.0, ""),
+        Row("d", "d", Spread((89, 92, 92)), "req/s", 1.0, ""),
+        lost_row("e", (0, 1_111_279, 1_500_000), Fraction(1, 2), of=2_000_000),
+        lost_row("f", (0, 0, 0), Fraction(1, 2)),
+        Row("g", "g", Spread((2.26, 2.26)), "ms", 1.0, ""),
+    ]
+    table = report_table(Report("gil", interpreter(), (), tuple(rows), ()), 120).table
+    expected = [
+        "0.29 to 0.51 ns", "9.61 to 20.5 ns", "0.96 to 1.02×", "89 to 92 req/s",
+        "0% to 75%", "0%", "2.26 ms",
+    ]  # fmt: skip
+    assert expected == [str(cell) for cell in table.columns[2].cells]
 
 
 # -- the docs page --------------------------------------------------------------------------
@@ -481,6 +624,7 @@ def test_each_run_on_the_page_still_has_its_rows(
     words = shlex.split(command)[1:]
     if "--json" in words:
         pytest.skip("the page's JSON is checked by its shape above")
+    monkeypatch.setenv("COLUMNS", "200")  # the page shows a wide terminal's table
     status, out, _ = refsim(capsys, *words, *TINY_ARGS[words[1]])
     assert 0 == status
 

@@ -84,6 +84,31 @@ def test_a_quiz_is_one_printed_run(
 # -- quanta ---------------------------------------------------------------------------------
 
 
+def test_a_sweep_is_one_run_per_quantum_in_order() -> None:
+    """refsim.sweep: what ``run --quantum A..B`` prints, as values. A decref is a LOAD, a
+    SUB and a STORE: a time slice of 3 or more never splits one, so the race is gone."""
+    from refsim.loader import load_file
+    from refsim.sweep import sweep
+
+    leak = load_file("scenarios/leak.yaml")
+    found = sweep(leak, range(1, 5), runtime=Runtime.UNSAFE)
+    race = ("leak", "lost-update")
+    expected = [
+        (1, "T1 T2 T1 T2 T1 T2", race),
+        (2, "T1*2 T2*2 T1 T2", race),
+        (3, "T1*3 T2*4", ()),
+        (4, "T1*3 T2*4", ()),
+    ]
+    assert expected == [
+        (q, str(r.schedule), tuple(sorted(k.value for k in r.anomaly_kinds))) for q, r in found
+    ]
+    assert all(r.trace is None and r.finished for _, r in found)
+    seeded = sweep(leak, range(2, 4), runtime=Runtime.UNSAFE, seed=3)
+    assert ["T1 T2 T1*2 T2*2", "T1 T2*3 T1*2"] == [str(r.schedule) for _, r in seeded]
+    cut = sweep(leak, range(1, 3), runtime=Runtime.UNSAFE, max_steps=3)
+    assert [(False, "steps", 3)] * 2 == [(r.finished, r.stopped, r.steps) for _, r in cut]
+
+
 def test_quantum_2_is_the_issues_schedule(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = refsim(capsys, "run", "leak", "--quantum", "2")
     assert (0, "schedule (--quantum 2): T1*2 T2*2 T1 T2") == (status, out.splitlines()[1])

@@ -85,20 +85,45 @@ def imported(*argv: str) -> tuple[int, bool, set[str]]:
 LOADING = {"pydantic", "yaml", "refsim.loader"}
 """What reading a scenario file takes: the schema (pydantic) and YAML."""
 EXPLORING = LOADING | {"refsim.explore"}
+RUNNING = EXPLORING | {"simpy", "refsim.engine", "refsim.timed"}
+"""What a run takes: the engine and the timed model (SimPy), and the claims' explorer."""
+TELLING = RUNNING | {"refsim.story", "refsim.compare", "refsim.search"}
+"""What the story takes: every runtime's outcomes, the search for a failing run (its
+module, not Hypothesis, unless the explorer cannot count) and the comparison."""
 
+COUNTER = "scenarios/counter.yaml"
+TINY_COUNTER = ["counter", "--threads", "2", "--increments", "100", "--repeat", "1"]
+EXPERIMENTS = {"refsim.real", "refsim.explore", "refsim.timed", "simpy"}
+"""What ``refsim real`` takes: the experiments, and the explorer and the timed model for
+refsim's side of each row (no scenario file: no pydantic, no YAML)."""
 
 IMPORTS: list[tuple[list[str], int, set[str]]] = [
     (["--version"], 0, set()),
     (["--help"], 0, set()),
-    (["explore", "scenarios/counter.yaml", "--json"], 0, EXPLORING),
-    (["check", "scenarios/counter.yaml", "--json"], 0, EXPLORING),
-    (["check", "scenarios/counter.yaml"], 0, EXPLORING | {"rich"}),
-    (["explore", "scenarios/counter.yaml"], 0, EXPLORING | {"rich"}),
+    (["explore", COUNTER, "--json"], 0, EXPLORING),
+    (["check", COUNTER, "--json"], 0, EXPLORING),
+    (["run", COUNTER, "--json"], 0, RUNNING),
+    (["run", "scenarios/cpu_bound.yaml", "--timed", "--json"], 0, RUNNING),
+    (["run", COUNTER, "--quantum", "1..3", "--json"], 0, RUNNING),
+    (["story", COUNTER, "--json"], 0, TELLING),
+    (["list", "--json"], 0, LOADING),
+    (["validate", COUNTER, "--json"], 0, LOADING),
+    (["schema"], 0, LOADING),
+    (["compare", COUNTER, "--json"], 0, RUNNING | {"refsim.compare"}),
     (
-        ["run", "scenarios/counter.yaml"],
+        ["search", COUNTER, "--json"],
         0,
-        EXPLORING | {"rich", "simpy", "refsim.engine", "refsim.report", "refsim.timed"},
+        RUNNING - {"refsim.timed"} | {"refsim.search", "hypothesis"},
     ),
+    (["real", *TINY_COUNTER, "--json"], 0, EXPERIMENTS),
+    # The same commands for people import rich (and the run's report): the check above sees it.
+    (["check", COUNTER], 0, EXPLORING | {"rich"}),
+    (["explore", COUNTER], 0, EXPLORING | {"rich"}),
+    (["run", COUNTER], 0, RUNNING | {"rich", "refsim.report"}),
+    (["story", COUNTER], 0, TELLING | {"rich", "refsim.report"}),
+    (["list"], 0, LOADING | {"rich"}),
+    (["validate", COUNTER], 0, LOADING | {"rich"}),
+    (["real", *TINY_COUNTER], 0, EXPERIMENTS | {"rich"}),
 ]
 """Command lines, their exit status, and the WATCHED modules they import."""
 
@@ -110,8 +135,9 @@ def test_a_command_line_imports_what_it_uses(
     argv: list[str], status: int, expected: set[str]
 ) -> None:
     """``explore --json`` and ``check`` import no SimPy, Hypothesis, matplotlib, cffi, page
-    writer, game, experiments, comparison or (with ``--json``) rich; ``run`` shows that
-    the check sees what a command does import."""
+    writer, game, experiments or comparison; no command with ``--json`` (nor ``schema``)
+    imports rich; the same commands for people show that the check sees what a command
+    does import."""
     assert (status, True, expected) == imported(*argv)
 
 
@@ -197,6 +223,36 @@ def test_the_whole_parser_is_what_the_check_above_compares_with() -> None:
     whole, _ = cli._parser(cli.COMMANDS)
     bare, _ = cli._parser([])
     assert _parsed(whole, words) != _parsed(bare, words)
+
+
+JSON_WITHOUT_RICH = [
+    ["run", COUNTER, "--json"],
+    ["run", "scenarios/cpu_bound.yaml", "--timed", "--json"],
+    ["story", "scenarios/leak.yaml", "--json"],
+    ["list", "--json"],
+    ["validate", COUNTER, "scenarios/nothing.yaml", "--json"],
+    ["schema"],
+]
+
+
+@pytest.mark.parametrize("argv", JSON_WITHOUT_RICH, ids=" ".join)
+def test_json_is_the_same_without_rich_installed(argv: list[str]) -> None:
+    """A Python without rich writes every ``--json`` document, byte for byte the one a
+    Python with rich writes (and the same exit status)."""
+    script = "import sys; from refsim.cli import main; sys.exit(main(sys.argv[1:]))"
+    found = [
+        subprocess.run(
+            [sys.executable, "-c", hide + script, *argv],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        for hide in ("", "import sys; sys.modules['rich'] = None; ")
+    ]
+    with_rich, without = [(f.returncode, f.stdout, f.stderr) for f in found]
+    assert with_rich == without
+    assert with_rich[1].startswith(("{", "[")), with_rich
 
 
 def test_a_python_without_a_dependency_gets_a_message_not_a_traceback() -> None:

@@ -195,6 +195,34 @@ def test_story_plot_writes_the_failing_interleaving(
     assert target.read_bytes().startswith(b"\x89PNG")
 
 
+def test_the_figure_draws_the_failing_run_else_the_timed_run_else_nothing() -> None:
+    """refsim.story.figure_run: what ``story --plot`` and the page's figure draw."""
+    from refsim.loader import load_file
+    from refsim.story import figure_run, gather
+
+    leak, cpu, locked = (
+        gather(load_file(f"scenarios/{name}.yaml"), name)
+        for name in ("leak", "cpu_bound", "counter_locked")
+    )
+    assert leak.failing is not None
+    assert (leak.failing.run, leak.failing.part) == figure_run(leak)
+    found = figure_run(cpu)
+    assert found is not None
+    timed, scenario = found
+    # The time story's run under gil, again, with its trace: 100 ms of work, and switches.
+    assert cpu.time is not None
+    kept = cpu.time.run(Runtime.GIL)
+    assert kept is not None and kept.metrics is not None and timed.metrics is not None
+    assert (cpu.scenario, Runtime.GIL, 100_095_000) == (
+        scenario,
+        timed.runtime,
+        timed.metrics.makespan_ns,
+    )
+    assert kept.metrics.makespan_ns == timed.metrics.makespan_ns
+    assert timed.trace  # the time story's runs keep none: a figure needs it
+    assert None is figure_run(locked)
+
+
 def test_story_plot_without_failure_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

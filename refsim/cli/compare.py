@@ -1,5 +1,6 @@
 """``refsim compare FILE``: the same scenario under each runtime, safety and speed side by
-side (:func:`refsim.compare.compare` gathers it; :mod:`refsim.render.compare` prints it)."""
+side (:func:`refsim.compare.compare` gathers it; :mod:`refsim.render.compare` prints it,
+imported only when the output is for people: ``--json`` needs no rich)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,9 @@ from refsim.cli.common import (
     shown,
     write_json,
 )
-from refsim.cli.console import console
 from refsim.compare import agrees, compare
 from refsim.engine import run_length
-from refsim.render.budget import timed_stopped_lines
-from refsim.render.compare import print_comparison, unknown_line
+from refsim.render.budget import timed_stopped_lines, unknown_line
 from refsim.render.json import compare_json
 from refsim.timed import TimedRunStopped
 
@@ -47,9 +46,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from refsim.cli.plot import check_figure_output, compare_figure
-
     if args.plot is not None:
+        from refsim.cli.plot import check_figure_output
+
         check_figure_output(args.plot, force=args.force, option="--plot")
     elif args.force:
         raise UsageError("--force goes with --plot OUT: it lets the figure replace OUT")
@@ -58,8 +57,13 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         write_json(out, compare_json(scenario, rows, args.seed))
     else:
+        from refsim.cli.console import console
+        from refsim.render.compare import print_comparison
+
         print_comparison(console(out), scenario, rows, args.seed)
     if args.plot is not None:
+        from refsim.cli.plot import compare_figure
+
         try:
             wrote = compare_figure(
                 args.plot, scenario, seed=args.seed, force=args.force, meter=args.meter

@@ -1,11 +1,14 @@
-"""``refsim validate``, ``refsim list`` and ``refsim schema``: scenario files themselves."""
+"""``refsim validate``, ``refsim list`` and ``refsim schema``: scenario files themselves.
+
+The terminal's console (rich) is imported only when the output is for people: ``--json``
+and ``schema`` write their documents without it.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TextIO
-
-from rich.text import Text
 
 from refsim.bundled import bundled_scenarios
 from refsim.cli.budget import add_budget
@@ -18,10 +21,9 @@ from refsim.cli.common import (
     print_scenario_error,
     write_json,
 )
-from refsim.cli.console import console
 from refsim.errors import SHOWN, ScenarioError, visible
 from refsim.loader import json_schema, load_file
-from refsim.render.text import first_sentence, hanging, plural
+from refsim.render.words import first_sentence, plural
 
 __all__ = ["LIST", "SCHEMA", "VALIDATE"]
 
@@ -33,8 +35,19 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
     add_limits(p)
 
 
-def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _printer(out: TextIO) -> Callable[[str], None]:
+    """Print a line on ``out``, wrapped to the terminal (rich is imported here: only the
+    output for people needs it)."""
+    from rich.text import Text
+
+    from refsim.cli.console import console
+
     screen = console(out)
+    return lambda line: screen.print(Text(line))
+
+
+def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    say = None if args.json else _printer(out)
     status = EXIT_OK
     report = []
     for file in args.files:
@@ -58,14 +71,12 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 print_scenario_error(error, err)
             continue
         report.append({"file": file, "ok": True, "errors": [], "diagnostics": [], "more": 0})
-        if not args.json:
+        if say is not None:
             ops = sum(len(t.ops) for t in scenario.threads)
             threads = plural(len(scenario.threads), "thread")
-            screen.print(
-                Text(
-                    f"{visible(file)}: ok ({scenario.name}: {threads}, {plural(ops, 'op')}, "
-                    f"runtime {scenario.runtime})"
-                )
+            say(
+                f"{visible(file)}: ok ({scenario.name}: {threads}, {plural(ops, 'op')}, "
+                f"runtime {scenario.runtime})"
             )
     if args.json:
         write_json(out, report)
@@ -85,6 +96,9 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         rows = [{"name": n, "file": str(p), "description": d} for n, p, d in entries]
         write_json(out, rows)
         return EXIT_OK
+    from refsim.cli.console import console
+    from refsim.render.text import hanging
+
     console(out).print(hanging([(name, description) for name, _, description in entries]))
     return EXIT_OK
 

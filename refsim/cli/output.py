@@ -21,8 +21,13 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from refsim.cli.common import UsageError
+
+if TYPE_CHECKING:
+    from refsim.model import Scenario
+    from refsim.trace import RunResult
 
 __all__ = [
     "Terminated",
@@ -30,6 +35,7 @@ __all__ = [
     "partial_files",
     "remove_partial_files",
     "terminable",
+    "write_chrome_trace",
     "write_output",
 ]
 
@@ -184,6 +190,20 @@ def write_output(
 
 
 # -- SIGTERM and SIGHUP ----------------------------------------------------------------------
+
+
+def write_chrome_trace(path: str, result: RunResult, scenario: Scenario, *, force: bool,
+                       option: str = "-o") -> None:  # fmt: skip
+    """Write ``result``'s Chrome trace to ``path`` (see :func:`write_output`): ``refsim plot
+    -o run.json`` and ``refsim run --trace-out``."""
+    from refsim.chrome_trace import dumps
+
+    text = dumps(result, threads=scenario.thread_names)
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    write_output(path, write, force=force, option=option)
 
 
 class Terminated(BaseException):

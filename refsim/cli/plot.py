@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from refsim.budget import Meter
+from refsim.claims import agrees
 from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
@@ -35,31 +35,25 @@ from refsim.cli.common import (
     timed_only,
     whole,
 )
-from refsim.cli.output import check_output, write_output
+from refsim.cli.output import check_output, write_chrome_trace, write_output
 from refsim.engine import run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule, count_text, format_ns
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
 from refsim.render.budget import exploration_stopped_lines, stopped_option, timed_stopped_lines
-from refsim.report import agrees, plural, short_schedule
+from refsim.report import plural, short_schedule
 from refsim.schema import parse_duration
 from refsim.timed import TimedRunStopped
-from refsim.trace import RunResult
 
 if TYPE_CHECKING:
-    from refsim.plot import Variant
+    from refsim.compare import TimedRun, Way
 
 __all__ = [
     "COMMAND",
-    "Way",
     "check_figure_output",
     "compare_figure",
-    "compare_variants",
-    "label",
     "runtimes_option",
-    "timed_variant",
     "window_option",
-    "write_chrome_trace",
     "write_timed_figure",
 ]
 
@@ -155,24 +149,13 @@ def window_option(text: str) -> tuple[int, int | None]:
     return start, end
 
 
-@dataclass(frozen=True, slots=True)
-class Way:
-    """One run of ``--runtimes``: a runtime, and where the threads live."""
-
-    runtime: Runtime
-    processes: str
-    """``file`` (as the file says), ``threads`` (all in one process) or ``processes``
-    (a process per thread)."""
-
-    def __str__(self) -> str:
-        return str(self.runtime) if self.processes == "file" else f"{self.runtime}:{self.processes}"
-
-
 _PLACES = ("threads", "processes")
 
 
 def runtimes_option(text: str) -> tuple[Way, ...]:
     """``--runtimes gil,atomic,gil:processes``: two or more distinct runs."""
+    from refsim.compare import Way
+
     names = [r.value for r in Runtime]
     found: list[Way] = []
     for word in text.split(","):
@@ -211,19 +194,6 @@ def _dpi(text: str) -> float:
     if not 10 <= value <= 1200:  # also refuses nan and inf
         raise argparse.ArgumentTypeError(f"must be from 10 to 1,200 dots per inch, not {text}")
     return value
-
-
-def write_chrome_trace(path: str, result: RunResult, scenario: Scenario, *, force: bool,
-                       option: str = "-o") -> None:  # fmt: skip
-    """Write ``result``'s Chrome trace to ``path`` (see :func:`write_output`)."""
-    from refsim.chrome_trace import dumps
-
-    text = dumps(result, threads=scenario.thread_names)
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    write_output(path, write, force=force, option=option)
 
 
 def _require_matplotlib() -> None:
@@ -321,71 +291,43 @@ def _check_timed(args: argparse.Namespace, suffix: str) -> None:
 def _plot_timed(
     args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO, err: TextIO
 ) -> int:
+    from refsim.compare import Way, timed_ways
+
     seed = 0 if args.seed is None else args.seed
-    ways = args.runtimes or (Way(runtime, "file"),)
     try:
-        variants = [
-            timed_variant(scenario, way, label=label(scenario, way, len(ways) > 1), seed=seed,
-                          cores=args.cores, switch_interval=args.switch_interval,
-                          meter=args.meter.fair(len(ways) - i))
-            for i, way in enumerate(ways)
-        ]  # fmt: skip
+        runs = timed_ways(
+            scenario, args.runtimes or (Way(runtime, "file"),), seed=seed, cores=args.cores,
+            switch_interval=args.switch_interval, meter=args.meter,
+        )  # fmt: skip
     except TimedRunStopped as error:
         total = run_length(scenario, runtime)
         lines = timed_stopped_lines(error, shown(args.file), total=total)
         err.write("\n".join([*lines, "    No figure written."]) + "\n")
         return EXIT_BUDGET
     window = write_timed_figure(
-        args.output, variants, scenario, window=args.window, force=args.force, dpi=args.dpi
+        args.output, runs, scenario, window=args.window, force=args.force, dpi=args.dpi
     )
-    runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
-    if len(variants) == 1:
-        metrics = variants[0].result.metrics
+    if len(runs) == 1:
+        metrics = runs[0].result.metrics
         assert metrics is not None  # a timed run always measures
         what = (
-            f"{scenario.name} under {variants[0].result.runtime} in simulated time, seed {seed} "
+            f"{scenario.name} under {runs[0].result.runtime} in simulated time, seed {seed} "
             f"({format_ns(metrics.makespan_ns)}, {metrics.switches:,} GIL switches, "
             f"{plural(metrics.drop_requests, 'drop request')})"
         )
     else:
-        what = f"{scenario.name} in simulated time, seed {seed}: {runs}"
+        what = _makespans(scenario, seed, runs)
     if args.window is not None:
         what += f"; window {format_ns(window[0])} to {format_ns(window[1])}"
     out.write(f"wrote {shown(args.output)}: {what}\n")
-    agreed = all(agrees(scenario, v.result) for v in variants)
+    agreed = all(agrees(scenario, r.result) for r in runs)
     return EXIT_OK if agreed else EXIT_DISAGREES
 
 
-def label(scenario: Scenario, way: Way, many: bool) -> str:
-    """A run's title in a comparison, in ``refsim compare``'s words."""
-    split = len(scenario.process_groups()) > 1
-    if way.processes == "processes":
-        return f"{way.runtime}, a process per thread"
-    if way.processes == "threads" and split:
-        return f"{way.runtime}, one process"
-    if way.processes == "file" and split:
-        return f"{way.runtime}, the file's processes"
-    return str(way.runtime) if many else ""
-
-
-def timed_variant(
-    scenario: Scenario, way: Way, *, label: str, seed: int, cores: int | None = None,
-    switch_interval: int | None = None, meter: Meter | None = None,
-) -> Variant:  # fmt: skip
-    """The timed run of ``scenario`` arranged as ``way`` says, for a figure."""
-    from refsim.compare import per_thread
-    from refsim.plot import Variant
-    from refsim.timed import run_timed
-
-    arranged = {
-        "file": scenario,
-        "threads": replace(scenario, processes=()),
-        "processes": per_thread(scenario),
-    }[way.processes]
-    result = run_timed(arranged, runtime=way.runtime, seed=seed, cores=cores,
-                       switch_interval=switch_interval, meter=meter)  # fmt: skip
-    processes = tuple(name for name, _ in arranged.process_groups())
-    return Variant(label, result, processes)
+def _makespans(scenario: Scenario, seed: int, runs: Sequence[TimedRun]) -> str:
+    """``leak in simulated time, seed 0: gil 1.2ms; atomic 1.1ms``."""
+    spans = "; ".join(f"{r.label} {format_ns(r.makespan_ns)}" for r in runs)
+    return f"{scenario.name} in simulated time, seed {seed}: {spans}"
 
 
 def check_figure_output(path: str, *, force: bool, option: str) -> None:
@@ -393,22 +335,6 @@ def check_figure_output(path: str, *, force: bool, option: str) -> None:
     existing file without ``force``, a wrong suffix, or matplotlib missing."""
     check_output(path, force=force, option=option, suffixes=FORMATS)
     _require_matplotlib()
-
-
-def compare_variants(scenario: Scenario, *, seed: int, meter: Meter | None = None) -> list[Variant]:
-    """The timed run of each row of ``refsim compare`` (:func:`refsim.cli.compare.ways`),
-    each with a fair share of the ``meter`` (:class:`TimedRunStopped` if one runs out)."""
-    from refsim.compare import ways
-    from refsim.plot import Variant
-    from refsim.timed import run_timed
-
-    arranged = ways(scenario)
-    variants = []
-    for n, (label, runtime, _, way) in enumerate(arranged):
-        share = None if meter is None else meter.fair(len(arranged) - n)
-        result = run_timed(way, runtime=runtime, seed=seed, meter=share)
-        variants.append(Variant(label, result, tuple(name for name, _ in way.process_groups())))
-    return variants
 
 
 def compare_figure(
@@ -422,28 +348,24 @@ def compare_figure(
 ) -> str:
     """``refsim compare --plot``: the run of each row, timed, one above the other; returns
     the line that says what was written."""
-    variants = compare_variants(scenario, seed=seed, meter=meter)
-    write_timed_figure(path, variants, scenario, window=None, force=force, dpi=100, option=option)
-    runs = "; ".join(f"{v.label} {format_ns(_makespan(v))}" for v in variants)
-    return f"wrote {shown(path)}: {scenario.name} in simulated time, seed {seed}: {runs}"
+    from refsim.compare import timed_rows
 
-
-def _makespan(variant: Variant) -> int:
-    assert variant.result.metrics is not None  # a timed run always measures
-    return variant.result.metrics.makespan_ns
+    runs = timed_rows(scenario, seed=seed, meter=meter)
+    write_timed_figure(path, runs, scenario, window=None, force=force, dpi=100, option=option)
+    return f"wrote {shown(path)}: {_makespans(scenario, seed, runs)}"
 
 
 def write_timed_figure(
-    path: str, variants: Sequence[Variant], scenario: Scenario, *,
+    path: str, runs: Sequence[TimedRun], scenario: Scenario, *,
     window: tuple[int, int | None] | None, force: bool, dpi: float, option: str = "-o",
 ) -> tuple[int, int]:  # fmt: skip
-    """Draw ``variants`` (one run, or several one above the other) and write the figure to
+    """Draw ``runs`` (one run, or several one above the other) and write the figure to
     ``path`` (see :func:`write_output`); return the window shown, in ns. A window that
     starts after every run has ended is refused (UsageError); one that ends after them
     is cut where the longest ends."""
     from refsim.plot import draw_comparison, save_figure
 
-    longest = max(_makespan(v) for v in variants)
+    longest = max(r.makespan_ns for r in runs)
     start, end = window if window is not None else (0, None)
     if start >= longest:
         raise UsageError(
@@ -451,7 +373,7 @@ def write_timed_figure(
             "window starts"
         )
     span = (start, longest if end is None else min(end, longest))
-    fig = draw_comparison(variants, threads=scenario.thread_names,
+    fig = draw_comparison(runs, threads=scenario.thread_names,
                           window=span if window is not None else None, dpi=dpi)  # fmt: skip
     write_output(path, lambda tmp: save_figure(fig, tmp), force=force, option=option)
     return span

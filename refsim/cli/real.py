@@ -1,7 +1,9 @@
 """``refsim real counter|hardware|gil``: measure on this machine what the model predicts,
 the model's figure beside each measurement (docs/real.md).
 
-Parsing, rendering and exit statuses only; the experiments live in :mod:`refsim.real`.
+Parsing and exit statuses only; the experiments live in :mod:`refsim.real`, and their
+report on a terminal in :mod:`refsim.render.real`. rich is imported only to print for
+people (and for the progress bar, only on a terminal): ``--json`` needs none of it.
 Exit status: 0 the measurements are consistent with the model; 1 one of them is something
 the model says cannot happen (an atomic or locked increment lost); 2 bad usage, or the C
 shim of ``hardware`` cannot be built here (no cffi, no compiler).
@@ -16,10 +18,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TextIO
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
-from rich.text import Text
-
 from refsim.cli.common import (
     EXIT_DISAGREES,
     EXIT_OK,
@@ -28,19 +26,14 @@ from refsim.cli.common import (
     whole,
     write_json,
 )
-from refsim.cli.console import console
 from refsim.real import counter, gil, hardware
 from refsim.real.shim import ShimUnavailable
 from refsim.real.values import Progress as Tick
-from refsim.real.values import Report, Row, Spread, percent
-from refsim.render.fit import Fit
-from refsim.schema import parse_duration
+from refsim.real.values import Report
 
-__all__ = ["COMMAND", "render"]
+__all__ = ["COMMAND"]
 
 EXPERIMENTS = ("counter", "hardware", "gil")
-
-_LOST = "lost updates possible: "
 
 _ONLY = {
     "threads": ("counter",),
@@ -64,6 +57,8 @@ def _experiment(text: str) -> str:
 
 def _interval(text: str) -> float:
     """``--switch-interval``: a duration (``1ms``, ``100us``) in seconds."""
+    from refsim.schema import parse_duration  # pydantic's models: only when given
+
     try:
         ns = parse_duration(text)
     except ValueError as error:
@@ -145,6 +140,10 @@ def _progress(err: TextIO, total: int, what: str) -> Iterator[Tick | None]:
     if not err.isatty():
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from refsim.cli.console import console
+
     columns = (
         TextColumn(f"refsim real {what}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.description}"),
@@ -184,98 +183,11 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         write_json(out, report.json())
     else:
-        render(report, out)
+        from refsim.cli.console import console
+        from refsim.render.real import print_report
+
+        print_report(console(out), report)
     return EXIT_DISAGREES if report.contradictions else EXIT_OK
-
-
-# -- rendering ------------------------------------------------------------------------------
-
-
-def _figure(row: Row, value: float) -> str:
-    if row.unit == "lost":
-        assert row.of
-        return f"{value:,.0f} ({percent(value / row.of)})"
-    if row.unit == "ns":
-        return f"{value:.2f} ns" if value < 10 else f"{value:.1f} ns"
-    if row.unit == "ms":
-        return f"{value:.2f} ms"
-    if row.unit == "×":
-        return f"{value:.2f}×"
-    return f"{value:,.0f} {row.unit}"
-
-
-def _range(row: Row, spread: Spread) -> str:
-    if len(spread.runs) == 1:
-        return ""
-    low, high = _figure(row, spread.low), _figure(row, spread.high)
-    if row.unit == "lost":
-        low, high = f"{spread.low:,.0f}", f"{spread.high:,.0f}"
-    return low if low == high else f"{low} to {high}"
-
-
-def _settings_line(report: Report) -> str:
-    s = dict(report.settings)
-    runs = f"{s['repeat']:g} run{'s' if s['repeat'] != 1 else ''} of each"
-    if report.experiment == "counter":
-        return (
-            f"{s['threads']:g} threads × {s['increments']:,.0f} increments each "
-            f"({s['threads'] * s['increments']:,.0f} in all), {runs}; lost = the increments "
-            "missing from the final count"
-        )
-    if report.experiment == "hardware":
-        return (
-            f"2 threads × {s['increments']:,.0f} increments of one word each, with the GIL "
-            f"released, {runs}; lost = the increments missing from the final word"
-        )
-    return (
-        f"{s['work']:g} s of CPU-bound work per unit, {runs}; speedup = the same work done one "
-        "unit after another, divided by the time taken; refsim: the timed model with this "
-        "machine's cores, loop iteration and process start"
-    )
-
-
-def render(report: Report, out: TextIO) -> None:
-    """The report as people read it: what ran where, the table, then the findings."""
-    con = console(out)
-    head = Text()
-    head.append(f"refsim real {report.experiment}", style="bold")
-    head.append(f"  ·  {report.interpreter}")
-    con.print(head)
-    con.print(Text(_settings_line(report)))
-    con.print()
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("what", no_wrap=True)
-    table.add_column("measured (median)", justify="right", no_wrap=True)
-    table.add_column("range", justify="right", no_wrap=True)
-    table.add_column("refsim says")
-    for row in report.rows:
-        spread = row.measured
-        measured = "not measured" if spread is None else _figure(row, spread.median)
-        refsim = row.model_text.removeprefix(_LOST)
-        table.add_row(
-            Text(row.label), Text(measured), Text("" if spread is None else _range(row, spread)),
-            Text(refsim),
-        )  # fmt: skip
-    con.print(Fit(table))
-    if any(row.unit == "lost" for row in report.rows):
-        con.print(
-            Text(
-                "refsim says, for a lost row: whether some interleaving of the same program "
-                "loses an update, and in what share of all its interleavings (counted exactly)."
-            )
-        )
-    told = " ".join(report.findings)
-    notes = [f"{r.label}: {r.note}." for r in report.rows if r.note and r.note not in told]
-    if notes:
-        con.print()
-        for note in notes:
-            con.print(Text(note))
-    for sentence in report.findings:
-        con.print()
-        con.print(Text(sentence))
-    for sentence in report.contradictions:
-        con.print()
-        con.print(Text(f"unexpected: {sentence}", style="bold red"))
 
 
 COMMAND = Command(_arguments, _execute)

@@ -1,13 +1,18 @@
 """``refsim run FILE``: one run, controlled (a chooser picks each micro-step) or timed
 (``--timed``: simulated time decides), printed as a trace table or as JSON; ``--quiz``
 hides its values for a class to predict; ``--quantum 1..10`` sweeps the round-robin
-time slice, one line per quantum."""
+time slice, one line per quantum.
+
+The terminal's renderers (:mod:`refsim.report`, rich) are imported only when the output
+is for people: ``--json`` writes its document without them.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any, TextIO
 
+from refsim.claims import agrees
 from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
@@ -28,25 +33,14 @@ from refsim.cli.common import (
     whole,
     write_json,
 )
-from refsim.cli.console import console
-from refsim.cli.output import check_output
-from refsim.cli.plot import write_chrome_trace
+from refsim.cli.output import check_output, write_chrome_trace
 from refsim.costs import settings
 from refsim.engine import DEFAULT_MAX_STEPS, run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule
 from refsim.render.budget import stopped_option, timed_stopped_lines
-from refsim.render.json import sweep_json
-from refsim.render.quantum import print_sweep
-from refsim.report import (
-    RUN_ROWS,
-    TRACE_ROWS,
-    RunJsonStream,
-    agrees,
-    print_run,
-    print_timed_run,
-    timed_json,
-)
+from refsim.render.json import RunJsonStream, sweep_json, timed_json
+from refsim.render.limits import RUN_ROWS, TRACE_ROWS
 from refsim.scheduling import QuantumChooser
 from refsim.timed import TimedRunStopped, run_timed
 from refsim.trace import RunResult
@@ -200,6 +194,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             more.update(quantum=chooser.quantum, seed=args.seed)
         stream.finish(scenario, result, **more)
     else:
+        from refsim.cli.console import console
+        from refsim.report import print_run
+
         print_run(console(out), scenario, result, file=args.file, source=source, quiz=args.quiz)
     if args.trace_out is not None:
         write_chrome_trace(args.trace_out, result, scenario, force=args.force,
@@ -242,16 +239,19 @@ def _stopped_words(result: RunResult) -> str:
 
 def _sweep(args: argparse.Namespace, scenario: Scenario, runtime: Runtime, out: TextIO) -> int:
     """``--quantum A..B``: one run per quantum, one line each."""
+    from refsim.sweep import sweep
+
     low, high = args.quantum
-    max_steps = args.max_steps or DEFAULT_MAX_STEPS
-    runs = [
-        (q, run(scenario, runtime=runtime, chooser=QuantumChooser(q, seed=args.seed),
-                keep_trace=False, max_steps=max_steps, meter=args.meter))
-        for q in range(low, high + 1)
-    ]  # fmt: skip
+    runs = sweep(
+        scenario, range(low, high + 1), runtime=runtime, seed=args.seed,
+        max_steps=args.max_steps or DEFAULT_MAX_STEPS, meter=args.meter,
+    )  # fmt: skip
     if args.json:
         write_json(out, sweep_json(scenario, runs, runtime=runtime, seed=args.seed))
     else:
+        from refsim.cli.console import console
+        from refsim.render.quantum import print_sweep
+
         print_sweep(console(out), scenario, runs, runtime=runtime, seed=args.seed, file=args.file)
     if not all(result.finished for _, result in runs):
         return EXIT_BUDGET
@@ -282,6 +282,9 @@ def _execute_timed(
     if args.json:
         write_json(out, timed_json(scenario, result, seed=seed))
     else:
+        from refsim.cli.console import console
+        from refsim.report import print_timed_run
+
         interval = args.switch_interval or settings(scenario.timing).switch_interval
         print_timed_run(
             console(out), scenario, result, file=args.file, seed=seed,

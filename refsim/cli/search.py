@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from rich.text import Text
-
-from refsim.claims import claim, judge_nothing_found
+from refsim.claims import agrees, judge_nothing_found, nothing_to_find
 from refsim.cli.budget import add_budget
 from refsim.cli.common import (
     EXIT_BUDGET,
@@ -32,12 +30,11 @@ from refsim.cli.common import (
     whole,
     write_json,
 )
-from refsim.cli.console import console
 from refsim.engine import DEFAULT_MAX_STEPS
 from refsim.model import AnomalyKind, Runtime, Scenario
 from refsim.render.commands import replay_command
-from refsim.render.verdict import verdict_text
-from refsim.report import agrees, plural, print_run, run_json
+from refsim.render.json import run_json
+from refsim.render.words import plural
 from refsim.search import DEFAULT_MAX_EXAMPLES, SearchReport, search_report
 
 __all__ = ["COMMAND"]
@@ -73,14 +70,6 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def _what(report: SearchReport) -> str:
     return "an anomaly" if report.want is None else report.want.value
-
-
-def expected_nothing(scenario: Scenario, report: SearchReport) -> bool:
-    """True when the scenario's claims say there was nothing for this search to find."""
-    kinds = claim(scenario, report.runtime).kinds
-    if not kinds:  # not checked, or held to no anomaly
-        return True
-    return report.want is not None and report.want not in kinds
 
 
 def _undecided(report: SearchReport) -> bool:
@@ -158,7 +147,9 @@ def _json(scenario: Scenario, report: SearchReport, file: str, max_steps: int) -
         "minimal": report.minimal,
         "anomalies": [],
         "final": None,
-        "agrees": None if _undecided(report) else expected_nothing(scenario, report),
+        "agrees": None
+        if _undecided(report)
+        else nothing_to_find(scenario, report.runtime, report.want),
         "budget_exceeded": (
             {"max_steps": max_steps} if report.run is None and report.cut > 0 else None
         ),
@@ -174,6 +165,30 @@ def _json(scenario: Scenario, report: SearchReport, file: str, max_steps: int) -
     return document
 
 
+def _print(out: TextIO, scenario: Scenario, report: SearchReport, args: argparse.Namespace) -> None:
+    """The search for people: what it did, then the run it found or why it found none
+    (rich is imported here: ``--json`` needs none of it)."""
+    from rich.text import Text
+
+    from refsim.cli.console import console
+    from refsim.render.verdict import verdict_text
+    from refsim.report import print_run
+
+    screen = console(out)
+    screen.print(Text(_summary(report)))
+    screen.print()
+    if report.run is not None:
+        source = f"search, seed {report.seed}"
+        print_run(screen, scenario, report.run, file=args.file, source=source)
+    elif _undecided(report):
+        screen.print(
+            Text("stopped: ", style="bold yellow") + Text(_budget_words(report, args.max_steps))
+        )
+    else:
+        verdict = judge_nothing_found(scenario, report.runtime)
+        screen.print(verdict_text(verdict, want=report.want))
+
+
 def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     scenario, file = load(args.file, args)
     scenario = one_process(scenario, args, file)
@@ -185,24 +200,12 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         write_json(out, _json(scenario, report, args.file, args.max_steps))
     else:
-        screen = console(out)
-        screen.print(Text(_summary(report)))
-        screen.print()
-        if report.run is not None:
-            source = f"search, seed {report.seed}"
-            print_run(screen, scenario, report.run, file=args.file, source=source)
-        elif _undecided(report):
-            screen.print(
-                Text("stopped: ", style="bold yellow") + Text(_budget_words(report, args.max_steps))
-            )
-        else:
-            verdict = judge_nothing_found(scenario, report.runtime)
-            screen.print(verdict_text(verdict, want=report.want))
+        _print(out, scenario, report, args)
     if report.run is not None:
         return EXIT_OK if agrees(scenario, report.run) else EXIT_DISAGREES
     if _undecided(report):
         return EXIT_BUDGET
-    return EXIT_OK if expected_nothing(scenario, report) else EXIT_BUDGET
+    return EXIT_OK if nothing_to_find(scenario, report.runtime, report.want) else EXIT_BUDGET
 
 
 COMMAND = Command(_arguments, _execute)

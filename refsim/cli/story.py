@@ -3,6 +3,7 @@
 :func:`refsim.story.gather` builds the story; :mod:`refsim.render.story` tells it on a
 terminal and :mod:`refsim.render.json` as JSON. This module parses the options, writes
 the figure ``--plot`` asks for, and turns the claims' verdicts into the exit status.
+The terminal's renderers (rich) are imported only when the output is for people.
 """
 
 from __future__ import annotations
@@ -24,14 +25,11 @@ from refsim.cli.common import (
     shown,
     write_json,
 )
-from refsim.cli.console import console
 from refsim.cli.output import check_output, write_output
 from refsim.model import Runtime
 from refsim.plot import FORMATS
 from refsim.render.json import story_json
-from refsim.render.story import print_story
-from refsim.story import Story, gather
-from refsim.timed import run_timed
+from refsim.story import Story, figure_run, gather
 
 __all__ = ["COMMAND"]
 
@@ -60,17 +58,17 @@ def _write_plot(path: str, story: Story, force: bool, err: TextIO, meter: Meter)
 
     if not matplotlib_available():
         raise UsageError(f"--plot needs matplotlib: {INSTALL_HINT}")
-    scenario = story.scenario
-    if story.failing is not None:
-        fig = draw_run(story.failing.run, scenario=story.failing.part)
-        what = f"the failing interleaving {story.failing.run.schedule}"
-    elif story.time is not None:
-        result = run_timed(scenario, runtime=story.runtime, meter=meter)
+    found = figure_run(story, meter=meter)
+    if found is None:
+        raise UsageError(f"--plot {path}: no interleaving goes wrong, so there is nothing to plot")
+    result, scenario = found
+    if result.metrics is None:
+        fig = draw_run(result, scenario=scenario)
+        what = f"the failing interleaving {result.schedule}"
+    else:
         processes = [name for name, _ in scenario.process_groups()]
         fig = draw_timed(result, threads=scenario.thread_names, processes=processes)
         what = f"{scenario.name} under {story.runtime} in simulated time, seed 0"
-    else:
-        raise UsageError(f"--plot {path}: no interleaving goes wrong, so there is nothing to plot")
     write_output(path, lambda tmp: save_figure(fig, tmp), force=force, option="--plot")
     err.write(f"wrote {shown(path)}: {what}\n")
 
@@ -84,6 +82,9 @@ def _execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         write_json(out, story_json(story, brief=args.brief))
     else:
+        from refsim.cli.console import console
+        from refsim.render.story import print_story
+
         print_story(console(out), story, brief=args.brief)
     if args.plot is not None:
         _write_plot(args.plot, story, args.force, err, args.meter)

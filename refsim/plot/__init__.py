@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from refsim.plot.run_figure import RunFigure, draw_run, plot_run, summarize_run
     from refsim.plot.style import FORMATS, INSTALL_HINT, matplotlib_available, save_figure
     from refsim.plot.timed_figure import (
+        Panel,
         TimedFigure,
         Variant,
         draw_comparison,
@@ -89,6 +90,7 @@ _HOMES = {
     **dict.fromkeys(("FORMATS", "INSTALL_HINT", "matplotlib_available", "save_figure"), "style"),
     **dict.fromkeys(
         (
+            "Panel",
             "TimedFigure",
             "Variant",
             "draw_comparison",
@@ -121,6 +123,7 @@ __all__ = [
     "Interval",
     "Mark",
     "OutcomesFigure",
+    "Panel",
     "RunFigure",
     "RunPicture",
     "Series",

@@ -7,7 +7,11 @@ shares.
 
 The same figure draws a window of a run (``window``), and several runs of one scenario one
 above the other on one time axis (:func:`draw_comparison`: runtimes, threads against
-processes). :func:`summarize_timed` reads back what a figure shows, for tests.
+processes). The runs of a comparison are made below this layer
+(:func:`refsim.compare.timed_rows` and :func:`~refsim.compare.timed_ways` give
+:class:`~refsim.compare.TimedRun` values); this module only draws them: any value with a
+``label``, a timed ``result`` and its ``processes`` is a :class:`Panel`.
+:func:`summarize_timed` reads back what a figure shows, for tests.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from refsim.plot.style import (
     FONT,
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATES",
+    "Panel",
     "TimedFigure",
     "Variant",
     "draw_comparison",
@@ -96,6 +101,21 @@ _END, _END_STYLE = "#333333", (0, (3, 2))
 _FINISH_PT = 16.0
 """The finish mark's height in points: about a lane's bar."""
 _WIDTH, _LEFT, _RIGHT = 14.0, 1.5, 0.45
+
+
+class Panel(Protocol):
+    """What :func:`draw_comparison` draws of each run: its title, the timed run, and the
+    names of its processes (for the GIL lanes). :class:`Variant` is one, and so is
+    :class:`refsim.compare.TimedRun`."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def result(self) -> RunResult: ...
+
+    @property
+    def processes(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +193,7 @@ def draw_timed(
 
 
 def draw_comparison(
-    variants: Sequence[Variant], *, threads: Sequence[str] | None = None,
+    variants: Sequence[Panel], *, threads: Sequence[str] | None = None,
     window: tuple[int, int] | None = None, dpi: float = 100,
 ) -> Figure:  # fmt: skip
     """Several timed runs of one scenario one above the other on one time axis, each

@@ -14,6 +14,7 @@ from refsim.errors import visible
 from refsim.model import count_text, format_ns
 
 if TYPE_CHECKING:  # only named in annotations: every command imports this module
+    from refsim.compare import Row
     from refsim.explore import ExplorationStopped
     from refsim.loader import ReadingStopped
     from refsim.timed import TimedRunStopped
@@ -31,6 +32,7 @@ __all__ = [
     "stopped_lines",
     "stopped_option",
     "timed_stopped_lines",
+    "unknown_line",
     "whole_line",
 ]
 
@@ -208,4 +210,17 @@ def reading_stopped_lines(error: ReadingStopped) -> list[str]:
         )
     return stopped_lines(
         error, visible(error.filename), doing="reading the file", found=found, whole=whole
+    )
+
+
+def unknown_line(rows: Sequence[Row]) -> str:
+    """Why some cells of ``refsim compare``'s table say unknown: the budgets that ran out,
+    with their options."""
+    budgets = sorted({Limit(row.stopped) for row in rows if row.stopped}, key=lambda b: b.value)
+    which = " and ".join(str(b) for b in budgets) or "a budget"
+    options = " or ".join(b.option for b in budgets) or "the budgets"
+    labels = ", ".join(row.label for row in rows)
+    return (
+        f"unknown: {which} ran out before every cell could be measured ({labels}); raise "
+        f"{options} to measure them."
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.console import Console, RenderableType
 from rich.text import Text
 
-from refsim.budget import Limit
 from refsim.compare import Row, verdict
 from refsim.costs import DEFAULT_COSTS, GIL_HANDOFF, PROCESS_START, settings
 from refsim.model import AnomalyKind, MicroKind, Runtime, Scenario, format_ns
 from refsim.narrate import why_runtime
+from refsim.render.budget import unknown_line
 from refsim.render.text import hanging, visible
 from refsim.render.verdict import verdict_text
 from refsim.report import fitted, plural
@@ -68,18 +68,6 @@ def compare_cells(rows: tuple[Row, ...]) -> tuple[tuple[str, ...], list[tuple[st
 
 def _kinds(row: Row) -> frozenset[AnomalyKind] | None:
     return None if row.anomalies is None else frozenset(row.anomalies)
-
-
-def unknown_line(rows: list[Row]) -> str:
-    """Why some cells say unknown: the budgets that ran out, with their options."""
-    budgets = sorted({Limit(row.stopped) for row in rows if row.stopped}, key=lambda b: b.value)
-    which = " and ".join(str(b) for b in budgets) or "a budget"
-    options = " or ".join(b.option for b in budgets) or "the budgets"
-    labels = ", ".join(row.label for row in rows)
-    return (
-        f"unknown: {which} ran out before every cell could be measured ({labels}); raise "
-        f"{options} to measure them."
-    )
 
 
 def _untimed(scenario: Scenario) -> str:

@@ -3,42 +3,49 @@
 Shapes are documented in docs/cli.md. Counts are exact integers (however long); shares
 and probabilities come as floats and, exact, as ``"3/4"`` strings.
 
-``explore --json`` and ``check --json`` import this module and nothing of the terminal's:
-the run report (:mod:`refsim.report`, rich) and the comparison (:mod:`refsim.compare`,
-SimPy) are imported by the functions that write their documents, when called.
+Every command's ``--json`` imports this module and nothing of the terminal's (rich):
+tests/test_startup.py holds them to that. The comparison (:mod:`refsim.compare`, SimPy)
+is imported by the functions that write its documents, when called.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from refsim.claims import judge_run
+from refsim.claims import agrees
 from refsim.costs import settings
+from refsim.model import Runtime
 from refsim.render.commands import witness_replay
-from refsim.trace import Exploration
+from refsim.trace import Anomaly, Exploration, TimedMetrics, TraceEvent
 
 if TYPE_CHECKING:
     from refsim.budget import BudgetExceeded
     from refsim.claims import Checked, Verdict
     from refsim.compare import Row
     from refsim.explore import ExplorationStopped
-    from refsim.model import AnomalyKind, Runtime, Scenario
+    from refsim.model import AnomalyKind, Scenario
     from refsim.play import Board, Ending, Odds, Session
     from refsim.story import Story
     from refsim.trace import RunResult
 
 __all__ = [
+    "RunJsonStream",
     "board_json",
     "checked_json",
     "compare_json",
     "exploration_json",
     "game_json",
+    "metrics_json",
     "odds_json",
+    "run_json",
     "spent_json",
     "stopped_json",
     "story_json",
     "sweep_json",
+    "timed_json",
     "verdict_json",
 ]
 
@@ -197,7 +204,7 @@ def checked_json(file: str, scenario: Scenario, checked: tuple[Checked, ...]) ->
 def compare_json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[str, Any]:
     """``refsim compare --json``: a cell a budget left unmeasured is null, and its row's
     ``stopped`` names the budget (``time``, ``memory``)."""
-    from refsim.compare import agrees
+    from refsim.compare import agrees as row_agrees
 
     return {
         "scenario": scenario.name,
@@ -215,7 +222,7 @@ def compare_json(scenario: Scenario, rows: tuple[Row, ...], seed: int) -> dict[s
                 "sequential_ns": row.sequential_ns,
                 "speedup": None if row.speedup is None else round(row.speedup, 6),
                 "utilisation": None if row.utilisation is None else round(row.utilisation, 6),
-                "agrees": agrees(scenario, row),
+                "agrees": row_agrees(scenario, row),
                 "went_wrong": [k.value for k in row.went_wrong],
                 "stopped": row.stopped,
             }
@@ -245,8 +252,6 @@ def _failing_json(story: Story) -> dict[str, Any] | None:
     failing = story.failing
     if failing is None:
         return None
-    from refsim.report import run_json
-
     return {
         "run": run_json(failing.part, failing.run, seed=None),
         "process": failing.part.part_of,
@@ -279,8 +284,6 @@ def _time_json(story: Story) -> dict[str, Any] | None:
     time = story.time
     if time is None:
         return None
-    from refsim.report import metrics_json
-
     runs = []
     for runtime, result in time.runs:
         assert result.metrics is not None
@@ -378,7 +381,7 @@ def odds_json(odds: tuple[Odds, ...]) -> list[dict[str, Any]]:
 
 def sweep_json(
     scenario: Scenario,
-    runs: list[tuple[int, RunResult]],
+    runs: Sequence[tuple[int, RunResult]],
     *,
     runtime: Runtime,
     seed: int | None,
@@ -397,11 +400,11 @@ def sweep_json(
                 "finished": result.finished,
                 "anomalies": [k.value for k in result.outcome.anomalies],
                 "final": dict(result.final),
-                "agrees": judge_run(scenario, result).holds,
+                "agrees": agrees(scenario, result),
             }
             for quantum, result in runs
         ],
-        "agrees": all(judge_run(scenario, result).holds for _, result in runs),
+        "agrees": all(agrees(scenario, result) for _, result in runs),
     }
 
 
@@ -440,6 +443,143 @@ def game_json(
             "share": None if stats is None else float(stats.share),
             "fewest_preemptions": None if stats is None else stats.preemptions,
             "witness": None if stats is None else str(stats.witness),
-            "agrees": judge_run(session.scenario, result).holds,
+            "agrees": agrees(session.scenario, result),
         },
+    }
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+
+def _anomaly_json(anomaly: Anomaly) -> dict[str, Any]:
+    return {
+        "kind": anomaly.kind.value,
+        "subject": anomaly.subject,
+        "step": anomaly.step,
+        "threads": list(anomaly.threads),
+        "message": anomaly.message,
+    }
+
+
+def _event_json(event: TraceEvent) -> dict[str, Any]:
+    """One trace event as CLI.md shows it; under free-threaded also the object's
+    ``local`` and ``shared`` counts (``value`` is their sum)."""
+    found = {
+        "step": event.step,
+        "time": event.time,
+        "thread": event.thread,
+        "op": event.op,
+        "micro": event.micro,
+        "subject": event.subject,
+        "register": event.register,
+        "value": event.value,
+        "true_refs": event.true_refs,
+    }
+    if event.counts is not None:
+        found["local"], found["shared"] = event.counts
+    return found
+
+
+def run_json(scenario: Scenario, result: RunResult, *, seed: int | None) -> dict[str, Any]:
+    """The ``run --json`` document (CLI.md), plus ``steps``, ``preemptions``, ``finished``,
+    ``stopped`` (the budget that stopped an unfinished run), ``seed`` (null when replayed)
+    and ``agrees`` (the verdict against ``expect:``)."""
+    return {
+        "scenario": result.scenario,
+        "runtime": result.runtime.value,
+        "schedule": str(result.schedule),
+        "seed": seed,
+        "steps": result.steps,
+        "preemptions": result.preemptions,
+        "finished": result.finished,
+        "stopped": result.stopped,
+        "anomalies": [_anomaly_json(a) for a in result.anomalies],
+        "final": dict(result.final),
+        "agrees": agrees(scenario, result),
+        "trace": None if result.trace is None else [_event_json(e) for e in result.trace],
+    }
+
+
+class RunJsonStream:
+    """``run --json`` written as the run goes: the trace's events as they happen, then the
+    rest of :func:`run_json`'s document, so that a run of a million steps is never held
+    in memory. The keys come in another order than :func:`run_json`'s (the trace before
+    what is known only at the end), which JSON readers do not mind.
+
+    Use :meth:`event` as the engine's ``on_event``, then :meth:`finish`."""
+
+    BATCH = 4096
+    """Events encoded and written together (one call of the encoder for many is several
+    times faster than one each)."""
+
+    def __init__(self, out: TextIO, scenario: str, runtime: Runtime, *, trace: bool) -> None:
+        self.out = out
+        self.trace = trace
+        self.batch: list[dict[str, Any]] = []
+        self.written = 0
+        head = json.dumps({"scenario": scenario, "runtime": runtime.value})[:-1]
+        out.write(head + (', "trace": [' if trace else ', "trace": null'))
+
+    def event(self, event: TraceEvent) -> None:
+        self.batch.append(_event_json(event))
+        if len(self.batch) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.batch:
+            self.out.write((", " if self.written else "") + json.dumps(self.batch)[1:-1])
+            self.written += len(self.batch)
+            self.batch.clear()
+
+    def finish(self, scenario: Scenario, result: RunResult, **more: object) -> None:
+        """The rest of the document: :func:`run_json`'s keys, then ``more``."""
+        self._flush()
+        rest = run_json(scenario, result, seed=None)
+        rest.update(more)
+        for key in ("scenario", "runtime", "trace"):
+            del rest[key]
+        self.out.write(("], " if self.trace else ", ") + json.dumps(rest)[1:] + "\n")
+
+
+def timed_json(scenario: Scenario, result: RunResult, *, seed: int) -> dict[str, Any]:
+    """``run --timed --json``: the ``run --json`` document with ``"mode": "timed"``, each
+    trace event's ``time`` in ns plus its ``duration`` (ns) and ``count`` (micro-steps it
+    stands for), and ``metrics``: ``makespan_ns``, ``cores``, ``utilisation``, ``threads``
+    (name -> ``running_ns``, ``gil_wait_ns``, ``io_wait_ns``, ``ready_ns``,
+    ``lock_wait_ns``, ``blocked_ns``, ``ops``, ``finished_ns``) and ``gil`` (``switches``,
+    ``drop_requests``)."""
+    metrics = result.metrics
+    assert metrics is not None
+    document = run_json(scenario, result, seed=seed)
+    document["mode"] = "timed"
+    if document["trace"] is not None:
+        for event, count, duration in zip(
+            document["trace"], metrics.counts, metrics.durations, strict=True
+        ):
+            event["duration"] = duration
+            event["count"] = count
+    document["metrics"] = metrics_json(metrics)
+    return document
+
+
+def metrics_json(metrics: TimedMetrics) -> dict[str, Any]:
+    """Where a timed run's time went, as ``run --timed --json``'s ``metrics``."""
+    return {
+        "makespan_ns": metrics.makespan_ns,
+        "cores": metrics.cores,
+        "utilisation": round(metrics.utilisation, 6),
+        "threads": {
+            name: {
+                "running_ns": m.running_ns,
+                "gil_wait_ns": m.gil_wait_ns,
+                "io_wait_ns": m.io_wait_ns,
+                "ready_ns": m.ready_ns,
+                "lock_wait_ns": m.lock_wait_ns,
+                "blocked_ns": m.blocked_ns,
+                "ops": m.ops,
+                "finished_ns": m.finished_ns,
+            }
+            for name, m in metrics.threads
+        },
+        "gil": {"switches": metrics.switches, "drop_requests": metrics.drop_requests},
     }
