@@ -486,7 +486,7 @@ HARDWARE = Report(
         ns_row("add alone", "one add instruction: one thread", (0.26, 0.53, 0.65),
                "1 ns (LOAD, ADD, STORE)"),
         ns_row("add contended", "one add instruction: two threads", (0.47, 0.75, 0.87),
-               "3 ns (no contention cost)"),
+               "1 ns (no contention cost)"),
         ns_row("atomic alone", "lock add (atomic): one thread", (4.67, 7.33, 9.89),
                "7 ns (one RMW)"),
         ns_row("atomic contended", "lock add (atomic): two threads", (9.61, 18.3, 20.5),
@@ -638,3 +638,16 @@ def test_each_run_on_the_page_still_has_its_rows(
         ]
 
     assert labels(output) == labels(out)
+
+
+@pytest.mark.parametrize(
+    ("overlap", "note"),
+    [
+        (0.0, "the two loops never ran at the same time (median run)"),
+        (0.25, "the two loops overlapped for only 25% of their time (median)"),
+        (0.5, ""),
+        (1.0, ""),
+    ],
+)
+def test_a_lost_row_says_when_its_loops_barely_overlapped(overlap: float, note: str) -> None:
+    assert note == hardware.overlap_note(overlap)

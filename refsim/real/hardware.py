@@ -36,7 +36,7 @@ from refsim.real.prediction import lost_text, refcount_lost_share
 from refsim.real.shim import ADD, ATOMIC, PLAIN, Shim, load
 from refsim.real.values import Progress, Report, Row, Spread, percent
 
-__all__ = ["DEFAULT", "QUICK", "HardwareSettings", "Race", "race", "run", "steps"]
+__all__ = ["DEFAULT", "QUICK", "HardwareSettings", "Race", "overlap_note", "race", "run", "steps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,17 @@ _KINDS = (
 
 OVERLAP_ENOUGH = 0.5
 """Below this share of overlap, the contended loops mostly ran one after the other."""
+
+
+def overlap_note(overlap: float) -> str:
+    """What a lost row says when its two loops (the median run) overlapped too little in
+    time for the count of lost increments to mean much; nothing when they overlapped
+    enough."""
+    if overlap >= OVERLAP_ENOUGH:
+        return ""
+    if overlap == 0:
+        return "the two loops never ran at the same time (median run)"
+    return f"the two loops overlapped for only {percent(overlap)} of their time (median)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +151,7 @@ def run(
         runs = contended[name]
         overlap = statistics.median(r.overlap for r in runs)
         share = safe if kind == ATOMIC else racy
-        note = (
-            f"the two loops overlapped for only {percent(overlap)} of their time (median)"
-            if overlap < OVERLAP_ENOUGH
-            else ""
-        )
+        note = overlap_note(overlap)
         rows.append(
             Row(f"{name} lost", f"{label}: lost", Spread(tuple(float(r.lost) for r in runs)),
                 "lost", float(share), lost_text(share), of=2 * settings.increments, note=note)
