@@ -33,7 +33,7 @@ from refsim.cli.common import (
 from refsim.errors import ScenarioError
 from refsim.explore import DEFAULT_MAX_STATES, ExplorationStopped, explore
 from refsim.model import Runtime
-from refsim.render.budget import exploration_stopped_lines
+from refsim.render.budget import exploration_helps, exploration_stopped_lines
 from refsim.render.json import checked_json, exploration_json, stopped_json
 
 __all__ = ["CHECK", "EXPLORE"]
@@ -98,13 +98,7 @@ def _execute_explore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             max_states=args.max_states, sample=args.sample, seed=args.seed, meter=args.meter,
         )  # fmt: skip
     except ExplorationStopped as error:
-        helps = (
-            "bound the preemptions with --preemption-bound K, pass --sample N for a "
-            "table sampled from N random runs (not exact), or explore fewer threads or "
-            "ops (each one more multiplies the states)"
-            if args.sample is None
-            else "or sample fewer runs (--sample)"
-        )
+        helps = exploration_helps(args.sample is not None)
         err.write("\n".join(exploration_stopped_lines(error, shown(args.file), helps=helps)))
         err.write("\n")
         if args.json:

@@ -40,7 +40,12 @@ from refsim.engine import run, run_length
 from refsim.errors import ScheduleError
 from refsim.model import Runtime, Scenario, Schedule, count_text, format_ns
 from refsim.plot import FORMATS, INSTALL_HINT, matplotlib_available
-from refsim.render.budget import exploration_stopped_lines, stopped_option, timed_stopped_lines
+from refsim.render.budget import (
+    exploration_helps,
+    exploration_stopped_lines,
+    stopped_option,
+    timed_stopped_lines,
+)
 from refsim.report import plural, short_schedule
 from refsim.schema import parse_duration
 from refsim.timed import TimedRunStopped
@@ -392,7 +397,7 @@ def _plot_outcomes(
             seed=args.seed or 0, meter=args.meter,
         )  # fmt: skip
     except ExplorationStopped as error:
-        helps = "bound the preemptions with --preemption-bound K, or estimate with --sample N"
+        helps = exploration_helps(args.sample is not None)
         lines = exploration_stopped_lines(error, shown(args.file), helps=helps)
         err.write("\n".join([*lines, "    No figure written."]) + "\n")
         return EXIT_BUDGET

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # only named in annotations: every command imports this modul
 
 __all__ = [
     "done_text",
+    "exploration_helps",
     "exploration_stopped_lines",
     "found_lines",
     "interrupted_line",
@@ -120,6 +121,18 @@ def stopped_lines(
     advice = helps or raise_hint(error.limit)
     lines.append(f"    To go further: {advice}.")
     return lines
+
+
+def exploration_helps(sampling: bool) -> str:
+    """What else helps an exact count that will not fit in its budget (after raising it):
+    a bound on the preemptions, a sample, a smaller program; for a sample, fewer runs."""
+    if sampling:
+        return "or sample fewer runs (--sample)"
+    return (
+        "bound the preemptions with --preemption-bound K, pass --sample N for a table "
+        "sampled from N random runs (not exact), or explore fewer threads or ops (each one "
+        "more multiplies the states)"
+    )
 
 
 def found_lines(error: ExplorationStopped) -> list[str]:
