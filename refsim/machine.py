@@ -1024,7 +1024,9 @@ class Machine:
 
     def conclude(self, state: State) -> tuple[Anomaly, ...]:
         """What is judged once no thread is enabled: leaks if all finished, else deadlock."""
-        blocked = [t for t in range(len(self.programs)) if not self.finished(state, t)]
+        # A thread that is not live has finished: only the live ones can be left blocked
+        # (5,000 finished threads are not 5,000 questions).
+        blocked = [t for t in state.live if not self.finished(state, t)]
         if blocked:
             return (self._deadlock(state, blocked),)
         leaks = []
