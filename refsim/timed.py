@@ -46,7 +46,8 @@ import random
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, replace
-from typing import Any
+from heapq import heappush
+from typing import Any, cast
 
 import simpy
 
@@ -155,6 +156,39 @@ class _Runner:
             value = event._value  # already processed: go on at once, as SimPy does
 
 
+class _Timers:
+    """The switch-interval timers of one GIL's waiters that fire at the same instant,
+    created one after another with no other event between them: one SimPy event for all.
+
+    Every waiter has a timer, as in CPython, and with thousands of waiters queued for
+    the GIL at once their timers were most of a timed run's events, each pushed into and
+    popped from a heap of thousands. Timers created back to back for the same instant
+    stay back to back: SimPy orders simultaneous events by when they were created (an
+    event id from one counter), and no other event took an id between theirs, so nothing
+    can run between their firings. One event at the first one's place in the queue,
+    firing each in turn, is the same run: each timer still takes its id from SimPy's
+    counter as its own event would, so every other event keeps its id, and a timer that
+    does not follow the last one's id at once starts a group of its own (see
+    :meth:`_TimedRun._start_timer`; the tests hold the run to the one with a SimPy event
+    per timer)."""
+
+    __slots__ = ("at", "gil", "grants", "last", "members")
+
+    def __init__(
+        self, gil: _Gil, at: float, grants: int, eid: int, member: tuple[int, int]
+    ) -> None:
+        self.gil = gil
+        self.at = at
+        """When they fire (simulated ns)."""
+        self.grants = grants
+        """The GIL's switch count when they were set: the same for every timer."""
+        self.last = eid
+        """The SimPy event id of the last timer: the next may join only with this + 1."""
+        self.members: list[tuple[int, int]] | None = [member]
+        """Each timer's waiter and its generation (``timer_gen``), in the order of their
+        ids; ``None`` once they have fired."""
+
+
 class _Gil:
     """One process's GIL."""
 
@@ -220,6 +254,8 @@ class _TimedRun:
         # until then one shared placeholder stands in (5,000 threads: not 5,000 events).
         self.wake: list[_Wake] = [_Wake(self.env)] * n
         self.timer_gen = [0] * n
+        self.forming: _Timers | None = None
+        """The group of timers created last, which the next timer may join."""
         self.busy_until = [0] * n
         """Per thread, when the micro-step it is running ends (for the waiters' timers)."""
         self.status = [_STARTING] * n
@@ -476,16 +512,58 @@ class _TimedRun:
             self._grant(gil, nxt)
             self.wake[nxt].give_after(GIL_HANDOFF)
 
+    pool_timers = True
+    """Whether timers that fire together share one SimPy event (:class:`_Timers`); the
+    tests turn it off to hold the run to one with an event per timer."""
+
     def _start_timer(self, gil: _Gil, g: int, ticks: int = 1) -> None:
-        # What the timer checks when it fires rides on it as its value: no closure.
+        env = self.env
         when = self.timing.switch_interval * ticks
-        timer = self.env.timeout(when, (gil, g, self.timer_gen[g], gil.grants))
-        timer.callbacks.append(self._timer_fired)
+        if not self.pool_timers:
+            # What the timer checks when it fires rides on it as its value: no closure.
+            timer = env.timeout(when, (gil, g, self.timer_gen[g], gil.grants))
+            timer.callbacks.append(self._timer_fired)
+            return
+        # The id a Timeout of its own would take, from SimPy's counter (simpy.core:
+        # Environment.schedule), so that every later event's id is as it would be.
+        eid = next(env._eid)
+        at = env.now + when
+        member = (g, self.timer_gen[g])
+        group = self.forming
+        if (
+            group is not None
+            and group.last == eid - 1
+            and group.at == at
+            and group.gil is gil
+            and group.grants == gil.grants
+            and group.members is not None
+        ):
+            group.members.append(member)
+            group.last = eid
+            return
+        group = self.forming = _Timers(gil, at, gil.grants, eid, member)
+        event = simpy.Event(env)
+        event._ok = True
+        event._value = group
+        event.callbacks.append(self._timers_fired)
+        # Where a Timeout created now would go: the first timer's place in the queue.
+        heappush(env._queue, (at, simpy.events.NORMAL, eid, event))
+
+    def _timers_fired(self, timer: simpy.Event) -> None:
+        """A group of timers (:class:`_Timers`, the event's value) fires: each in turn."""
+        group = cast(_Timers, timer.value)
+        members = group.members
+        assert members is not None, "a group of timers fires once"
+        group.members = None
+        for g, generation in members:
+            self._fire(group.gil, g, generation, group.grants)
 
     def _timer_fired(self, timer: Any) -> None:
         """A waiter's timer (a ``Timeout`` whose value says whose) has fired."""
-        gil: _Gil
-        gil, g, generation, grants = timer.value
+        self._fire(*timer.value)
+
+    def _fire(self, gil: _Gil, g: int, generation: int, grants: int) -> None:
+        """Waiter ``g``'s timer, set when the GIL's switch count was ``grants``, fires."""
         self._look()
         if self.timer_gen[g] != generation or gil.holder == g or g not in gil.queued:
             return  # it got the GIL (or is waiting again, on a newer timer)
