@@ -98,8 +98,14 @@ class Placement:
 
 def placement(scenario: Scenario) -> dict[str, Placement]:
     """Each thread's process and index in it."""
+    return {name: Placement(p, i) for name, (p, i) in _places(scenario).items()}
+
+
+def _places(scenario: Scenario) -> dict[str, tuple[int, int]]:
+    """:func:`placement` as pairs of ints (5,000 Placement values cost more to build than
+    5,000 threads of 4 ops to run)."""
     return {
-        name: Placement(p, i)
+        name: (p, i)
         for p, (_, names) in enumerate(scenario.process_groups())
         for i, name in enumerate(names)
     }
@@ -240,9 +246,12 @@ class _TimedRun:
         self.gil_on = traits(runtime).bytecode_atomic
         self.machines = [Machine(sub, runtime) for sub in scenario.per_process()]
         self.states: list[State] = [m.initial() for m in self.machines]
-        places = placement(scenario)
         self.names = scenario.thread_names
-        self.where = [places[name] for name in self.names]
+        where = _places(scenario)
+        self.process_of = [where[name][0] for name in self.names]
+        """Each thread's process."""
+        self.local_of = [where[name][1] for name in self.names]
+        """Each thread's index in its process."""
         self.gils = [_Gil() for _ in self.machines]
         self.wait_events: list[dict[tuple[str, int], simpy.Event]] = [{} for _ in self.machines]
         """Per process, an event per thing some thread is blocked on (Machine.wait_key)."""
@@ -314,7 +323,7 @@ class _TimedRun:
 
     def _thread(self, g: int) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        p, t = self.where[g].process, self.where[g].local
+        p, t = self.process_of[g], self.local_of[g]
         machine = self.machines[p]
         gil = self.gils[p]
         if p:
@@ -431,10 +440,10 @@ class _TimedRun:
         stretch) through the machine, and record them."""
         self._look()
         last = self.last
-        if last >= 0 and last != g:
+        if last >= 0 and last != g and self.status[last] != _DONE:
             # A preemption exactly as controlled mode counts it: the thread that ran the
-            # previous micro-step could have run this one.
-            lp, lt = self.where[last].process, self.where[last].local
+            # previous micro-step could have run this one (not if it has ended since).
+            lp, lt = self.process_of[last], self.local_of[last]
             if lt in self.machines[lp].enabled(self.states[lp]):
                 self.preemptions += 1
         self.last = g
@@ -498,7 +507,7 @@ class _TimedRun:
         gil.last = gil.holder = g
         gil.drop_request = False
         gil.ran = False
-        self.gil_since[self.where[g].process] = int(self.env.now)
+        self.gil_since[self.process_of[g]] = int(self.env.now)
 
     def _drop_gil(self, g: int, gil: _Gil) -> None:
         """``g`` lets go of the GIL (if it holds it): straight to the first waiter."""
@@ -550,42 +559,57 @@ class _TimedRun:
         heappush(env._queue, (at, simpy.events.NORMAL, eid, event))
 
     def _timers_fired(self, timer: simpy.Event) -> None:
-        """A group of timers (:class:`_Timers`, the event's value) fires: each in turn."""
+        """A group of timers (:class:`_Timers`, the event's value) fires: each in turn, as
+        :meth:`_fire` would fire it alone."""
         group = cast(_Timers, timer.value)
         members = group.members
         assert members is not None, "a group of timers fires once"
         group.members = None
+        gil, grants = group.gil, group.grants
+        timer_gen, queued, look, start = self.timer_gen, gil.queued, self._look, self._start_timer
+        ticks = 0
         for g, generation in members:
-            self._fire(group.gil, g, generation, group.grants)
+            look()
+            if timer_gen[g] != generation or gil.holder == g or g not in queued:
+                continue  # it got the GIL (or is waiting again, on a newer timer)
+            if not ticks:
+                # The first waiter still waiting asks for the drop, if any does: the ones
+                # after it find the GIL as it left it (nothing else runs between them),
+                # so they ask nothing and wait as many ticks.
+                ticks = self._ask(gil, g, grants)
+            start(gil, g, ticks)
 
     def _timer_fired(self, timer: Any) -> None:
         """A waiter's timer (a ``Timeout`` whose value says whose) has fired."""
-        self._fire(*timer.value)
-
-    def _fire(self, gil: _Gil, g: int, generation: int, grants: int) -> None:
-        """Waiter ``g``'s timer, set when the GIL's switch count was ``grants``, fires."""
+        gil: _Gil
+        gil, g, generation, grants = timer.value
         self._look()
         if self.timer_gen[g] != generation or gil.holder == g or g not in gil.queued:
             return  # it got the GIL (or is waiting again, on a newer timer)
+        self._start_timer(gil, g, self._ask(gil, g, grants))
+
+    def _ask(self, gil: _Gil, g: int, grants: int) -> int:
+        """Waiter ``g``'s timer, set when the GIL's switch count was ``grants``, has fired
+        while ``g`` waits: ask the holder to drop the GIL if no switch has happened since;
+        return in how many intervals the timer fires next."""
         if gil.grants == grants and gil.holder >= 0 and not gil.drop_request:
             gil.drop_request = True
             self.drop_requests += 1
             if self.keep_trace:
-                self.drops.append((self.where[g].process, int(self.env.now)))
+                self.drops.append((self.process_of[g], int(self.env.now)))
             if gil.drop_event is not None and not gil.drop_event.triggered:
                 gil.drop_event.succeed()
-        ticks = 1
         if gil.drop_request and gil.grants == grants and gil.holder >= 0:
             # Asked already, and the holder is inside one micro-step until busy_until: every
             # tick before then would find nothing changed. Skip to the first one after it
             # (a micro-step costing 1,000 s is one event, not 200,000 ticks).
             ahead = self.busy_until[gil.holder] - int(self.env.now)
-            ticks = max(1, -(-ahead // self.timing.switch_interval))
-        self._start_timer(gil, g, ticks)
+            return max(1, -(-ahead // self.timing.switch_interval))
+        return 1
 
     def _holding(self, g: int, now: int) -> None:
         """Record that ``g`` held its process's GIL until ``now``."""
-        p = self.where[g].process
+        p = self.process_of[g]
         start = self.gil_since[p]
         if not self.keep_trace or now == start:
             return
@@ -653,7 +677,7 @@ class _TimedRun:
         for g, name in enumerate(self.names):
             if self.status[g] < _STARTING:  # blocked for good: waiting until the end
                 self._close(g, makespan)
-            p, t = self.where[g].process, self.where[g].local
+            p, t = self.process_of[g], self.local_of[g]
             nxt = self.machines[p].next_instr(self.states[p], t)
             ops = len(scenario.threads[g].ops) if nxt is None else nxt.op_index
             acc = self.accounts[g]
