@@ -23,7 +23,7 @@ switch interval) is the second driver, :mod:`refsim.timed`, reusing the same mac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import simpy
@@ -127,6 +127,7 @@ class _ControlledRun:
         n = self.steps
         record = self.record
         stop_at = self.stop_at
+        enabled: Sequence[int] | None = None
         while True:
             start = n
             while True:
@@ -139,6 +140,7 @@ class _ControlledRun:
                     found(anomalies)
                 enabled = enabled_in(state)
                 if not enabled:
+                    enabled = None  # asked once: with thousands of threads, a call of Python
                     break
                 if n >= stop_at:
                     stop_at = self._look(n)
@@ -151,7 +153,7 @@ class _ControlledRun:
             self.state = state
             self.steps = n
             self.runs += (t, n - start)
-            if not enabled or self.stopped == _BUDGET:
+            if enabled is None or self.stopped == _BUDGET:
                 return
             if nxt not in enabled:
                 self._refuse(nxt)

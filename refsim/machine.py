@@ -241,6 +241,8 @@ class Machine:
     def __init__(self, scenario: Scenario, runtime: Runtime | None = None) -> None:
         self.scenario = scenario
         self.runtime = scenario.runtime if runtime is None else runtime
+        self._initial: State | None = None
+        """:meth:`initial`'s state, once built."""
         self.gil = traits(self.runtime).bytecode_atomic
         self.counting = traits(self.runtime).counting
         """``plain``, ``atomic``, ``biased`` (free-threaded) or ``tracing`` (runtimes.py)."""
@@ -387,6 +389,13 @@ class Machine:
 
     def initial(self) -> State:
         """The state before any micro-step has run."""
+        # One value, built once: a search starts thousands of runs from it, and with
+        # thousands of threads building it is a loop over them.
+        if self._initial is None:
+            self._initial = self._start()
+        return self._initial
+
+    def _start(self) -> State:
         s = self.scenario
         values = tuple(v for _, v in s.objects) + tuple(v for _, v in s.variables)
         brc: tuple[Any, ...] = ()
