@@ -297,14 +297,15 @@ class _TimedRun:
         old = self.status[g]
         if old < _STARTING:
             self.accounts[g][old] += now - self.since[g]
-            self._span(g, old, now)
+            if self.keep_trace:  # the spans are the trace's (no call at every step without)
+                self._span(g, old, now)
         self.status[g] = status
         self.since[g] = now
 
     def _span(self, g: int, status: int, now: int) -> None:
-        """Record that ``g`` was in ``status`` from ``since`` until ``now``."""
+        """Record that ``g`` was in ``status`` from ``since`` until ``now`` (for the trace)."""
         start = self.since[g]
-        if not self.keep_trace or now == start:
+        if now == start:
             return
         spans = self.spans[g]
         if spans and spans[-1][1] == status and spans[-1][3] == start:
@@ -731,7 +732,8 @@ class _TimedRun:
 
     def _close(self, g: int, until: int) -> None:
         self.accounts[g][self.status[g]] += until - self.since[g]
-        self._span(g, self.status[g], until)
+        if self.keep_trace:
+            self._span(g, self.status[g], until)
         self.since[g] = until
 
 
