@@ -264,8 +264,11 @@ class LiveSet(_AsTuple, Sequence[int]):
         g = t >> 10
         b = (t >> 6) & 15
         bit = 1 << (t & 63)
-        block = list(self._groups[g][b])
-        if not block[0] & bit:
+        try:
+            block = list(self._groups[g][b])
+        except IndexError:
+            return self  # past the last thread
+        if t < 0 or not block[0] & bit:
             return self
         del block[(block[0] & (bit - 1)).bit_count() + 1]
         block[0] ^= bit

@@ -536,8 +536,11 @@ class _TimedRun:
             return
         # The id a Timeout of its own would take, from SimPy's counter (simpy.core:
         # Environment.schedule), so that every later event's id is as it would be.
-        eid = next(env._eid)
-        at = env.now + when
+        self._add_timer(gil, g, env.now + when, next(env._eid))
+
+    def _add_timer(self, gil: _Gil, g: int, at: float, eid: int) -> None:
+        """Waiter ``g``'s timer, firing at ``at`` with the SimPy event id ``eid``: into the
+        group created last if it follows that group's last timer, else a group of its own."""
         member = (g, self.timer_gen[g])
         group = self.forming
         if (
@@ -551,6 +554,7 @@ class _TimedRun:
             group.members.append(member)
             group.last = eid
             return
+        env = self.env
         group = self.forming = _Timers(gil, at, gil.grants, eid, member)
         event = simpy.Event(env)
         event._ok = True
@@ -567,18 +571,27 @@ class _TimedRun:
         assert members is not None, "a group of timers fires once"
         group.members = None
         gil, grants = group.gil, group.grants
-        timer_gen, queued, look, start = self.timer_gen, gil.queued, self._look, self._start_timer
-        ticks = 0
+        timer_gen, queued, look, eids = self.timer_gen, gil.queued, self._look, self.env._eid
+        later: _Timers | None = None
         for g, generation in members:
             look()
             if timer_gen[g] != generation or gil.holder == g or g not in queued:
                 continue  # it got the GIL (or is waiting again, on a newer timer)
-            if not ticks:
+            if later is None:
                 # The first waiter still waiting asks for the drop, if any does: the ones
                 # after it find the GIL as it left it (nothing else runs between them),
-                # so they ask nothing and wait as many ticks.
-                ticks = self._ask(gil, g, grants)
-            start(gil, g, ticks)
+                # so they ask nothing and wait as many ticks, into the same group.
+                self._start_timer(gil, g, self._ask(gil, g, grants))
+                later = self.forming
+                assert later is not None
+                continue
+            eid = next(eids)
+            if later.last == eid - 1:
+                later.members.append((g, generation))  # type: ignore[union-attr]
+                later.last = eid
+            else:  # an event took an id between them (the halt of a budget)
+                self._add_timer(gil, g, later.at, eid)
+                later = self.forming
 
     def _timer_fired(self, timer: Any) -> None:
         """A waiter's timer (a ``Timeout`` whose value says whose) has fired."""
