@@ -23,7 +23,7 @@ switch interval) is the second driver, :mod:`refsim.timed`, reusing the same mac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import simpy
@@ -112,21 +112,22 @@ class _ControlledRun:
         until no thread is enabled, a budget runs out or the chooser errs."""
         # The hot loop of every controlled run: everything it touches is a local, and a
         # step that keeps the same thread does no more than the machine step, the
-        # enabled set and the chooser's answer.
+        # enabled set and the chooser's answer. Whether a thread is enabled is asked of
+        # the enabled set the step computed anyway (Machine.is_enabled would look the
+        # thread's registers up again: with thousands of threads, a call of Python).
         env = self.env
         timeout = env.timeout
         machine = self.machine
         step = machine.step
         enabled_in = machine.enabled
-        is_enabled = machine.is_enabled
         choose = self.chooser.choose
         found = self.anomalies.extend
         preempted = self.preempted
-        threads = len(machine.programs)
         state = self.state
         n = self.steps
         record = self.record
         stop_at = self.stop_at
+        enabled: Sequence[int] | None = None
         while True:
             start = n
             while True:
@@ -139,6 +140,7 @@ class _ControlledRun:
                     found(anomalies)
                 enabled = enabled_in(state)
                 if not enabled:
+                    enabled = None  # asked once: with thousands of threads, a call of Python
                     break
                 if n >= stop_at:
                     stop_at = self._look(n)
@@ -146,17 +148,17 @@ class _ControlledRun:
                     if stop_at < 0:
                         break
                 nxt = choose(n + 1, enabled, t)
-                if nxt != t or not is_enabled(state, t):
+                if nxt != t or t not in enabled:
                     break
             self.state = state
             self.steps = n
             self.runs += (t, n - start)
-            if not enabled or self.stopped == _BUDGET:
+            if enabled is None or self.stopped == _BUDGET:
                 return
-            if not 0 <= nxt < threads or not is_enabled(state, nxt):
+            if nxt not in enabled:
                 self._refuse(nxt)
                 return
-            if is_enabled(state, t):
+            if t in enabled:
                 preempted.append(n + 1)
             # The hand-over: the turn's steps took their ticks.
             yield timeout(n - env.now)
@@ -216,7 +218,7 @@ class _ControlledRun:
         if finished and not self.machine.enabled(self.state):
             blocked = tuple(
                 (names[t], on)
-                for t in range(len(names))
+                for t in self.state.live  # a thread that is not live waits on nothing
                 if (on := machine.waits_on(self.state, t)) is not None
             )
         return RunResult(

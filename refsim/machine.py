@@ -150,6 +150,10 @@ class ThreadState(NamedTuple):
     """Repetitions of the current ``compute`` instruction already done."""
 
 
+_START = ThreadState(0, 0, -1, 0)
+"""A thread's registers before its first micro-step."""
+
+
 class State(NamedTuple):
     """Everything a run's future depends on. ``step``,
     ``last_store``, ``freed_by``, ``live`` and ``inside`` only feed messages or are derived
@@ -237,6 +241,8 @@ class Machine:
     def __init__(self, scenario: Scenario, runtime: Runtime | None = None) -> None:
         self.scenario = scenario
         self.runtime = scenario.runtime if runtime is None else runtime
+        self._initial: State | None = None
+        """:meth:`initial`'s state, once built."""
         self.gil = traits(self.runtime).bytecode_atomic
         self.counting = traits(self.runtime).counting
         """``plain``, ``atomic``, ``biased`` (free-threaded) or ``tracing`` (runtimes.py)."""
@@ -288,9 +294,11 @@ class Machine:
         by_value: dict[tuple[Op, ...], tuple[Instr, ...]] = {}
         lowered: dict[Op, list[tuple[int, str, int, int, bool, int, str | None]]] = {}
         programs = []
+        self.owners = frozenset(o for o in self.owner_of if o >= 0)
+        """Free-threaded: the threads that own some object (never interchangeable)."""
         for index, t in enumerate(scenario.threads):
-            owned = frozenset(o for o, owner in enumerate(self.owner_of) if owner == index)
-            if owned:
+            if index in self.owners:
+                owned = frozenset(o for o, owner in enumerate(self.owner_of) if owner == index)
                 programs.append(self._compile(t.ops, words, tables, {}, owned))
                 continue
             if id(t.ops) not in by_id:
@@ -300,12 +308,10 @@ class Machine:
                 by_id[id(t.ops)] = program
             programs.append(by_id[id(t.ops)])
         self.programs = tuple(programs)
-        self.owners = frozenset(o for o in self.owner_of if o >= 0)
-        """Free-threaded: the threads that own some object (never interchangeable)."""
         self.has_locks = bool(self.lock_names)
         self.may_block = any(
             instr.code == ACQUIRE or instr.code in WAITS
-            for program in set(self.programs)
+            for program in {id(program): program for program in programs}.values()
             for instr in program
         )
         """Whether any thread can ever be blocked (else every live thread is enabled)."""
@@ -383,6 +389,13 @@ class Machine:
 
     def initial(self) -> State:
         """The state before any micro-step has run."""
+        # One value, built once: a search starts thousands of runs from it, and with
+        # thousands of threads building it is a loop over them.
+        if self._initial is None:
+            self._initial = self._start()
+        return self._initial
+
+    def _start(self) -> State:
         s = self.scenario
         values = tuple(v for _, v in s.objects) + tuple(v for _, v in s.variables)
         brc: tuple[Any, ...] = ()
@@ -391,7 +404,8 @@ class Machine:
             locals_ = tuple(v - shared for v, shared in zip(values, brc[0], strict=False))
             values = locals_ + values[self.n_objects :]
         return State(
-            threads=pack_threads((ThreadState(0, 0, -1, 0) for _ in s.threads), len(s.threads)),
+            # One value for every thread: 5,000 equal registers need not be 5,000 objects.
+            threads=pack_threads((_START,) * len(s.threads), len(s.threads)),
             values=values,
             versions=(0,) * len(values),
             freed=(False,) * self.n_objects,
@@ -1024,7 +1038,9 @@ class Machine:
 
     def conclude(self, state: State) -> tuple[Anomaly, ...]:
         """What is judged once no thread is enabled: leaks if all finished, else deadlock."""
-        blocked = [t for t in range(len(self.programs)) if not self.finished(state, t)]
+        # A thread that is not live has finished: only the live ones can be left blocked
+        # (5,000 finished threads are not 5,000 questions).
+        blocked = [t for t in state.live if not self.finished(state, t)]
         if blocked:
             return (self._deadlock(state, blocked),)
         leaks = []

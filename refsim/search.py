@@ -169,7 +169,9 @@ class DrawnChooser:
         # (1 to 8) all come up false, so a test case expects 1, 3, 7, ... or 255 events.
         # Most races need one or two switches; some (the double free) need many.
         self._density = 1 + _bits(draw, 3)
-        self._due = self._next(0)
+        self.due = self._next(0)
+        """The step at which the next event fires, or -1 if there is none: at every other
+        step :meth:`choose` follows the default policy and draws nothing."""
 
     def _next(self, step: int) -> int:
         """The step at which the next event fires, or -1 if there is none."""
@@ -179,7 +181,7 @@ class DrawnChooser:
         return -1
 
     def choose(self, step: int, enabled: Sequence[int], last: int) -> int:
-        if step != self._due:
+        if step != self.due:
             return last if last in enabled else enabled[0]
         # The enabled threads but `last`, by position, without building them (a scan of
         # 5,000 threads at every switch would cost more than the steps between switches).
@@ -193,7 +195,7 @@ class DrawnChooser:
         else:
             # No other thread to switch to: the event is skipped (the shrinker deletes it).
             pick = last
-        self._due = self._next(step)
+        self.due = self._next(step)
         return pick
 
 
@@ -203,8 +205,14 @@ class EventChooser:
 
     def __init__(self, events: dict[int, int]) -> None:
         self._events = events
+        self._ahead = sorted(events, reverse=True)
+        """The steps of the events not yet reached, the next one last."""
+        self.due = self._ahead.pop() if self._ahead else -1
+        """The step of the next event, or -1 if there is none (as :class:`DrawnChooser`'s)."""
 
     def choose(self, step: int, enabled: Sequence[int], last: int) -> int:
+        while 0 <= self.due <= step:
+            self.due = self._ahead.pop() if self._ahead else -1
         wanted = self._events.get(step, -1)
         if wanted in enabled:
             return wanted
@@ -237,8 +245,12 @@ def _play(
     meter: Meter | None = None,
 ) -> _Play:
     """Run ``machine`` with ``chooser``, as :func:`refsim.engine.run` would, minus SimPy
-    and the trace. Asks the chooser exactly the same questions in the same order. Looks
-    at ``meter`` every :data:`CHECK_EVERY` micro-steps."""
+    and the trace. Looks at ``meter`` every :data:`CHECK_EVERY` micro-steps.
+
+    The chooser is asked only at its ``due`` steps: at every other step it would follow
+    the default policy and draw nothing, so the run follows it here, the same answer
+    without a call (with thousands of threads each of its membership tests is a call of
+    Python, and a step asked one three times)."""
     state = machine.initial()
     enabled_of, step, choose = machine.enabled, machine.step, chooser.choose
     picks: list[int] = []
@@ -253,10 +265,14 @@ def _play(
         if len(picks) >= max_steps:
             finished = False
             break
-        chosen = choose(len(picks) + 1, enabled, last)
-        assert chosen in enabled, "the search's choosers only pick enabled threads"
-        if chosen != last and last in enabled:
-            preemptions += 1
+        ahead = last in enabled
+        number = len(picks) + 1
+        if number == chooser.due:
+            chosen = choose(number, enabled, last)
+            assert chosen in enabled, "the search's choosers only pick enabled threads"
+            preemptions += chosen != last and ahead
+        else:
+            chosen = last if ahead else enabled[0]
         picks.append(chosen)
         state, _, found = step(state, chosen)
         if found:

@@ -46,7 +46,8 @@ import random
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, replace
-from typing import Any
+from heapq import heappush
+from typing import Any, cast
 
 import simpy
 
@@ -97,8 +98,14 @@ class Placement:
 
 def placement(scenario: Scenario) -> dict[str, Placement]:
     """Each thread's process and index in it."""
+    return {name: Placement(p, i) for name, (p, i) in _places(scenario).items()}
+
+
+def _places(scenario: Scenario) -> dict[str, tuple[int, int]]:
+    """:func:`placement` as pairs of ints (5,000 Placement values cost more to build than
+    5,000 threads of 4 ops to run)."""
     return {
-        name: Placement(p, i)
+        name: (p, i)
         for p, (_, names) in enumerate(scenario.process_groups())
         for i, name in enumerate(names)
     }
@@ -112,6 +119,80 @@ class _Wake(simpy.Event):
         self._ok = True
         self._value = None
         self.env.schedule(self, delay=delay)
+
+
+class _Runner:
+    """One thread of a timed run: its generator, resumed by the events it waits on.
+
+    What :class:`simpy.Process` does, less two events per thread that do nothing. A
+    process is started by an ``Initialize`` event and, when its generator ends, is itself
+    an event that SimPy schedules and pops. Here the threads are started in order before
+    the simulation runs (:meth:`start`), as their ``Initialize`` events, urgent and all at
+    time 0, would run them one after another before anything else; and a thread that ends
+    schedules nothing (nothing ever waits for a thread's process). SimPy orders
+    simultaneous events by when they were created, so leaving out events that no callback
+    or value depends on leaves the order of every other event as it was (issue 16: with
+    5,000 threads those were 10,000 of the heap's events).
+
+    The threads never wait on an event that fails, so a failure is an assertion."""
+
+    __slots__ = ("_send",)
+
+    def __init__(self, generator: Generator[simpy.Event, Any, None]) -> None:
+        self._send = generator.send
+
+    def start(self) -> None:
+        """Run the thread up to its first wait."""
+        self._advance(None)
+
+    def resume(self, event: simpy.Event) -> None:
+        """A callback of the event the thread waits on: run it up to its next wait."""
+        assert event._ok, "a timed run's events never fail"
+        self._advance(event._value)
+
+    def _advance(self, value: Any) -> None:
+        while True:
+            try:
+                event = self._send(value)
+            except StopIteration:
+                return
+            if event.callbacks is not None:
+                event.callbacks.append(self.resume)
+                return
+            value = event._value  # already processed: go on at once, as SimPy does
+
+
+class _Timers:
+    """The switch-interval timers of one GIL's waiters that fire at the same instant,
+    created one after another with no other event between them: one SimPy event for all.
+
+    Every waiter has a timer, as in CPython, and with thousands of waiters queued for
+    the GIL at once their timers were most of a timed run's events, each pushed into and
+    popped from a heap of thousands. Timers created back to back for the same instant
+    stay back to back: SimPy orders simultaneous events by when they were created (an
+    event id from one counter), and no other event took an id between theirs, so nothing
+    can run between their firings. One event at the first one's place in the queue,
+    firing each in turn, is the same run: each timer still takes its id from SimPy's
+    counter as its own event would, so every other event keeps its id, and a timer that
+    does not follow the last one's id at once starts a group of its own (see
+    :meth:`_TimedRun._start_timer`; the tests hold the run to the one with a SimPy event
+    per timer)."""
+
+    __slots__ = ("at", "gil", "grants", "last", "members")
+
+    def __init__(
+        self, gil: _Gil, at: float, grants: int, eid: int, member: tuple[int, int]
+    ) -> None:
+        self.gil = gil
+        self.at = at
+        """When they fire (simulated ns)."""
+        self.grants = grants
+        """The GIL's switch count when they were set: the same for every timer."""
+        self.last = eid
+        """The SimPy event id of the last timer: the next may join only with this + 1."""
+        self.members: list[tuple[int, int]] | None = [member]
+        """Each timer's waiter and its generation (``timer_gen``), in the order of their
+        ids; ``None`` once they have fired."""
 
 
 class _Gil:
@@ -165,9 +246,12 @@ class _TimedRun:
         self.gil_on = traits(runtime).bytecode_atomic
         self.machines = [Machine(sub, runtime) for sub in scenario.per_process()]
         self.states: list[State] = [m.initial() for m in self.machines]
-        places = placement(scenario)
         self.names = scenario.thread_names
-        self.where = [places[name] for name in self.names]
+        where = _places(scenario)
+        self.process_of = [where[name][0] for name in self.names]
+        """Each thread's process."""
+        self.local_of = [where[name][1] for name in self.names]
+        """Each thread's index in its process."""
         self.gils = [_Gil() for _ in self.machines]
         self.wait_events: list[dict[tuple[str, int], simpy.Event]] = [{} for _ in self.machines]
         """Per process, an event per thing some thread is blocked on (Machine.wait_key)."""
@@ -179,6 +263,8 @@ class _TimedRun:
         # until then one shared placeholder stands in (5,000 threads: not 5,000 events).
         self.wake: list[_Wake] = [_Wake(self.env)] * n
         self.timer_gen = [0] * n
+        self.forming: _Timers | None = None
+        """The group of timers created last, which the next timer may join."""
         self.busy_until = [0] * n
         """Per thread, when the micro-step it is running ends (for the waiters' timers)."""
         self.status = [_STARTING] * n
@@ -202,8 +288,7 @@ class _TimedRun:
         self.holdings: list[list[int]] = []
         self.gil_since = [0] * len(self.machines)
         self.drops: list[tuple[int, int]] = []
-        for g in range(n):
-            self.env.process(self._thread(g))
+        self.threads = [_Runner(self._thread(g)) for g in range(n)]
 
     # -- accounting --------------------------------------------------------------------
 
@@ -212,14 +297,15 @@ class _TimedRun:
         old = self.status[g]
         if old < _STARTING:
             self.accounts[g][old] += now - self.since[g]
-            self._span(g, old, now)
+            if self.keep_trace:  # the spans are the trace's (no call at every step without)
+                self._span(g, old, now)
         self.status[g] = status
         self.since[g] = now
 
     def _span(self, g: int, status: int, now: int) -> None:
-        """Record that ``g`` was in ``status`` from ``since`` until ``now``."""
+        """Record that ``g`` was in ``status`` from ``since`` until ``now`` (for the trace)."""
         start = self.since[g]
-        if not self.keep_trace or now == start:
+        if now == start:
             return
         spans = self.spans[g]
         if spans and spans[-1][1] == status and spans[-1][3] == start:
@@ -238,7 +324,7 @@ class _TimedRun:
 
     def _thread(self, g: int) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        p, t = self.where[g].process, self.where[g].local
+        p, t = self.process_of[g], self.local_of[g]
         machine = self.machines[p]
         gil = self.gils[p]
         if p:
@@ -355,10 +441,10 @@ class _TimedRun:
         stretch) through the machine, and record them."""
         self._look()
         last = self.last
-        if last >= 0 and last != g:
+        if last >= 0 and last != g and self.status[last] != _DONE:
             # A preemption exactly as controlled mode counts it: the thread that ran the
-            # previous micro-step could have run this one.
-            lp, lt = self.where[last].process, self.where[last].local
+            # previous micro-step could have run this one (not if it has ended since).
+            lp, lt = self.process_of[last], self.local_of[last]
             if lt in self.machines[lp].enabled(self.states[lp]):
                 self.preemptions += 1
         self.last = g
@@ -422,7 +508,7 @@ class _TimedRun:
         gil.last = gil.holder = g
         gil.drop_request = False
         gil.ran = False
-        self.gil_since[self.where[g].process] = int(self.env.now)
+        self.gil_since[self.process_of[g]] = int(self.env.now)
 
     def _drop_gil(self, g: int, gil: _Gil) -> None:
         """``g`` lets go of the GIL (if it holds it): straight to the first waiter."""
@@ -436,11 +522,76 @@ class _TimedRun:
             self._grant(gil, nxt)
             self.wake[nxt].give_after(GIL_HANDOFF)
 
+    pool_timers = True
+    """Whether timers that fire together share one SimPy event (:class:`_Timers`); the
+    tests turn it off to hold the run to one with an event per timer."""
+
     def _start_timer(self, gil: _Gil, g: int, ticks: int = 1) -> None:
-        # What the timer checks when it fires rides on it as its value: no closure.
+        env = self.env
         when = self.timing.switch_interval * ticks
-        timer = self.env.timeout(when, (gil, g, self.timer_gen[g], gil.grants))
-        timer.callbacks.append(self._timer_fired)
+        if not self.pool_timers:
+            # What the timer checks when it fires rides on it as its value: no closure.
+            timer = env.timeout(when, (gil, g, self.timer_gen[g], gil.grants))
+            timer.callbacks.append(self._timer_fired)
+            return
+        # The id a Timeout of its own would take, from SimPy's counter (simpy.core:
+        # Environment.schedule), so that every later event's id is as it would be.
+        self._add_timer(gil, g, env.now + when, next(env._eid))
+
+    def _add_timer(self, gil: _Gil, g: int, at: float, eid: int) -> None:
+        """Waiter ``g``'s timer, firing at ``at`` with the SimPy event id ``eid``: into the
+        group created last if it follows that group's last timer, else a group of its own."""
+        member = (g, self.timer_gen[g])
+        group = self.forming
+        if (
+            group is not None
+            and group.last == eid - 1
+            and group.at == at
+            and group.gil is gil
+            and group.grants == gil.grants
+            and group.members is not None
+        ):
+            group.members.append(member)
+            group.last = eid
+            return
+        env = self.env
+        group = self.forming = _Timers(gil, at, gil.grants, eid, member)
+        event = simpy.Event(env)
+        event._ok = True
+        event._value = group
+        event.callbacks.append(self._timers_fired)
+        # Where a Timeout created now would go: the first timer's place in the queue.
+        heappush(env._queue, (at, simpy.events.NORMAL, eid, event))
+
+    def _timers_fired(self, timer: simpy.Event) -> None:
+        """A group of timers (:class:`_Timers`, the event's value) fires: each in turn, as
+        :meth:`_fire` would fire it alone."""
+        group = cast(_Timers, timer.value)
+        members = group.members
+        assert members is not None, "a group of timers fires once"
+        group.members = None
+        gil, grants = group.gil, group.grants
+        timer_gen, queued, look, eids = self.timer_gen, gil.queued, self._look, self.env._eid
+        later: _Timers | None = None
+        for g, generation in members:
+            look()
+            if timer_gen[g] != generation or gil.holder == g or g not in queued:
+                continue  # it got the GIL (or is waiting again, on a newer timer)
+            if later is None:
+                # The first waiter still waiting asks for the drop, if any does: the ones
+                # after it find the GIL as it left it (nothing else runs between them),
+                # so they ask nothing and wait as many ticks, into the same group.
+                self._start_timer(gil, g, self._ask(gil, g, grants))
+                later = self.forming
+                assert later is not None
+                continue
+            eid = next(eids)
+            if later.last == eid - 1:
+                later.members.append((g, generation))  # type: ignore[union-attr]
+                later.last = eid
+            else:  # an event took an id between them (the halt of a budget)
+                self._add_timer(gil, g, later.at, eid)
+                later = self.forming
 
     def _timer_fired(self, timer: Any) -> None:
         """A waiter's timer (a ``Timeout`` whose value says whose) has fired."""
@@ -449,25 +600,30 @@ class _TimedRun:
         self._look()
         if self.timer_gen[g] != generation or gil.holder == g or g not in gil.queued:
             return  # it got the GIL (or is waiting again, on a newer timer)
+        self._start_timer(gil, g, self._ask(gil, g, grants))
+
+    def _ask(self, gil: _Gil, g: int, grants: int) -> int:
+        """Waiter ``g``'s timer, set when the GIL's switch count was ``grants``, has fired
+        while ``g`` waits: ask the holder to drop the GIL if no switch has happened since;
+        return in how many intervals the timer fires next."""
         if gil.grants == grants and gil.holder >= 0 and not gil.drop_request:
             gil.drop_request = True
             self.drop_requests += 1
             if self.keep_trace:
-                self.drops.append((self.where[g].process, int(self.env.now)))
+                self.drops.append((self.process_of[g], int(self.env.now)))
             if gil.drop_event is not None and not gil.drop_event.triggered:
                 gil.drop_event.succeed()
-        ticks = 1
         if gil.drop_request and gil.grants == grants and gil.holder >= 0:
             # Asked already, and the holder is inside one micro-step until busy_until: every
             # tick before then would find nothing changed. Skip to the first one after it
             # (a micro-step costing 1,000 s is one event, not 200,000 ticks).
             ahead = self.busy_until[gil.holder] - int(self.env.now)
-            ticks = max(1, -(-ahead // self.timing.switch_interval))
-        self._start_timer(gil, g, ticks)
+            return max(1, -(-ahead // self.timing.switch_interval))
+        return 1
 
     def _holding(self, g: int, now: int) -> None:
         """Record that ``g`` held its process's GIL until ``now``."""
-        p = self.where[g].process
+        p = self.process_of[g]
         start = self.gil_since[p]
         if not self.keep_trace or now == start:
             return
@@ -503,6 +659,9 @@ class _TimedRun:
     # -- the result --------------------------------------------------------------------
 
     def result(self, scenario: Scenario, runtime: Runtime) -> RunResult:
+        for thread in self.threads:
+            thread.start()
+        del self.threads  # each is held by the event it waits on, and freed when done
         self.env.run()
         if self.meter is not None:
             tally = self.meter.tally
@@ -520,7 +679,7 @@ class _TimedRun:
             anomalies.extend(machine.conclude(state))
             blocked += [
                 (machine.thread_names[t], on)
-                for t in range(len(machine.thread_names))
+                for t in state.live  # a thread that is not live waits on nothing
                 if (on := machine.waits_on(state, t)) is not None
             ]
             final += [(prefix + name, value) for name, value in machine.final(state)]
@@ -532,7 +691,7 @@ class _TimedRun:
         for g, name in enumerate(self.names):
             if self.status[g] < _STARTING:  # blocked for good: waiting until the end
                 self._close(g, makespan)
-            p, t = self.where[g].process, self.where[g].local
+            p, t = self.process_of[g], self.local_of[g]
             nxt = self.machines[p].next_instr(self.states[p], t)
             ops = len(scenario.threads[g].ops) if nxt is None else nxt.op_index
             acc = self.accounts[g]
@@ -586,7 +745,8 @@ class _TimedRun:
 
     def _close(self, g: int, until: int) -> None:
         self.accounts[g][self.status[g]] += until - self.since[g]
-        self._span(g, self.status[g], until)
+        if self.keep_trace:
+            self._span(g, self.status[g], until)
         self.since[g] = until
 
 

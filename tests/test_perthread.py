@@ -96,6 +96,12 @@ def test_live_set_adds_and_removes_as_a_sorted_tuple(
         assert live == LiveSet(plain, n)
 
 
+@pytest.mark.parametrize("t", [-1, -64, 2000, 5000, 1 << 20])
+def test_a_live_set_without_a_thread_it_cannot_hold_is_itself(t: int) -> None:
+    live = LiveSet(range(1500), 1500)
+    assert live.without(t) is live
+
+
 def test_the_form_follows_the_number_of_threads() -> None:
     assert type(pack_threads(range(CHUNK), CHUNK)) is tuple
     assert type(pack_threads(range(CHUNK + 1), CHUNK + 1)) is Chunked

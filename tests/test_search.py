@@ -12,15 +12,17 @@ from claims_table import PAIRS, Basis, File, expected_status, ids, judge
 from cli_runner import flat
 from golden_files import check_golden
 from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import scenarios
 
 import refsim
 from refsim.bundled import resolve
 from refsim.cli import main
-from refsim.engine import run
+from refsim.engine import DEFAULT_MAX_STEPS, run
 from refsim.loader import load_file, load_text
 from refsim.machine import Machine
 from refsim.model import AnomalyKind, Runtime, Scenario, Schedule
-from refsim.search import rank, schedules, search, search_report
+from refsim.search import EventChooser, _play, rank, schedules, search, search_report
 
 ROOT = Path(__file__).parent.parent
 SMALL = 1000
@@ -375,3 +377,22 @@ def test_a_search_whose_every_run_the_step_budget_cut_decides_nothing(
     status = main(["search", name, "--max-steps", "1", "--max-examples", "20"])
     said = flat(capsys.readouterr().out)
     assert (3, True) == (status, "stopped: the step budget decided nothing" in said)
+
+
+@settings(max_examples=80)
+@given(
+    scenarios(),
+    st.sampled_from(list(Runtime)),
+    st.dictionaries(st.integers(1, 40), st.integers(0, 3), max_size=6),
+)
+def test_a_search_run_asks_its_chooser_only_at_its_events_and_runs_as_the_engine(
+    s: Scenario, runtime: Runtime, events: dict[int, int]
+) -> None:
+    # The engine asks its chooser at every step; the search's own loop only at the
+    # chooser's events (its `due` steps), following the default policy in between.
+    machine = Machine(s, runtime)
+    play = _play(machine, EventChooser(events), DEFAULT_MAX_STEPS)
+    result = run(s, runtime=runtime, chooser=EventChooser(events), keep_trace=False)
+    assert list(result.schedule) == [machine.thread_names[t] for t in play.picks]
+    assert result.preemptions == play.preemptions
+    assert result.anomalies == play.anomalies

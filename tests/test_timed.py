@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from cli_runner import refsim, repo_root  # noqa: F401 (a fixture)
@@ -31,10 +33,11 @@ from refsim.model import (
     ThreadSpec,
     Timing,
 )
-from refsim.timed import run_timed
+from refsim.timed import _TimedRun, run_timed
 from refsim.trace import RunResult
 
 ROOT = Path(__file__).parent.parent
+T = TypeVar("T")
 MS = 1_000_000
 
 
@@ -475,3 +478,60 @@ def test_a_micro_step_longer_than_the_switch_interval_is_waited_out_in_one_event
         metrics.drop_requests,
         waited,
     )
+
+
+def each_timer_its_own_event(monkeypatch: pytest.MonkeyPatch, go: Callable[[], T]) -> tuple[T, T]:
+    """``go()`` with the GIL waiters' timers sharing events, then with a SimPy event each."""
+    shared = go()
+    with monkeypatch.context() as patch:
+        patch.setattr(_TimedRun, "pool_timers", False)
+        alone = go()
+    return shared, alone
+
+
+@settings(max_examples=60)
+@given(
+    scenarios(),
+    seeds,
+    st.sampled_from([Runtime.GIL, Runtime.PYPY]),
+    st.sampled_from([0.0, 0.5]),
+    st.integers(1, 3),
+    st.sampled_from([5, 40, 1_000]),
+)
+def test_timers_that_share_an_event_give_the_same_run(
+    s: Scenario, seed: int, runtime: Runtime, jitter: float, cores: int, interval: int
+) -> None:
+    # Short intervals and no jitter make timers fire at the same instant as steps and
+    # hand-overs: the ties a shared event must order as SimPy orders separate ones.
+    s = replace(s, timing=Timing(cores=cores, jitter=jitter, switch_interval=interval))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        shared, alone = each_timer_its_own_event(
+            monkeypatch, lambda: run_timed(s, runtime=runtime, seed=seed)
+        )
+    assert alone == shared
+
+
+@pytest.mark.parametrize("runtime", [Runtime.GIL, Runtime.PYPY])
+@pytest.mark.parametrize("interval", [GIL_HANDOFF // 2, GIL_HANDOFF, 2 * GIL_HANDOFF])
+def test_many_waiters_timers_share_events_and_give_the_same_run(
+    monkeypatch: pytest.MonkeyPatch, runtime: Runtime, interval: int
+) -> None:
+    # 100 threads queue for the GIL at once (their timers fire together, in one event),
+    # in two processes; each computes (a drop request cuts the stretch) and does I/O.
+    # Intervals of a hand-off and its half tie timers with hand-overs.
+    ops = (Op(OpKind.INCREF, "obj"), compute(7), io(4 * GIL_HANDOFF), Op(OpKind.DECREF, "obj"))
+    threads = tuple(ThreadSpec(f"T{i + 1}", ops) for i in range(100))
+    s = Scenario(
+        name="waiters",
+        threads=threads,
+        objects=(("obj", 101),),
+        timing=Timing(cores=4, switch_interval=interval),
+        processes=(
+            ("A", tuple(t.name for t in threads[:70])),
+            ("B", tuple(t.name for t in threads[70:])),
+        ),
+    )
+    shared, alone = each_timer_its_own_event(monkeypatch, lambda: run_timed(s, runtime=runtime))
+    assert alone == shared
+    assert shared.metrics is not None
+    assert (shared.metrics.drop_requests > 0) == (interval <= GIL_HANDOFF)
