@@ -260,12 +260,12 @@ def _play(
     finished = True
     while True:
         enabled = enabled_of(state)
-        if not enabled:
+        ahead = last in enabled
+        if not ahead and not enabled:  # (with `last` among them, some are)
             break
         if len(picks) >= max_steps:
             finished = False
             break
-        ahead = last in enabled
         number = len(picks) + 1
         if number == chooser.due:
             chosen = choose(number, enabled, last)

@@ -341,16 +341,18 @@ class _TimedRun:
                 self._set(g, _LOCK_WAIT if key[0] == "lock" else _BLOCKED)
                 yield self._wait_event(p, key)
                 continue
+            # A GIL or a core granted at once changed nothing another thread could see:
+            # go on (a wait lets others run, so the loop looks again after it).
             if self.gil_on and gil.holder != g:
                 wait = self._want_gil(g, gil)
                 if wait is not None:
                     yield wait
-                continue
+                    continue
             if not self.has_core[g]:
                 wait = self._want_core(g)
                 if wait is not None:
                     yield wait
-                continue
+                    continue
             if self.gil_on and instr.first and gil.drop_request and gil.ran:
                 # Asked to drop at this bytecode boundary: hand over, then queue again.
                 self._drop_gil(g, gil)
@@ -691,9 +693,12 @@ class _TimedRun:
         for g, name in enumerate(self.names):
             if self.status[g] < _STARTING:  # blocked for good: waiting until the end
                 self._close(g, makespan)
-            p, t = self.process_of[g], self.local_of[g]
-            nxt = self.machines[p].next_instr(self.states[p], t)
-            ops = len(scenario.threads[g].ops) if nxt is None else nxt.op_index
+            if self.finished_at[g] is None:
+                p, t = self.process_of[g], self.local_of[g]
+                nxt = self.machines[p].next_instr(self.states[p], t)
+                ops = len(scenario.threads[g].ops) if nxt is None else nxt.op_index
+            else:  # past its program's end: a merge queued for it since is no op of it
+                ops = len(scenario.threads[g].ops)
             acc = self.accounts[g]
             threads.append(
                 (
