@@ -20,21 +20,16 @@ import argparse
 import tracemalloc
 from typing import Any
 
-from floor import floor_time, timed
+from floor import floor_time, refcounts, timed
 
 from refsim.engine import _ControlledRun, run
 from refsim.machine import Machine, State
-from refsim.model import Op, OpKind, Runtime, Scenario, ThreadSpec
+from refsim.model import Runtime, Scenario
 from refsim.scheduling import RandomChooser
 
 
 def big_scenario(threads: int, ops: int) -> Scenario:
-    body = tuple(Op(OpKind.INCREF if i % 2 == 0 else OpKind.DECREF, "obj") for i in range(ops))
-    return Scenario(
-        name=f"bench_{threads}x{ops}",
-        threads=tuple(ThreadSpec(f"T{i + 1}", body) for i in range(threads)),
-        objects=(("obj", threads + 1),),
-    )
+    return refcounts(threads, ops, f"bench_{threads}x{ops}")
 
 
 def main() -> None:

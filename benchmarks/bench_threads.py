@@ -28,13 +28,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from floor import best
+from floor import best, refcounts
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from refsim.engine import DEFAULT_MAX_STEPS, run
 from refsim.machine import Machine
-from refsim.model import Op, OpKind, Runtime, Scenario, ThreadSpec, Timing
+from refsim.model import Runtime, Scenario, Timing
 from refsim.search import _Play, _plays
 from refsim.timed import run_timed
 
@@ -43,13 +43,7 @@ TOTAL_OPS = 20_000
 
 def scenario(threads: int, ops: int) -> Scenario:
     """``threads`` copies of one program of ``ops`` refcount ops (as ``count:`` makes)."""
-    body = tuple(Op(OpKind.INCREF if i % 2 == 0 else OpKind.DECREF, "obj") for i in range(ops))
-    return Scenario(
-        name=f"threads_{threads}x{ops}",
-        threads=tuple(ThreadSpec(f"T{i + 1}", body) for i in range(threads)),
-        objects=(("obj", threads + 1),),
-        timing=Timing(cores=8),
-    )
+    return refcounts(threads, ops, f"threads_{threads}x{ops}", Timing(cores=8))
 
 
 def controlled(scenario: Scenario, runtime: Runtime) -> Callable[[], int]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from floor import best, floor_time
+from floor import best, floor_time, refcounts
 
 from refsim.engine import run
 from refsim.loader import load_file
@@ -36,13 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def big_scenario(threads: int, ops: int) -> Scenario:
-    body = tuple(Op(OpKind.INCREF if i % 2 == 0 else OpKind.DECREF, "obj") for i in range(ops))
-    return Scenario(
-        name=f"bench_{threads}x{ops}",
-        threads=tuple(ThreadSpec(f"T{i + 1}", body) for i in range(threads)),
-        objects=(("obj", threads + 1),),
-        timing=Timing(cores=8),
-    )
+    return refcounts(threads, ops, f"bench_{threads}x{ops}", Timing(cores=8))
 
 
 def owner_heavy_scenario(threads: int, ops: int) -> Scenario:

@@ -1,5 +1,5 @@
-"""What the benchmarks share: the floor they measure against, a bare SimPy loop, and one
-way of timing a call.
+"""What the benchmarks share: the floor they measure against, a bare SimPy loop, one
+way of timing a call, and their scenario of many refcount ops.
 
 Run as scripts (``python benchmarks/bench_engine.py``), the benchmarks find this module
 beside them.
@@ -13,7 +13,9 @@ from collections.abc import Callable, Generator
 
 import simpy
 
-__all__ = ["bare_simpy", "best", "floor_time", "timed"]
+from refsim.model import Op, OpKind, Scenario, ThreadSpec, Timing
+
+__all__ = ["bare_simpy", "best", "floor_time", "refcounts", "timed"]
 
 
 def bare_simpy(steps: int) -> float:
@@ -49,3 +51,16 @@ def best(fn: Callable[[], object], repeat: int) -> float:
 def floor_time(steps: int, repeat: int) -> float:
     """The shortest of ``repeat`` bare SimPy loops of ``steps`` timeouts."""
     return min(bare_simpy(steps) for _ in range(repeat))
+
+
+def refcounts(threads: int, ops: int, name: str, timing: Timing | None = None) -> Scenario:
+    """``threads`` copies of one program of ``ops`` increfs and decrefs of one object,
+    alternating (as a scenario's ``count:`` makes), the object held by every thread and
+    one more."""
+    body = tuple(Op(OpKind.INCREF if i % 2 == 0 else OpKind.DECREF, "obj") for i in range(ops))
+    return Scenario(
+        name=name,
+        threads=tuple(ThreadSpec(f"T{i + 1}", body) for i in range(threads)),
+        objects=(("obj", threads + 1),),
+        timing=timing,
+    )
