@@ -2,11 +2,12 @@
 
 Runs every bundled scenario, every course file (``docs/tutorial/``) and generated
 scenarios of 5, 70 and 300 threads (past 64 threads the machine keeps its per-thread
-state chunked) under every runtime that scenario loads with, through every driver: two
-seeded controlled runs with and without the trace, two timed runs (the scenario's timing
-with the trace; one core with a 1 us switch interval, without), and a search. Prints how
-many results it hashed and one SHA-256 of them all. Run it before and after a change: the
-same hash means the same counts, traces, schedules, metrics and anomalies.
+state chunked) under every runtime (a run a file refuses is hashed as its refusal),
+through every driver: two seeded controlled runs with and without the trace, two timed
+runs (the scenario's timing with the trace; one core with a 1 us switch interval,
+without), and a search. Prints how many results it hashed and one SHA-256 of them all.
+Run it before and after a change: the same hash means the same counts, traces,
+schedules, metrics and anomalies.
 
     python benchmarks/fingerprint.py [--quick]
 
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from floor import refcounts
 
@@ -47,25 +49,27 @@ def scenarios(quick: bool) -> list[Scenario]:
     ]
 
 
-def results(scenario: Scenario) -> list[Callable[[], object]]:
-    """Every result the fingerprint takes of ``scenario``, as calls."""
-    calls: list[Callable[[], object]] = []
+def outcome(fn: Callable[..., object], *args: Any, **kwargs: Any) -> object:
+    """What ``fn(*args, **kwargs)`` returns, or the refusal it raises (a runtime the file
+    rules out): either is part of the fingerprint."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as error:
+        return (type(error).__name__, str(error))
+
+
+def results(scenario: Scenario) -> Iterator[object]:
+    """Every result the fingerprint takes of ``scenario``, in order."""
     for runtime in Runtime:
         for seed in (1, 2):
             for trace in (True, False):
-                calls.append(
-                    lambda r=runtime, s=seed, t=trace: run(
-                        scenario, runtime=r, seed=s, keep_trace=t
-                    )
-                )
-            calls.append(lambda r=runtime, s=seed: run_timed(scenario, runtime=r, seed=s))
-            calls.append(
-                lambda r=runtime, s=seed: run_timed(
-                    scenario, runtime=r, seed=s, keep_trace=False, cores=1, switch_interval=1000
-                )
-            )
-        calls.append(lambda r=runtime: search(scenario, runtime=r, max_examples=30, seed=3))
-    return calls
+                yield outcome(run, scenario, runtime=runtime, seed=seed, keep_trace=trace)
+            yield outcome(run_timed, scenario, runtime=runtime, seed=seed)
+            yield outcome(
+                run_timed, scenario, runtime=runtime, seed=seed, keep_trace=False, cores=1,
+                switch_interval=1000,
+            )  # fmt: skip
+        yield outcome(search, scenario, runtime=runtime, max_examples=30, seed=3)
 
 
 def main() -> None:
@@ -75,13 +79,7 @@ def main() -> None:
     digest = hashlib.sha256()
     count = 0
     for scenario in scenarios(args.quick):
-        for call in results(scenario):
-            try:
-                result: object = call()
-            except (
-                Exception
-            ) as error:  # a refusal (e.g. a runtime the file rules out) is a result too
-                result = (type(error).__name__, str(error))
+        for result in results(scenario):
             digest.update(repr(result).encode())
             count += 1
     print(f"{count:,} results: {digest.hexdigest()}")

@@ -693,12 +693,9 @@ class _TimedRun:
         for g, name in enumerate(self.names):
             if self.status[g] < _STARTING:  # blocked for good: waiting until the end
                 self._close(g, makespan)
-            if self.finished_at[g] is None:
-                p, t = self.process_of[g], self.local_of[g]
-                nxt = self.machines[p].next_instr(self.states[p], t)
-                ops = len(scenario.threads[g].ops) if nxt is None else nxt.op_index
-            else:  # past its program's end: a merge queued for it since is no op of it
-                ops = len(scenario.threads[g].ops)
+            p, t = self.process_of[g], self.local_of[g]
+            nxt = self.machines[p].next_instr(self.states[p], t)
+            ops = len(scenario.threads[g].ops) if nxt is None else nxt.op_index
             acc = self.accounts[g]
             threads.append(
                 (
