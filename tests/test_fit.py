@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from refsim.render.fit import Fit, narrow
+from refsim.render.words import wrap
 
 
 def render(table: Table, width: int) -> str:
@@ -99,3 +101,22 @@ def test_narrow_narrows_the_widest_first_and_never_breaks_a_word(
 ) -> None:
     rows = [["T1", "decref obj X", "LOAD"], ["thread", "use", "STORE"]]
     assert expected == narrow(["th", "op", "micro"], rows, room)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.text(alphabet="ab-/._:(", min_size=1, max_size=19), min_size=1, max_size=12),
+    st.integers(min_value=20, max_value=60),
+)
+def test_plain_wrap_breaks_a_line_where_the_console_does(words: list[str], width: int) -> None:
+    """``refsim validate`` wraps its lines without rich: where every word fits a line, the
+    same lines as the terminal's console prints (a word longer than the line is folded by
+    both, though not always alike)."""
+    line = " ".join(words)
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=width, markup=False, emoji=False, highlight=False, soft_wrap=False
+    )
+    console.print(Text(line))
+    printed = [row.rstrip(" ") for row in buffer.getvalue().splitlines()]
+    assert printed == wrap(line, width)

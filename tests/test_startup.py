@@ -15,6 +15,7 @@ import contextlib
 import importlib
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,7 +123,7 @@ IMPORTS: list[tuple[list[str], int, set[str]]] = [
     (["run", COUNTER], 0, RUNNING | {"rich", "refsim.report"}),
     (["story", COUNTER], 0, TELLING | {"rich", "refsim.report"}),
     (["list"], 0, LOADING | {"rich"}),
-    (["validate", COUNTER], 0, LOADING | {"rich"}),
+    (["validate", COUNTER], 0, LOADING),  # a line per file: plain text
     (["real", *TINY_COUNTER], 0, EXPERIMENTS | {"rich"}),
 ]
 """Command lines, their exit status, and the WATCHED modules they import."""
@@ -255,10 +256,31 @@ def test_json_is_the_same_without_rich_installed(argv: list[str]) -> None:
     assert with_rich[1].startswith(("{", "[")), with_rich
 
 
+def test_validate_for_people_is_the_same_without_rich_installed() -> None:
+    """A scenario file's check, the command a pre-commit hook runs, needs only what
+    loading the file needs: its line per file is the same without rich."""
+    script = "import sys; from refsim.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = ["validate", "scenarios/leak.yaml", "scenarios/nothing.yaml"]
+    found = [
+        subprocess.run(
+            [sys.executable, "-c", hide + script, *argv],
+            capture_output=True, text=True, cwd=ROOT, check=False,
+            env={**os.environ, "COLUMNS": "40"},
+        )
+        for hide in ("", "import sys; sys.modules['rich'] = None; ")
+    ]  # fmt: skip
+    with_rich, without = [(f.returncode, f.stdout, f.stderr) for f in found]
+    assert with_rich == without
+    assert (2, "scenarios/leak.yaml: ok (leak: 2\nthreads, 2 ops, runtime unsafe)\n") == (
+        without[0],
+        without[1],
+    )
+
+
 def test_a_python_without_a_dependency_gets_a_message_not_a_traceback() -> None:
     # As if rich were not installed: None in sys.modules makes its import fail.
     script = "import sys; sys.modules['rich'] = None; from refsim.cli import main; "
-    script += "sys.exit(main(['validate', 'scenarios/leak.yaml']))"
+    script += "sys.exit(main(['list']))"
     found = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
     )

@@ -8,52 +8,25 @@ A module of its own so that a command imports rich only when it prints to a term
 from __future__ import annotations
 
 import io
-import os
 import re
 from typing import TextIO, cast
 
 from rich.console import Console
 
-from refsim.cli.streams import can_encode
+from refsim.cli.streams import columns
 
-__all__ = ["DEFAULT_WIDTH", "LEAST_WIDTH", "console", "width"]
-
-DEFAULT_WIDTH = 80
-"""The width of output off a terminal (pipes, files, tests), unless ``COLUMNS`` says."""
-LEAST_WIDTH = 20
-"""The narrowest refsim lays its output out for: a smaller width is taken as this one (a
-table then shows each row as a block of lines, every column still there)."""
-
-
-def width(stream: TextIO) -> int:
-    """The columns output to ``stream`` may use: ``COLUMNS`` when it is a number of 1 or
-    more, else the terminal's width, else 80; at least 20."""
-    columns = os.environ.get("COLUMNS", "").strip()
-    if columns.isdigit() and int(columns) > 0:
-        return max(int(columns), LEAST_WIDTH)
-    if stream.isatty():
-        try:
-            size = os.get_terminal_size(stream.fileno()).columns
-        except (OSError, ValueError, io.UnsupportedOperation):
-            size = 0
-        if size > 0:
-            return max(size, LEAST_WIDTH)
-    return DEFAULT_WIDTH
+__all__ = ["console"]
 
 
 def console(stream: TextIO) -> Console:
-    """A rich console on ``stream``: every line wrapped to :func:`width`; colour only on a
-    terminal (and never with NO_COLOR); no markup, emoji or highlighting, so that text
-    from a scenario file prints exactly as written (``[/x]`` included)."""
+    """A rich console on ``stream``: every line wrapped to
+    :func:`~refsim.cli.streams.columns`; colour only on a terminal (and never with
+    NO_COLOR); no markup, emoji or highlighting, so that text from a scenario file prints
+    exactly as written (``[/x]`` included)."""
     # rich types its file as IO[str]; it only ever writes, flushes and asks isatty().
     trimmed = cast(TextIO, _Trimmed(stream))
-    columns = width(stream)
-    if not can_encode(getattr(stream, "encoding", None), "·×…"):
-        # The ASCII stand-ins (refsim.cli.streams) of `…` and an exponent are longer than
-        # what they stand for: leave them the room, so that no line outgrows the width.
-        columns = max(columns - 2, LEAST_WIDTH)
     return _Console(
-        file=trimmed, width=columns, markup=False, emoji=False, highlight=False,
+        file=trimmed, width=columns(stream), markup=False, emoji=False, highlight=False,
         soft_wrap=False,
     )  # fmt: skip
 

@@ -1,7 +1,7 @@
 """``refsim validate``, ``refsim list`` and ``refsim schema``: scenario files themselves.
 
-The terminal's console (rich) is imported only when the output is for people: ``--json``
-and ``schema`` write their documents without it.
+Only ``list`` for people imports the terminal's console (rich): ``--json``, ``schema``
+and ``validate``'s line per file are written without it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from refsim.cli.common import (
     print_scenario_error,
     write_json,
 )
+from refsim.cli.streams import columns
 from refsim.errors import SHOWN, ScenarioError, visible
 from refsim.loader import json_schema, load_file
-from refsim.render.words import first_sentence, plural
+from refsim.render.words import first_sentence, plural, wrap
 
 __all__ = ["LIST", "SCHEMA", "VALIDATE"]
 
@@ -36,14 +37,14 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _printer(out: TextIO) -> Callable[[str], None]:
-    """Print a line on ``out``, wrapped to the terminal (rich is imported here: only the
-    output for people needs it)."""
-    from rich.text import Text
+    """Print a line on ``out``, wrapped to the width its output may use (plain text: a
+    line per file needs no rich, so validating works wherever the files load)."""
+    room = columns(out)
 
-    from refsim.cli.console import console
+    def say(line: str) -> None:
+        out.write("".join(f"{part}\n" for part in wrap(line, room)))
 
-    screen = console(out)
-    return lambda line: screen.print(Text(line))
+    return say
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

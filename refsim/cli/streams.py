@@ -22,7 +22,18 @@ import sys
 import unicodedata
 from typing import TextIO
 
-__all__ = ["ERRORS", "EXIT_BROKEN_PIPE", "can_encode", "fallback", "prepare", "silence"]
+__all__ = [
+    "DEFAULT_WIDTH",
+    "ERRORS",
+    "EXIT_BROKEN_PIPE",
+    "LEAST_WIDTH",
+    "can_encode",
+    "columns",
+    "fallback",
+    "prepare",
+    "silence",
+    "width",
+]
 
 EXIT_BROKEN_PIPE = 141
 """The exit status when the reader of standard output (or error) went away: 128 + SIGPIPE."""
@@ -107,6 +118,38 @@ def can_encode(encoding: str | None, text: str) -> bool:
     except (UnicodeEncodeError, LookupError):
         return False
     return True
+
+
+DEFAULT_WIDTH = 80
+"""The width of output off a terminal (pipes, files, tests), unless ``COLUMNS`` says."""
+LEAST_WIDTH = 20
+"""The narrowest refsim lays its output out for: a smaller width is taken as this one (a
+table then shows each row as a block of lines, every column still there)."""
+
+
+def width(stream: TextIO) -> int:
+    """The columns output to ``stream`` may use: ``COLUMNS`` when it is a number of 1 or
+    more, else the terminal's width, else 80; at least 20."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), LEAST_WIDTH)
+    if stream.isatty():
+        try:
+            size = os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError, io.UnsupportedOperation):
+            size = 0
+        if size > 0:
+            return max(size, LEAST_WIDTH)
+    return DEFAULT_WIDTH
+
+
+def columns(stream: TextIO) -> int:
+    """The width lines to ``stream`` are laid out in: :func:`width`, less the room the
+    ASCII stand-ins of ``…`` and an exponent need when ``stream`` cannot encode those
+    (they are longer than what they stand for, and no line may outgrow the width)."""
+    if can_encode(getattr(stream, "encoding", None), "·×…"):
+        return width(stream)
+    return max(width(stream) - 2, LEAST_WIDTH)
 
 
 def prepare(stream: TextIO) -> None:

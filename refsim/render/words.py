@@ -24,6 +24,7 @@ __all__ = [
     "percent",
     "plural",
     "visible",
+    "wrap",
 ]
 
 COUNT_DIGITS = 16
@@ -73,3 +74,24 @@ def count_cell(n: int) -> str:
     """An exact count for a table cell: with separators, or rounded once it is too long to
     read (or to fit beside the outcome it counts)."""
     return count_text(n, COUNT_DIGITS)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` broken at its spaces into lines of at most ``width`` characters, as the
+    terminal's console breaks a line: a word longer than a line starts a line of its own
+    and is folded, and its last piece goes on with the words after it."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        joined = f"{line} {word}" if line else word
+        if len(joined) <= width:
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+        while len(word) > width:
+            lines.append(word[:width])
+            word = word[width:]
+        line = word
+    lines.append(line)
+    return lines
